@@ -1,0 +1,77 @@
+//! User-facing errors and the exit codes they map to.
+//!
+//! Every failure that reaches `main` is a [`DrillError`]; its variant decides the
+//! exit code, its message tells the user what went wrong and what to do.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// Documented exit codes (see README, "Exit codes").
+pub mod exit {
+    pub const PASS: u8 = 0;
+    pub const SLA_BROKEN: u8 = 1;
+    pub const INCONCLUSIVE: u8 = 2;
+    pub const ABORTED: u8 = 3;
+    pub const SETUP: u8 = 4;
+    pub const CLEANUP: u8 = 5;
+    pub const USAGE: u8 = 64;
+}
+
+#[derive(Debug)]
+pub enum DrillError {
+    /// The scenario file or the command line is wrong (exit 64).
+    Usage(String),
+    /// Docker, a host package, an image build or the topology failed (exit 4).
+    Setup(String),
+    /// The run was stopped by a signal or a guardrail (exit 3).
+    Aborted(String),
+    /// Removing what drill created (or healing a fault) failed (exit 5).
+    Cleanup(String),
+}
+
+impl DrillError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DrillError::Usage(_) => exit::USAGE,
+            DrillError::Setup(_) => exit::SETUP,
+            DrillError::Aborted(_) => exit::ABORTED,
+            DrillError::Cleanup(_) => exit::CLEANUP,
+        }
+    }
+
+    pub fn setup(msg: impl fmt::Display) -> Self {
+        DrillError::Setup(msg.to_string())
+    }
+}
+
+impl fmt::Display for DrillError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DrillError::Usage(m)
+            | DrillError::Setup(m)
+            | DrillError::Aborted(m)
+            | DrillError::Cleanup(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for DrillError {}
+
+impl From<DrillError> for ExitCode {
+    fn from(e: DrillError) -> Self {
+        ExitCode::from(e.exit_code())
+    }
+}
+
+/// Adds context to Docker engine errors so the user learns which step failed.
+pub trait SetupContext<T> {
+    fn setup_context(self, what: impl FnOnce() -> String) -> Result<T, DrillError>;
+}
+
+impl<T, E: fmt::Display> SetupContext<T> for Result<T, E> {
+    fn setup_context(self, what: impl FnOnce() -> String) -> Result<T, DrillError> {
+        self.map_err(|e| DrillError::Setup(format!("{}: {e}", what())))
+    }
+}
+
+pub type Result<T, E = DrillError> = std::result::Result<T, E>;

@@ -1,0 +1,10 @@
+//! drill: a chaos and disaster-recovery test harness for container registries.
+//!
+//! Data flows one way: scenario → plan → engine → runner → journal → analysis →
+//! verdict → report. Everything after the journal is a pure function of it.
+
+pub mod error;
+pub mod journal;
+pub mod plan;
+pub mod scenario;
+pub mod units;

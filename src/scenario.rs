@@ -1,0 +1,1013 @@
+//! The scenario file: its types, parsing and validation.
+//!
+//! A scenario is parsed strictly (unknown keys are errors) and then validated as a
+//! whole; every problem is reported with the file, line, column and field it concerns.
+
+use crate::error::DrillError;
+use crate::units::{Percent, Size, Span};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Scenario files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub const MAX_NODES_PER_ZONE: u32 = 8;
+pub const MAX_HOSTS_PER_ZONE: u32 = 10_000;
+pub const MAX_LAYERS: usize = 64;
+pub const MAX_DURATION_SECS: u64 = 24 * 3600;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Seed for every random choice (layer contents, picks). `--seed` overrides it.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    pub duration: Spanned<Span>,
+    pub topology: Topology,
+    pub images: Vec<Spanned<ImageSpec>>,
+    #[serde(default)]
+    pub hosts: Vec<Spanned<Fleet>>,
+    #[serde(default)]
+    pub timeline: Vec<Spanned<Step>>,
+    #[serde(default)]
+    pub probes: Probes,
+    #[serde(default)]
+    pub sla: Sla,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub regions: Vec<Spanned<Region>>,
+    #[serde(default)]
+    pub load_balancer: LoadBalancerKind,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancerKind {
+    #[default]
+    Haproxy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    pub name: String,
+    pub zones: Vec<String>,
+    #[serde(default = "one")]
+    pub nodes_per_zone: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub layers: Vec<Size>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKind {
+    /// drill's own OCI client, many hosts per process.
+    #[default]
+    Native,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    pub name: String,
+    pub region: String,
+    /// Zones of the region the fleet is placed in; all of them when omitted.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    pub per_zone: u32,
+    #[serde(default)]
+    pub kind: HostKind,
+    /// Ordered mirror list: `region` (the fleet's own region), `other-regions`
+    /// (every other region in file order) or a region's name.
+    pub mirrors: Vec<String>,
+    pub pull: Vec<String>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Layers fetched at once per host (containerd's default is 3).
+    #[serde(default = "three")]
+    pub parallel_layers: u32,
+    /// Wait before a host retries a failed cold start.
+    #[serde(default = "default_backoff")]
+    pub retry_backoff: Span,
+}
+
+fn three() -> u32 {
+    3
+}
+
+fn default_backoff() -> Span {
+    Span(std::time::Duration::from_secs(1))
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// Time allowed to open a connection to one mirror.
+    #[serde(default = "default_connect")]
+    pub connect: Span,
+    /// Time allowed for one request to one mirror, body included.
+    #[serde(default = "default_request")]
+    pub request: Span,
+}
+
+fn default_connect() -> Span {
+    Span(std::time::Duration::from_secs(1))
+}
+
+fn default_request() -> Span {
+    Span(std::time::Duration::from_secs(10))
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: default_connect(),
+            request: default_request(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probes {
+    #[serde(default = "default_probe_interval")]
+    pub interval: Span,
+    #[serde(default = "default_probe_timeout")]
+    pub timeout: Span,
+}
+
+fn default_probe_interval() -> Span {
+    Span(std::time::Duration::from_millis(100))
+}
+
+fn default_probe_timeout() -> Span {
+    Span(std::time::Duration::from_secs(1))
+}
+
+impl Default for Probes {
+    fn default() -> Self {
+        Probes {
+            interval: default_probe_interval(),
+            timeout: default_probe_timeout(),
+        }
+    }
+}
+
+/// One timeline entry: either an action (`do:`) or a fault (`fault:`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Span,
+    #[serde(default, rename = "do")]
+    pub action: Option<Action>,
+    #[serde(default)]
+    pub hosts: Option<HostSelector>,
+    #[serde(default)]
+    pub fault: Option<FaultKind>,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default, rename = "for")]
+    pub duration: Option<Span>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Every selected host forgets its cache and pulls its whole image list.
+    ColdStart,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// One registry node killed (SIGKILL), started again when the fault ends.
+    NodeKill,
+    /// Every registry node of a zone killed, started again when the fault ends.
+    ZoneOutage,
+    /// Every registry node and the load balancer of a region killed.
+    RegionOutage,
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::NodeKill => "node-kill",
+            FaultKind::ZoneOutage => "zone-outage",
+            FaultKind::RegionOutage => "region-outage",
+        }
+    }
+}
+
+/// Which hosts a cold start applies to: `all`, or `{ region: eu }`, `{ zone: eu-a }`,
+/// `{ fleet: eu-fleet }`.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum HostSelector {
+    All(AllHosts),
+    Filter(HostFilter),
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum AllHosts {
+    All,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HostFilter {
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub fleet: Option<String>,
+}
+
+/// The service levels the run is judged against. Each is optional.
+#[derive(Debug, Deserialize, Default, Clone, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<AvailabilitySla>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_pull: Option<ColdPullSla>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoverySla>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_loss: Option<DataLoss>,
+}
+
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilitySla {
+    /// Minimum share of successful probes.
+    pub min: Percent,
+    #[serde(default)]
+    pub per: AvailabilityScope,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AvailabilityScope {
+    /// Every region's entry point must meet the minimum on its own.
+    #[default]
+    Region,
+    /// All probes of all regions together.
+    Total,
+}
+
+#[derive(Debug, Deserialize, Clone, Default, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColdPullSla {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Span>,
+    /// Cold starts allowed to end without their images (default 0).
+    #[serde(default)]
+    pub max_failed: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverySla {
+    /// Longest disruption allowed per fault: from injection to the first success after
+    /// the last failure it caused.
+    pub max: Span,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataLoss {
+    /// Every seeded image must still be served, byte for byte, by every region.
+    None,
+}
+
+/// A problem found in a scenario, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    fn at(loc: &Location, field: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            line: loc.line() as usize,
+            column: loc.column() as usize,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)
+/// whose message names the file, line, column and field.
+pub fn load(path: &Path) -> Result<Scenario, DrillError> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(DrillError::Usage(format!(
+            "{shown}: the scenario file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
+            meta.len()
+        )));
+    }
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}")))?;
+    parse(&source).map_err(|problems| {
+        DrillError::Usage(render_problems(&shown.to_string(), &source, &problems))
+    })
+}
+
+/// Parses and validates scenario text.
+pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
+    let scenario: Scenario =
+        serde_saphyr::from_str(source).map_err(|e| vec![syntax_problem(&e)])?;
+    let problems = validate(&scenario);
+    if problems.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(problems)
+    }
+}
+
+fn syntax_problem(e: &serde_saphyr::Error) -> Problem {
+    let rendered = e.to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    // The crate prefixes its first line with "error: line L column C: ".
+    let message = first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line "))
+        .map(|(_, rest)| rest)
+        .unwrap_or(first)
+        .to_string();
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line() as usize, l.column() as usize))
+        .unwrap_or((0, 0));
+    Problem {
+        line,
+        column,
+        field: String::new(),
+        message,
+    }
+}
+
+/// Formats problems like a compiler: `file:line:col: field: message`, then the line.
+pub fn render_problems(file: &str, source: &str, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for p in problems {
+        let field = if p.field.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", p.field)
+        };
+        let _ = writeln!(out, "{file}:{}:{}: {field}{}", p.line, p.column, p.message);
+        if let Some(text) = source
+            .lines()
+            .nth(p.line.saturating_sub(1))
+            .filter(|_| p.line > 0)
+        {
+            let _ = writeln!(out, "  {:>4} | {text}", p.line);
+            let _ = writeln!(out, "       | {}^", " ".repeat(p.column.saturating_sub(1)));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+const NAME_RULE: &str = "use 1-40 lowercase letters, digits and dashes";
+
+fn valid_reference(s: &str) -> bool {
+    let Some((repo, tag)) = s.rsplit_once(':') else {
+        return false;
+    };
+    let repo_ok = !repo.is_empty()
+        && repo.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        });
+    let tag_ok = !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    repo_ok && tag_ok
+}
+
+impl Scenario {
+    /// Node names in scenario order: `<zone>-<n>`, n counted from 1.
+    pub fn node_names(&self) -> Vec<String> {
+        self.topology
+            .regions
+            .iter()
+            .flat_map(|r| {
+                r.value.zones.iter().flat_map(move |z| {
+                    (1..=r.value.nodes_per_zone).map(move |n| format!("{z}-{n}"))
+                })
+            })
+            .collect()
+    }
+
+    pub fn region_of_zone(&self, zone: &str) -> Option<&Region> {
+        self.topology
+            .regions
+            .iter()
+            .map(|r| &r.value)
+            .find(|r| r.zones.iter().any(|z| z == zone))
+    }
+
+    pub fn region(&self, name: &str) -> Option<&Region> {
+        self.topology
+            .regions
+            .iter()
+            .map(|r| &r.value)
+            .find(|r| r.name == name)
+    }
+
+    /// The zones a fleet is placed in.
+    pub fn fleet_zones<'a>(&'a self, fleet: &'a Fleet) -> Vec<&'a str> {
+        match &fleet.zones {
+            Some(z) => z.iter().map(String::as_str).collect(),
+            None => self
+                .region(&fleet.region)
+                .map(|r| r.zones.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+fn validate(s: &Scenario) -> Vec<Problem> {
+    let mut p = Vec::new();
+    if !valid_name(&s.name.value) {
+        p.push(Problem::at(
+            &s.name.referenced,
+            "name",
+            format!(
+                "'{}' is not a valid scenario name; {NAME_RULE}",
+                s.name.value
+            ),
+        ));
+    }
+    let duration = s.duration.value.0;
+    if duration.is_zero() || duration.as_secs() > MAX_DURATION_SECS {
+        p.push(Problem::at(
+            &s.duration.referenced,
+            "duration",
+            "must be more than 0s and at most 24h",
+        ));
+    }
+    validate_topology(s, &mut p);
+    validate_images(s, &mut p);
+    let before = p.len();
+    validate_fleets(s, &mut p);
+    // A broken fleet would make every cold start look empty: report the cause only.
+    let fleets_ok = p.len() == before;
+    validate_timeline(s, fleets_ok, &mut p);
+    if s.probes.interval.0 < std::time::Duration::from_millis(10) {
+        p.push(Problem {
+            line: 0,
+            column: 0,
+            field: "probes.interval".into(),
+            message: "must be at least 10ms".into(),
+        });
+    }
+    p
+}
+
+fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
+    if s.topology.regions.is_empty() {
+        p.push(Problem::at(
+            &s.name.referenced,
+            "topology.regions",
+            "declare at least one region",
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let mut zones = BTreeSet::new();
+    for (i, r) in s.topology.regions.iter().enumerate() {
+        let loc = &r.referenced;
+        let region = &r.value;
+        let field = format!("topology.regions[{i}]");
+        if !valid_name(&region.name) {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.name"),
+                format!("'{}' is not a valid region name; {NAME_RULE}", region.name),
+            ));
+        }
+        if !names.insert(region.name.as_str()) {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.name"),
+                format!("region '{}' is declared twice", region.name),
+            ));
+        }
+        if region.zones.is_empty() {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.zones"),
+                "declare at least one zone",
+            ));
+        }
+        for z in &region.zones {
+            if !valid_name(z) {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.zones"),
+                    format!("'{z}' is not a valid zone name; {NAME_RULE}"),
+                ));
+            }
+            if !zones.insert(z.as_str()) {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.zones"),
+                    format!("zone '{z}' is declared twice (zone names are unique across regions)"),
+                ));
+            }
+        }
+        if region.nodes_per_zone == 0 || region.nodes_per_zone > MAX_NODES_PER_ZONE {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.nodes_per_zone"),
+                format!("must be between 1 and {MAX_NODES_PER_ZONE}"),
+            ));
+        }
+    }
+    for z in &zones {
+        if names.contains(z) {
+            p.push(Problem::at(
+                &s.name.referenced,
+                "topology.regions",
+                format!("'{z}' names both a region and a zone; fault targets would be ambiguous"),
+            ));
+        }
+    }
+}
+
+fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
+    if s.images.is_empty() {
+        p.push(Problem::at(
+            &s.name.referenced,
+            "images",
+            "declare at least one image to seed",
+        ));
+    }
+    let mut refs = BTreeSet::new();
+    for (i, img) in s.images.iter().enumerate() {
+        let loc = &img.referenced;
+        let field = format!("images[{i}]");
+        if !valid_reference(&img.value.reference) {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.ref"),
+                format!(
+                    "'{}' is not a valid image reference; write repository:tag, e.g. team/app:1",
+                    img.value.reference
+                ),
+            ));
+        }
+        if !refs.insert(img.value.reference.as_str()) {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.ref"),
+                format!("image '{}' is declared twice", img.value.reference),
+            ));
+        }
+        if img.value.layers.is_empty() || img.value.layers.len() > MAX_LAYERS {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.layers"),
+                format!("declare between 1 and {MAX_LAYERS} layers"),
+            ));
+        }
+    }
+}
+
+fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
+    let mut names = BTreeSet::new();
+    for (i, f) in s.hosts.iter().enumerate() {
+        let loc = &f.referenced;
+        let fleet = &f.value;
+        let field = format!("hosts[{i}]");
+        if !valid_name(&fleet.name) {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.name"),
+                format!("'{}' is not a valid fleet name; {NAME_RULE}", fleet.name),
+            ));
+        }
+        if !names.insert(fleet.name.as_str()) {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.name"),
+                format!("fleet '{}' is declared twice", fleet.name),
+            ));
+        }
+        match s.region(&fleet.region) {
+            None => p.push(Problem::at(
+                loc,
+                format!("{field}.region"),
+                format!(
+                    "unknown region '{}'; the topology declares: {}",
+                    fleet.region,
+                    region_list(s)
+                ),
+            )),
+            Some(region) => {
+                for z in fleet.zones.iter().flatten() {
+                    if !region.zones.contains(z) {
+                        p.push(Problem::at(
+                            loc,
+                            format!("{field}.zones"),
+                            format!(
+                                "zone '{z}' is not in region '{}' (its zones: {})",
+                                region.name,
+                                region.zones.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if fleet.per_zone == 0 || fleet.per_zone > MAX_HOSTS_PER_ZONE {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.per_zone"),
+                format!("must be between 1 and {MAX_HOSTS_PER_ZONE}"),
+            ));
+        }
+        if fleet.mirrors.is_empty() {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.mirrors"),
+                "list at least one mirror: region, other-regions or a region name",
+            ));
+        }
+        for m in &fleet.mirrors {
+            let known = m == "region" || m == "other-regions" || s.region(m).is_some();
+            if !known {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.mirrors"),
+                    format!(
+                        "unknown mirror '{m}'; use region, other-regions or a region name ({})",
+                        region_list(s)
+                    ),
+                ));
+            }
+            if m == "other-regions" && s.topology.regions.len() < 2 {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.mirrors"),
+                    "other-regions needs at least two regions in the topology",
+                ));
+            }
+        }
+        if fleet.pull.is_empty() {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.pull"),
+                "list at least one image to pull",
+            ));
+        }
+        for r in &fleet.pull {
+            if !s.images.iter().any(|i| &i.value.reference == r) {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.pull"),
+                    format!("image '{r}' is not declared under images"),
+                ));
+            }
+        }
+        if fleet.parallel_layers == 0 || fleet.parallel_layers > 16 {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.parallel_layers"),
+                "must be between 1 and 16",
+            ));
+        }
+        if fleet.timeouts.connect.0.is_zero() || fleet.timeouts.request.0.is_zero() {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.timeouts"),
+                "timeouts must be more than 0s",
+            ));
+        }
+    }
+}
+
+fn region_list(s: &Scenario) -> String {
+    s.topology
+        .regions
+        .iter()
+        .map(|r| r.value.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Hosts a selector matches, as (fleet index, zone) pairs; used to refuse empty selections.
+pub fn selected_fleet_zones<'a>(s: &'a Scenario, sel: &HostSelector) -> Vec<(usize, &'a str)> {
+    let mut out = Vec::new();
+    for (i, f) in s.hosts.iter().enumerate() {
+        for z in s.fleet_zones(&f.value) {
+            let keep = match sel {
+                HostSelector::All(_) => true,
+                HostSelector::Filter(flt) => {
+                    flt.region.as_ref().is_none_or(|r| r == &f.value.region)
+                        && flt.zone.as_ref().is_none_or(|zz| zz == z)
+                        && flt.fleet.as_ref().is_none_or(|n| n == &f.value.name)
+                }
+            };
+            if keep {
+                out.push((i, z));
+            }
+        }
+    }
+    out
+}
+
+fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
+    let duration = s.duration.value.0;
+    for (i, st) in s.timeline.iter().enumerate() {
+        let loc = &st.referenced;
+        let step = &st.value;
+        let field = format!("timeline[{i}]");
+        if step.at.0 >= duration {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.at"),
+                format!(
+                    "{} is not before the end of the run ({})",
+                    step.at, s.duration.value
+                ),
+            ));
+        }
+        match (step.action, step.fault) {
+            (Some(_), Some(_)) => p.push(Problem::at(
+                loc,
+                &field,
+                "a step has either `do:` or `fault:`, not both",
+            )),
+            (None, None) => p.push(Problem::at(
+                loc,
+                &field,
+                "a step needs `do: cold-start` or `fault: <kind>`",
+            )),
+            (Some(Action::ColdStart), None) => {
+                if step.target.is_some() || step.duration.is_some() {
+                    p.push(Problem::at(
+                        loc,
+                        &field,
+                        "`target` and `for` belong to faults; a cold start takes `hosts`",
+                    ));
+                }
+                let sel = step
+                    .hosts
+                    .clone()
+                    .unwrap_or(HostSelector::All(AllHosts::All));
+                if fleets_ok && selected_fleet_zones(s, &sel).is_empty() {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.hosts"),
+                        "selects no host: check the region, zone or fleet named",
+                    ));
+                }
+            }
+            (None, Some(kind)) => {
+                if step.hosts.is_some() {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.hosts"),
+                        "faults take `target`, not `hosts`",
+                    ));
+                }
+                match &step.target {
+                    None => p.push(Problem::at(
+                        loc,
+                        format!("{field}.target"),
+                        format!("{} needs a target", kind.name()),
+                    )),
+                    Some(t) => {
+                        if let Err(msg) = check_target(s, kind, t) {
+                            p.push(Problem::at(loc, format!("{field}.target"), msg));
+                        }
+                    }
+                }
+                match step.duration {
+                    None => p.push(Problem::at(
+                        loc,
+                        format!("{field}.for"),
+                        "a fault needs a duration (`for: 10s`); it is healed when it ends",
+                    )),
+                    Some(d) if d.0.is_zero() => p.push(Problem::at(
+                        loc,
+                        format!("{field}.for"),
+                        "must be more than 0s",
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Checks that a fault's target names something of the right kind.
+fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), String> {
+    match kind {
+        FaultKind::ZoneOutage => s.region_of_zone(target).map(|_| ()).ok_or_else(|| {
+            format!(
+                "'{target}' is not a zone; zones: {}",
+                all_zones(s).join(", ")
+            )
+        }),
+        FaultKind::RegionOutage => s
+            .region(target)
+            .map(|_| ())
+            .ok_or_else(|| format!("'{target}' is not a region; regions: {}", region_list(s))),
+        FaultKind::NodeKill => {
+            let nodes = s.node_names();
+            if nodes.iter().any(|n| n == target)
+                || s.region_of_zone(target).is_some()
+                || s.region(target).is_some()
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "'{target}' matches no registry node; name a node ({}) or a zone or region to pick one from",
+                    nodes.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+fn all_zones(s: &Scenario) -> Vec<&str> {
+    s.topology
+        .regions
+        .iter()
+        .flat_map(|r| r.value.zones.iter().map(String::as_str))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name: unit
+seed: 7
+duration: 30s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a, eu-b] }
+    - { name: us, zones: [us-a], nodes_per_zone: 2 }
+images:
+  - { ref: team/app:1, layers: [1MiB, 512KiB] }
+hosts:
+  - { name: eu-fleet, region: eu, per_zone: 3, mirrors: [region, other-regions], pull: [team/app:1] }
+timeline:
+  - { at: 0s, do: cold-start, hosts: all }
+  - { at: 5s, fault: zone-outage, target: eu-a, for: 10s }
+  - { at: 6s, do: cold-start, hosts: { zone: eu-b } }
+sla:
+  availability: { min: 99.5% }
+  cold_pull: { p50: 2s, p99: 5s }
+  recovery: { max: 10s }
+  data_loss: none
+"#;
+
+    fn problems(src: &str) -> Vec<Problem> {
+        parse(src).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn parses_a_good_scenario() {
+        let s = parse(GOOD).expect("valid");
+        assert_eq!(s.name.value, "unit");
+        assert_eq!(s.node_names(), ["eu-a-1", "eu-b-1", "us-a-1", "us-a-2"]);
+        assert_eq!(s.hosts[0].value.timeouts.connect.0.as_secs(), 1);
+        assert_eq!(s.probes.interval.0.as_millis(), 100);
+        assert_eq!(
+            s.sla.availability.as_ref().unwrap().per,
+            AvailabilityScope::Region
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        let src = GOOD.replace("nodes_per_zone: 2", "nodes_per_zon: 2");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, 8);
+        assert!(
+            p[0].message.contains("unknown field `nodes_per_zon`"),
+            "{:?}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn malformed_yaml_names_its_line() {
+        let p = problems("name: x\nduration: 10s\ntopology: [\n");
+        assert_eq!(p[0].line, 3);
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let src = GOOD.replace("duration: 30s", "duration: thirty");
+        let p = problems(&src);
+        assert_eq!(p[0].line, 4);
+        assert!(p[0].message.contains("invalid duration"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn unknown_region_in_fleet() {
+        let src = GOOD.replace("region: eu, per_zone", "region: asia, per_zone");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, 12);
+        assert_eq!(p[0].field, "hosts[0].region");
+        assert!(p[0].message.contains("unknown region 'asia'"));
+    }
+
+    #[test]
+    fn fault_target_that_matches_nothing_is_refused() {
+        let src = GOOD.replace("target: eu-a", "target: eu-z");
+        let p = problems(&src);
+        assert_eq!(p[0].field, "timeline[1].target");
+        assert_eq!(p[0].line, 15);
+        assert!(p[0].message.contains("'eu-z' is not a zone"));
+    }
+
+    #[test]
+    fn fault_without_duration_and_empty_cold_start() {
+        let src = GOOD
+            .replace(", for: 10s", "")
+            .replace("hosts: { zone: eu-b }", "hosts: { zone: us-a }");
+        let fields: Vec<_> = problems(&src).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["timeline[1].for", "timeline[2].hosts"]);
+    }
+
+    #[test]
+    fn step_after_the_end_and_pull_of_undeclared_image() {
+        let src = GOOD
+            .replace("at: 6s", "at: 45s")
+            .replace("pull: [team/app:1]", "pull: [team/other:1]");
+        let fields: Vec<_> = problems(&src).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["hosts[0].pull", "timeline[2].at"]);
+    }
+
+    #[test]
+    fn percent_without_sign_is_refused() {
+        let src = GOOD.replace("min: 99.5%", "min: 0.995");
+        assert!(problems(&src)[0].message.contains("percent sign"));
+    }
+
+    #[test]
+    fn render_shows_file_line_and_caret() {
+        let src = GOOD.replace("region: eu, per_zone", "region: asia, per_zone");
+        let out = render_problems("x.yaml", &src, &problems(&src));
+        assert!(
+            out.starts_with("x.yaml:12:5: hosts[0].region: unknown region 'asia'"),
+            "{out}"
+        );
+        assert!(out.contains("    ^"), "{out}");
+    }
+}

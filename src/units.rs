@@ -1,0 +1,209 @@
+//! Human-readable quantities used in scenario files: durations (`30s`, `1m30s`,
+//! `500ms`), byte sizes (`512KiB`, `8MiB`, `1GB`) and percentages (`99.9%`).
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::time::Duration;
+
+/// A duration written like `30s`, `1m30s` or `250ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Span(pub Duration);
+
+impl Span {
+    pub fn parse(s: &str) -> Result<Span, String> {
+        humantime::parse_duration(s.trim())
+            .map(Span)
+            .map_err(|e| format!("invalid duration '{s}' ({e}); write e.g. 500ms, 30s or 1m30s"))
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Span::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// Largest layer drill will generate: beyond this a scenario is almost surely a typo.
+pub const MAX_LAYER_BYTES: u64 = 4 << 30;
+
+/// A byte size written like `4MiB`, `512KiB`, `1GB` or a plain number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Size(pub u64);
+
+impl Size {
+    pub fn parse(s: &str) -> Result<Size, String> {
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let mult: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            "KB" | "kB" => 1_000,
+            "MB" => 1_000_000,
+            "GB" => 1_000_000_000,
+            other => {
+                return Err(format!(
+                    "invalid size '{s}': unknown unit '{other}'; use B, KiB, MiB, GiB, KB, MB or GB"
+                ))
+            }
+        };
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid size '{s}'; write e.g. 512KiB or 8MiB"))?;
+        let bytes = n * mult as f64;
+        if !(bytes.is_finite() && bytes >= 1.0 && bytes <= MAX_LAYER_BYTES as f64) {
+            return Err(format!(
+                "size '{s}' is out of range: a layer holds between 1 byte and 4GiB"
+            ));
+        }
+        Ok(Size(bytes as u64))
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        if b >= 1 << 20 && b % (1 << 20) == 0 {
+            write!(f, "{}MiB", b >> 20)
+        } else if b >= 1 << 10 && b % (1 << 10) == 0 {
+            write!(f, "{}KiB", b >> 10)
+        } else {
+            write!(f, "{b}B")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Size::parse(&n.to_string()),
+            Raw::Text(s) => Size::parse(&s),
+        }
+        .map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+/// A percentage written like `99.9%`, stored as a fraction (0.999).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Percent(pub f64);
+
+impl Percent {
+    pub fn parse(s: &str) -> Result<Percent, String> {
+        let t = s.trim();
+        let Some(num) = t.strip_suffix('%') else {
+            return Err(format!(
+                "invalid percentage '{s}': write it with a percent sign, e.g. 99.9%"
+            ));
+        };
+        match num.trim().parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok(Percent(p / 100.0)),
+            _ => Err(format!(
+                "invalid percentage '{s}': must be between 0% and 100%"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", format_percent(self.0))
+    }
+}
+
+/// Formats a fraction as a percentage with only the digits that matter (99.95, 100, 12.5).
+pub fn format_percent(fraction: f64) -> String {
+    let s = format!("{:.3}", fraction * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Percent::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// Formats a duration in seconds for summaries: `0.412s`, `12.3s`.
+pub fn format_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.3}s")
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(Span::parse("30s").unwrap().0, Duration::from_secs(30));
+        assert_eq!(Span::parse("1m30s").unwrap().0, Duration::from_secs(90));
+        assert_eq!(Span::parse("250ms").unwrap().0, Duration::from_millis(250));
+        assert!(Span::parse("30").unwrap_err().contains("e.g. 500ms"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(Size::parse("2MiB").unwrap().0, 2 << 20);
+        assert_eq!(Size::parse("512KiB").unwrap().0, 512 << 10);
+        assert_eq!(Size::parse("1.5MB").unwrap().0, 1_500_000);
+        assert_eq!(Size::parse("4096").unwrap().0, 4096);
+        assert!(Size::parse("2 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(Size::parse("0").unwrap_err().contains("out of range"));
+        assert!(Size::parse("18446744073709551615GiB")
+            .unwrap_err()
+            .contains("out of range"));
+        assert_eq!(Size(8 << 20).to_string(), "8MiB");
+    }
+
+    #[test]
+    fn percents() {
+        assert!((Percent::parse("99.9%").unwrap().0 - 0.999).abs() < 1e-12);
+        assert!(Percent::parse("0.999")
+            .unwrap_err()
+            .contains("percent sign"));
+        assert!(Percent::parse("101%").unwrap_err().contains("between"));
+        assert_eq!(Percent(0.9995).to_string(), "99.95%");
+        assert_eq!(Percent(1.0).to_string(), "100%");
+    }
+}
