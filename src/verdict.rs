@@ -1,0 +1,606 @@
+//! Judging a run: each declared SLA becomes checks (what was measured, the limit, the
+//! margin), and the checks with the way the run ended give its exit status.
+
+use crate::analysis::{Analysis, ProbeStats};
+use crate::error::exit;
+use crate::journal::Outcome;
+use crate::scenario::{
+    AvailabilityScope, AvailabilitySla, ColdPullSla, DataLoss, RecoverySla, Sla,
+};
+use crate::units::{format_percent, format_secs};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Ratios equal to the limit pass although the percentage was parsed into a float.
+const EPSILON: f64 = 1e-9;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    pub checks: Vec<Check>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    /// `availability eu`, `cold_pull p99`, `recovery fault #1 zone-outage eu-a`, ...
+    pub name: String,
+    /// For humans: `99.95%`, `1.234s`, `not recovered after 40.0s`, `2 of 12 lost`.
+    pub measured: String,
+    /// For humans: `≥ 99.9%`, `≤ 3.000s`, `none`.
+    pub limit: String,
+    /// Headroom, positive when the check passed: `+0.05 pp`, `-1.200s`; `—` when
+    /// nothing was measured.
+    pub margin: String,
+    pub passed: bool,
+    /// The number the check was decided on, in its unit (a fraction for availability,
+    /// seconds for durations, a count otherwise). `None` when nothing could be measured:
+    /// the check then failed for want of data, not on a measurement.
+    pub measured_value: Option<f64>,
+    pub limit_value: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    SlaBroken,
+    Inconclusive { reason: String },
+    Aborted { reason: String },
+}
+
+impl Status {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Status::Pass => exit::PASS,
+            Status::SlaBroken => exit::SLA_BROKEN,
+            Status::Inconclusive { .. } => exit::INCONCLUSIVE,
+            Status::Aborted { .. } => exit::ABORTED,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::SlaBroken => "FAIL",
+            Status::Inconclusive { .. } => "INCONCLUSIVE",
+            Status::Aborted { .. } => "ABORTED",
+        }
+    }
+}
+
+pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
+    let mut checks = Vec::new();
+    if let Some(av) = &sla.availability {
+        availability(av, a, &mut checks);
+    }
+    if let Some(cp) = &sla.cold_pull {
+        cold_pull(cp, a, &mut checks);
+    }
+    if let Some(r) = &sla.recovery {
+        recovery(r, a, &mut checks);
+    }
+    if let Some(DataLoss::None) = sla.data_loss {
+        checks.push(data_loss(a));
+    }
+    let status = status(a, &checks);
+    Verdict { checks, status }
+}
+
+/// The exit status of a run. Precedence, first rule that applies:
+///
+/// 1. a check failed on a measured value → [`Status::SlaBroken`] (1): an abort never
+///    hides a breach that was seen;
+/// 2. the run was aborted, or its journal ends before `run_finished` → [`Status::Aborted`] (3);
+/// 3. a check failed for want of a measurement (`not checked`, `no probes`) →
+///    [`Status::SlaBroken`] (1). After an abort such failures are a consequence of the
+///    abort (data is never verified in a stopped run), so rule 2 comes first;
+/// 4. the journal has no `run_started`, or the steady state was not reached before the
+///    first fault → [`Status::Inconclusive`] (2);
+/// 5. otherwise [`Status::Pass`] (0).
+pub fn status(a: &Analysis, checks: &[Check]) -> Status {
+    let failed = || checks.iter().filter(|c| !c.passed);
+    if failed().any(|c| c.measured_value.is_some()) {
+        return Status::SlaBroken;
+    }
+    match &a.outcome {
+        Some(Outcome::Aborted { reason }) => {
+            return Status::Aborted {
+                reason: reason.clone(),
+            }
+        }
+        None => {
+            return Status::Aborted {
+                reason: "the journal ends before the run finished (killed or crashed?)".into(),
+            }
+        }
+        Some(Outcome::Completed) => {}
+    }
+    if failed().next().is_some() {
+        return Status::SlaBroken;
+    }
+    if a.run.is_none() {
+        return Status::Inconclusive {
+            reason: "the journal has no run_started event, so no SLA to judge".into(),
+        };
+    }
+    let s = &a.steady_state;
+    if !s.reached {
+        let reason = if s.probes_before_first_fault == 0 {
+            "steady state not reached: no probe before the first fault".to_string()
+        } else {
+            format!(
+                "steady state not reached: {} of {} probes failed before the first fault",
+                s.failed_probes_before_first_fault, s.probes_before_first_fault
+            )
+        };
+        return Status::Inconclusive { reason };
+    }
+    Status::Pass
+}
+
+fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
+    let min = sla.min.0;
+    let check = |name: String, s: &ProbeStats| {
+        let limit = format!("≥ {}", sla.min);
+        match s.ratio {
+            None => unmeasured(name, "no probes", limit, Some(min)),
+            Some(ratio) => {
+                let headroom = ratio - min;
+                Check {
+                    name,
+                    measured: format!("{}%", format_percent(ratio)),
+                    limit,
+                    margin: signed_pp(headroom),
+                    passed: headroom > -EPSILON,
+                    measured_value: Some(ratio),
+                    limit_value: Some(min),
+                }
+            }
+        }
+    };
+    match sla.per {
+        AvailabilityScope::Region => {
+            for (region, s) in &a.availability.regions {
+                checks.push(check(format!("availability {region}"), s));
+            }
+        }
+        AvailabilityScope::Total => {
+            checks.push(check("availability total".into(), &a.availability.total));
+        }
+    }
+}
+
+fn cold_pull(sla: &ColdPullSla, a: &Analysis, checks: &mut Vec<Check>) {
+    let all = &a.cold_starts.all;
+    let latency = all.latency;
+    let declared = [
+        ("p50", sla.p50, latency.map(|l| l.p50_us)),
+        ("p95", sla.p95, latency.map(|l| l.p95_us)),
+        ("p99", sla.p99, latency.map(|l| l.p99_us)),
+    ];
+    for (p, limit, measured) in declared {
+        if let Some(limit) = limit {
+            checks.push(duration_check(
+                format!("cold_pull {p}"),
+                measured,
+                limit.0,
+                "no successful cold start",
+            ));
+        }
+    }
+    let max = sla.max_failed;
+    checks.push(Check {
+        name: "cold_pull failed".into(),
+        measured: format!("{} of {}", all.failed, all.count),
+        limit: format!("≤ {max}"),
+        margin: format!("{:+}", i128::from(max) - i128::from(all.failed)),
+        passed: all.failed <= max,
+        measured_value: Some(all.failed as f64),
+        limit_value: Some(max as f64),
+    });
+}
+
+fn recovery(sla: &RecoverySla, a: &Analysis, checks: &mut Vec<Check>) {
+    let max = sla.max.0;
+    for f in &a.faults {
+        let name = format!("recovery fault #{} {} {}", f.id, f.kind.name(), f.target);
+        let check = match f.disruption_us {
+            Some(d) => {
+                let mut c = duration_check(name, Some(d), max, "");
+                if f.masked {
+                    c.measured.push_str(" (masked)");
+                }
+                c
+            }
+            None => {
+                // Never recovered: the disruption lasted at least until the window
+                // closed, which is a breach only if that already exceeds the limit.
+                let seen = Duration::from_micros(f.window_end_us.min(a.end_us) - f.injected_us);
+                let measured = format!("not recovered after {}", format_secs(seen));
+                let limit = format!("≤ {}", format_secs(max));
+                if seen > max {
+                    Check {
+                        name,
+                        measured,
+                        limit,
+                        margin: signed_secs(max, seen),
+                        passed: false,
+                        measured_value: Some(seen.as_secs_f64()),
+                        limit_value: Some(max.as_secs_f64()),
+                    }
+                } else {
+                    unmeasured(name, &measured, limit, Some(max.as_secs_f64()))
+                }
+            }
+        };
+        checks.push(check);
+    }
+}
+
+fn data_loss(a: &Analysis) -> Check {
+    let d = &a.data_loss;
+    let name = "data_loss".to_string();
+    if d.checked == 0 {
+        return unmeasured(name, "not checked", "none".into(), Some(0.0));
+    }
+    let lost = d.failures.len() as u64;
+    Check {
+        name,
+        measured: format!("{lost} of {} lost", d.checked),
+        limit: "none".into(),
+        margin: format!("{:+}", -i128::from(lost)),
+        passed: lost == 0,
+        measured_value: Some(lost as f64),
+        limit_value: Some(0.0),
+    }
+}
+
+/// A measured duration against its limit; `missing` is shown when there is none.
+fn duration_check(name: String, measured_us: Option<u64>, limit: Duration, missing: &str) -> Check {
+    let limit_text = format!("≤ {}", format_secs(limit));
+    let Some(us) = measured_us else {
+        return unmeasured(name, missing, limit_text, Some(limit.as_secs_f64()));
+    };
+    let measured = Duration::from_micros(us);
+    Check {
+        name,
+        measured: format_secs(measured),
+        limit: limit_text,
+        margin: signed_secs(limit, measured),
+        passed: measured <= limit,
+        measured_value: Some(measured.as_secs_f64()),
+        limit_value: Some(limit.as_secs_f64()),
+    }
+}
+
+/// A check that failed because there was nothing to measure.
+fn unmeasured(name: String, measured: &str, limit: String, limit_value: Option<f64>) -> Check {
+    Check {
+        name,
+        measured: measured.to_string(),
+        limit,
+        margin: "—".into(),
+        passed: false,
+        measured_value: None,
+        limit_value,
+    }
+}
+
+/// `limit - measured`, signed: `+1.200s`, `-0.500s`.
+fn signed_secs(limit: Duration, measured: Duration) -> String {
+    if measured <= limit {
+        format!("+{}", format_secs(limit - measured))
+    } else {
+        format!("-{}", format_secs(measured - limit))
+    }
+}
+
+/// A difference of fractions in percentage points: `+0.05 pp`, `-23.5 pp`.
+fn signed_pp(diff: f64) -> String {
+    let sign = if diff <= -EPSILON { '-' } else { '+' };
+    let abs = if diff.abs() < EPSILON {
+        0.0
+    } else {
+        diff.abs()
+    };
+    format!("{sign}{} pp", format_percent(abs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze;
+    use crate::analysis::tests::*;
+    use crate::journal::Record;
+    use crate::units::{Percent, Span};
+
+    fn ms(n: u64) -> Option<Span> {
+        Some(Span(Duration::from_millis(n)))
+    }
+
+    fn find<'a>(v: &'a Verdict, name: &str) -> &'a Check {
+        v.checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no check {name} in {:?}", v.checks))
+    }
+
+    fn availability_sla(min: &str, per: AvailabilityScope) -> Sla {
+        Sla {
+            availability: Some(AvailabilitySla {
+                min: Percent::parse(min).unwrap(),
+                per,
+            }),
+            ..Sla::default()
+        }
+    }
+
+    #[test]
+    fn availability_per_region_and_total_with_margins() {
+        let a = analyze(&outage_journal(), false);
+        let v = judge(&availability_sla("99%", AvailabilityScope::Region), &a);
+        assert_eq!(v.checks.len(), 2);
+        let eu = find(&v, "availability eu");
+        assert_eq!(
+            (eu.measured.as_str(), eu.limit.as_str(), eu.margin.as_str()),
+            ("75.5%", "≥ 99%", "-23.5 pp")
+        );
+        assert!(!eu.passed);
+        let us = find(&v, "availability us");
+        assert_eq!(
+            (us.measured.as_str(), us.margin.as_str()),
+            ("100%", "+1 pp")
+        );
+        assert!(us.passed);
+        assert_eq!(v.status, Status::SlaBroken);
+
+        let v = judge(&availability_sla("87.75%", AvailabilityScope::Total), &a);
+        let total = find(&v, "availability total");
+        // 351 of 400 probes: exactly at the limit passes.
+        assert_eq!(
+            (total.measured.as_str(), total.margin.as_str()),
+            ("87.75%", "+0 pp")
+        );
+        assert!(total.passed);
+        assert_eq!(v.status, Status::Pass);
+    }
+
+    #[test]
+    fn a_region_without_probes_fails_without_a_value() {
+        let mut j = outage_journal();
+        j[0] = run_started(&["eu", "us", "ap"], Sla::default());
+        let v = judge(
+            &availability_sla("50%", AvailabilityScope::Region),
+            &analyze(&j, false),
+        );
+        let ap = find(&v, "availability ap");
+        assert_eq!((ap.measured.as_str(), ap.passed), ("no probes", false));
+        assert_eq!(ap.measured_value, None);
+    }
+
+    fn cold_starts(ms: impl Iterator<Item = u64>, failed: usize) -> Vec<Record> {
+        let mut j = outage_journal();
+        j.extend(ms.map(|ms| cold_start("eu", 0, true, ms * MS)));
+        j.extend((0..failed).map(|_| cold_start("us", 0, false, 9 * S)));
+        j
+    }
+
+    #[test]
+    fn cold_pull_percentiles_and_failures() {
+        let sla = Sla {
+            cold_pull: Some(ColdPullSla {
+                p50: ms(100),
+                p95: None,
+                p99: ms(90),
+                max_failed: 1,
+            }),
+            ..Sla::default()
+        };
+        let v = judge(&sla, &analyze(&cold_starts(1..=100, 2), false));
+        assert_eq!(v.checks.len(), 3, "p95 is not declared");
+        let p50 = find(&v, "cold_pull p50");
+        // HDR reports 50 ms as the top of its bucket: 50.015 ms.
+        assert_eq!(
+            (
+                p50.measured.as_str(),
+                p50.limit.as_str(),
+                p50.margin.as_str()
+            ),
+            ("0.050s", "≤ 0.100s", "+0.050s")
+        );
+        assert!(p50.passed);
+        let p99 = find(&v, "cold_pull p99");
+        assert_eq!(
+            (p99.measured.as_str(), p99.margin.as_str()),
+            ("0.099s", "-0.009s")
+        );
+        assert!(!p99.passed);
+        let failed = find(&v, "cold_pull failed");
+        assert_eq!(
+            (
+                failed.measured.as_str(),
+                failed.limit.as_str(),
+                failed.margin.as_str()
+            ),
+            ("2 of 102", "≤ 1", "-1")
+        );
+        assert!(!failed.passed);
+    }
+
+    #[test]
+    fn cold_pull_without_a_successful_cold_start() {
+        let sla = Sla {
+            cold_pull: Some(ColdPullSla {
+                p99: ms(10_000),
+                ..ColdPullSla::default()
+            }),
+            ..Sla::default()
+        };
+        let v = judge(&sla, &analyze(&cold_starts(0..0, 3), false));
+        let p99 = find(&v, "cold_pull p99");
+        assert_eq!(p99.measured, "no successful cold start");
+        assert!(!p99.passed);
+        assert_eq!(find(&v, "cold_pull failed").measured, "3 of 3");
+    }
+
+    fn recovery_sla(max_ms: u64) -> Sla {
+        Sla {
+            recovery: Some(RecoverySla {
+                max: ms(max_ms).unwrap(),
+            }),
+            ..Sla::default()
+        }
+    }
+
+    #[test]
+    fn recovery_per_fault() {
+        let a = analyze(&outage_journal(), false);
+        let v = judge(&recovery_sla(3_000), &a);
+        let c = find(&v, "recovery fault #1 zone-outage eu-a");
+        assert_eq!(
+            (c.measured.as_str(), c.limit.as_str(), c.margin.as_str()),
+            ("5.000s", "≤ 3.000s", "-2.000s")
+        );
+        assert_eq!((c.passed, c.measured_value), (false, Some(5.0)));
+        assert!(find(&judge(&recovery_sla(5_000), &a), &c.name).passed);
+    }
+
+    #[test]
+    fn recovery_of_masked_and_unrecovered_faults() {
+        let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+        j.extend(probes("us", 0, 20 * S, 0, 0));
+        j.extend(probes("eu", 0, 20 * S, 12 * S, 20 * S));
+        j.push(inject(5 * S, 1, "us-a", &["us"]));
+        j.push(inject(10 * S, 2, "eu-a", &["eu"]));
+        j.push(finished(20 * S, Outcome::Completed));
+        let a = analyze(&j, false);
+
+        let v = judge(&recovery_sla(15_000), &a);
+        let masked = find(&v, "recovery fault #1 zone-outage us-a");
+        assert_eq!(
+            (masked.measured.as_str(), masked.passed),
+            ("0.000s (masked)", true)
+        );
+        // eu fails from 12 s to the end at 20 s: 10 s seen, less than the 15 s allowed,
+        // so the failure is for want of a recovery, not a measured breach.
+        let lost = find(&v, "recovery fault #2 zone-outage eu-a");
+        assert_eq!(lost.measured, "not recovered after 10.0s");
+        assert_eq!((lost.passed, lost.measured_value), (false, None));
+        assert_eq!(v.status, Status::SlaBroken);
+
+        let v = judge(&recovery_sla(8_000), &a);
+        let lost = find(&v, "recovery fault #2 zone-outage eu-a");
+        assert_eq!(
+            (lost.margin.as_str(), lost.measured_value),
+            ("-2.000s", Some(10.0))
+        );
+    }
+
+    fn data_loss_sla() -> Sla {
+        Sla {
+            data_loss: Some(DataLoss::None),
+            ..Sla::default()
+        }
+    }
+
+    #[test]
+    fn data_loss_checks() {
+        let mut j = outage_journal();
+        let v = judge(&data_loss_sla(), &analyze(&j, false));
+        assert_eq!(find(&v, "data_loss").measured, "not checked");
+        assert!(!v.checks[0].passed);
+
+        j.push(verified("eu", "team/app:1", true));
+        j.push(verified("us", "team/app:1", true));
+        let v = judge(&data_loss_sla(), &analyze(&j, false));
+        let c = find(&v, "data_loss");
+        assert_eq!(
+            (c.measured.as_str(), c.margin.as_str()),
+            ("0 of 2 lost", "+0")
+        );
+        assert!(c.passed);
+
+        j.push(verified("us", "library/base:1", false));
+        let v = judge(&data_loss_sla(), &analyze(&j, false));
+        let c = find(&v, "data_loss");
+        assert_eq!(
+            (c.measured.as_str(), c.margin.as_str()),
+            ("1 of 3 lost", "-1")
+        );
+        assert!(!c.passed);
+    }
+
+    fn aborted(mut j: Vec<Record>) -> Vec<Record> {
+        let end = j.pop().unwrap();
+        j.push(finished(
+            end.t_us,
+            Outcome::Aborted {
+                reason: "interrupted by SIGINT".into(),
+            },
+        ));
+        j
+    }
+
+    #[test]
+    fn status_precedence() {
+        let broken = recovery_sla(3_000);
+        let met = recovery_sla(10_000);
+        // A measured breach wins over an abort.
+        let v = judge(&broken, &analyze(&aborted(outage_journal()), false));
+        assert_eq!(
+            (v.status.clone(), v.status.exit_code()),
+            (Status::SlaBroken, 1)
+        );
+        // Aborted alone.
+        let v = judge(&met, &analyze(&aborted(outage_journal()), false));
+        assert_eq!(v.status.exit_code(), 3);
+        assert_eq!(
+            v.status,
+            Status::Aborted {
+                reason: "interrupted by SIGINT".into()
+            }
+        );
+        // Data never verified because the run stopped: still aborted, not broken.
+        let v = judge(
+            &data_loss_sla(),
+            &analyze(&aborted(outage_journal()), false),
+        );
+        assert!(!v.checks[0].passed);
+        assert_eq!(v.status.exit_code(), 3);
+        // The same unverified data in a completed run breaks the SLA.
+        let v = judge(&data_loss_sla(), &analyze(&outage_journal(), false));
+        assert_eq!(v.status.exit_code(), 1);
+        // A journal cut before run_finished is an abort.
+        let mut cut = outage_journal();
+        cut.pop();
+        assert_eq!(judge(&met, &analyze(&cut, true)).status.exit_code(), 3);
+        // Inconclusive: a probe failed before the first fault.
+        let mut j = outage_journal();
+        j.insert(1, probe(S / 2, "us", false));
+        let v = judge(&met, &analyze(&j, false));
+        assert_eq!(v.status.exit_code(), 2);
+        assert_eq!(
+            v.status,
+            Status::Inconclusive {
+                reason: "steady state not reached: 1 of 201 probes failed before the first fault"
+                    .into()
+            }
+        );
+        // A breach still wins over an inconclusive start.
+        assert_eq!(judge(&broken, &analyze(&j, false)).status.exit_code(), 1);
+        // All met.
+        let v = judge(&met, &analyze(&outage_journal(), false));
+        assert_eq!((v.status.clone(), v.status.exit_code()), (Status::Pass, 0));
+    }
+
+    #[test]
+    fn verdict_json_round_trips() {
+        let v = judge(&recovery_sla(3_000), &analyze(&outage_journal(), false));
+        let json = serde_json::to_string(&v).unwrap();
+        assert!(
+            json.contains(r#""status":{"result":"sla_broken"}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), v);
+    }
+}
