@@ -145,6 +145,16 @@ pub enum PhaseKind {
     Layer,
 }
 
+impl PhaseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseKind::Manifest => "manifest",
+            PhaseKind::Config => "config",
+            PhaseKind::Layer => "layer",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ColdStartRecord {
     pub host: String,

@@ -4,10 +4,19 @@
 //! verdict → report. Everything after the journal is a pure function of it.
 
 pub mod analysis;
+pub mod cli;
+pub mod engine;
 pub mod error;
+pub mod faults;
+pub mod fixtures;
+pub mod hosts;
+pub mod images;
 pub mod journal;
+pub mod oci;
 pub mod plan;
 pub mod report;
+pub mod runner;
 pub mod scenario;
+pub mod topology;
 pub mod units;
 pub mod verdict;

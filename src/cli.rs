@@ -1,0 +1,182 @@
+//! The command line: every command and flag is defined and documented here.
+
+use crate::engine::Engine;
+use crate::error::{exit, DrillError};
+use crate::runner::{self, RunOptions};
+use crate::{images, journal, plan, report, scenario};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Chaos and disaster-recovery test harness for container registries.
+///
+/// Exit codes: 0 every SLA met · 1 an SLA broken · 2 inconclusive (no steady state
+/// before the first fault) · 3 aborted (signal or guardrail) · 4 setup or engine error ·
+/// 5 cleanup or heal failed · 64 invalid scenario or usage.
+#[derive(Parser, Debug)]
+#[command(name = "drill", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the topology, run the scenario's timeline, judge the SLAs, tear down.
+    Run {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Seed for every random choice; overrides the scenario's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Leave the topology running afterwards (remove it with `drill clean`).
+        #[arg(long)]
+        keep: bool,
+        /// Folder the run folder is written under.
+        #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+        out: PathBuf,
+    },
+    /// Parse and check scenario files without touching Docker.
+    Validate {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Show the resolved topology, hosts and timeline without touching Docker.
+    Plan {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Re-render a run's summary from its journal.
+    Report {
+        /// A run folder (holding journal.jsonl) or the journal itself.
+        run: PathBuf,
+    },
+    /// Remove containers, networks and volumes drill created (label drill.run).
+    Clean {
+        /// Only the objects of this run id.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        run: Option<String>,
+        /// Every object of every drill run on this engine.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Manage the helper images drill builds from host binaries.
+    Images {
+        #[command(subcommand)]
+        action: ImagesAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImagesAction {
+    /// Build the registry and haproxy images (done by `run` when needed).
+    Build,
+}
+
+/// Parses the command line, runs the command, and maps every outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(exit::USAGE),
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::SETUP);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<u8, DrillError> {
+    match command {
+        Command::Run {
+            scenario,
+            seed,
+            keep,
+            out,
+        } => runner::run(&scenario, &RunOptions { seed, keep, out }).await,
+        Command::Validate { scenarios } => {
+            let mut failed = Vec::new();
+            for path in &scenarios {
+                match scenario::load(path) {
+                    Ok(_) => println!("{}: ok", path.display()),
+                    Err(e) => failed.push(e.to_string()),
+                }
+            }
+            if failed.is_empty() {
+                Ok(exit::PASS)
+            } else {
+                Err(DrillError::Usage(failed.join("\n")))
+            }
+        }
+        Command::Plan {
+            scenario: path,
+            seed,
+        } => {
+            let s = scenario::load(&path)?;
+            let seed = seed.or(s.seed).unwrap_or(0);
+            print!("{}", plan::build(&s, "<run-id>", seed).describe());
+            Ok(exit::PASS)
+        }
+        Command::Report { run } => {
+            let path = if run.is_dir() {
+                run.join("journal.jsonl")
+            } else {
+                run.clone()
+            };
+            let loaded = journal::read(&path)?;
+            let summary = report::summarize(&loaded.records, loaded.truncated);
+            let dir = path.parent().unwrap_or(&run);
+            report::write_summary_json(dir, &summary).map_err(|e| {
+                DrillError::setup(format!(
+                    "cannot write {}: {e}",
+                    dir.join("summary.json").display()
+                ))
+            })?;
+            println!("{}", report::terminal(&summary));
+            Ok(summary.verdict.status.exit_code())
+        }
+        Command::Clean { run, all } => {
+            let engine = Engine::connect().await?;
+            let target = if all { None } else { run.as_deref() };
+            let removed = engine.remove_labelled(target).await;
+            println!(
+                "removed {} containers, {} networks, {} volumes",
+                removed.containers, removed.networks, removed.volumes
+            );
+            if removed.errors.is_empty() {
+                Ok(exit::PASS)
+            } else {
+                Err(DrillError::Cleanup(removed.errors.join("\n")))
+            }
+        }
+        Command::Images {
+            action: ImagesAction::Build,
+        } => {
+            let engine = Engine::connect().await?;
+            let built = images::ensure_all(&engine).await?;
+            println!("{}\n{}", built.registry, built.haproxy);
+            Ok(exit::PASS)
+        }
+    }
+}

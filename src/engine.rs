@@ -1,0 +1,320 @@
+//! The only code that talks to the Docker engine: a thin layer over bollard that
+//! labels everything it creates with `drill.run=<run-id>` and removes it by that label.
+
+use crate::error::{DrillError, SetupContext};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The label on every container, network and volume a run creates.
+pub const RUN_LABEL: &str = "drill.run";
+/// The label on the helper images drill builds (shared by runs, kept between them).
+pub const IMAGE_LABEL: &str = "drill.image";
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+/// What a container needs; everything else is drill's fixed policy.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub network: String,
+    pub env: Vec<String>,
+    /// (volume name, path in the container)
+    pub volumes: Vec<(String, String)>,
+    /// Container port published on 127.0.0.1:<host port>.
+    pub publish: Option<(u16, u16)>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// What `remove_labelled` removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// Connects to the local engine and checks that it answers.
+    pub async fn connect() -> Result<Engine, DrillError> {
+        let hint =
+            "start the Docker engine (e.g. `systemctl start docker`) or point DOCKER_HOST at it";
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|e| {
+                DrillError::Setup(format!("cannot connect to the Docker engine: {e}; {hint}"))
+            })?
+            .with_timeout(Duration::from_secs(120));
+        match tokio::time::timeout(Duration::from_secs(10), docker.ping()).await {
+            Ok(Ok(_)) => Ok(Engine { docker }),
+            Ok(Err(e)) => Err(DrillError::Setup(format!(
+                "the Docker engine does not answer: {e}; {hint}"
+            ))),
+            Err(_) => Err(DrillError::Setup(format!(
+                "the Docker engine did not answer within 10s; {hint}"
+            ))),
+        }
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub async fn create_network(&self, name: &str, run_id: &str) -> Result<(), DrillError> {
+        self.docker
+            .create_network(NetworkCreateRequest {
+                name: name.to_string(),
+                driver: Some("bridge".into()),
+                labels: Some(run_labels(run_id, &[])),
+                ..Default::default()
+            })
+            .await
+            .setup_context(|| format!("cannot create network {name}"))?;
+        Ok(())
+    }
+
+    pub async fn create_volume(&self, name: &str, run_id: &str) -> Result<(), DrillError> {
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.to_string()),
+                labels: Some(run_labels(run_id, &[])),
+                ..Default::default()
+            })
+            .await
+            .setup_context(|| format!("cannot create volume {name}"))?;
+        Ok(())
+    }
+
+    /// Creates a container (not started) labelled for the run.
+    pub async fn create_container(
+        &self,
+        run_id: &str,
+        spec: &ContainerSpec,
+    ) -> Result<(), DrillError> {
+        let port_bindings = spec.publish.map(|(inside, host)| {
+            HashMap::from([(
+                format!("{inside}/tcp"),
+                Some(vec![PortBinding {
+                    // Loopback only: nothing drill runs is reachable from outside the machine.
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(host.to_string()),
+                }]),
+            )])
+        });
+        let mounts = spec
+            .volumes
+            .iter()
+            .map(|(vol, path)| Mount {
+                source: Some(vol.clone()),
+                target: Some(path.clone()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            })
+            .collect();
+        let labels: Vec<(&str, &str)> = spec
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(run_labels(run_id, &labels)),
+            exposed_ports: spec
+                .publish
+                .map(|(inside, _)| vec![format!("{inside}/tcp")]),
+            host_config: Some(HostConfig {
+                // A bare binary as PID 1 ignores SIGTERM; tini forwards it.
+                init: Some(true),
+                port_bindings,
+                mounts: Some(mounts),
+                network_mode: Some(spec.network.clone()),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    spec.network.clone(),
+                    EndpointSettings::default(),
+                )])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .setup_context(|| format!("cannot create container {}", spec.name))?;
+        Ok(())
+    }
+
+    /// Writes one file into a created container (before it starts).
+    pub async fn upload_file(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+    ) -> Result<(), DrillError> {
+        let (dir, file) = path.rsplit_once('/').unwrap_or(("/", path));
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, file, contents)
+            .setup_context(|| format!("cannot pack {path}"))?;
+        let tar = builder
+            .into_inner()
+            .setup_context(|| format!("cannot pack {path}"))?;
+        let dir = if dir.is_empty() { "/" } else { dir };
+        let options = UploadToContainerOptionsBuilder::default().path(dir).build();
+        self.docker
+            .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
+            .await
+            .setup_context(|| format!("cannot write {path} into {container}"))
+    }
+
+    pub async fn start(&self, container: &str) -> Result<(), DrillError> {
+        self.docker
+            .start_container(container, None)
+            .await
+            .setup_context(|| format!("cannot start container {container}"))
+    }
+
+    /// SIGKILL, as a crashed machine would.
+    pub async fn kill(&self, container: &str) -> Result<(), DrillError> {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        self.docker
+            .kill_container(container, Some(options))
+            .await
+            .setup_context(|| format!("cannot kill container {container}"))
+    }
+
+    /// Removes every container, network and volume labelled with this run id, or with
+    /// any run id when `run_id` is None. Touches nothing without the label.
+    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Removed {
+        let filter = match run_id {
+            Some(id) => format!("{RUN_LABEL}={id}"),
+            None => RUN_LABEL.to_string(),
+        };
+        let filters = HashMap::from([("label".to_string(), vec![filter])]);
+        let mut removed = Removed::default();
+
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await;
+        match containers {
+            Ok(list) => {
+                let removals = list.into_iter().filter_map(|c| c.id).map(|id| async move {
+                    let options = RemoveContainerOptionsBuilder::default()
+                        .force(true)
+                        .v(true)
+                        .build();
+                    (self.docker.remove_container(&id, Some(options)).await, id)
+                });
+                for (result, id) in futures_util::future::join_all(removals).await {
+                    match result {
+                        Ok(()) => removed.containers += 1,
+                        Err(e) if is_not_found(&e) => {}
+                        Err(e) => removed.errors.push(format!("container {id}: {e}")),
+                    }
+                }
+            }
+            Err(e) => removed.errors.push(format!("cannot list containers: {e}")),
+        }
+
+        match self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+        {
+            Ok(list) => {
+                for name in list.into_iter().filter_map(|n| n.name) {
+                    match self.docker.remove_network(&name).await {
+                        Ok(()) => removed.networks += 1,
+                        Err(e) if is_not_found(&e) => {}
+                        Err(e) => removed.errors.push(format!("network {name}: {e}")),
+                    }
+                }
+            }
+            Err(e) => removed.errors.push(format!("cannot list networks: {e}")),
+        }
+
+        match self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+        {
+            Ok(list) => {
+                for v in list.volumes.unwrap_or_default() {
+                    let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+                    match self.docker.remove_volume(&v.name, Some(options)).await {
+                        Ok(()) => removed.volumes += 1,
+                        Err(e) if is_not_found(&e) => {}
+                        Err(e) => removed.errors.push(format!("volume {}: {e}", v.name)),
+                    }
+                }
+            }
+            Err(e) => removed.errors.push(format!("cannot list volumes: {e}")),
+        }
+        removed
+    }
+}
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn run_labels(run_id: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut labels = HashMap::from([(RUN_LABEL.to_string(), run_id.to_string())]);
+    for (k, v) in extra {
+        labels.insert(k.to_string(), v.to_string());
+    }
+    labels
+}
+
+/// Finds a free TCP port on 127.0.0.1. drill picks host ports itself (rather than
+/// letting Docker choose) so a killed and restarted container keeps its entry point.
+pub fn free_loopback_port() -> Result<u16, DrillError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .setup_context(|| "cannot find a free port on 127.0.0.1".to_string())
+}

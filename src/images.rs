@@ -1,0 +1,279 @@
+//! The helper images drill runs (registry, haproxy), built locally from host binaries
+//! because no registry is assumed reachable — and a registry tool must never pull its
+//! own parts from the registry it is testing.
+//!
+//! An image is a root filesystem of the binary plus the shared libraries `ldd` lists,
+//! imported through the engine API. Its tag is a hash of everything that goes in, so
+//! it is rebuilt only when an input changes.
+
+use crate::engine::{Engine, IMAGE_LABEL};
+use crate::error::{DrillError, SetupContext};
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Bumped when a recipe changes in a way its inputs do not show.
+const RECIPE_VERSION: &str = "1";
+
+/// One image to build from host files.
+pub struct Recipe {
+    pub name: &'static str,
+    /// (host binary, path in the image)
+    pub binary: (&'static str, &'static str),
+    /// The Debian package that provides the binary, for the error message.
+    pub package: &'static str,
+    /// Extra files: (path in the image, contents).
+    pub files: Vec<(&'static str, &'static [u8])>,
+    /// Empty directories the program expects.
+    pub dirs: &'static [&'static str],
+    pub entrypoint: &'static [&'static str],
+}
+
+/// The base configuration every registry node runs with. Per-run settings (the shared
+/// `http.secret`) come as `REGISTRY_*` environment variables.
+pub const REGISTRY_CONFIG: &str = "version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: :5000
+health:
+  storagedriver:
+    enabled: true
+    interval: 2s
+    threshold: 3
+";
+
+pub fn registry_recipe() -> Recipe {
+    Recipe {
+        name: "registry",
+        binary: ("/usr/bin/docker-registry", "/bin/registry"),
+        package: "docker-registry",
+        files: vec![("etc/docker/registry/config.yml", REGISTRY_CONFIG.as_bytes())],
+        dirs: &["var/lib/registry", "tmp"],
+        entrypoint: &["/bin/registry", "serve", "/etc/docker/registry/config.yml"],
+    }
+}
+
+pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
+
+pub fn haproxy_recipe() -> Recipe {
+    Recipe {
+        name: "haproxy",
+        binary: ("/usr/sbin/haproxy", "/usr/sbin/haproxy"),
+        package: "haproxy",
+        files: vec![],
+        dirs: &["usr/local/etc/haproxy", "tmp", "run"],
+        entrypoint: &["/usr/sbin/haproxy", "-W", "-db", "-f", HAPROXY_CONFIG_PATH],
+    }
+}
+
+/// The images a run uses, by role.
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub registry: String,
+    pub haproxy: String,
+}
+
+/// Builds (or finds already built) every helper image.
+pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
+    Ok(Images {
+        registry: ensure(engine, &registry_recipe()).await?,
+        haproxy: ensure(engine, &haproxy_recipe()).await?,
+    })
+}
+
+/// Returns the image tag for a recipe, building the image if the engine lacks it.
+pub async fn ensure(engine: &Engine, recipe: &Recipe) -> Result<String, DrillError> {
+    let rootfs = collect(recipe)?;
+    let tag = format!("drill/{}:{}", recipe.name, rootfs.hash);
+    if engine.docker().inspect_image(&tag).await.is_ok() {
+        return Ok(tag);
+    }
+    let tar = rootfs
+        .to_tar()
+        .setup_context(|| format!("cannot pack the {} image", recipe.name))?;
+    let entrypoint = serde_json::to_string(recipe.entrypoint).expect("strings serialize");
+    let options = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(&format!("drill/{}", recipe.name))
+        .tag(&rootfs.hash)
+        .changes(vec![
+            format!("ENTRYPOINT {entrypoint}"),
+            format!("LABEL {IMAGE_LABEL}={}", recipe.name),
+        ])
+        .build();
+    let mut stream =
+        engine
+            .docker()
+            .create_image(Some(options), Some(bollard::body_full(tar.into())), None);
+    while let Some(item) = stream.next().await {
+        item.setup_context(|| format!("cannot import the {} image into the engine", recipe.name))?;
+    }
+    Ok(tag)
+}
+
+/// The files of an image and the hash of all of them.
+struct RootFs {
+    /// (path in the image, host file to copy)
+    files: Vec<(String, FileSource)>,
+    dirs: Vec<String>,
+    hash: String,
+}
+
+enum FileSource {
+    Host(PathBuf),
+    Bytes(&'static [u8]),
+}
+
+fn collect(recipe: &Recipe) -> Result<RootFs, DrillError> {
+    let (host_bin, image_bin) = recipe.binary;
+    if !Path::new(host_bin).exists() {
+        return Err(DrillError::Setup(format!(
+            "{host_bin} is missing: drill builds its {} image from it. Install the Debian package: apt-get install {}",
+            recipe.name, recipe.package
+        )));
+    }
+    let mut files = vec![(
+        image_bin.trim_start_matches('/').to_string(),
+        FileSource::Host(host_bin.into()),
+    )];
+    for lib in shared_libraries(host_bin)? {
+        files.push((
+            lib.trim_start_matches('/').to_string(),
+            FileSource::Host(lib.into()),
+        ));
+    }
+    for (path, contents) in &recipe.files {
+        files.push((path.to_string(), FileSource::Bytes(contents)));
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(RECIPE_VERSION);
+    hasher.update(recipe.entrypoint.join(" "));
+    for (path, source) in &files {
+        hasher.update(path);
+        match source {
+            FileSource::Host(p) => {
+                let bytes =
+                    std::fs::read(p).setup_context(|| format!("cannot read {}", p.display()))?;
+                hasher.update(&bytes);
+            }
+            FileSource::Bytes(b) => hasher.update(b),
+        }
+    }
+    for d in recipe.dirs {
+        hasher.update(d);
+    }
+    let digest = hasher.finalize();
+    Ok(RootFs {
+        files,
+        dirs: recipe.dirs.iter().map(|d| d.to_string()).collect(),
+        hash: hex::encode(&digest[..6]),
+    })
+}
+
+impl RootFs {
+    fn to_tar(&self) -> std::io::Result<Vec<u8>> {
+        let mut b = tar::Builder::new(Vec::new());
+        b.follow_symlinks(true);
+        for d in &self.dirs {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o1777);
+            h.set_size(0);
+            h.set_cksum();
+            b.append_data(&mut h, d, std::io::empty())?;
+        }
+        for (path, source) in &self.files {
+            match source {
+                FileSource::Host(p) => b.append_path_with_name(p, path)?,
+                FileSource::Bytes(bytes) => {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_size(bytes.len() as u64);
+                    h.set_mode(0o644);
+                    h.set_cksum();
+                    b.append_data(&mut h, path, *bytes)?;
+                }
+            }
+        }
+        b.into_inner()
+    }
+}
+
+/// The shared libraries a binary loads, as `ldd` resolves them on this host.
+fn shared_libraries(binary: &str) -> Result<Vec<String>, DrillError> {
+    let out = std::process::Command::new("ldd")
+        .arg(binary)
+        .output()
+        .map_err(|e| {
+            DrillError::Setup(format!(
+                "cannot run ldd on {binary}: {e}; install the Debian package libc-bin"
+            ))
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() && !text.contains("not a dynamic executable") {
+        return Err(DrillError::Setup(format!(
+            "ldd {binary} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(parse_ldd(&text))
+}
+
+fn parse_ldd(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let path = match line.split_once("=>") {
+                Some((_, rest)) => rest.split_whitespace().next()?,
+                None => line.split_whitespace().next()?,
+            };
+            path.starts_with('/').then(|| path.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldd_output_is_parsed() {
+        let out = "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n";
+        assert_eq!(
+            parse_ldd(out),
+            [
+                "/lib/x86_64-linux-gnu/libc.so.6",
+                "/lib64/ld-linux-x86-64.so.2"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_binary_names_the_package() {
+        let recipe = Recipe {
+            name: "nothing",
+            binary: ("/usr/bin/drill-no-such-binary", "/bin/x"),
+            package: "drill-no-such-package",
+            files: vec![],
+            dirs: &[],
+            entrypoint: &["/bin/x"],
+        };
+        let err = collect(&recipe).err().expect("missing binary is an error");
+        assert_eq!(err.exit_code(), crate::error::exit::SETUP);
+        assert!(
+            err.to_string()
+                .contains("apt-get install drill-no-such-package"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,393 @@
+//! drill's own OCI distribution client: pushes the generated images, and pulls the way a
+//! cold-started host does — manifest, config, layers — with every request timed, every
+//! digest verified and each request falling back through the host's mirrors in order
+//! (containerd hosts.toml semantics: any error or status above 399 moves on to the next).
+
+use crate::fixtures::{split_reference, TestImage, OCI_MANIFEST};
+use crate::journal::{Phase, PhaseKind};
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::{Client, StatusCode};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+
+/// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
+/// MANIFEST_UNKNOWN for an OCI manifest unless the OCI type is listed.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json, \
+application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// One entry point a host may pull from.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    pub region: String,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+/// A fresh HTTP client: its own connection pool, as a cold-started host has.
+pub fn client(connect: Duration, request: Duration) -> Client {
+    Client::builder()
+        .connect_timeout(connect)
+        .timeout(request)
+        .pool_max_idle_per_host(8)
+        .build()
+        .expect("a plain HTTP client always builds")
+}
+
+/// What one pull did.
+#[derive(Debug, Clone, Default)]
+pub struct PullOutcome {
+    pub error: Option<String>,
+    pub phases: Vec<Phase>,
+    /// Requests that failed on one mirror and moved on to the next.
+    pub fallbacks: u32,
+}
+
+impl PullOutcome {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Pulls `reference` (repository:tag) through `mirrors`, fetching up to `parallel`
+/// layers at once. Layer bytes are verified and dropped: the host's cache is not kept.
+pub async fn pull(
+    client: &Client,
+    mirrors: &[Mirror],
+    reference: &str,
+    parallel: usize,
+) -> PullOutcome {
+    let mut out = PullOutcome::default();
+    if let Err(e) = pull_into(client, mirrors, reference, parallel, &mut out).await {
+        out.error = Some(e);
+    }
+    out
+}
+
+async fn pull_into(
+    client: &Client,
+    mirrors: &[Mirror],
+    reference: &str,
+    parallel: usize,
+    out: &mut PullOutcome,
+) -> Result<(), String> {
+    let (repo, tag) = split_reference(reference);
+    let manifest = fetch(
+        client,
+        mirrors,
+        &format!("/v2/{repo}/manifests/{tag}"),
+        Expect::Tag,
+        PhaseKind::Manifest,
+        out,
+    )
+    .await?;
+    let mut doc: serde_json::Value = serde_json::from_slice(&manifest)
+        .map_err(|e| format!("manifest of {reference} is not JSON: {e}"))?;
+    if doc.get("manifests").is_some() {
+        // An index: take the linux/amd64 entry, as a host on this machine would.
+        let digest = platform_manifest(&doc)
+            .ok_or_else(|| format!("index of {reference} has no linux/amd64 manifest"))?;
+        let m = fetch(
+            client,
+            mirrors,
+            &format!("/v2/{repo}/manifests/{digest}"),
+            Expect::Digest(&digest),
+            PhaseKind::Manifest,
+            out,
+        )
+        .await?;
+        doc = serde_json::from_slice(&m)
+            .map_err(|e| format!("manifest {digest} is not JSON: {e}"))?;
+    }
+    let config = doc["config"]["digest"]
+        .as_str()
+        .ok_or_else(|| format!("manifest of {reference} has no config"))?;
+    fetch(
+        client,
+        mirrors,
+        &format!("/v2/{repo}/blobs/{config}"),
+        Expect::Digest(config),
+        PhaseKind::Config,
+        out,
+    )
+    .await?;
+    let layers: Vec<String> = doc["layers"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .filter_map(|l| l["digest"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Named futures, not closures over borrows: the stream must be `Send` for spawn.
+    let fetches: Vec<_> = layers
+        .iter()
+        .map(|digest| {
+            fetch_layer(
+                client,
+                mirrors,
+                format!("/v2/{repo}/blobs/{digest}"),
+                digest.clone(),
+            )
+        })
+        .collect();
+    let results: Vec<Result<PullOutcome, String>> = futures_util::stream::iter(fetches)
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    for r in results {
+        let part = r?;
+        out.phases.extend(part.phases);
+        out.fallbacks += part.fallbacks;
+    }
+    Ok(())
+}
+
+async fn fetch_layer(
+    client: &Client,
+    mirrors: &[Mirror],
+    path: String,
+    digest: String,
+) -> Result<PullOutcome, String> {
+    let mut part = PullOutcome::default();
+    fetch(
+        client,
+        mirrors,
+        &path,
+        Expect::Digest(&digest),
+        PhaseKind::Layer,
+        &mut part,
+    )
+    .await?;
+    Ok(part)
+}
+
+fn platform_manifest(index: &serde_json::Value) -> Option<String> {
+    let entries = index["manifests"].as_array()?;
+    entries
+        .iter()
+        .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
+        .or_else(|| entries.first())
+        .and_then(|m| m["digest"].as_str())
+        .map(String::from)
+}
+
+#[derive(Clone, Copy)]
+enum Expect<'a> {
+    /// Fetched by tag: verified against the registry's Docker-Content-Digest header.
+    Tag,
+    /// Fetched by digest: the bytes must hash to it.
+    Digest(&'a str),
+}
+
+/// One request, tried on each mirror in order until one serves verified bytes.
+/// Manifests and configs are returned; layer bodies are hashed as they stream and dropped.
+async fn fetch(
+    client: &Client,
+    mirrors: &[Mirror],
+    path: &str,
+    expect: Expect<'_>,
+    kind: PhaseKind,
+    out: &mut PullOutcome,
+) -> Result<Bytes, String> {
+    let mut errors = Vec::new();
+    for mirror in mirrors {
+        match fetch_one(client, mirror, path, expect, kind).await {
+            Ok((phase, body)) => {
+                out.phases.push(phase);
+                return Ok(body);
+            }
+            Err(e) => {
+                out.fallbacks += 1;
+                errors.push(format!("{}: {e}", mirror.region));
+            }
+        }
+    }
+    // The last failure was not a fallback: nothing was left to fall back to.
+    out.fallbacks = out.fallbacks.saturating_sub(1);
+    Err(format!("{} {path}: {}", kind.name(), errors.join("; ")))
+}
+
+async fn fetch_one(
+    client: &Client,
+    mirror: &Mirror,
+    path: &str,
+    expect: Expect<'_>,
+    kind: PhaseKind,
+) -> Result<(Phase, Bytes), String> {
+    let started = Instant::now();
+    let mut req = client.get(format!("{}{path}", mirror.base));
+    if kind == PhaseKind::Manifest {
+        req = req.header(ACCEPT, MANIFEST_ACCEPT);
+    }
+    let resp = req.send().await.map_err(describe)?;
+    let ttfb = started.elapsed();
+    let status = resp.status();
+    if !status.is_success() {
+        let body = resp.text().await.unwrap_or_default();
+        return Err(format!("HTTP {}{}", status.as_u16(), registry_error(&body)));
+    }
+    let header_digest = resp
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let keep = kind != PhaseKind::Layer;
+    let mut hasher = Sha256::new();
+    let mut body = BytesMut::new();
+    let mut bytes = 0u64;
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.try_next().await.map_err(describe)? {
+        hasher.update(&chunk);
+        bytes += chunk.len() as u64;
+        if keep {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+    let wanted = match expect {
+        Expect::Digest(d) => Some(d.to_string()),
+        Expect::Tag => header_digest,
+    };
+    if let Some(w) = &wanted {
+        if *w != actual {
+            return Err(format!("digest mismatch: expected {w}, got {actual}"));
+        }
+    }
+    Ok((
+        Phase {
+            phase: kind,
+            digest: actual,
+            endpoint: mirror.region.clone(),
+            ttfb_us: ttfb.as_micros() as u64,
+            duration_us: started.elapsed().as_micros() as u64,
+            bytes,
+        },
+        body.freeze(),
+    ))
+}
+
+/// A short reason for a failed request, without reqwest's nested detail.
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return format!(
+                    "cannot connect: {}",
+                    io.kind().to_string().replace('_', " ")
+                );
+            }
+            source = s.source();
+        }
+        "cannot connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "connection lost while reading the body".into()
+    } else {
+        let mut msg = e.to_string();
+        if let Some(s) = std::error::Error::source(&e) {
+            msg = format!("{msg}: {s}");
+        }
+        msg
+    }
+}
+
+/// The first `errors[].code` of a registry error body, if any.
+fn registry_error(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["errors"][0]["code"].as_str().map(|c| format!(" {c}")))
+        .unwrap_or_default()
+}
+
+/// Pushes an image to one registry: blobs (skipping those it has), then the manifest.
+pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), String> {
+    let repo = &image.repository;
+    for blob in std::iter::once(&image.config).chain(&image.layers) {
+        let head = client
+            .head(format!("{base}/v2/{repo}/blobs/{}", blob.digest))
+            .send()
+            .await
+            .map_err(describe)?;
+        if head.status() == StatusCode::OK {
+            continue;
+        }
+        let start = client
+            .post(format!("{base}/v2/{repo}/blobs/uploads/"))
+            .send()
+            .await
+            .map_err(describe)?;
+        if start.status() != StatusCode::ACCEPTED {
+            let status = start.status();
+            return Err(format!(
+                "upload of {} refused: HTTP {status}{}",
+                blob.digest,
+                registry_error(&start.text().await.unwrap_or_default())
+            ));
+        }
+        let location = start
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("the registry gave no upload location")?;
+        let mut url = if location.starts_with('/') {
+            format!("{base}{location}")
+        } else {
+            location.to_string()
+        };
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("digest={}", blob.digest));
+        let put = client
+            .put(url)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .body(blob.data.clone())
+            .send()
+            .await
+            .map_err(describe)?;
+        if put.status() != StatusCode::CREATED {
+            let status = put.status();
+            return Err(format!(
+                "upload of {} failed: HTTP {status}{}",
+                blob.digest,
+                registry_error(&put.text().await.unwrap_or_default())
+            ));
+        }
+    }
+    let put = client
+        .put(format!("{base}/v2/{repo}/manifests/{}", image.tag))
+        .header(CONTENT_TYPE, OCI_MANIFEST)
+        .body(image.manifest.data.clone())
+        .send()
+        .await
+        .map_err(describe)?;
+    if put.status() != StatusCode::CREATED {
+        let status = put.status();
+        return Err(format!(
+            "manifest of {repo}:{} refused: HTTP {status}{}",
+            image.tag,
+            registry_error(&put.text().await.unwrap_or_default())
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /v2/` on an entry point: the availability probe. Returns the error, if any.
+pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
+    let resp = client
+        .get(format!("{base}/v2/"))
+        .send()
+        .await
+        .map_err(describe)?;
+    if resp.status().is_success() {
+        // Drain the tiny body so the connection can be reused.
+        let _ = resp.bytes().await;
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", resp.status().as_u16()))
+    }
+}

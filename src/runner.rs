@@ -1,0 +1,362 @@
+//! `drill run`: brings the topology up, seeds it, runs the timeline (cold starts and
+//! faults) while probes and hosts record into the journal, verifies every image at the
+//! end, heals and tears down — on success, failure, Ctrl-C and SIGTERM alike — and
+//! finally judges the journal.
+
+use crate::engine::Engine;
+use crate::error::{exit, DrillError};
+use crate::faults::FaultBook;
+use crate::fixtures;
+use crate::hosts::{self, Fleet};
+use crate::images::{self, Images};
+use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
+use crate::oci::{self, Mirror};
+use crate::plan::{self, Plan, StepPlan};
+use crate::report;
+use crate::scenario;
+use crate::topology::{self, Live};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::task::JoinSet;
+use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
+
+/// Probes run this long before the timeline starts, to show the steady state.
+const STEADY_STATE_WINDOW: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    /// Leave the topology running after the run (remove it later with `drill clean`).
+    pub keep: bool,
+    /// Parent folder of the run folder.
+    pub out: PathBuf,
+}
+
+/// Prints a progress line to stderr, with the time since drill started.
+pub fn say(msg: impl AsRef<str>) {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("[{t:7.1}s] {}", msg.as_ref());
+}
+
+/// Runs one scenario; returns the exit code its verdict calls for.
+pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
+    let scenario = scenario::load(path)?;
+    let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
+    let plan = plan::build(&scenario, &plan::new_run_id(), seed);
+    say(format!(
+        "scenario {} (run {}, seed {}): {} containers, {} hosts, {} steps over {}",
+        plan.scenario,
+        plan.run_id,
+        seed,
+        plan.container_count(),
+        plan.hosts.len(),
+        plan.timeline.len(),
+        humantime::format_duration(plan.duration)
+    ));
+    let engine = Engine::connect().await?;
+    let images = images::ensure_all(&engine).await?;
+    let dir = run_folder(&opts.out, &plan)?;
+    let journal_path = dir.join("journal.jsonl");
+    let (journal, writer) = Journal::create(&journal_path)?;
+    journal.record(Event::RunStarted(RunInfo {
+        format: journal::FORMAT_VERSION,
+        run_id: plan.run_id.clone(),
+        scenario: plan.scenario.clone(),
+        description: plan.description.clone(),
+        seed,
+        started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        duration_us: plan.duration.as_micros() as u64,
+        probe_interval_us: plan.probes.interval.0.as_micros() as u64,
+        regions: plan.regions.iter().map(|r| r.name.clone()).collect(),
+        sla: plan.sla.clone(),
+    }));
+
+    let faults = FaultBook::default();
+    let signal = shutdown_signal();
+    // Spawned so that a panic inside becomes an error here and teardown still runs.
+    let body = tokio::spawn(execute(
+        engine.clone(),
+        plan.clone(),
+        images,
+        journal.clone(),
+        faults.clone(),
+    ));
+    let abort = body.abort_handle();
+    let result = tokio::select! {
+        joined = body => joined.unwrap_or_else(|e| Err(DrillError::setup(format!("internal error: {e}")))),
+        reason = signal => {
+            abort.abort();
+            say(format!("{reason}: healing faults and removing the topology"));
+            Err(DrillError::Aborted(format!("interrupted by {reason}")))
+        }
+    };
+
+    let healed = faults.heal_all(&engine, &journal).await;
+    journal.record(Event::RunFinished {
+        outcome: match &result {
+            Ok(()) => Outcome::Completed,
+            Err(e) => Outcome::Aborted {
+                reason: e.to_string(),
+            },
+        },
+    });
+    drop(journal);
+    writer.finish().await?;
+
+    let cleaned = if opts.keep {
+        say(format!(
+            "--keep: the topology stays up; remove it with `drill clean --run {}`",
+            plan.run_id
+        ));
+        true
+    } else {
+        teardown(&engine, &plan.run_id).await
+    };
+    if let Err(DrillError::Setup(msg)) = &result {
+        return Err(DrillError::Setup(format!(
+            "{msg}\n(what was recorded is in {})",
+            dir.display()
+        )));
+    }
+
+    let loaded = journal::read(&journal_path)?;
+    let summary = report::summarize(&loaded.records, loaded.truncated);
+    report::write_summary_json(&dir, &summary).map_err(|e| {
+        DrillError::setup(format!(
+            "cannot write {}: {e}",
+            dir.join("summary.json").display()
+        ))
+    })?;
+    println!("{}", report::terminal(&summary));
+    println!("reports: {}", dir.display());
+    let code = summary.verdict.status.exit_code();
+    if code == exit::PASS && !(healed && cleaned) {
+        // A clean verdict does not hide a fault left unhealed or containers left behind.
+        eprintln!("error: the run passed but healing or cleanup failed; see above and run `drill clean --run {}`", plan.run_id);
+        return Ok(exit::CLEANUP);
+    }
+    Ok(code)
+}
+
+/// Resolves on Ctrl-C or SIGTERM with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => "SIGTERM",
+    }
+}
+
+/// Removes everything labelled with the run id. Returns false if anything remained.
+pub async fn teardown(engine: &Engine, run_id: &str) -> bool {
+    let removed = engine.remove_labelled(Some(run_id)).await;
+    for e in &removed.errors {
+        eprintln!("error: cleanup: {e}");
+    }
+    say(format!(
+        "removed {} containers, {} networks, {} volumes",
+        removed.containers, removed.networks, removed.volumes
+    ));
+    removed.errors.is_empty()
+}
+
+fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
+    let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let mut dir = out.join(format!("{}-{stamp}", plan.scenario));
+    if dir.exists() {
+        dir = out.join(format!("{}-{stamp}-{}", plan.scenario, plan.run_id));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        DrillError::Setup(format!(
+            "cannot create the run folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    Ok(dir)
+}
+
+/// Everything between bring-up and verification. Dropping it (on abort) stops every
+/// host and probe it started, since they live in its JoinSets.
+async fn execute(
+    engine: Engine,
+    plan: Plan,
+    images: Images,
+    journal: Journal,
+    faults: FaultBook,
+) -> Result<(), DrillError> {
+    say(format!("bringing up {} containers", plan.container_count()));
+    let started = Instant::now();
+    let live = topology::up(&engine, &plan, &images).await?;
+    journal.record(Event::TopologyUp {
+        containers: plan.container_count(),
+        entry_points: plan
+            .regions
+            .iter()
+            .map(|r| EntryPoint {
+                region: r.name.clone(),
+                url: live.entry_points[&r.name].clone(),
+            })
+            .collect(),
+        took_us: started.elapsed().as_micros() as u64,
+    });
+    for r in &plan.regions {
+        say(format!(
+            "region {} answers at {}",
+            r.name, live.entry_points[&r.name]
+        ));
+    }
+    let seeded = seed(&plan, &live, &journal).await?;
+
+    let stop_probes = CancellationToken::new();
+    let mut probes = hosts::spawn_probes(
+        &live.entry_points,
+        plan.probes.interval.0,
+        plan.probes.timeout.0,
+        &journal,
+        &stop_probes,
+    );
+    tokio::time::sleep(STEADY_STATE_WINDOW).await;
+    journal.record(Event::TimelineStarted);
+    say("timeline started");
+    let t0 = tokio::time::Instant::now();
+    let mut fleet = Fleet::new(&plan.hosts, live.entry_points.clone(), journal.clone());
+    let mut heals = JoinSet::new();
+    let mut wave = 0;
+    for step in &plan.timeline {
+        sleep_until(t0 + step.at).await;
+        match &step.what {
+            StepPlan::ColdStart { hosts } => {
+                wave += 1;
+                say(format!("cold start wave {wave}: {} hosts", hosts.len()));
+                fleet.cold_start(wave, hosts);
+            }
+            StepPlan::Fault(f) => {
+                say(format!(
+                    "fault #{} {} {}: {}",
+                    f.id,
+                    f.kind.name(),
+                    f.target,
+                    f.containers.join(", ")
+                ));
+                if let Err(e) = faults.inject(&engine, f, &journal).await {
+                    eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
+                }
+                let (engine, faults, journal, id) =
+                    (engine.clone(), faults.clone(), journal.clone(), f.id);
+                let heal_at = t0 + step.at + f.duration;
+                heals.spawn(async move {
+                    sleep_until(heal_at).await;
+                    say(format!("healing fault #{id}"));
+                    faults.heal(&engine, id, &journal).await;
+                });
+            }
+        }
+    }
+    sleep_until(t0 + plan.duration).await;
+    say("timeline over: stopping hosts");
+    fleet.stop().await;
+    // Heals still waiting belong to faults longer than the run: heal them now.
+    heals.abort_all();
+    faults.heal_all(&engine, &journal).await;
+
+    verify(&plan, &live, &seeded, &journal).await;
+    stop_probes.cancel();
+    while probes.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Generates the scenario's images and pushes each to every region. Returns each
+/// image's reference and manifest digest.
+async fn seed(
+    plan: &Plan,
+    live: &Live,
+    journal: &Journal,
+) -> Result<Vec<(String, String)>, DrillError> {
+    let (images, seed) = (plan.images.clone(), plan.seed);
+    let generated = tokio::task::spawn_blocking(move || {
+        images
+            .iter()
+            .map(|i| fixtures::generate(i, seed))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
+    let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
+    say(format!(
+        "seeding {} images ({:.1} MiB) into {} regions",
+        generated.len(),
+        total as f64 / 1048576.0,
+        plan.regions.len()
+    ));
+    let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
+    let pushes = plan.regions.iter().flat_map(|r| {
+        let base = &live.entry_points[&r.name];
+        generated.iter().map(move |img| async move {
+            oci::push(client, base, img).await.map_err(|e| {
+                DrillError::Setup(format!(
+                    "seeding {}:{} into region {} failed: {e}",
+                    img.repository, img.tag, r.name
+                ))
+            })?;
+            journal.record(Event::ImageSeeded {
+                image: format!("{}:{}", img.repository, img.tag),
+                region: r.name.clone(),
+                digest: img.manifest.digest.clone(),
+                bytes: img.total_bytes(),
+            });
+            Ok::<(), DrillError>(())
+        })
+    });
+    for r in futures_util::future::join_all(pushes).await {
+        r?;
+    }
+    Ok(generated
+        .iter()
+        .map(|g| {
+            (
+                format!("{}:{}", g.repository, g.tag),
+                g.manifest.digest.clone(),
+            )
+        })
+        .collect())
+}
+
+/// Pulls every seeded image back from every region, verifying each digest: what the
+/// data-loss SLA judges.
+async fn verify(plan: &Plan, live: &Live, seeded: &[(String, String)], journal: &Journal) {
+    say("verifying every image in every region");
+    let client = oci::client(Duration::from_secs(2), Duration::from_secs(60));
+    for r in &plan.regions {
+        let mirror = [Mirror {
+            region: r.name.clone(),
+            base: live.entry_points[&r.name].clone(),
+        }];
+        // A region healed at the very end may need a moment to answer again.
+        let _ = topology::wait_ready(&client, &r.name, &mirror[0].base).await;
+        for (reference, digest) in seeded {
+            let outcome = oci::pull(&client, &mirror, reference, 3).await;
+            let served = outcome.phases.first().map(|p| p.digest.as_str());
+            // The tag must still resolve to the manifest drill pushed, not just to a valid one.
+            let error = match (outcome.error, served) {
+                (Some(e), _) => Some(e),
+                (None, Some(d)) if d != digest => {
+                    Some(format!("tag now points to {d}, pushed {digest}"))
+                }
+                (None, _) => None,
+            };
+            journal.record(Event::Verified {
+                region: r.name.clone(),
+                image: reference.clone(),
+                ok: error.is_none(),
+                error,
+            });
+        }
+    }
+}
