@@ -207,16 +207,14 @@ impl Engine {
             .setup_context(|| format!("cannot kill container {container}"))
     }
 
-    /// Removes every container, network and volume labelled with this run id, or with
-    /// any run id when `run_id` is None. Touches nothing without the label.
-    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Removed {
+    /// Lists every container, network and volume labelled with this run id, or with any
+    /// run id when `run_id` is None.
+    pub async fn labelled(&self, run_id: Option<&str>) -> Result<Labelled, DrillError> {
         let filter = match run_id {
             Some(id) => format!("{RUN_LABEL}={id}"),
             None => RUN_LABEL.to_string(),
         };
         let filters = HashMap::from([("label".to_string(), vec![filter])]);
-        let mut removed = Removed::default();
-
         let containers = self
             .docker
             .list_containers(Some(
@@ -225,28 +223,9 @@ impl Engine {
                     .filters(&filters)
                     .build(),
             ))
-            .await;
-        match containers {
-            Ok(list) => {
-                let removals = list.into_iter().filter_map(|c| c.id).map(|id| async move {
-                    let options = RemoveContainerOptionsBuilder::default()
-                        .force(true)
-                        .v(true)
-                        .build();
-                    (self.docker.remove_container(&id, Some(options)).await, id)
-                });
-                for (result, id) in futures_util::future::join_all(removals).await {
-                    match result {
-                        Ok(()) => removed.containers += 1,
-                        Err(e) if is_not_found(&e) => {}
-                        Err(e) => removed.errors.push(format!("container {id}: {e}")),
-                    }
-                }
-            }
-            Err(e) => removed.errors.push(format!("cannot list containers: {e}")),
-        }
-
-        match self
+            .await
+            .setup_context(|| "cannot list containers".to_string())?;
+        let networks = self
             .docker
             .list_networks(Some(
                 ListNetworksOptionsBuilder::default()
@@ -254,20 +233,8 @@ impl Engine {
                     .build(),
             ))
             .await
-        {
-            Ok(list) => {
-                for name in list.into_iter().filter_map(|n| n.name) {
-                    match self.docker.remove_network(&name).await {
-                        Ok(()) => removed.networks += 1,
-                        Err(e) if is_not_found(&e) => {}
-                        Err(e) => removed.errors.push(format!("network {name}: {e}")),
-                    }
-                }
-            }
-            Err(e) => removed.errors.push(format!("cannot list networks: {e}")),
-        }
-
-        match self
+            .setup_context(|| "cannot list networks".to_string())?;
+        let volumes = self
             .docker
             .list_volumes(Some(
                 ListVolumesOptionsBuilder::default()
@@ -275,20 +242,75 @@ impl Engine {
                     .build(),
             ))
             .await
-        {
-            Ok(list) => {
-                for v in list.volumes.unwrap_or_default() {
-                    let options = RemoveVolumeOptionsBuilder::default().force(true).build();
-                    match self.docker.remove_volume(&v.name, Some(options)).await {
-                        Ok(()) => removed.volumes += 1,
-                        Err(e) if is_not_found(&e) => {}
-                        Err(e) => removed.errors.push(format!("volume {}: {e}", v.name)),
-                    }
-                }
+            .setup_context(|| "cannot list volumes".to_string())?;
+        Ok(Labelled {
+            containers: containers.into_iter().filter_map(|c| c.id).collect(),
+            networks: networks.into_iter().filter_map(|n| n.name).collect(),
+            volumes: volumes
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| v.name)
+                .collect(),
+        })
+    }
+
+    /// Removes every container, network and volume labelled with this run id, or with
+    /// any run id when `run_id` is None. Touches nothing without the label.
+    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Removed {
+        let mut removed = Removed::default();
+        let found = match self.labelled(run_id).await {
+            Ok(found) => found,
+            Err(e) => {
+                removed.errors.push(e.to_string());
+                return removed;
             }
-            Err(e) => removed.errors.push(format!("cannot list volumes: {e}")),
+        };
+        // Containers first: networks and volumes in use cannot be removed.
+        let removals = found.containers.iter().map(|id| async move {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            (self.docker.remove_container(id, Some(options)).await, id)
+        });
+        for (result, id) in futures_util::future::join_all(removals).await {
+            match result {
+                Ok(()) => removed.containers += 1,
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => removed.errors.push(format!("container {id}: {e}")),
+            }
+        }
+        for name in &found.networks {
+            match self.docker.remove_network(name).await {
+                Ok(()) => removed.networks += 1,
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => removed.errors.push(format!("network {name}: {e}")),
+            }
+        }
+        for name in &found.volumes {
+            let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+            match self.docker.remove_volume(name, Some(options)).await {
+                Ok(()) => removed.volumes += 1,
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => removed.errors.push(format!("volume {name}: {e}")),
+            }
         }
         removed
+    }
+}
+
+/// Objects carrying the run label.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Labelled {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+impl Labelled {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty() && self.volumes.is_empty()
     }
 }
 

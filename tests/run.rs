@@ -1,0 +1,286 @@
+//! `drill run` against the real Docker engine: real registries, haproxy, real kills.
+//! Each test checks that its run left nothing labelled behind.
+
+mod common;
+use common::{drill, leftovers, run, scenario, variant};
+use std::time::{Duration, Instant};
+
+/// A region lost while its hosts cold-start shows as failures, then recovery, and the
+/// honest SLAs of the scenario hold.
+#[test]
+fn zone_outage_fails_then_recovers_and_slas_hold() {
+    let r = run(&scenario("outage.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    assert!(r.stdout().contains("verdict: PASS"), "{}", r.stdout());
+
+    let journal = r.journal();
+    let at = |kind: &str| {
+        journal
+            .iter()
+            .find(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("{kind} recorded"))["t_us"]
+            .as_u64()
+            .unwrap()
+    };
+    let (injected, healed) = (at("fault_injected"), at("fault_healed"));
+    let us_probes: Vec<_> = journal
+        .iter()
+        .filter(|e| e["type"] == "probe" && e["region"] == "us")
+        .map(|e| (e["t_us"].as_u64().unwrap(), e["ok"].as_bool().unwrap()))
+        .collect();
+    assert!(
+        us_probes.iter().filter(|p| p.0 < injected).all(|p| p.1),
+        "us is up before the fault"
+    );
+    let failures: Vec<u64> = us_probes.iter().filter(|p| !p.1).map(|p| p.0).collect();
+    assert!(
+        failures.len() >= 10,
+        "us probes fail during the outage: {failures:?}"
+    );
+    assert!(
+        failures.iter().all(|&t| t >= injected),
+        "no failure before injection"
+    );
+    let last_failure = *failures.last().unwrap();
+    assert!(
+        us_probes
+            .iter()
+            .any(|p| p.1 && p.0 > last_failure && p.0 >= healed),
+        "us answers again after the heal"
+    );
+    // us hosts restarted during the outage failed pulls, then succeeded.
+    let us_pulls: Vec<_> = journal
+        .iter()
+        .filter(|e| e["type"] == "pull" && e["region"] == "us" && e["wave"] == 2)
+        .collect();
+    assert!(
+        us_pulls.iter().any(|p| p["ok"] == false),
+        "pulls fail during the outage"
+    );
+    assert!(
+        us_pulls.iter().any(|p| p["ok"] == true),
+        "pulls succeed after it"
+    );
+
+    let summary = r.summary();
+    let fault = &summary["analysis"]["faults"][0];
+    assert_eq!(fault["kind"], "zone-outage");
+    assert_eq!(fault["masked"], false);
+    let recovered = fault["recovered_us"].as_u64().expect("recovered");
+    assert!(recovered >= healed, "recovery comes after the heal");
+    assert!(
+        recovered - healed < 5_000_000,
+        "the region is back within 5s of the heal: {}µs",
+        recovered - healed
+    );
+    // eu was untouched: its availability stayed whole.
+    assert_eq!(
+        summary["analysis"]["availability"]["regions"]["eu"]["failed"],
+        0
+    );
+    assert_eq!(summary["analysis"]["data_loss"]["checked"], 2);
+
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}
+
+/// An SLA nobody can meet exits 1 and names the broken SLA.
+#[test]
+fn impossible_sla_exits_1_and_names_it() {
+    let file = variant("tiny.yaml", "p99: 10s", "p99: 1us");
+    let r = run(file.path(), &[]);
+    assert_eq!(
+        r.code(),
+        1,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let out = r.stdout();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("cold_pull p99"))
+        .unwrap_or_else(|| panic!("SLA table names cold_pull p99:\n{out}"));
+    assert!(line.ends_with("FAIL"), "{line}");
+    assert!(out.contains("1 SLA broken: cold_pull p99"), "{out}");
+    let checks = r.summary()["verdict"]["checks"].as_array().unwrap().clone();
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].clone())
+        .collect();
+    assert_eq!(failed, ["cold_pull p99"]);
+    assert!(leftovers(&r.run_id()).is_empty());
+}
+
+/// Ctrl-C in the middle of a fault: the fault is healed, everything is removed, and the
+/// run reports itself aborted with exit 3.
+#[test]
+fn sigint_mid_fault_heals_cleans_up_and_exits_3() {
+    let out = tempfile::tempdir().unwrap();
+    let child = drill()
+        .arg("run")
+        .arg(scenario("long-fault.yaml"))
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let dir = loop {
+        assert!(Instant::now() < deadline, "the fault was never injected");
+        std::thread::sleep(Duration::from_millis(200));
+        let Ok(mut entries) = std::fs::read_dir(out.path()) else {
+            continue;
+        };
+        let Some(Ok(entry)) = entries.next() else {
+            continue;
+        };
+        let journal =
+            std::fs::read_to_string(entry.path().join("journal.jsonl")).unwrap_or_default();
+        if journal.contains("\"fault_injected\"") {
+            break entry.path();
+        }
+    };
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        common::text(&output.stderr)
+    );
+    let stdout = common::text(&output.stdout);
+    assert!(
+        stdout.contains("aborted") && stdout.contains("interrupted by SIGINT"),
+        "{stdout}"
+    );
+
+    let journal = common::journal(&dir);
+    assert!(
+        journal
+            .iter()
+            .any(|e| e["type"] == "fault_healed" && e["ok"] == true),
+        "fault healed"
+    );
+    assert_eq!(journal.last().unwrap()["type"], "run_finished");
+    assert!(
+        leftovers(&common::run_id(&dir)).is_empty(),
+        "nothing left after Ctrl-C"
+    );
+}
+
+/// `drill clean --run` removes that run's objects and nothing else: not another run's,
+/// not an unlabelled container.
+#[test]
+fn clean_removes_only_labelled_objects_of_that_run() {
+    use bollard::models::ContainerCreateBody;
+    use bollard::query_parameters::CreateContainerOptionsBuilder;
+    use registry_drill::engine::{ContainerSpec, Engine};
+
+    let suffix = format!("{:08x}", rand::random::<u32>());
+    let (doomed, other) = (
+        format!("test-clean-{suffix}"),
+        format!("test-keep-{suffix}"),
+    );
+    let plain = format!("drill-test-unlabelled-{suffix}");
+    let _cleanup = Cleanup {
+        runs: vec![doomed.clone(), other.clone()],
+        container: plain.clone(),
+    };
+    common::block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        let images = registry_drill::images::ensure_all(&engine).await.unwrap();
+        for run_id in [&doomed, &other] {
+            let net = format!("drill-{run_id}");
+            engine.create_network(&net, run_id).await.unwrap();
+            engine
+                .create_volume(&format!("drill-{run_id}-v"), run_id)
+                .await
+                .unwrap();
+            let spec = ContainerSpec {
+                name: format!("drill-{run_id}-c"),
+                image: images.registry.clone(),
+                network: net,
+                ..Default::default()
+            };
+            engine.create_container(run_id, &spec).await.unwrap();
+        }
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&plain)
+            .build();
+        let body = ContainerCreateBody {
+            image: Some(images.registry.clone()),
+            ..Default::default()
+        };
+        engine
+            .docker()
+            .create_container(Some(options), body)
+            .await
+            .unwrap();
+    });
+
+    let out = drill().args(["clean", "--run", &doomed]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    assert_eq!(
+        common::text(&out.stdout).trim(),
+        "removed 1 containers, 1 networks, 1 volumes"
+    );
+    assert!(leftovers(&doomed).is_empty());
+    let kept = leftovers(&other);
+    assert_eq!(
+        (
+            kept.containers.len(),
+            kept.networks.len(),
+            kept.volumes.len()
+        ),
+        (1, 1, 1)
+    );
+
+    let survived = common::block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        engine
+            .docker()
+            .inspect_container(&plain, None)
+            .await
+            .is_ok()
+    });
+    assert!(survived, "the unlabelled container survived drill clean");
+}
+
+/// Removes what the clean test created, whether it passed or not.
+struct Cleanup {
+    runs: Vec<String>,
+    container: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        use bollard::query_parameters::RemoveContainerOptionsBuilder;
+        common::block_on(async {
+            let engine = registry_drill::engine::Engine::connect().await.unwrap();
+            let options = RemoveContainerOptionsBuilder::default().force(true).build();
+            let _ = engine
+                .docker()
+                .remove_container(&self.container, Some(options))
+                .await;
+            for run in &self.runs {
+                engine.remove_labelled(Some(run)).await;
+            }
+        });
+    }
+}
