@@ -41,12 +41,7 @@ impl FaultBook {
             .lock()
             .expect("fault book lock")
             .push(fault.clone());
-        let kills = fault.containers.iter().map(|c| engine.kill(c));
-        let errors: Vec<String> = futures_util::future::join_all(kills)
-            .await
-            .into_iter()
-            .filter_map(|r| r.err().map(|e| e.to_string()))
-            .collect();
+        // Recorded before acting: the kills take a moment and their effects start at once.
         journal.record(Event::FaultInjected {
             fault: fault.id,
             kind: fault.kind,
@@ -55,6 +50,12 @@ impl FaultBook {
             regions: fault.regions.clone(),
             method: method(fault.kind).to_string(),
         });
+        let kills = fault.containers.iter().map(|c| engine.kill(c));
+        let errors: Vec<String> = futures_util::future::join_all(kills)
+            .await
+            .into_iter()
+            .filter_map(|r| r.err().map(|e| e.to_string()))
+            .collect();
         if errors.is_empty() {
             Ok(())
         } else {

@@ -289,11 +289,14 @@ fn describe(e: reqwest::Error) -> String {
     } else if e.is_body() || e.is_decode() {
         "connection lost while reading the body".into()
     } else {
-        let mut msg = e.to_string();
-        if let Some(s) = std::error::Error::source(&e) {
-            msg = format!("{msg}: {s}");
+        // reqwest's own message repeats the URL; the root cause says what happened.
+        let mut cause = e.to_string();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(s) = source {
+            cause = s.to_string();
+            source = s.source();
         }
-        msg
+        cause
     }
 }
 

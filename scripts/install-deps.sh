@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the host packages drill builds its helper images from (Debian 12).
+# drill never pulls images: the registry and haproxy images are assembled from these
+# binaries and imported into the local Docker engine.
+set -euo pipefail
+
+packages=(docker-registry haproxy)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (sudo $0)" >&2
+  exit 1
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The packages start system services where systemd runs; drill only wants the binaries,
+# and a host registry listening on every interface is not wanted.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now docker-registry haproxy >/dev/null 2>&1 || true
+fi
+if ! docker info >/dev/null 2>&1; then
+  echo "install-deps: the Docker engine does not answer; start it (systemctl start docker)" >&2
+  exit 1
+fi
+echo "install-deps: docker-registry and haproxy installed; Docker engine reachable"
