@@ -175,7 +175,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
         } => {
             let engine = Engine::connect().await?;
             let built = images::ensure_all(&engine).await?;
-            println!("{}\n{}", built.registry, built.haproxy);
+            println!("{}\n{}\n{}", built.registry, built.haproxy, built.toolbox);
             Ok(exit::PASS)
         }
     }

@@ -2,16 +2,20 @@
 //! labels everything it creates with `drill.run=<run-id>` and removes it by that label.
 
 use crate::error::{DrillError, SetupContext};
+use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig, PortBinding,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
     ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -37,6 +41,12 @@ pub struct ContainerSpec {
     /// Container port published on 127.0.0.1:<host port>.
     pub publish: Option<(u16, u16)>,
     pub labels: Vec<(String, String)>,
+    /// Share this container's network namespace instead of joining `network`
+    /// (fault sidecars: the target image needs no tools).
+    pub netns_of: Option<String>,
+    pub cap_add: Vec<String>,
+    /// Command; the image's entrypoint when empty.
+    pub cmd: Vec<String>,
 }
 
 /// What `remove_labelled` removed.
@@ -129,8 +139,22 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        let (network_mode, networking_config) = match &spec.netns_of {
+            Some(target) => (format!("container:{target}"), None),
+            None if spec.network == "none" => ("none".to_string(), None),
+            None => (
+                spec.network.clone(),
+                Some(NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(
+                        spec.network.clone(),
+                        EndpointSettings::default(),
+                    )])),
+                }),
+            ),
+        };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
+            cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
             env: Some(spec.env.clone()),
             labels: Some(run_labels(run_id, &labels)),
             exposed_ports: spec
@@ -141,15 +165,11 @@ impl Engine {
                 init: Some(true),
                 port_bindings,
                 mounts: Some(mounts),
-                network_mode: Some(spec.network.clone()),
+                network_mode: Some(network_mode),
+                cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
                 ..Default::default()
             }),
-            networking_config: Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    spec.network.clone(),
-                    EndpointSettings::default(),
-                )])),
-            }),
+            networking_config,
             ..Default::default()
         };
         let options = CreateContainerOptionsBuilder::default()
@@ -205,6 +225,149 @@ impl Engine {
             .kill_container(container, Some(options))
             .await
             .setup_context(|| format!("cannot kill container {container}"))
+    }
+
+    /// Graceful stop: SIGTERM, then SIGKILL after `grace`.
+    pub async fn stop(&self, container: &str, grace: Duration) -> Result<(), DrillError> {
+        let options = StopContainerOptionsBuilder::default()
+            .t(grace.as_secs() as i32)
+            .build();
+        self.docker
+            .stop_container(container, Some(options))
+            .await
+            .setup_context(|| format!("cannot stop container {container}"))
+    }
+
+    pub async fn restart(&self, container: &str) -> Result<(), DrillError> {
+        let options = RestartContainerOptionsBuilder::default().t(0).build();
+        self.docker
+            .restart_container(container, Some(options))
+            .await
+            .setup_context(|| format!("cannot restart container {container}"))
+    }
+
+    pub async fn pause(&self, container: &str) -> Result<(), DrillError> {
+        self.docker
+            .pause_container(container)
+            .await
+            .setup_context(|| format!("cannot pause container {container}"))
+    }
+
+    pub async fn unpause(&self, container: &str) -> Result<(), DrillError> {
+        self.docker
+            .unpause_container(container)
+            .await
+            .setup_context(|| format!("cannot unpause container {container}"))
+    }
+
+    pub async fn detach(&self, network: &str, container: &str) -> Result<(), DrillError> {
+        let request = NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        self.docker
+            .disconnect_network(network, request)
+            .await
+            .setup_context(|| format!("cannot disconnect {container} from {network}"))
+    }
+
+    pub async fn attach(&self, network: &str, container: &str) -> Result<(), DrillError> {
+        let request = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings::default()),
+        };
+        self.docker
+            .connect_network(network, request)
+            .await
+            .setup_context(|| format!("cannot connect {container} to {network}"))
+    }
+
+    /// The container's address on `network`, if it has one.
+    pub async fn address(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<Option<String>, DrillError> {
+        let info = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .setup_context(|| format!("cannot inspect container {container}"))?;
+        Ok(info
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|e| e.ip_address)
+            .filter(|ip| !ip.is_empty()))
+    }
+
+    /// Runs a command in a container; fails with its output unless it exits 0.
+    pub async fn exec(&self, container: &str, cmd: &[String]) -> Result<String, DrillError> {
+        let what = || format!("`{}` in {container}", cmd.join(" "));
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions::<String> {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .setup_context(|| format!("cannot run {}", what()))?;
+        let mut output = String::new();
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .setup_context(|| format!("cannot run {}", what()))?
+        {
+            while let Some(Ok(chunk)) = stream.next().await {
+                output.push_str(&chunk.to_string());
+            }
+        }
+        let code = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .setup_context(|| format!("cannot inspect {}", what()))?
+            .exit_code;
+        if code == Some(0) {
+            Ok(output)
+        } else {
+            Err(DrillError::Setup(format!(
+                "{} exited with {code:?}: {}",
+                what(),
+                output.trim()
+            )))
+        }
+    }
+
+    pub async fn is_running(&self, container: &str) -> bool {
+        self.docker
+            .inspect_container(container, None)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.running)
+            .unwrap_or(false)
+    }
+
+    pub async fn remove_container(&self, container: &str) -> Result<(), DrillError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(container, Some(options)).await {
+            Err(e) if !is_not_found(&e) => Err(DrillError::Setup(format!(
+                "cannot remove container {container}: {e}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Lists every container, network and volume labelled with this run id, or with any

@@ -1,87 +1,172 @@
-//! Faults done for real to the run's containers, and their heals. Every injected fault
-//! is kept in a [`FaultBook`] until healed, so an abort or Ctrl-C heals what is left,
+//! Faults done for real to the run's containers, networks and storage, and their heals.
+//!
+//! Engine faults (kill, stop, restart, pause, isolate) go through the engine API. Network
+//! faults (blackhole, packet loss, partition, bandwidth, latency) run `iptables` or `tc`
+//! from a toolbox sidecar that shares the target's network namespace, so target images
+//! need no tools. Storage faults act on a region's volume from a toolbox container.
+//!
+//! Every fault is booked in the [`FaultBook`] *before* it acts, so one that half
+//! succeeded is still healed; heals run at the fault's end, on abort and on Ctrl-C,
 //! newest first.
 
-use crate::engine::Engine;
+use crate::engine::{ContainerSpec, Engine};
+use crate::error::DrillError;
+use crate::images::{BUSYBOX, IPTABLES};
 use crate::journal::{Event, Journal};
-use crate::plan::FaultPlan;
-use crate::scenario::FaultKind;
+use crate::plan::{FaultPlan, Plan, StepPlan};
+use crate::scenario::{BlobRef, Direction, FaultKind, OutageMode};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// How each fault is injected, for the report: a refused connection and a dropped
-/// packet give very different recovery numbers, so the method is always stated.
-pub fn method(kind: FaultKind) -> &'static str {
-    match kind {
-        FaultKind::NodeKill | FaultKind::ZoneOutage => {
-            "SIGKILL of the registry containers through the engine API; clients of the dead node see refused or unanswered connections; the containers are started again at heal"
+const TC: &str = "/usr/sbin/tc";
+/// Time a stopped registry gets to exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How a fault is injected, for the report: a refused connection and a dropped packet
+/// give very different recovery numbers, so the method is always stated.
+pub fn method(f: &FaultPlan) -> String {
+    let p = &f.params;
+    match f.kind {
+        FaultKind::Kill => "SIGKILL through the engine API (docker kill); started again at heal".into(),
+        FaultKind::Stop => format!(
+            "graceful stop through the engine API (SIGTERM, SIGKILL after {}s); started again at heal",
+            STOP_GRACE.as_secs()
+        ),
+        FaultKind::Restart => "restart through the engine API (SIGKILL and start at once)".into(),
+        FaultKind::Pause => {
+            "cgroup freeze through the engine API (docker pause): connections are accepted, nothing answers; unpaused at heal".into()
         }
-        FaultKind::RegionOutage => {
-            "SIGKILL of the region's registry containers and its load balancer through the engine API; its entry point refuses connections; all are started again at heal (nodes first)"
+        FaultKind::ZoneOutage | FaultKind::RegionOutage => match p.mode {
+            OutageMode::Kill => "every member killed with SIGKILL through the engine API; started again at heal (nodes before load balancers)".into(),
+            OutageMode::Pause => "every member frozen (docker pause); unpaused at heal".into(),
+            OutageMode::Isolate => "every member disconnected from the run's network (docker network disconnect); reconnected at heal".into(),
+        },
+        FaultKind::Partition => {
+            "iptables DROP, in both directions, of the other groups' addresses, from a sidecar in each member's network namespace; rules flushed at heal".into()
         }
+        FaultKind::Blackhole => format!(
+            "iptables DROP of {} packets (dropped, not refused: peers hang until their timeouts) from a sidecar in the target's network namespace; flushed at heal",
+            direction_words(p.direction)
+        ),
+        FaultKind::PacketLoss => format!(
+            "iptables statistic match dropping {:.1}% of {} packets at random, from a sidecar in the target's network namespace; flushed at heal",
+            p.loss * 100.0,
+            direction_words(p.direction)
+        ),
+        FaultKind::Bandwidth => format!(
+            "tc tbf qdisc limiting the target's egress to {} bytes/s, from a sidecar in its network namespace; removed at heal",
+            p.rate
+        ),
+        FaultKind::Latency => format!(
+            "tc netem delay {}ms ± {}ms on the target's egress, from a sidecar in its network namespace; removed at heal",
+            p.delay.as_millis(),
+            p.jitter.as_millis()
+        ),
+        FaultKind::CacheWipe => {
+            "registry restarted through the engine API, dropping its in-memory blob descriptor cache".into()
+        }
+        FaultKind::CorruptBlob => format!(
+            "the first 64 bytes of {}'s {} overwritten with random bytes in the region's storage volume (same size, wrong content); not healed",
+            p.image,
+            blob_words(p.blob)
+        ),
+        FaultKind::DeleteBlob => format!(
+            "{}'s {} deleted from the region's storage volume; not healed",
+            p.image,
+            blob_words(p.blob)
+        ),
     }
+}
+
+fn direction_words(d: Direction) -> &'static str {
+    match d {
+        Direction::In => "incoming",
+        Direction::Out => "outgoing",
+        Direction::Both => "incoming and outgoing",
+    }
+}
+
+fn blob_words(b: Option<BlobRef>) -> String {
+    match b {
+        Some(BlobRef::Config(_)) => "config blob".into(),
+        Some(BlobRef::Layer(n)) => format!("layer {n}"),
+        None => "layer 0".into(),
+    }
+}
+
+/// Everything fault injection needs to know about the live run.
+#[derive(Clone)]
+pub struct Injector {
+    pub engine: Engine,
+    pub run_id: String,
+    pub network: String,
+    pub toolbox: String,
+    /// Image reference → (config digest, layer digests), from seeding.
+    pub blobs: HashMap<String, (String, Vec<String>)>,
+}
+
+/// What a heal must undo.
+#[derive(Debug, Clone)]
+enum Undo {
+    Start(Vec<String>),
+    Unpause(Vec<String>),
+    Reattach(Vec<String>),
+    /// (sidecar, target, commands that remove the fault)
+    Sidecars(Vec<(String, String, Vec<Vec<String>>)>),
+}
+
+struct Active {
+    fault: FaultPlan,
+    undo: Undo,
 }
 
 /// Faults injected and not yet healed.
 #[derive(Clone, Default)]
 pub struct FaultBook {
-    active: Arc<Mutex<Vec<FaultPlan>>>,
+    active: Arc<Mutex<Vec<Active>>>,
 }
 
 impl FaultBook {
-    /// Injects a fault and records it. Containers are killed together so a zone or region
+    /// Injects a fault and records it. Members are acted on together, so a zone or region
     /// goes down at one instant.
     pub async fn inject(
         &self,
-        engine: &Engine,
+        inj: &Injector,
         fault: &FaultPlan,
         journal: &Journal,
     ) -> Result<(), String> {
-        // Booked before acting: if the kill half-succeeds, the heal still runs.
-        self.active
-            .lock()
-            .expect("fault book lock")
-            .push(fault.clone());
-        // Recorded before acting: the kills take a moment and their effects start at once.
+        // Recorded before acting: the actions take a moment and their effects start at once.
         journal.record(Event::FaultInjected {
             fault: fault.id,
             kind: fault.kind,
             target: fault.target.clone(),
             members: fault.containers.clone(),
             regions: fault.regions.clone(),
-            method: method(fault.kind).to_string(),
+            method: method(fault),
         });
-        let kills = fault.containers.iter().map(|c| engine.kill(c));
-        let errors: Vec<String> = futures_util::future::join_all(kills)
-            .await
-            .into_iter()
-            .filter_map(|r| r.err().map(|e| e.to_string()))
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors.join("; "))
+        if let Some(undo) = undo_for(fault) {
+            self.active.lock().expect("fault book lock").push(Active {
+                fault: fault.clone(),
+                undo,
+            });
         }
+        inj.apply(fault).await.map_err(|e| e.to_string())
     }
 
     /// Heals one fault if it is still active. Returns false when the heal failed.
-    pub async fn heal(&self, engine: &Engine, id: usize, journal: &Journal) -> bool {
-        let fault = {
-            let mut active = self.active.lock().expect("fault book lock");
-            match active.iter().position(|f| f.id == id) {
-                Some(i) => active.remove(i),
+    pub async fn heal(&self, inj: &Injector, id: usize, journal: &Journal) -> bool {
+        let active = {
+            let mut book = self.active.lock().expect("fault book lock");
+            match book.iter().position(|a| a.fault.id == id) {
+                Some(i) => book.remove(i),
                 None => return true,
             }
         };
-        // In plan order: a region's nodes come back before its load balancer.
-        let mut errors = Vec::new();
-        for c in &fault.containers {
-            if let Err(e) = engine.start(c).await {
-                errors.push(e.to_string());
-            }
-        }
+        let errors = inj.undo(&active.undo).await;
         let ok = errors.is_empty();
         journal.record(Event::FaultHealed {
-            fault: fault.id,
+            fault: active.fault.id,
             ok,
             error: (!ok).then(|| errors.join("; ")),
         });
@@ -89,19 +174,361 @@ impl FaultBook {
     }
 
     /// Heals every active fault, newest first. Returns false if any heal failed.
-    pub async fn heal_all(&self, engine: &Engine, journal: &Journal) -> bool {
+    pub async fn heal_all(&self, inj: &Injector, journal: &Journal) -> bool {
         let ids: Vec<usize> = self
             .active
             .lock()
             .expect("fault book lock")
             .iter()
             .rev()
-            .map(|f| f.id)
+            .map(|a| a.fault.id)
             .collect();
         let mut ok = true;
         for id in ids {
-            ok &= self.heal(engine, id, journal).await;
+            ok &= self.heal(inj, id, journal).await;
         }
         ok
+    }
+}
+
+fn sidecar_name(container: &str, fault: usize) -> String {
+    format!("{container}-fault{fault}")
+}
+
+fn iptables(args: &[&str]) -> Vec<String> {
+    std::iter::once(IPTABLES)
+        .chain(["iptables", "-w"])
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
+fn tc(args: &[&str]) -> Vec<String> {
+    std::iter::once(TC)
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
+/// The heal of a fault, known before it acts; None for instant faults.
+fn undo_for(f: &FaultPlan) -> Option<Undo> {
+    let all = f.containers.clone();
+    let sidecars = |commands: Vec<Vec<String>>| {
+        Undo::Sidecars(
+            f.containers
+                .iter()
+                .map(|c| (sidecar_name(c, f.id), c.clone(), commands.clone()))
+                .collect(),
+        )
+    };
+    let flush = vec![iptables(&["-F", "INPUT"]), iptables(&["-F", "OUTPUT"])];
+    match f.kind {
+        FaultKind::Kill | FaultKind::Stop => Some(Undo::Start(all)),
+        FaultKind::Pause => Some(Undo::Unpause(all)),
+        FaultKind::ZoneOutage | FaultKind::RegionOutage => Some(match f.params.mode {
+            OutageMode::Kill => Undo::Start(all),
+            OutageMode::Pause => Undo::Unpause(all),
+            OutageMode::Isolate => Undo::Reattach(all),
+        }),
+        FaultKind::Partition | FaultKind::Blackhole | FaultKind::PacketLoss => {
+            Some(sidecars(flush))
+        }
+        FaultKind::Bandwidth | FaultKind::Latency => {
+            Some(sidecars(vec![tc(&["qdisc", "del", "dev", "eth0", "root"])]))
+        }
+        FaultKind::Restart
+        | FaultKind::CacheWipe
+        | FaultKind::CorruptBlob
+        | FaultKind::DeleteBlob => None,
+    }
+}
+
+/// Runs the same engine action on every container at once; collects the errors.
+async fn on_all<'a, F, Fut>(containers: &'a [String], action: F) -> Result<(), DrillError>
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: std::future::Future<Output = Result<(), DrillError>>,
+{
+    let errors: Vec<String> = futures_util::future::join_all(containers.iter().map(|c| action(c)))
+        .await
+        .into_iter()
+        .filter_map(|r| r.err().map(|e| e.to_string()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DrillError::Setup(errors.join("; ")))
+    }
+}
+
+impl Injector {
+    async fn apply(&self, f: &FaultPlan) -> Result<(), DrillError> {
+        let e = &self.engine;
+        let members = &f.containers;
+        match f.kind {
+            FaultKind::Kill => on_all(members, |c| e.kill(c)).await,
+            FaultKind::Stop => on_all(members, |c| e.stop(c, STOP_GRACE)).await,
+            FaultKind::Restart | FaultKind::CacheWipe => on_all(members, |c| e.restart(c)).await,
+            FaultKind::Pause => on_all(members, |c| e.pause(c)).await,
+            FaultKind::ZoneOutage | FaultKind::RegionOutage => match f.params.mode {
+                OutageMode::Kill => on_all(members, |c| e.kill(c)).await,
+                OutageMode::Pause => on_all(members, |c| e.pause(c)).await,
+                OutageMode::Isolate => on_all(members, |c| e.detach(&self.network, c)).await,
+            },
+            FaultKind::Blackhole | FaultKind::PacketLoss => {
+                let mut matching: Vec<&str> = Vec::new();
+                if f.kind == FaultKind::PacketLoss {
+                    matching = vec!["-m", "statistic", "--mode", "random", "--probability"];
+                }
+                let probability = format!("{:.4}", f.params.loss);
+                if f.kind == FaultKind::PacketLoss {
+                    matching.push(&probability);
+                }
+                let mut rules = Vec::new();
+                if f.params.direction != Direction::Out {
+                    let mut r = vec!["-I", "INPUT", "!", "-i", "lo"];
+                    r.extend(&matching);
+                    r.extend(["-j", "DROP"]);
+                    rules.push(iptables(&r));
+                }
+                if f.params.direction != Direction::In {
+                    let mut r = vec!["-I", "OUTPUT", "!", "-o", "lo"];
+                    r.extend(&matching);
+                    r.extend(["-j", "DROP"]);
+                    rules.push(iptables(&r));
+                }
+                let per_member = members.iter().map(|c| (c.clone(), rules.clone())).collect();
+                self.run_in_sidecars(f.id, per_member).await
+            }
+            FaultKind::Partition => {
+                let mut addresses: HashMap<&str, String> = HashMap::new();
+                for c in members {
+                    if let Some(ip) = e.address(c, &self.network).await? {
+                        addresses.insert(c, ip);
+                    }
+                }
+                let mut per_member = Vec::new();
+                for (gi, group) in f.groups.iter().enumerate() {
+                    let others: Vec<&String> = f
+                        .groups
+                        .iter()
+                        .enumerate()
+                        .filter(|(gj, _)| *gj != gi)
+                        .flat_map(|(_, g)| g.iter())
+                        .filter_map(|c| addresses.get(c.as_str()))
+                        .collect();
+                    for c in group {
+                        let rules = others
+                            .iter()
+                            .flat_map(|ip| {
+                                [
+                                    iptables(&["-I", "INPUT", "-s", ip, "-j", "DROP"]),
+                                    iptables(&["-I", "OUTPUT", "-d", ip, "-j", "DROP"]),
+                                ]
+                            })
+                            .collect();
+                        per_member.push((c.clone(), rules));
+                    }
+                }
+                self.run_in_sidecars(f.id, per_member).await
+            }
+            FaultKind::Bandwidth => {
+                let rate = f.params.rate;
+                // tbf needs a bucket of at least rate/HZ; a tenth of a second is ample.
+                let burst = (rate / 10).max(32 * 1024).to_string();
+                let rule = tc(&[
+                    "qdisc",
+                    "replace",
+                    "dev",
+                    "eth0",
+                    "root",
+                    "tbf",
+                    "rate",
+                    &format!("{}bit", rate * 8),
+                    "burst",
+                    &burst,
+                    "latency",
+                    "1s",
+                ]);
+                let per_member = members
+                    .iter()
+                    .map(|c| (c.clone(), vec![rule.clone()]))
+                    .collect();
+                self.run_in_sidecars(f.id, per_member).await
+            }
+            FaultKind::Latency => {
+                let rule = tc(&[
+                    "qdisc",
+                    "replace",
+                    "dev",
+                    "eth0",
+                    "root",
+                    "netem",
+                    "delay",
+                    &format!("{}ms", f.params.delay.as_millis()),
+                    &format!("{}ms", f.params.jitter.as_millis()),
+                ]);
+                let per_member = members
+                    .iter()
+                    .map(|c| (c.clone(), vec![rule.clone()]))
+                    .collect();
+                self.run_in_sidecars(f.id, per_member).await
+            }
+            FaultKind::CorruptBlob | FaultKind::DeleteBlob => self.damage_blob(f).await,
+        }
+    }
+
+    /// Starts a toolbox sidecar in each member's network namespace and runs its commands.
+    async fn run_in_sidecars(
+        &self,
+        fault: usize,
+        per_member: Vec<(String, Vec<Vec<String>>)>,
+    ) -> Result<(), DrillError> {
+        let runs = per_member.into_iter().map(|(target, commands)| async move {
+            let name = sidecar_name(&target, fault);
+            let spec = ContainerSpec {
+                name: name.clone(),
+                image: self.toolbox.clone(),
+                netns_of: Some(target),
+                cap_add: vec!["NET_ADMIN".into()],
+                labels: vec![("drill.role".into(), "fault-sidecar".into())],
+                ..Default::default()
+            };
+            self.engine.create_container(&self.run_id, &spec).await?;
+            self.engine.start(&name).await?;
+            for cmd in &commands {
+                self.engine.exec(&name, cmd).await?;
+            }
+            Ok::<(), DrillError>(())
+        });
+        let errors: Vec<String> = futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .filter_map(|r| r.err().map(|e| e.to_string()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DrillError::Setup(errors.join("; ")))
+        }
+    }
+
+    async fn damage_blob(&self, f: &FaultPlan) -> Result<(), DrillError> {
+        let volume = f.volume.clone().unwrap_or_default();
+        let (config, layers) = self
+            .blobs
+            .get(&f.params.image)
+            .ok_or_else(|| DrillError::setup(format!("image {} was not seeded", f.params.image)))?;
+        let digest = match f.params.blob {
+            Some(BlobRef::Config(_)) => config,
+            Some(BlobRef::Layer(n)) => &layers[n],
+            None => &layers[0],
+        };
+        let hex = digest.trim_start_matches("sha256:");
+        let path = format!(
+            "/storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        );
+        let name = format!("drill-{}-storage-fault{}", self.run_id, f.id);
+        let spec = ContainerSpec {
+            name: name.clone(),
+            image: self.toolbox.clone(),
+            network: "none".into(),
+            volumes: vec![(volume, "/storage".into())],
+            labels: vec![("drill.role".into(), "storage-fault".into())],
+            ..Default::default()
+        };
+        self.engine.create_container(&self.run_id, &spec).await?;
+        self.engine.start(&name).await?;
+        let cmd: Vec<String> = match f.kind {
+            FaultKind::CorruptBlob => vec![
+                BUSYBOX.into(),
+                "dd".into(),
+                "if=/dev/urandom".into(),
+                format!("of={path}"),
+                "bs=64".into(),
+                "count=1".into(),
+                "conv=notrunc".into(),
+            ],
+            _ => vec![BUSYBOX.into(), "rm".into(), path],
+        };
+        let result = self.engine.exec(&name, &cmd).await;
+        self.engine.remove_container(&name).await?;
+        result.map(|_| ())
+    }
+
+    async fn undo(&self, undo: &Undo) -> Vec<String> {
+        let e = &self.engine;
+        let result = match undo {
+            // In plan order: a region's nodes come back before its load balancer.
+            Undo::Start(cs) => {
+                let mut errors = Vec::new();
+                for c in cs {
+                    if let Err(err) = e.start(c).await {
+                        errors.push(err.to_string());
+                    }
+                }
+                return errors;
+            }
+            Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
+            Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
+            Undo::Sidecars(list) => {
+                let mut errors = Vec::new();
+                for (sidecar, target, commands) in list {
+                    // A target restarted meanwhile has a new network namespace: the rules
+                    // died with the old one and there is nothing to remove.
+                    if e.is_running(target).await && e.is_running(sidecar).await {
+                        for cmd in commands {
+                            if let Err(err) = e.exec(sidecar, cmd).await {
+                                errors.push(err.to_string());
+                            }
+                        }
+                    }
+                    if let Err(err) = e.remove_container(sidecar).await {
+                        errors.push(err.to_string());
+                    }
+                }
+                return errors;
+            }
+        };
+        result
+            .err()
+            .map(|e| vec![e.to_string()])
+            .unwrap_or_default()
+    }
+
+    /// Refuses, before anything starts, faults this machine cannot inject.
+    pub async fn check_supported(&self, plan: &Plan) -> Result<(), DrillError> {
+        let latency = plan
+            .timeline
+            .iter()
+            .any(|s| matches!(&s.what, StepPlan::Fault(f) if f.kind == FaultKind::Latency));
+        if !latency {
+            return Ok(());
+        }
+        let name = format!("drill-{}-netem-check", self.run_id);
+        let spec = ContainerSpec {
+            name: name.clone(),
+            image: self.toolbox.clone(),
+            network: "none".into(),
+            cap_add: vec!["NET_ADMIN".into()],
+            ..Default::default()
+        };
+        self.engine.create_container(&self.run_id, &spec).await?;
+        self.engine.start(&name).await?;
+        let probe = self
+            .engine
+            .exec(
+                &name,
+                &tc(&["qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]),
+            )
+            .await;
+        self.engine.remove_container(&name).await?;
+        probe.map(|_| ()).map_err(|e| {
+            DrillError::Setup(format!(
+                "the scenario has a latency fault, but this kernel cannot add latency: the netem qdisc is missing ({e}). \
+                 drill injects latency only with netem; run the scenario on a kernel with sch_netem, or remove the latency fault"
+            ))
+        })
     }
 }

@@ -2,9 +2,11 @@
 //! a fresh connection pool and an empty cache, then pulls its whole image list through
 //! its mirrors, retrying a failed pull after a back-off until it succeeds or the run ends.
 
+use crate::guardrails::Guardrail;
 use crate::journal::{ColdStartRecord, Event, Journal, PullRecord};
 use crate::oci::{self, Mirror};
 use crate::plan::HostPlan;
+use crate::scenario::Probes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -171,18 +173,25 @@ async fn cold_start(
     Some(record)
 }
 
-/// Probes every region's entry point with `GET /v2/` until `stop` is cancelled.
+/// Probes every region's entry point with `GET /v2/` until `stop` is cancelled; each
+/// result goes to the journal and to the guardrail, if any.
 pub fn spawn_probes(
     entry_points: &HashMap<String, String>,
-    interval: std::time::Duration,
-    timeout: std::time::Duration,
+    probes: &Probes,
     journal: &Journal,
+    guard: Option<Guardrail>,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for (region, base) in entry_points {
-        let (region, base, journal, stop) =
-            (region.clone(), base.clone(), journal.clone(), stop.clone());
+        let (region, base, journal, stop, guard) = (
+            region.clone(),
+            base.clone(),
+            journal.clone(),
+            stop.clone(),
+            guard.clone(),
+        );
+        let (interval, timeout) = (probes.interval.0, probes.timeout.0);
         set.spawn(async move {
             let client = oci::client(timeout, timeout);
             let mut tick = tokio::time::interval(interval);
@@ -194,6 +203,9 @@ pub fn spawn_probes(
                 }
                 let started = Instant::now();
                 let result = oci::probe(&client, &base).await;
+                if let Some(g) = &guard {
+                    g.observe(&region, result.is_ok(), Instant::now());
+                }
                 journal.record(Event::Probe {
                     region: region.clone(),
                     ok: result.is_ok(),

@@ -19,10 +19,11 @@ const RECIPE_VERSION: &str = "1";
 /// One image to build from host files.
 pub struct Recipe {
     pub name: &'static str,
-    /// (host binary, path in the image)
-    pub binary: (&'static str, &'static str),
-    /// The Debian package that provides the binary, for the error message.
-    pub package: &'static str,
+    /// (host binary, path in the image, the Debian package that provides it)
+    pub binaries: &'static [(&'static str, &'static str, &'static str)],
+    /// Host folders of plugins a binary loads at run time (invisible to `ldd`), copied
+    /// whole with the libraries they need.
+    pub plugin_dirs: &'static [&'static str],
     /// Extra files: (path in the image, contents).
     pub files: Vec<(&'static str, &'static [u8])>,
     /// Empty directories the program expects.
@@ -56,8 +57,12 @@ health:
 pub fn registry_recipe() -> Recipe {
     Recipe {
         name: "registry",
-        binary: ("/usr/bin/docker-registry", "/bin/registry"),
-        package: "docker-registry",
+        binaries: &[(
+            "/usr/bin/docker-registry",
+            "/bin/registry",
+            "docker-registry",
+        )],
+        plugin_dirs: &[],
         files: vec![("etc/docker/registry/config.yml", REGISTRY_CONFIG.as_bytes())],
         dirs: &["var/lib/registry", "tmp"],
         entrypoint: &["/bin/registry", "serve", "/etc/docker/registry/config.yml"],
@@ -69,11 +74,33 @@ pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 pub fn haproxy_recipe() -> Recipe {
     Recipe {
         name: "haproxy",
-        binary: ("/usr/sbin/haproxy", "/usr/sbin/haproxy"),
-        package: "haproxy",
+        binaries: &[("/usr/sbin/haproxy", "/usr/sbin/haproxy", "haproxy")],
+        plugin_dirs: &[],
         files: vec![],
         dirs: &["usr/local/etc/haproxy", "tmp", "run"],
         entrypoint: &["/usr/sbin/haproxy", "-W", "-db", "-f", HAPROXY_CONFIG_PATH],
+    }
+}
+
+/// The iptables build used inside fault sidecars. The legacy backend works in any
+/// container network namespace, whatever the host's firewall uses.
+pub const IPTABLES: &str = "/usr/sbin/xtables-legacy-multi";
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// The fault toolbox: `tc`, `iptables` and busybox. It runs as a sidecar in a target's
+/// network namespace (network faults) or with a region's storage mounted (storage faults).
+pub fn toolbox_recipe() -> Recipe {
+    Recipe {
+        name: "toolbox",
+        binaries: &[
+            ("/bin/busybox", BUSYBOX, "busybox-static"),
+            ("/usr/sbin/tc", "/usr/sbin/tc", "iproute2"),
+            ("/usr/sbin/xtables-legacy-multi", IPTABLES, "iptables"),
+        ],
+        plugin_dirs: &["/usr/lib/x86_64-linux-gnu/xtables"],
+        files: vec![],
+        dirs: &["tmp", "run"],
+        entrypoint: &[BUSYBOX, "sleep", "2147483647"],
     }
 }
 
@@ -82,6 +109,7 @@ pub fn haproxy_recipe() -> Recipe {
 pub struct Images {
     pub registry: String,
     pub haproxy: String,
+    pub toolbox: String,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -89,6 +117,7 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
     Ok(Images {
         registry: ensure(engine, &registry_recipe()).await?,
         haproxy: ensure(engine, &haproxy_recipe()).await?,
+        toolbox: ensure(engine, &toolbox_recipe()).await?,
     })
 }
 
@@ -136,18 +165,38 @@ enum FileSource {
 }
 
 fn collect(recipe: &Recipe) -> Result<RootFs, DrillError> {
-    let (host_bin, image_bin) = recipe.binary;
-    if !Path::new(host_bin).exists() {
-        return Err(DrillError::Setup(format!(
-            "{host_bin} is missing: drill builds its {} image from it. Install the Debian package: apt-get install {}",
-            recipe.name, recipe.package
-        )));
+    let mut files = Vec::new();
+    let mut libraries = std::collections::BTreeSet::new();
+    for &(host_bin, image_bin, package) in recipe.binaries {
+        if !Path::new(host_bin).exists() {
+            return Err(DrillError::Setup(format!(
+                "{host_bin} is missing: drill builds its {} image from it. Install the Debian package: apt-get install {package}",
+                recipe.name
+            )));
+        }
+        files.push((
+            image_bin.trim_start_matches('/').to_string(),
+            FileSource::Host(host_bin.into()),
+        ));
+        libraries.extend(shared_libraries(host_bin)?);
     }
-    let mut files = vec![(
-        image_bin.trim_start_matches('/').to_string(),
-        FileSource::Host(host_bin.into()),
-    )];
-    for lib in shared_libraries(host_bin)? {
+    for dir in recipe.plugin_dirs {
+        let mut plugins: Vec<PathBuf> = std::fs::read_dir(dir)
+            .setup_context(|| format!("cannot read {dir}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "so"))
+            .collect();
+        plugins.sort();
+        for plugin in plugins {
+            let shown = plugin.display().to_string();
+            libraries.extend(shared_libraries(&shown)?);
+            files.push((
+                shown.trim_start_matches('/').to_string(),
+                FileSource::Host(plugin),
+            ));
+        }
+    }
+    for lib in libraries {
         files.push((
             lib.trim_start_matches('/').to_string(),
             FileSource::Host(lib.into()),
@@ -220,7 +269,12 @@ fn shared_libraries(binary: &str) -> Result<Vec<String>, DrillError> {
             ))
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() && !text.contains("not a dynamic executable") {
+    let static_binary = String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable")
+        || text.contains("not a dynamic executable");
+    if static_binary {
+        return Ok(Vec::new());
+    }
+    if !out.status.success() {
         return Err(DrillError::Setup(format!(
             "ldd {binary} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
@@ -262,8 +316,12 @@ mod tests {
     fn missing_binary_names_the_package() {
         let recipe = Recipe {
             name: "nothing",
-            binary: ("/usr/bin/drill-no-such-binary", "/bin/x"),
-            package: "drill-no-such-package",
+            binaries: &[(
+                "/usr/bin/drill-no-such-binary",
+                "/bin/x",
+                "drill-no-such-package",
+            )],
+            plugin_dirs: &[],
             files: vec![],
             dirs: &[],
             entrypoint: &["/bin/x"],

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod faults;
 pub mod fixtures;
+pub mod guardrails;
 pub mod hosts;
 pub mod images;
 pub mod journal;

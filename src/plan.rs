@@ -2,7 +2,10 @@
 //! every configuration file rendered, every fault target resolved (seeded picks made).
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
-use crate::scenario::{Action, AllHosts, FaultKind, HostSelector, Probes, Scenario, Sla, Timeouts};
+use crate::scenario::{
+    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostSelector, OutageMode, Probes,
+    Scenario, Sla, Step, Timeouts,
+};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::fmt::Write as _;
@@ -25,6 +28,7 @@ pub struct Plan {
     pub duration: Duration,
     pub probes: Probes,
     pub sla: Sla,
+    pub guardrails: Guardrails,
 }
 
 #[derive(Debug, Clone)]
@@ -86,12 +90,34 @@ pub enum StepPlan {
 pub struct FaultPlan {
     pub id: usize,
     pub kind: FaultKind,
+    /// The target as written (`groups` for a partition).
     pub target: String,
+    /// Zero for instant faults.
     pub duration: Duration,
-    /// Containers the fault acts on.
+    /// Containers the fault acts on, registry nodes before load balancers.
     pub containers: Vec<String>,
+    /// For a partition: the containers of each group.
+    pub groups: Vec<Vec<String>>,
+    /// For storage faults: the region's storage volume.
+    pub volume: Option<String>,
     /// Regions it touches (for recovery analysis).
     pub regions: Vec<String>,
+    pub params: FaultParams,
+}
+
+/// The kind-specific settings of a fault, defaults applied.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultParams {
+    pub mode: OutageMode,
+    pub direction: Direction,
+    /// Bytes per second.
+    pub rate: u64,
+    /// Fraction of packets dropped.
+    pub loss: f64,
+    pub delay: Duration,
+    pub jitter: Duration,
+    pub image: String,
+    pub blob: Option<BlobRef>,
 }
 
 /// Makes a run id: short, random, safe in container names.
@@ -188,17 +214,8 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 }
             }
             (None, Some(kind)) => {
-                let target = step.target.clone().unwrap_or_default();
-                let (containers, regions_hit) = resolve_fault(&regions, kind, &target, &mut rng);
                 fault_id += 1;
-                StepPlan::Fault(FaultPlan {
-                    id: fault_id,
-                    kind,
-                    target,
-                    duration: step.duration.map(|d| d.0).unwrap_or_default(),
-                    containers,
-                    regions: regions_hit,
-                })
+                StepPlan::Fault(plan_fault(&regions, fault_id, kind, step, &mut rng))
             }
             (None, None) => continue, // refused by validation
         };
@@ -230,6 +247,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         duration: s.duration.value.0,
         probes: s.probes,
         sla: s.sla.clone(),
+        guardrails: s.guardrails,
     }
 }
 
@@ -249,46 +267,117 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
         .collect()
 }
 
-/// The containers a fault acts on and the regions it touches.
-fn resolve_fault(
+fn plan_fault(
     regions: &[RegionPlan],
+    id: usize,
     kind: FaultKind,
-    target: &str,
+    step: &Step,
     rng: &mut StdRng,
-) -> (Vec<String>, Vec<String>) {
-    let mut containers = Vec::new();
-    let mut hit = Vec::new();
-    for r in regions {
-        let before = containers.len();
-        match kind {
-            FaultKind::ZoneOutage => containers.extend(
-                r.nodes
-                    .iter()
-                    .filter(|n| n.zone == target)
-                    .map(|n| n.container.clone()),
-            ),
-            FaultKind::RegionOutage if r.name == target => {
-                containers.extend(r.nodes.iter().map(|n| n.container.clone()));
-                containers.push(r.load_balancer.clone());
+) -> FaultPlan {
+    let target = step.target.clone().unwrap_or_default();
+    let mut fault = FaultPlan {
+        id,
+        kind,
+        target: target.clone(),
+        duration: step.duration.map(|d| d.0).unwrap_or_default(),
+        containers: Vec::new(),
+        groups: Vec::new(),
+        volume: None,
+        regions: Vec::new(),
+        params: FaultParams {
+            mode: step.mode.unwrap_or_default(),
+            direction: step.direction.unwrap_or_default(),
+            rate: step.rate.map(|r| r.0).unwrap_or_default(),
+            loss: step.loss.map(|l| l.0).unwrap_or_default(),
+            delay: step.delay.map(|d| d.0).unwrap_or_default(),
+            jitter: step.jitter.map(|d| d.0).unwrap_or_default(),
+            image: step.image.clone().unwrap_or_default(),
+            blob: step.blob,
+        },
+    };
+    let members: Vec<Member> = match kind {
+        FaultKind::ZoneOutage => members_of(regions, &target, false),
+        FaultKind::RegionOutage => members_of(regions, &target, true),
+        FaultKind::Partition => {
+            let groups: Vec<Vec<Member>> = step
+                .groups
+                .iter()
+                .flatten()
+                .map(|g| {
+                    g.iter()
+                        .flat_map(|name| members_of(regions, name, true))
+                        .collect()
+                })
+                .collect();
+            fault.target = step
+                .groups
+                .iter()
+                .flatten()
+                .map(|g| format!("[{}]", g.join(", ")))
+                .collect::<Vec<_>>()
+                .join(" | ");
+            fault.groups = groups
+                .iter()
+                .map(|g| g.iter().map(|m| m.container.clone()).collect())
+                .collect();
+            groups.into_iter().flatten().collect()
+        }
+        FaultKind::CorruptBlob | FaultKind::DeleteBlob => {
+            if let Some(r) = regions.iter().find(|r| r.name == target) {
+                fault.volume = Some(r.volume.clone());
+                fault.regions = vec![r.name.clone()];
             }
-            FaultKind::RegionOutage => {}
-            FaultKind::NodeKill => {
-                let candidates: Vec<&NodePlan> = r
-                    .nodes
-                    .iter()
-                    .filter(|n| n.name == target || n.zone == target || r.name == target)
-                    .collect();
-                if !candidates.is_empty() {
-                    let pick = candidates[rng.random_range(0..candidates.len())];
-                    containers.push(pick.container.clone());
+            Vec::new()
+        }
+        _ => {
+            let mut matches = members_of(regions, &target, false);
+            if let Some(n) = step.pick {
+                // Seeded: the same seed picks the same victims.
+                while matches.len() > n as usize {
+                    matches.remove(rng.random_range(0..matches.len()));
                 }
             }
+            matches
         }
-        if containers.len() > before {
-            hit.push(r.name.clone());
+    };
+    for m in &members {
+        if !fault.regions.contains(&m.region) {
+            fault.regions.push(m.region.clone());
         }
     }
-    (containers, hit)
+    fault.containers = members.into_iter().map(|m| m.container).collect();
+    fault
+}
+
+struct Member {
+    container: String,
+    region: String,
+}
+
+/// What a name designates: a load balancer (`<region>-lb`), a node, a zone's nodes, or
+/// a region's nodes (and its load balancer when `whole_region`).
+fn members_of(regions: &[RegionPlan], name: &str, whole_region: bool) -> Vec<Member> {
+    let mut out = Vec::new();
+    for r in regions {
+        let member = |container: &str| Member {
+            container: container.to_string(),
+            region: r.name.clone(),
+        };
+        if name == format!("{}-lb", r.name) {
+            out.push(member(&r.load_balancer));
+            continue;
+        }
+        out.extend(
+            r.nodes
+                .iter()
+                .filter(|n| n.name == name || n.zone == name || r.name == name)
+                .map(|n| member(&n.container)),
+        );
+        if whole_region && r.name == name {
+            out.push(member(&r.load_balancer));
+        }
+    }
+    out
 }
 
 /// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
@@ -440,7 +529,7 @@ hosts:
   - { name: eu-fleet, region: eu, per_zone: 2, mirrors: [region, other-regions], pull: [team/app:1] }
   - { name: us-fleet, region: us, per_zone: 1, mirrors: [us, eu, region], pull: [team/app:1] }
 timeline:
-  - { at: 10s, fault: node-kill, target: eu-b, for: 5s }
+  - { at: 10s, fault: kill, target: eu-b, pick: 1, for: 5s }
   - { at: 0s, do: cold-start }
   - { at: 20s, fault: region-outage, target: us, for: 5s }
   - { at: 21s, do: cold-start, hosts: { zone: eu-b } }

@@ -5,8 +5,9 @@
 
 use crate::engine::Engine;
 use crate::error::{exit, DrillError};
-use crate::faults::FaultBook;
+use crate::faults::{FaultBook, Injector};
 use crate::fixtures;
+use crate::guardrails::Guardrail;
 use crate::hosts::{self, Fleet};
 use crate::images::{self, Images};
 use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
@@ -75,26 +76,48 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     }));
 
     let faults = FaultBook::default();
-    let signal = shutdown_signal();
+    let injector = Injector {
+        engine: engine.clone(),
+        run_id: plan.run_id.clone(),
+        network: plan.network.clone(),
+        toolbox: images.toolbox.clone(),
+        blobs: Default::default(),
+    };
+    let guard = plan.guardrails.abort_if.map(Guardrail::new);
+    let guard_tripped = {
+        let guard = guard.clone();
+        async move {
+            match guard {
+                Some(g) => g.tripped().await,
+                None => std::future::pending().await,
+            }
+        }
+    };
     // Spawned so that a panic inside becomes an error here and teardown still runs.
     let body = tokio::spawn(execute(
-        engine.clone(),
         plan.clone(),
         images,
+        injector.clone(),
         journal.clone(),
         faults.clone(),
+        guard,
     ));
     let abort = body.abort_handle();
     let result = tokio::select! {
         joined = body => joined.unwrap_or_else(|e| Err(DrillError::setup(format!("internal error: {e}")))),
-        reason = signal => {
+        reason = shutdown_signal() => {
             abort.abort();
             say(format!("{reason}: healing faults and removing the topology"));
             Err(DrillError::Aborted(format!("interrupted by {reason}")))
         }
+        reason = guard_tripped => {
+            abort.abort();
+            say(format!("{reason}: healing faults and removing the topology"));
+            Err(DrillError::Aborted(reason))
+        }
     };
 
-    let healed = faults.heal_all(&engine, &journal).await;
+    faults.heal_all(&injector, &journal).await;
     journal.record(Event::RunFinished {
         outcome: match &result {
             Ok(()) => Outcome::Completed,
@@ -133,6 +156,11 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     println!("{}", report::terminal(&summary));
     println!("reports: {}", dir.display());
     let code = summary.verdict.status.exit_code();
+    let healed = summary
+        .analysis
+        .faults
+        .iter()
+        .all(|f| f.heal_ok != Some(false));
     if code == exit::PASS && !(healed && cleaned) {
         // A clean verdict does not hide a fault left unhealed or containers left behind.
         eprintln!("error: the run passed but healing or cleanup failed; see above and run `drill clean --run {}`", plan.run_id);
@@ -185,12 +213,15 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
 /// Everything between bring-up and verification. Dropping it (on abort) stops every
 /// host and probe it started, since they live in its JoinSets.
 async fn execute(
-    engine: Engine,
     plan: Plan,
     images: Images,
+    mut injector: Injector,
     journal: Journal,
     faults: FaultBook,
+    guard: Option<Guardrail>,
 ) -> Result<(), DrillError> {
+    injector.check_supported(&plan).await?;
+    let engine = injector.engine.clone();
     say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
     let live = topology::up(&engine, &plan, &images).await?;
@@ -213,13 +244,17 @@ async fn execute(
         ));
     }
     let seeded = seed(&plan, &live, &journal).await?;
+    injector.blobs = seeded
+        .iter()
+        .map(|s| (s.reference.clone(), (s.config.clone(), s.layers.clone())))
+        .collect();
 
     let stop_probes = CancellationToken::new();
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
-        plan.probes.interval.0,
-        plan.probes.timeout.0,
+        &plan.probes,
         &journal,
+        guard,
         &stop_probes,
     );
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
@@ -227,7 +262,8 @@ async fn execute(
     say("timeline started");
     let t0 = tokio::time::Instant::now();
     let mut fleet = Fleet::new(&plan.hosts, live.entry_points.clone(), journal.clone());
-    let mut heals = JoinSet::new();
+    let mut tasks = JoinSet::new();
+    let run_over = CancellationToken::new();
     let mut wave = 0;
     for step in &plan.timeline {
         sleep_until(t0 + step.at).await;
@@ -238,23 +274,35 @@ async fn execute(
                 fleet.cold_start(wave, hosts);
             }
             StepPlan::Fault(f) => {
+                let acts_on = if f.containers.is_empty() {
+                    f.volume.clone().unwrap_or_default()
+                } else {
+                    f.containers.join(", ")
+                };
                 say(format!(
-                    "fault #{} {} {}: {}",
+                    "fault #{} {} {}: {acts_on}",
                     f.id,
                     f.kind.name(),
-                    f.target,
-                    f.containers.join(", ")
+                    f.target
                 ));
-                if let Err(e) = faults.inject(&engine, f, &journal).await {
-                    eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
-                }
-                let (engine, faults, journal, id) =
-                    (engine.clone(), faults.clone(), journal.clone(), f.id);
-                let heal_at = t0 + step.at + f.duration;
-                heals.spawn(async move {
-                    sleep_until(heal_at).await;
-                    say(format!("healing fault #{id}"));
-                    faults.heal(&engine, id, &journal).await;
+                // One task per fault, so faults at the same instant start together and a
+                // slow injection never delays the rest of the timeline.
+                let (injector, faults, journal, f) =
+                    (injector.clone(), faults.clone(), journal.clone(), f.clone());
+                let (heal_at, run_over) = (t0 + step.at + f.duration, run_over.clone());
+                tasks.spawn(async move {
+                    if let Err(e) = faults.inject(&injector, &f, &journal).await {
+                        eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
+                    }
+                    if !f.kind.is_instant() {
+                        // A fault longer than the run is healed when the run ends.
+                        tokio::select! {
+                            _ = sleep_until(heal_at) => {}
+                            _ = run_over.cancelled() => {}
+                        }
+                        say(format!("healing fault #{}", f.id));
+                        faults.heal(&injector, f.id, &journal).await;
+                    }
                 });
             }
         }
@@ -262,9 +310,8 @@ async fn execute(
     sleep_until(t0 + plan.duration).await;
     say("timeline over: stopping hosts");
     fleet.stop().await;
-    // Heals still waiting belong to faults longer than the run: heal them now.
-    heals.abort_all();
-    faults.heal_all(&engine, &journal).await;
+    run_over.cancel();
+    while tasks.join_next().await.is_some() {}
 
     verify(&plan, &live, &seeded, &journal).await;
     stop_probes.cancel();
@@ -272,13 +319,16 @@ async fn execute(
     Ok(())
 }
 
-/// Generates the scenario's images and pushes each to every region. Returns each
-/// image's reference and manifest digest.
-async fn seed(
-    plan: &Plan,
-    live: &Live,
-    journal: &Journal,
-) -> Result<Vec<(String, String)>, DrillError> {
+/// An image as pushed: what verification and storage faults need.
+struct SeededImage {
+    reference: String,
+    manifest: String,
+    config: String,
+    layers: Vec<String>,
+}
+
+/// Generates the scenario's images and pushes each to every region.
+async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededImage>, DrillError> {
     let (images, seed) = (plan.images.clone(), plan.seed);
     let generated = tokio::task::spawn_blocking(move || {
         images
@@ -319,18 +369,18 @@ async fn seed(
     }
     Ok(generated
         .iter()
-        .map(|g| {
-            (
-                format!("{}:{}", g.repository, g.tag),
-                g.manifest.digest.clone(),
-            )
+        .map(|g| SeededImage {
+            reference: format!("{}:{}", g.repository, g.tag),
+            manifest: g.manifest.digest.clone(),
+            config: g.config.digest.clone(),
+            layers: g.layers.iter().map(|l| l.digest.clone()).collect(),
         })
         .collect())
 }
 
 /// Pulls every seeded image back from every region, verifying each digest: what the
 /// data-loss SLA judges.
-async fn verify(plan: &Plan, live: &Live, seeded: &[(String, String)], journal: &Journal) {
+async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Journal) {
     say("verifying every image in every region");
     let client = oci::client(Duration::from_secs(2), Duration::from_secs(60));
     for r in &plan.regions {
@@ -340,7 +390,12 @@ async fn verify(plan: &Plan, live: &Live, seeded: &[(String, String)], journal: 
         }];
         // A region healed at the very end may need a moment to answer again.
         let _ = topology::wait_ready(&client, &r.name, &mirror[0].base).await;
-        for (reference, digest) in seeded {
+        for SeededImage {
+            reference,
+            manifest: digest,
+            ..
+        } in seeded
+        {
             let outcome = oci::pull(&client, &mirror, reference, 3).await;
             let served = outcome.phases.first().map(|p| p.digest.as_str());
             // The tag must still resolve to the manifest drill pushed, not just to a valid one.

@@ -38,6 +38,29 @@ pub struct Scenario {
     pub probes: Probes,
     #[serde(default)]
     pub sla: Sla,
+    #[serde(default)]
+    pub guardrails: Guardrails,
+}
+
+/// Limits that abort the run (exit 3) when crossed; every fault is healed first.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrails {
+    #[serde(default)]
+    pub abort_if: Option<AbortIf>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AbortIf {
+    /// Share of failed probes (all regions) over the trailing `for` window.
+    #[serde(default)]
+    pub error_rate: Option<Percent>,
+    #[serde(default, rename = "for")]
+    pub for_: Option<Span>,
+    /// Failed probes in a row of one region's entry point.
+    #[serde(default)]
+    pub consecutive_failures: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +194,8 @@ impl Default for Probes {
     }
 }
 
-/// One timeline entry: either an action (`do:`) or a fault (`fault:`).
+/// One timeline entry: either an action (`do:`) or a fault (`fault:`). Fault parameters
+/// sit beside `fault:`; each kind accepts only its own (see [`FaultKind::accepts`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -182,37 +206,172 @@ pub struct Step {
     pub hosts: Option<HostSelector>,
     #[serde(default)]
     pub fault: Option<FaultKind>,
+    /// A node (`eu-a-1`), a zone, a region, or a load balancer (`<region>-lb`).
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default, rename = "for")]
     pub duration: Option<Span>,
+    /// Act on this many of the target's matches, picked with the seed.
+    #[serde(default)]
+    pub pick: Option<u32>,
+    /// How a zone or region is lost.
+    #[serde(default)]
+    pub mode: Option<OutageMode>,
+    /// Which traffic a blackhole or packet loss drops.
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    /// Bandwidth limit, bytes per second.
+    #[serde(default)]
+    pub rate: Option<Size>,
+    /// Share of packets dropped.
+    #[serde(default)]
+    pub loss: Option<Percent>,
+    #[serde(default)]
+    pub delay: Option<Span>,
+    #[serde(default)]
+    pub jitter: Option<Span>,
+    /// Image whose blob a storage fault damages.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Which blob of that image: a layer index (0 = first), or `config`.
+    #[serde(default)]
+    pub blob: Option<BlobRef>,
+    /// Partition groups: zones, regions, nodes or load balancers.
+    #[serde(default)]
+    pub groups: Option<Vec<Vec<String>>>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutageMode {
+    /// SIGKILL; started again at heal.
+    #[default]
+    Kill,
+    /// cgroup freeze: connections are accepted, nothing answers.
+    Pause,
+    /// Disconnected from the run's network.
+    Isolate,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    In,
+    Out,
+    #[default]
+    Both,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BlobRef {
+    Layer(usize),
+    Config(ConfigBlob),
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigBlob {
+    Config,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Every selected host forgets its cache and pulls its whole image list.
+    #[default]
     ColdStart,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
-    /// One registry node killed (SIGKILL), started again when the fault ends.
-    NodeKill,
-    /// Every registry node of a zone killed, started again when the fault ends.
+    Kill,
+    Stop,
+    Restart,
+    Pause,
     ZoneOutage,
-    /// Every registry node and the load balancer of a region killed.
     RegionOutage,
+    Partition,
+    Blackhole,
+    Bandwidth,
+    PacketLoss,
+    Latency,
+    CacheWipe,
+    CorruptBlob,
+    DeleteBlob,
 }
 
 impl FaultKind {
     pub fn name(self) -> &'static str {
         match self {
-            FaultKind::NodeKill => "node-kill",
+            FaultKind::Kill => "kill",
+            FaultKind::Stop => "stop",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
             FaultKind::ZoneOutage => "zone-outage",
             FaultKind::RegionOutage => "region-outage",
+            FaultKind::Partition => "partition",
+            FaultKind::Blackhole => "blackhole",
+            FaultKind::Bandwidth => "bandwidth",
+            FaultKind::PacketLoss => "packet-loss",
+            FaultKind::Latency => "latency",
+            FaultKind::CacheWipe => "cache-wipe",
+            FaultKind::CorruptBlob => "corrupt-blob",
+            FaultKind::DeleteBlob => "delete-blob",
         }
+    }
+
+    /// Instant faults happen once and have nothing to heal: no `for`.
+    pub fn is_instant(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Restart
+                | FaultKind::CacheWipe
+                | FaultKind::CorruptBlob
+                | FaultKind::DeleteBlob
+        )
+    }
+
+    /// The parameters this kind takes, besides `target`, `for` and `at`.
+    pub fn accepts(self) -> &'static [&'static str] {
+        match self {
+            FaultKind::Kill
+            | FaultKind::Stop
+            | FaultKind::Restart
+            | FaultKind::Pause
+            | FaultKind::CacheWipe => &["pick"],
+            FaultKind::ZoneOutage | FaultKind::RegionOutage => &["mode"],
+            FaultKind::Partition => &["groups"],
+            FaultKind::Blackhole => &["pick", "direction"],
+            FaultKind::Bandwidth => &["pick", "rate"],
+            FaultKind::PacketLoss => &["pick", "direction", "loss"],
+            FaultKind::Latency => &["pick", "delay", "jitter"],
+            FaultKind::CorruptBlob | FaultKind::DeleteBlob => &["image", "blob"],
+        }
+    }
+}
+
+impl Step {
+    /// The names of the fault parameters that are set.
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut add = |set: bool, name| {
+            if set {
+                out.push(name)
+            }
+        };
+        add(self.pick.is_some(), "pick");
+        add(self.mode.is_some(), "mode");
+        add(self.direction.is_some(), "direction");
+        add(self.rate.is_some(), "rate");
+        add(self.loss.is_some(), "loss");
+        add(self.delay.is_some(), "delay");
+        add(self.jitter.is_some(), "jitter");
+        add(self.image.is_some(), "image");
+        add(self.blob.is_some(), "blob");
+        add(self.groups.is_some(), "groups");
+        out
     }
 }
 
@@ -500,6 +659,24 @@ fn validate(s: &Scenario) -> Vec<Problem> {
     // A broken fleet would make every cold start look empty: report the cause only.
     let fleets_ok = p.len() == before;
     validate_timeline(s, fleets_ok, &mut p);
+    if let Some(a) = s.guardrails.abort_if {
+        let field = "guardrails.abort_if";
+        let mut problem = |msg: &str| {
+            p.push(Problem::at(&s.name.referenced, field, msg));
+        };
+        match (a.error_rate, a.for_) {
+            (Some(_), None) | (None, Some(_)) => problem(
+                "error_rate and for go together: abort when the error rate stays above X for Y",
+            ),
+            (None, None) if a.consecutive_failures.is_none() => {
+                problem("set error_rate and for, or consecutive_failures")
+            }
+            _ => {}
+        }
+        if a.consecutive_failures == Some(0) {
+            problem("consecutive_failures must be at least 1");
+        }
+    }
     if s.probes.interval.0 < std::time::Duration::from_millis(10) {
         p.push(Problem {
             line: 0,
@@ -810,41 +987,123 @@ fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
                     ));
                 }
             }
-            (None, Some(kind)) => {
-                if step.hosts.is_some() {
-                    p.push(Problem::at(
-                        loc,
-                        format!("{field}.hosts"),
-                        "faults take `target`, not `hosts`",
-                    ));
-                }
-                match &step.target {
-                    None => p.push(Problem::at(
-                        loc,
-                        format!("{field}.target"),
-                        format!("{} needs a target", kind.name()),
-                    )),
-                    Some(t) => {
-                        if let Err(msg) = check_target(s, kind, t) {
-                            p.push(Problem::at(loc, format!("{field}.target"), msg));
-                        }
+            (None, Some(kind)) => validate_fault(s, kind, step, loc, &field, p),
+        }
+    }
+}
+
+fn validate_fault(
+    s: &Scenario,
+    kind: FaultKind,
+    step: &Step,
+    loc: &Location,
+    field: &str,
+    p: &mut Vec<Problem>,
+) {
+    let mut problem =
+        |key: &str, msg: String| p.push(Problem::at(loc, format!("{field}.{key}"), msg));
+    if step.hosts.is_some() {
+        problem("hosts", "faults take `target`, not `hosts`".into());
+    }
+    for given in step.given() {
+        if !kind.accepts().contains(&given) {
+            let takes = match kind.accepts() {
+                [] => "no parameters".to_string(),
+                list => list.join(", "),
+            };
+            problem(
+                given,
+                format!(
+                    "{} does not take `{given}` (it takes: {takes})",
+                    kind.name()
+                ),
+            );
+        }
+    }
+    if kind == FaultKind::Partition {
+        if step.target.is_some() {
+            problem("target", "a partition takes `groups`, not `target`".into());
+        }
+        match &step.groups {
+            Some(groups) if groups.len() >= 2 && groups.iter().all(|g| !g.is_empty()) => {
+                let mut seen = BTreeSet::new();
+                for name in groups.iter().flatten() {
+                    if let Err(msg) = check_target(s, FaultKind::Kill, name) {
+                        problem("groups", msg);
+                    }
+                    if !seen.insert(name.as_str()) {
+                        problem("groups", format!("'{name}' is in two groups"));
                     }
                 }
-                match step.duration {
-                    None => p.push(Problem::at(
-                        loc,
-                        format!("{field}.for"),
-                        "a fault needs a duration (`for: 10s`); it is healed when it ends",
-                    )),
-                    Some(d) if d.0.is_zero() => p.push(Problem::at(
-                        loc,
-                        format!("{field}.for"),
-                        "must be more than 0s",
-                    )),
-                    Some(_) => {}
+            }
+            _ => problem("groups", "a partition needs at least two non-empty groups, e.g. groups: [[eu-a], [eu-b, eu-lb]]".into()),
+        }
+    } else {
+        match &step.target {
+            None => problem("target", format!("{} needs a target", kind.name())),
+            Some(t) => {
+                if let Err(msg) = check_target(s, kind, t) {
+                    problem("target", msg);
                 }
             }
         }
+    }
+    if kind.is_instant() {
+        if step.duration.is_some() {
+            problem(
+                "for",
+                format!(
+                    "{} happens once and has nothing to heal: remove `for`",
+                    kind.name()
+                ),
+            );
+        }
+    } else {
+        match step.duration {
+            None => problem(
+                "for",
+                "a fault needs a duration (`for: 10s`); it is healed when it ends".into(),
+            ),
+            Some(d) if d.0.is_zero() => problem("for", "must be more than 0s".into()),
+            Some(_) => {}
+        }
+    }
+    if step.pick == Some(0) {
+        problem("pick", "must be at least 1".into());
+    }
+    match kind {
+        FaultKind::Bandwidth => match step.rate {
+            None => problem(
+                "rate",
+                "bandwidth needs a rate in bytes per second, e.g. rate: 1MiB".into(),
+            ),
+            Some(r) if r.0 < 1024 => problem("rate", "must be at least 1KiB (per second)".into()),
+            Some(_) => {}
+        },
+        FaultKind::PacketLoss if step.loss.is_none() => problem(
+            "loss",
+            "packet-loss needs the share of packets dropped, e.g. loss: 20%".into(),
+        ),
+        FaultKind::Latency if step.delay.is_none() => {
+            problem("delay", "latency needs a delay, e.g. delay: 200ms".into())
+        }
+        FaultKind::CorruptBlob | FaultKind::DeleteBlob => match &step.image {
+            None => problem(
+                "image",
+                format!("{} needs the image whose blob it damages", kind.name()),
+            ),
+            Some(i) => match s.images.iter().find(|d| &d.value.reference == i) {
+                None => problem("image", format!("image '{i}' is not declared under images")),
+                Some(d) => {
+                    if let Some(BlobRef::Layer(n)) = step.blob {
+                        if n >= d.value.layers.len() {
+                            problem("blob", format!("image '{i}' has {} layers; layer {n} does not exist (count from 0)", d.value.layers.len()));
+                        }
+                    }
+                }
+            },
+        },
+        _ => {}
     }
 }
 
@@ -857,21 +1116,32 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
                 all_zones(s).join(", ")
             )
         }),
-        FaultKind::RegionOutage => s
+        FaultKind::RegionOutage | FaultKind::CorruptBlob | FaultKind::DeleteBlob => s
             .region(target)
             .map(|_| ())
             .ok_or_else(|| format!("'{target}' is not a region; regions: {}", region_list(s))),
-        FaultKind::NodeKill => {
+        _ => {
             let nodes = s.node_names();
-            if nodes.iter().any(|n| n == target)
+            let is_lb = target
+                .strip_suffix("-lb")
+                .is_some_and(|r| s.region(r).is_some());
+            if is_lb
+                || nodes.iter().any(|n| n == target)
                 || s.region_of_zone(target).is_some()
                 || s.region(target).is_some()
             {
                 Ok(())
             } else {
+                let lbs: Vec<String> = s
+                    .topology
+                    .regions
+                    .iter()
+                    .map(|r| format!("{}-lb", r.value.name))
+                    .collect();
                 Err(format!(
-                    "'{target}' matches no registry node; name a node ({}) or a zone or region to pick one from",
-                    nodes.join(", ")
+                    "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region",
+                    nodes.join(", "),
+                    lbs.join(", ")
                 ))
             }
         }

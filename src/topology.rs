@@ -36,6 +36,7 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
                 ("drill.role".into(), "registry".into()),
                 ("drill.zone".into(), n.zone.clone()),
             ],
+            ..Default::default()
         })
     });
     let node_starts = nodes.map(|spec| async move {
@@ -53,13 +54,12 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
             name: r.load_balancer.clone(),
             image: images.haproxy.clone(),
             network: plan.network.clone(),
-            env: vec![],
-            volumes: vec![],
             publish: Some((REGISTRY_PORT, port)),
             labels: vec![
                 ("drill.role".into(), "load-balancer".into()),
                 ("drill.region".into(), r.name.clone()),
             ],
+            ..Default::default()
         };
         engine.create_container(run, &spec).await?;
         engine

@@ -1,0 +1,332 @@
+//! Each fault kind against the real engine: its observable effect on probes or pulls,
+//! its heal, and nothing left behind. Scenarios put each fault in its own single-node
+//! region so effects do not mix; region `ok` is never touched.
+
+mod common;
+use common::{drill, leftovers, run, scenario, Run};
+use serde_json::Value;
+
+/// Failed and total probes of a region within [from, to) µs.
+fn probes(r: &Run, region: &str, from: u64, to: u64) -> (usize, usize) {
+    let in_window: Vec<Value> = r
+        .journal()
+        .into_iter()
+        .filter(|e| e["type"] == "probe" && e["region"] == region)
+        .filter(|e| (from..to).contains(&e["t_us"].as_u64().unwrap()))
+        .collect();
+    (
+        in_window.iter().filter(|e| e["ok"] == false).count(),
+        in_window.len(),
+    )
+}
+
+/// (injected, healed) instants of fault `id`, µs.
+fn window(r: &Run, id: u64) -> (u64, u64) {
+    let journal = r.journal();
+    let at = |kind: &str| {
+        journal
+            .iter()
+            .find(|e| e["type"] == kind && e["fault"] == id)
+            .and_then(|e| e["t_us"].as_u64())
+            .unwrap_or_else(|| panic!("fault {id}: {kind} recorded"))
+    };
+    (at("fault_injected"), at("fault_healed"))
+}
+
+fn assert_region_down_then_back(r: &Run, region: &str, fault: u64, what: &str) {
+    let (injected, healed) = window(r, fault);
+    let (failed, total) = probes(r, region, injected, healed);
+    // Hanging faults (pause, blackhole) hold each probe for its whole timeout, so a
+    // 5 s fault yields only a handful of probes.
+    assert!(
+        failed >= 3,
+        "{what}: probes of {region} fail while it lasts ({failed} of {total})"
+    );
+    let (failed_before, _) = probes(r, region, 0, injected);
+    assert_eq!(failed_before, 0, "{what}: {region} was healthy before");
+    let recovered = r.summary()["analysis"]["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == fault)
+        .unwrap()["recovered_us"]
+        .as_u64();
+    assert!(
+        recovered.is_some_and(|t| t >= healed),
+        "{what}: {region} recovered after the heal"
+    );
+}
+
+#[test]
+fn pause_stop_blackhole_and_isolation() {
+    let r = run(&scenario("faults-a.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    assert_region_down_then_back(&r, "pa", 1, "pause");
+    assert_region_down_then_back(&r, "st", 2, "stop");
+    assert_region_down_then_back(&r, "bh", 3, "blackhole");
+    assert_region_down_then_back(&r, "is", 4, "isolate");
+    // Pause and blackhole make requests hang until the client gives up; they are not refused.
+    for region in ["pa", "bh"] {
+        let errors: Vec<String> = r
+            .journal()
+            .into_iter()
+            .filter(|e| e["type"] == "probe" && e["region"] == region && e["ok"] == false)
+            .map(|e| e["error"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            errors.iter().all(|e| e == "timed out"),
+            "{region} probes time out: {errors:?}"
+        );
+    }
+    assert_eq!(
+        r.summary()["analysis"]["availability"]["regions"]["ok"]["failed"],
+        0
+    );
+    let methods: Vec<String> = r
+        .journal()
+        .iter()
+        .filter(|e| e["type"] == "fault_injected")
+        .map(|e| e["method"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        methods[2].contains("iptables DROP of incoming packets"),
+        "{methods:?}"
+    );
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "sidecars and topology removed"
+    );
+}
+
+#[test]
+fn bandwidth_loss_partition_and_restart() {
+    let r = run(&scenario("faults-b.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    // 1 MiB through a 256 KiB/s limit takes at least 4 s.
+    let pull = r
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "pull")
+        .expect("bw host pulled");
+    assert_eq!(pull["ok"], true);
+    assert!(
+        pull["duration_us"].as_u64().unwrap() >= 3_900_000,
+        "throttled pull: {pull}"
+    );
+    assert_region_down_then_back(&r, "pt", 3, "partition");
+    let (injected, healed) = window(&r, 2);
+    let (lost, total) = probes(&r, "pl", injected, healed);
+    assert!(
+        lost >= 2,
+        "70% packet loss fails some probes ({lost} of {total})"
+    );
+    // An instant restart: a short gap, nothing to heal.
+    let restart_failures = probes(&r, "rs", 0, u64::MAX).0;
+    assert!(
+        restart_failures >= 1,
+        "probes of rs fail while its node restarts"
+    );
+    assert!(!r
+        .journal()
+        .iter()
+        .any(|e| e["type"] == "fault_healed" && e["fault"] == 4));
+    assert_eq!(
+        r.summary()["analysis"]["availability"]["regions"]["ok"]["failed"],
+        0
+    );
+    assert!(leftovers(&r.run_id()).is_empty());
+}
+
+#[test]
+fn corrupted_and_deleted_blobs_are_data_loss() {
+    let r = run(&scenario("storage.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        1,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let loss = &r.summary()["analysis"]["data_loss"];
+    let lost: Vec<(String, String)> = loss["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["region"].as_str().unwrap().into(),
+                f["error"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(lost.len(), 2, "{lost:?}");
+    assert_eq!(lost[0].0, "cb");
+    assert!(
+        lost[0].1.contains("digest mismatch"),
+        "corruption caught by digest verification: {}",
+        lost[0].1
+    );
+    assert_eq!(lost[1].0, "db");
+    assert!(
+        r.stdout().contains("1 SLA broken: data_loss"),
+        "{}",
+        r.stdout()
+    );
+    // The host in cb fell back to region ok for the corrupted layer and still started.
+    let pull = r
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "pull")
+        .unwrap();
+    assert_eq!(pull["ok"], true);
+    assert_eq!(pull["fallbacks"], 1);
+    assert!(leftovers(&r.run_id()).is_empty());
+}
+
+#[test]
+fn guardrail_aborts_heals_and_exits_3() {
+    let r = run(&scenario("guardrail.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        3,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    assert!(
+        r.stdout()
+            .contains("10 consecutive failed probes of region gr"),
+        "{}",
+        r.stdout()
+    );
+    let journal = r.journal();
+    assert!(journal
+        .iter()
+        .any(|e| e["type"] == "fault_healed" && e["ok"] == true));
+    assert_eq!(journal.last().unwrap()["outcome"]["status"], "aborted");
+    assert!(leftovers(&r.run_id()).is_empty());
+}
+
+/// Latency needs netem. Where the kernel lacks it the run is refused before anything
+/// starts, with the reason; where it has it, the fault is injected.
+#[test]
+fn latency_is_injected_or_refused_with_the_reason() {
+    let file = common::variant("tiny.yaml", "  - { at: 0s, do: cold-start }", "  - { at: 0s, do: cold-start }\n  - { at: 1s, fault: latency, target: eu-lb, delay: 100ms, for: 1s }");
+    let r = run(file.path(), &[]);
+    match r.code() {
+        4 => {
+            assert!(
+                r.stderr().contains("netem qdisc is missing"),
+                "{}",
+                r.stderr()
+            );
+            assert!(
+                !r.journal().iter().any(|e| e["type"] == "topology_up"),
+                "refused before bring-up"
+            );
+        }
+        0 => assert!(r
+            .journal()
+            .iter()
+            .any(|e| e["type"] == "fault_injected" && e["kind"] == "latency")),
+        other => panic!("exit {other}: {}", r.stderr()),
+    }
+    assert!(leftovers(&r.run_id()).is_empty());
+}
+
+/// After `kill -9` of drill nothing heals or cleans up by itself: `drill clean --run`
+/// must remove every container (sidecars included), network and volume. An unlabelled
+/// container beside the run is never touched.
+#[test]
+fn clean_after_kill_9_removes_everything_of_the_run_only() {
+    let plain = format!("drill-test-bystander-{:08x}", rand::random::<u32>());
+    let images = drill().args(["images", "build"]).output().unwrap();
+    let toolbox = common::text(&images.stdout)
+        .lines()
+        .find(|l| l.starts_with("drill/toolbox:"))
+        .unwrap()
+        .to_string();
+    let made = std::process::Command::new("docker")
+        .args(["create", "--name", &plain, &toolbox])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", common::text(&made.stderr));
+
+    let out = tempfile::tempdir().unwrap();
+    let mut child = drill()
+        .arg("run")
+        .arg(scenario("faults-a.yaml"))
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let dir = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "faults never injected"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let Some(dir) = std::fs::read_dir(out.path())
+            .unwrap()
+            .next()
+            .map(|e| e.unwrap().path())
+        else {
+            continue;
+        };
+        let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+        if journal.matches("\"fault_injected\"").count() == 4 {
+            break dir;
+        }
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let run_id = common::run_id(&dir);
+    let left = leftovers(&run_id);
+    assert!(
+        left.containers.len() > 10,
+        "the killed run left its topology and sidecars: {left:?}"
+    );
+
+    let cleaned = drill().args(["clean", "--run", &run_id]).output().unwrap();
+    assert_eq!(
+        cleaned.status.code(),
+        Some(0),
+        "{}",
+        common::text(&cleaned.stderr)
+    );
+    assert!(
+        leftovers(&run_id).is_empty(),
+        "drill clean removed everything of the run"
+    );
+    // A journal cut by kill -9 still renders.
+    let report = drill().arg("report").arg(&dir).output().unwrap();
+    assert!(common::text(&report.stdout).contains("pause pa-z-1"));
+
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", &plain])
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("docker")
+        .args(["rm", "-f", &plain])
+        .output();
+    assert!(
+        inspect.status.success(),
+        "the unlabelled container survived"
+    );
+}
