@@ -83,7 +83,7 @@ pub enum StepPlan {
     ColdStart {
         hosts: Vec<usize>,
     },
-    Fault(FaultPlan),
+    Fault(Box<FaultPlan>),
 }
 
 #[derive(Debug, Clone)]
@@ -215,7 +215,9 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             }
             (None, Some(kind)) => {
                 fault_id += 1;
-                StepPlan::Fault(plan_fault(&regions, fault_id, kind, step, &mut rng))
+                StepPlan::Fault(Box::new(plan_fault(
+                    &regions, fault_id, kind, step, &mut rng,
+                )))
             }
             (None, None) => continue, // refused by validation
         };
