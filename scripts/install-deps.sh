@@ -4,7 +4,7 @@
 # binaries and imported into the local Docker engine.
 set -euo pipefail
 
-packages=(docker-registry haproxy)
+packages=(docker-registry haproxy busybox-static iproute2 iptables)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (sudo $0)" >&2
@@ -28,4 +28,4 @@ if ! docker info >/dev/null 2>&1; then
   echo "install-deps: the Docker engine does not answer; start it (systemctl start docker)" >&2
   exit 1
 fi
-echo "install-deps: docker-registry and haproxy installed; Docker engine reachable"
+echo "install-deps: ${packages[*]} installed; Docker engine reachable"
