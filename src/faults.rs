@@ -163,13 +163,17 @@ impl FaultBook {
                 None => return true,
             }
         };
+        let began = journal.now_us();
         let errors = inj.undo(&active.undo).await;
         let ok = errors.is_empty();
-        journal.record(Event::FaultHealed {
-            fault: active.fault.id,
-            ok,
-            error: (!ok).then(|| errors.join("; ")),
-        });
+        journal.record_at(
+            began,
+            Event::FaultHealed {
+                fault: active.fault.id,
+                ok,
+                error: (!ok).then(|| errors.join("; ")),
+            },
+        );
         ok
     }
 
@@ -249,7 +253,15 @@ where
     F: Fn(&'a str) -> Fut,
     Fut: std::future::Future<Output = Result<(), DrillError>>,
 {
-    let errors: Vec<String> = futures_util::future::join_all(containers.iter().map(|c| action(c)))
+    all_of(containers.iter().map(|c| action(c))).await
+}
+
+/// Awaits every action together; fails with all their errors.
+async fn all_of<Fut>(actions: impl Iterator<Item = Fut>) -> Result<(), DrillError>
+where
+    Fut: std::future::Future<Output = Result<(), DrillError>>,
+{
+    let errors: Vec<String> = futures_util::future::join_all(actions)
         .await
         .into_iter()
         .filter_map(|r| r.err().map(|e| e.to_string()))
@@ -401,16 +413,7 @@ impl Injector {
             }
             Ok::<(), DrillError>(())
         });
-        let errors: Vec<String> = futures_util::future::join_all(runs)
-            .await
-            .into_iter()
-            .filter_map(|r| r.err().map(|e| e.to_string()))
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(DrillError::Setup(errors.join("; ")))
-        }
+        all_of(runs).await
     }
 
     async fn damage_blob(&self, f: &FaultPlan) -> Result<(), DrillError> {

@@ -60,6 +60,7 @@ pub enum Event {
         /// How the fault was injected, for the report.
         method: String,
     },
+    /// Stamped when the heal began, as `fault_injected` is when the injection began.
     FaultHealed {
         fault: usize,
         ok: bool,
@@ -223,12 +224,14 @@ impl Journal {
     }
 
     pub fn record(&self, event: Event) {
+        self.record_at(self.now_us(), event);
+    }
+
+    /// Records an event that happened at `t_us` (e.g. a heal, stamped when it began).
+    pub fn record_at(&self, t_us: u64, event: Event) {
         // The writer only stops once every handle is dropped, so a send cannot fail
         // while `self` exists; ignoring the result is safe.
-        let _ = self.tx.send(Record {
-            t_us: self.now_us(),
-            event,
-        });
+        let _ = self.tx.send(Record { t_us, event });
     }
 }
 

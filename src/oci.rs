@@ -325,14 +325,10 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
             .send()
             .await
             .map_err(describe)?;
-        if start.status() != StatusCode::ACCEPTED {
-            let status = start.status();
-            return Err(format!(
-                "upload of {} refused: HTTP {status}{}",
-                blob.digest,
-                registry_error(&start.text().await.unwrap_or_default())
-            ));
-        }
+        let start = expect(start, StatusCode::ACCEPTED, || {
+            format!("upload of {} refused", blob.digest)
+        })
+        .await?;
         let location = start
             .headers()
             .get(LOCATION)
@@ -352,14 +348,10 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
             .send()
             .await
             .map_err(describe)?;
-        if put.status() != StatusCode::CREATED {
-            let status = put.status();
-            return Err(format!(
-                "upload of {} failed: HTTP {status}{}",
-                blob.digest,
-                registry_error(&put.text().await.unwrap_or_default())
-            ));
-        }
+        expect(put, StatusCode::CREATED, || {
+            format!("upload of {} failed", blob.digest)
+        })
+        .await?;
     }
     let put = client
         .put(format!("{base}/v2/{repo}/manifests/{}", image.tag))
@@ -368,15 +360,25 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
         .send()
         .await
         .map_err(describe)?;
-    if put.status() != StatusCode::CREATED {
-        let status = put.status();
-        return Err(format!(
-            "manifest of {repo}:{} refused: HTTP {status}{}",
-            image.tag,
-            registry_error(&put.text().await.unwrap_or_default())
-        ));
-    }
+    expect(put, StatusCode::CREATED, || {
+        format!("manifest of {repo}:{} refused", image.tag)
+    })
+    .await?;
     Ok(())
+}
+
+/// Passes a response on if it has the wanted status; otherwise says what failed.
+async fn expect(
+    resp: reqwest::Response,
+    wanted: StatusCode,
+    what: impl FnOnce() -> String,
+) -> Result<reqwest::Response, String> {
+    if resp.status() == wanted {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let code = registry_error(&resp.text().await.unwrap_or_default());
+    Err(format!("{}: HTTP {status}{code}", what()))
 }
 
 /// `GET /v2/` on an entry point: the availability probe. Returns the error, if any.
