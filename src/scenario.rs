@@ -182,7 +182,9 @@ fn default_probe_interval() -> Span {
 }
 
 fn default_probe_timeout() -> Span {
-    Span(std::time::Duration::from_secs(1))
+    // Two seconds: on a small machine a cold-start wave can hold a healthy entry point's
+    // answer for over a second, which is load, not an outage.
+    Span(std::time::Duration::from_secs(2))
 }
 
 impl Default for Probes {
