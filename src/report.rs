@@ -263,7 +263,11 @@ fn fault(f: &FaultRecovery) -> Vec<String> {
             .map(|(t, what)| format!("  {:<11} {what}", at(t))),
     );
     if f.healed_us.is_none() {
-        out.push("  no heal recorded".into());
+        out.push(if f.kind.is_instant() {
+            "  instant: nothing to heal".into()
+        } else {
+            "  no heal recorded".into()
+        });
     }
     out.push(match (f.masked, f.disruption_us) {
         (true, _) => "  masked: no probe or pull of its regions failed".into(),
