@@ -214,6 +214,20 @@ fn tc(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// `tc` replacing the root qdisc of the container's interface.
+fn root_qdisc(qdisc: &[&str]) -> Vec<String> {
+    let mut args = vec!["qdisc", "replace", "dev", "eth0", "root"];
+    args.extend(qdisc);
+    tc(&args)
+}
+
+fn same_for_all(members: &[String], command: Vec<String>) -> Vec<(String, Vec<Vec<String>>)> {
+    members
+        .iter()
+        .map(|c| (c.clone(), vec![command.clone()]))
+        .collect()
+}
+
 /// The heal of a fault, known before it acts; None for instant faults.
 fn undo_for(f: &FaultPlan) -> Option<Undo> {
     let all = f.containers.clone();
@@ -348,43 +362,17 @@ impl Injector {
                 let rate = f.params.rate;
                 // tbf needs a bucket of at least rate/HZ; a tenth of a second is ample.
                 let burst = (rate / 10).max(32 * 1024).to_string();
-                let rule = tc(&[
-                    "qdisc",
-                    "replace",
-                    "dev",
-                    "eth0",
-                    "root",
-                    "tbf",
-                    "rate",
-                    &format!("{}bit", rate * 8),
-                    "burst",
-                    &burst,
-                    "latency",
-                    "1s",
-                ]);
-                let per_member = members
-                    .iter()
-                    .map(|c| (c.clone(), vec![rule.clone()]))
-                    .collect();
-                self.run_in_sidecars(f.id, per_member).await
+                let bits = format!("{}bit", rate * 8);
+                let rule = root_qdisc(&["tbf", "rate", &bits, "burst", &burst, "latency", "1s"]);
+                self.run_in_sidecars(f.id, same_for_all(members, rule))
+                    .await
             }
             FaultKind::Latency => {
-                let rule = tc(&[
-                    "qdisc",
-                    "replace",
-                    "dev",
-                    "eth0",
-                    "root",
-                    "netem",
-                    "delay",
-                    &format!("{}ms", f.params.delay.as_millis()),
-                    &format!("{}ms", f.params.jitter.as_millis()),
-                ]);
-                let per_member = members
-                    .iter()
-                    .map(|c| (c.clone(), vec![rule.clone()]))
-                    .collect();
-                self.run_in_sidecars(f.id, per_member).await
+                let delay = format!("{}ms", f.params.delay.as_millis());
+                let jitter = format!("{}ms", f.params.jitter.as_millis());
+                let rule = root_qdisc(&["netem", "delay", &delay, &jitter]);
+                self.run_in_sidecars(f.id, same_for_all(members, rule))
+                    .await
             }
             FaultKind::CorruptBlob | FaultKind::DeleteBlob => self.damage_blob(f).await,
         }
