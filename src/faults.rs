@@ -9,12 +9,13 @@
 //! succeeded is still healed; heals run at the fault's end, on abort and on Ctrl-C,
 //! newest first.
 
+use crate::delay_proxy::DelayProxy;
 use crate::engine::{ContainerSpec, Engine};
 use crate::error::DrillError;
 use crate::images::{BUSYBOX, IPTABLES};
 use crate::journal::{Event, Journal};
 use crate::plan::{FaultPlan, Plan, StepPlan};
-use crate::scenario::{BlobRef, Direction, FaultKind, OutageMode};
+use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,6 +58,11 @@ pub fn method(f: &FaultPlan) -> String {
         FaultKind::Bandwidth => format!(
             "tc tbf qdisc limiting the target's egress to {} bytes/s, from a sidecar in its network namespace; removed at heal",
             p.rate
+        ),
+        FaultKind::Latency if p.via == Some(LatencyVia::Proxy) => format!(
+            "drill's delaying TCP proxy in front of the entry point holds every chunk {}ms ± {}ms in each direction (netem was not used); pass-through again at heal",
+            p.delay.as_millis(),
+            p.jitter.as_millis()
         ),
         FaultKind::Latency => format!(
             "tc netem delay {}ms ± {}ms on the target's egress, from a sidecar in its network namespace; removed at heal",
@@ -104,6 +110,8 @@ pub struct Injector {
     pub toolbox: String,
     /// Image reference → (config digest, layer digests), from seeding.
     pub blobs: HashMap<String, (String, Vec<String>)>,
+    /// Delaying proxies in front of entry points, by load balancer container.
+    pub proxies: Arc<Mutex<HashMap<String, Arc<DelayProxy>>>>,
 }
 
 /// What a heal must undo.
@@ -114,6 +122,8 @@ enum Undo {
     Reattach(Vec<String>),
     /// (sidecar, target, commands that remove the fault)
     Sidecars(Vec<(String, String, Vec<Vec<String>>)>),
+    /// Load balancers whose delaying proxy goes back to pass-through.
+    Proxy(Vec<String>),
 }
 
 struct Active {
@@ -251,6 +261,7 @@ fn undo_for(f: &FaultPlan) -> Option<Undo> {
         FaultKind::Partition | FaultKind::Blackhole | FaultKind::PacketLoss => {
             Some(sidecars(flush))
         }
+        FaultKind::Latency if f.params.via == Some(LatencyVia::Proxy) => Some(Undo::Proxy(all)),
         FaultKind::Bandwidth | FaultKind::Latency => {
             Some(sidecars(vec![tc(&["qdisc", "del", "dev", "eth0", "root"])]))
         }
@@ -367,6 +378,9 @@ impl Injector {
                 self.run_in_sidecars(f.id, same_for_all(members, rule))
                     .await
             }
+            FaultKind::Latency if f.params.via == Some(LatencyVia::Proxy) => {
+                self.set_proxies(members, f.params.delay, f.params.jitter)
+            }
             FaultKind::Latency => {
                 let delay = format!("{}ms", f.params.delay.as_millis());
                 let jitter = format!("{}ms", f.params.jitter.as_millis());
@@ -462,6 +476,7 @@ impl Injector {
                 return errors;
             }
             Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
+            Undo::Proxy(lbs) => self.set_proxies(lbs, Duration::ZERO, Duration::ZERO),
             Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
             Undo::Sidecars(list) => {
                 let mut errors = Vec::new();
@@ -488,15 +503,62 @@ impl Injector {
             .unwrap_or_default()
     }
 
-    /// Refuses, before anything starts, faults this machine cannot inject.
-    pub async fn check_supported(&self, plan: &Plan) -> Result<(), DrillError> {
-        let latency = plan
+    fn set_proxies(
+        &self,
+        lbs: &[String],
+        delay: Duration,
+        jitter: Duration,
+    ) -> Result<(), DrillError> {
+        let proxies = self.proxies.lock().expect("proxy lock");
+        for lb in lbs {
+            let proxy = proxies.get(lb).ok_or_else(|| {
+                DrillError::setup(format!("no delaying proxy runs in front of {lb}"))
+            })?;
+            proxy.set(delay, jitter);
+        }
+        Ok(())
+    }
+
+    /// Decides how each latency fault is injected, before anything starts: netem where
+    /// the kernel has it, otherwise drill's delaying proxy in front of an entry point.
+    /// A latency fault that neither can inject is refused with the reason.
+    pub async fn resolve_latency(&self, plan: &mut Plan) -> Result<(), DrillError> {
+        let mut latency: Vec<&mut FaultPlan> = plan
             .timeline
+            .iter_mut()
+            .filter_map(|s| match &mut s.what {
+                StepPlan::Fault(f) if f.kind == FaultKind::Latency => Some(&mut **f),
+                _ => None,
+            })
+            .collect();
+        if latency
             .iter()
-            .any(|s| matches!(&s.what, StepPlan::Fault(f) if f.kind == FaultKind::Latency));
-        if !latency {
+            .all(|f| f.params.via == Some(LatencyVia::Proxy))
+        {
             return Ok(());
         }
+        let netem = self.netem_missing().await?;
+        for f in &mut latency {
+            let on_lb = f.target.ends_with("-lb");
+            f.params.via = match (f.params.via, &netem) {
+                (Some(via), None) => Some(via),
+                (Some(LatencyVia::Proxy), Some(_)) => Some(LatencyVia::Proxy),
+                (None, None) => Some(LatencyVia::Netem),
+                (None, Some(_)) if on_lb => Some(LatencyVia::Proxy),
+                (_, Some(why)) => {
+                    return Err(DrillError::Setup(format!(
+                        "fault #{} (latency on {}) needs netem, but this kernel cannot add latency: the netem qdisc is missing ({why}). \
+                         Target a load balancer (<region>-lb) so drill can use its delaying proxy, or run on a kernel with sch_netem",
+                        f.id, f.target
+                    )))
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Why netem cannot be used here, or None when it can; tried in a throwaway container.
+    async fn netem_missing(&self) -> Result<Option<String>, DrillError> {
         let name = format!("drill-{}-netem-check", self.run_id);
         let spec = ContainerSpec {
             name: name.clone(),
@@ -515,11 +577,55 @@ impl Injector {
             )
             .await;
         self.engine.remove_container(&name).await?;
-        probe.map(|_| ()).map_err(|e| {
-            DrillError::Setup(format!(
-                "the scenario has a latency fault, but this kernel cannot add latency: the netem qdisc is missing ({e}). \
-                 drill injects latency only with netem; run the scenario on a kernel with sch_netem, or remove the latency fault"
-            ))
-        })
+        Ok(probe.err().map(|e| e.to_string()))
+    }
+
+    /// Starts a delaying proxy in front of each entry point a proxied latency fault
+    /// targets; hosts and probes then reach that region through it.
+    pub async fn start_proxies(
+        &self,
+        plan: &Plan,
+        entry_points: &mut HashMap<String, String>,
+    ) -> Result<(), DrillError> {
+        for step in &plan.timeline {
+            let StepPlan::Fault(f) = &step.what else {
+                continue;
+            };
+            if f.kind != FaultKind::Latency || f.params.via != Some(LatencyVia::Proxy) {
+                continue;
+            }
+            for region in plan
+                .regions
+                .iter()
+                .filter(|r| f.containers.contains(&r.load_balancer))
+            {
+                if self
+                    .proxies
+                    .lock()
+                    .expect("proxy lock")
+                    .contains_key(&region.load_balancer)
+                {
+                    continue;
+                }
+                let direct = &entry_points[&region.name];
+                let upstream: std::net::SocketAddr =
+                    direct
+                        .trim_start_matches("http://")
+                        .parse()
+                        .map_err(|e| DrillError::setup(format!("entry point {direct}: {e}")))?;
+                let proxy = DelayProxy::start(upstream).await.map_err(|e| {
+                    DrillError::setup(format!(
+                        "cannot start the delaying proxy for {}: {e}",
+                        region.name
+                    ))
+                })?;
+                entry_points.insert(region.name.clone(), format!("http://{}", proxy.addr));
+                self.proxies
+                    .lock()
+                    .expect("proxy lock")
+                    .insert(region.load_balancer.clone(), Arc::new(proxy));
+            }
+        }
+        Ok(())
     }
 }

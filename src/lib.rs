@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod delay_proxy;
 pub mod engine;
 pub mod error;
 pub mod faults;

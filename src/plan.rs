@@ -3,8 +3,8 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostSelector, OutageMode, Probes,
-    Scenario, Sla, Step, Timeouts,
+    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostSelector, LatencyVia,
+    OutageMode, Probes, Scenario, Sla, Step, Timeouts,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -118,6 +118,8 @@ pub struct FaultParams {
     pub jitter: Duration,
     pub image: String,
     pub blob: Option<BlobRef>,
+    /// For latency: chosen by the scenario, or at run time from what the kernel has.
+    pub via: Option<LatencyVia>,
 }
 
 /// Makes a run id: short, random, safe in container names.
@@ -295,6 +297,7 @@ fn plan_fault(
             jitter: step.jitter.map(|d| d.0).unwrap_or_default(),
             image: step.image.clone().unwrap_or_default(),
             blob: step.blob,
+            via: step.via,
         },
     };
     let members: Vec<Member> = match kind {

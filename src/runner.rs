@@ -82,6 +82,7 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
         network: plan.network.clone(),
         toolbox: images.toolbox.clone(),
         blobs: Default::default(),
+        proxies: Default::default(),
     };
     let guard = plan.guardrails.abort_if.map(Guardrail::new);
     let guard_tripped = {
@@ -213,14 +214,14 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
 /// Everything between bring-up and verification. Dropping it (on abort) stops every
 /// host and probe it started, since they live in its JoinSets.
 async fn execute(
-    plan: Plan,
+    mut plan: Plan,
     images: Images,
     mut injector: Injector,
     journal: Journal,
     faults: FaultBook,
     guard: Option<Guardrail>,
 ) -> Result<(), DrillError> {
-    injector.check_supported(&plan).await?;
+    injector.resolve_latency(&mut plan).await?;
     let engine = injector.engine.clone();
     say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
@@ -244,6 +245,17 @@ async fn execute(
         ));
     }
     let seeded = seed(&plan, &live, &journal).await?;
+    let mut live = live;
+    injector
+        .start_proxies(&plan, &mut live.entry_points)
+        .await?;
+    for step in &plan.timeline {
+        if let StepPlan::Fault(f) = &step.what {
+            if f.params.via == Some(crate::scenario::LatencyVia::Proxy) {
+                say(format!("fault #{}: latency through drill's delaying proxy (no netem here); hosts and probes of {} go through it", f.id, f.regions.join(", ")));
+            }
+        }
+    }
     injector.blobs = seeded
         .iter()
         .map(|s| (s.reference.clone(), (s.config.clone(), s.layers.clone())))

@@ -232,6 +232,10 @@ pub struct Step {
     pub delay: Option<Span>,
     #[serde(default)]
     pub jitter: Option<Span>,
+    /// How latency is added: `netem` (kernel qdisc) or `proxy` (drill's delaying proxy in
+    /// front of an entry point). Default: netem where the kernel has it, else proxy.
+    #[serde(default)]
+    pub via: Option<LatencyVia>,
     /// Image whose blob a storage fault damages.
     #[serde(default)]
     pub image: Option<String>,
@@ -253,6 +257,13 @@ pub enum OutageMode {
     Pause,
     /// Disconnected from the run's network.
     Isolate,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatencyVia {
+    Netem,
+    Proxy,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -348,7 +359,7 @@ impl FaultKind {
             FaultKind::Blackhole => &["pick", "direction"],
             FaultKind::Bandwidth => &["pick", "rate"],
             FaultKind::PacketLoss => &["pick", "direction", "loss"],
-            FaultKind::Latency => &["pick", "delay", "jitter"],
+            FaultKind::Latency => &["pick", "delay", "jitter", "via"],
             FaultKind::CorruptBlob | FaultKind::DeleteBlob => &["image", "blob"],
         }
     }
@@ -370,6 +381,7 @@ impl Step {
         add(self.loss.is_some(), "loss");
         add(self.delay.is_some(), "delay");
         add(self.jitter.is_some(), "jitter");
+        add(self.via.is_some(), "via");
         add(self.image.is_some(), "image");
         add(self.blob.is_some(), "blob");
         add(self.groups.is_some(), "groups");
@@ -1086,8 +1098,18 @@ fn validate_fault(
             "loss",
             "packet-loss needs the share of packets dropped, e.g. loss: 20%".into(),
         ),
-        FaultKind::Latency if step.delay.is_none() => {
-            problem("delay", "latency needs a delay, e.g. delay: 200ms".into())
+        FaultKind::Latency => {
+            if step.delay.is_none() {
+                problem("delay", "latency needs a delay, e.g. delay: 200ms".into());
+            }
+            let on_lb = step
+                .target
+                .as_deref()
+                .and_then(|t| t.strip_suffix("-lb"))
+                .is_some_and(|r| s.region(r).is_some());
+            if step.via == Some(LatencyVia::Proxy) && !on_lb {
+                problem("via", "via: proxy sits in front of an entry point: target a load balancer (<region>-lb)".into());
+            }
         }
         FaultKind::CorruptBlob | FaultKind::DeleteBlob => match &step.image {
             None => problem(

@@ -240,16 +240,71 @@ fn guardrail_aborts_heals_and_exits_3() {
     assert!(leftovers(&r.run_id()).is_empty());
 }
 
-/// Latency needs netem. Where the kernel lacks it the run is refused before anything
-/// starts, with the reason; where it has it, the fault is injected.
+/// Latency on an entry point: through netem where the kernel has it, otherwise through
+/// drill's delaying proxy. Either way requests during the fault are slower by the delay.
 #[test]
-fn latency_is_injected_or_refused_with_the_reason() {
-    let file = common::variant("tiny.yaml", "  - { at: 0s, do: cold-start }", "  - { at: 0s, do: cold-start }\n  - { at: 1s, fault: latency, target: eu-lb, delay: 100ms, for: 1s }");
+fn latency_slows_requests_while_it_lasts() {
+    let r = run(&scenario("latency.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let journal = r.journal();
+    let method = journal
+        .iter()
+        .find(|e| e["type"] == "fault_injected")
+        .unwrap()["method"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        method.contains("netem") || method.contains("delaying TCP proxy"),
+        "{method}"
+    );
+    let (injected, healed) = window(&r, 1);
+    let latencies = |from: u64, to: u64| -> Vec<u64> {
+        journal
+            .iter()
+            .filter(|e| e["type"] == "probe" && e["ok"] == true)
+            .filter(|e| (from..to).contains(&e["t_us"].as_u64().unwrap()))
+            .map(|e| e["latency_us"].as_u64().unwrap())
+            .collect()
+    };
+    // The first probes of the window may have started before the delay was set.
+    let during = latencies(injected + 400_000, healed);
+    assert!(
+        during.len() >= 3 && during.iter().all(|&l| l >= 150_000),
+        "slowed by at least one delay: {during:?}"
+    );
+    let before = latencies(0, injected);
+    let median = |mut v: Vec<u64>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    assert!(median(before) < 100_000, "fast before the fault");
+    let pulls: Vec<&Value> = journal.iter().filter(|e| e["type"] == "pull").collect();
+    assert!(
+        pulls
+            .iter()
+            .all(|p| p["phases"][0]["ttfb_us"].as_u64().unwrap() >= 150_000),
+        "manifest TTFB carries the delay"
+    );
+    assert!(leftovers(&r.run_id()).is_empty());
+}
+
+/// Latency on a registry node needs netem; where the kernel lacks it the run is refused
+/// before anything starts, with the reason.
+#[test]
+fn latency_that_cannot_be_injected_is_refused_before_the_run() {
+    let file = common::variant("latency.yaml", "target: eu-lb", "target: eu-a-1");
     let r = run(file.path(), &[]);
     match r.code() {
         4 => {
             assert!(
-                r.stderr().contains("netem qdisc is missing"),
+                r.stderr().contains("the netem qdisc is missing"),
                 "{}",
                 r.stderr()
             );
