@@ -339,8 +339,9 @@ impl Engine {
         if code == Some(0) {
             Ok(output)
         } else {
+            let code = code.map_or("no exit code".to_string(), |c| format!("exit code {c}"));
             Err(DrillError::Setup(format!(
-                "{} exited with {code:?}: {}",
+                "{} failed ({code}): {}",
                 what(),
                 output.trim()
             )))
