@@ -3,8 +3,9 @@
 use crate::engine::Engine;
 use crate::error::{exit, DrillError};
 use crate::runner::{self, RunOptions};
+use crate::units::Percent;
 use crate::{images, journal, plan, report, scenario};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ pub enum Command {
         /// Folder the run folder is written under.
         #[arg(long, default_value = "reports", env = "DRILL_OUT")]
         out: PathBuf,
+        #[command(flatten)]
+        baseline: BaselineArgs,
     },
     /// Parse and check scenario files without touching Docker.
     Validate {
@@ -47,10 +50,13 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Re-render a run's summary from its journal.
+    /// Re-render a run's reports (summary.json, junit.xml, summary.md, report.html)
+    /// and its summary from its journal.
     Report {
         /// A run folder (holding journal.jsonl) or the journal itself.
         run: PathBuf,
+        #[command(flatten)]
+        baseline: BaselineArgs,
     },
     /// Remove containers, networks and volumes drill created (label drill.run).
     Clean {
@@ -66,6 +72,34 @@ pub enum Command {
         #[command(subcommand)]
         action: ImagesAction,
     },
+}
+
+/// Comparison with an earlier run.
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    /// An earlier run's summary.json: every check measured in both runs is compared,
+    /// and one worse than the baseline's by more than --tolerance is listed as a
+    /// regression, even when its SLA holds. Regressions do not change the exit code
+    /// unless --fail-on-regression is given.
+    #[arg(long, value_name = "SUMMARY_JSON")]
+    pub baseline: Option<PathBuf>,
+    /// How much worse than the baseline a value may get before it is a regression,
+    /// relative to the baseline's value (for availability, to its shortfall from 100%).
+    #[arg(long, default_value = "10%", value_parser = Percent::parse, requires = "baseline")]
+    pub tolerance: Percent,
+    /// Count regressions as broken SLAs: the run then exits 1.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_regression: bool,
+}
+
+impl BaselineArgs {
+    /// Reads the baseline file, if one was given; a bad file is a usage error (64).
+    fn load(&self) -> Result<Option<report::Baseline>, DrillError> {
+        self.baseline
+            .as_deref()
+            .map(|p| report::Baseline::load(p, self.tolerance, self.fail_on_regression))
+            .transpose()
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,7 +148,18 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             seed,
             keep,
             out,
-        } => runner::run(&scenario, &RunOptions { seed, keep, out }).await,
+            baseline,
+        } => {
+            // Read before the run, so a bad baseline fails in a second, not at the end.
+            let baseline = baseline.load()?;
+            let opts = RunOptions {
+                seed,
+                keep,
+                out,
+                baseline,
+            };
+            runner::run(&scenario, &opts).await
+        }
         Command::Validate { scenarios } => {
             let mut failed = Vec::new();
             for path in &scenarios {
@@ -138,22 +183,25 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             print!("{}", plan::build(&s, "<run-id>", seed).describe());
             Ok(exit::PASS)
         }
-        Command::Report { run } => {
+        Command::Report { run, baseline } => {
+            let baseline = baseline.load()?;
             let path = if run.is_dir() {
                 run.join("journal.jsonl")
             } else {
                 run.clone()
             };
             let loaded = journal::read(&path)?;
-            let summary = report::summarize(&loaded.records, loaded.truncated);
+            let summary =
+                report::summarize_against(&loaded.records, loaded.truncated, baseline.as_ref());
             let dir = path.parent().unwrap_or(&run);
-            report::write_summary_json(dir, &summary).map_err(|e| {
+            let written = report::write_all(dir, &summary).map_err(|e| {
                 DrillError::setup(format!(
-                    "cannot write {}: {e}",
-                    dir.join("summary.json").display()
+                    "cannot write the reports in {}: {e}",
+                    dir.display()
                 ))
             })?;
             println!("{}", report::terminal(&summary));
+            println!("{}", report::written(&written));
             Ok(summary.verdict.status.exit_code())
         }
         Command::Clean { run, all } => {

@@ -1,28 +1,53 @@
-//! What a run leaves behind for people and machines: `summary.json` (the analysis and the
-//! verdict, complete) and the end-of-run summary printed on the terminal.
+//! What a run leaves behind for people and machines, all computed from the journal:
+//!
+//! - `summary.json`: the analysis and the verdict, complete and versioned
+//!   ([`SUMMARY_FORMAT`], schema in `schema/summary.schema.json`);
+//! - `junit.xml`: one test case per SLA check and one per fault's recovery, for CI;
+//! - `summary.md`: the verdict first, then the SLA table, the faults and availability,
+//!   for a CI job summary;
+//! - `report.html`: one self-contained page with charts;
+//! - the end-of-run summary printed on the terminal.
 
-use crate::analysis::{analyze, Analysis, FaultRecovery};
+mod baseline;
+mod html;
+mod junit;
+mod markdown;
+
+pub use baseline::{compare, Baseline, BaselineComparison, Regression};
+
+use crate::analysis::{analyze, Analysis, FaultRecovery, Latency, SETTLE_WINDOWS};
 use crate::journal::{Outcome, Record};
 use crate::units::{format_percent, format_secs};
 use crate::verdict::{judge, Status, Verdict};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Version of the `summary.json` format.
-pub const SUMMARY_FORMAT: u32 = 1;
+/// Version of the `summary.json` format. 2 added per-window availability, the last
+/// waterfall step, the seed's question, the error budget, latency by region, image and
+/// host kind, every cold start, check bounds and the baseline comparison.
+pub const SUMMARY_FORMAT: u32 = 2;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The files [`write_all`] writes in a run folder, in order.
+pub const REPORT_FILES: [&str; 4] = ["summary.json", "junit.xml", "summary.md", "report.html"];
+
+/// Everything known about a run: the content of `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[schemars(title = "drill summary.json")]
 pub struct Summary {
+    /// Version of this format ([`SUMMARY_FORMAT`]).
     pub format: u32,
     pub run: RunHeader,
     pub analysis: Analysis,
     pub verdict: Verdict,
+    /// The comparison with an earlier run's `summary.json` (`--baseline`); null without.
+    pub baseline: Option<BaselineComparison>,
 }
 
 /// The facts a report shows first.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct RunHeader {
     /// `unknown` when the journal has no `run_started` event (`analysis.run` is then null).
     pub scenario: String,
@@ -61,20 +86,63 @@ pub fn summarize(records: &[Record], truncated: bool) -> Summary {
         run,
         analysis,
         verdict,
+        baseline: None,
     }
 }
 
-/// Writes `summary.json` in `dir`, whole or not at all: a reader never sees half a file.
-pub fn write_summary_json(dir: &Path, s: &Summary) -> std::io::Result<PathBuf> {
-    let path = dir.join("summary.json");
-    let tmp = dir.join("summary.json.tmp");
+/// [`summarize`], then [`compare`] with a baseline when there is one.
+pub fn summarize_against(
+    records: &[Record],
+    truncated: bool,
+    baseline: Option<&Baseline>,
+) -> Summary {
+    let mut s = summarize(records, truncated);
+    if let Some(b) = baseline {
+        compare(&mut s, b);
+    }
+    s
+}
+
+/// Writes every report file ([`REPORT_FILES`]) in `dir` and returns their paths. Each
+/// file is written whole or not at all (a temporary file renamed into place), so a
+/// reader never sees half a file.
+pub fn write_all(dir: &Path, s: &Summary) -> std::io::Result<Vec<PathBuf>> {
     let mut json = serde_json::to_vec_pretty(s)?;
     json.push(b'\n');
+    let contents = [
+        json,
+        junit::render(s)?.into_bytes(),
+        markdown::render(s).into_bytes(),
+        html::render(s)?.into_bytes(),
+    ];
+    REPORT_FILES
+        .iter()
+        .zip(contents)
+        .map(|(name, bytes)| write_atomically(&dir.join(name), &bytes))
+        .collect()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&json)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
+    std::fs::rename(&tmp, path)?;
+    Ok(path.to_path_buf())
+}
+
+/// The line printed after the files are written: `wrote summary.json, junit.xml, ...`.
+pub fn written(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+        })
+        .collect();
+    format!("wrote {}", names.join(", "))
 }
 
 /// The end-of-run summary: what happened, how each fault was felt, and the verdict.
@@ -86,14 +154,26 @@ pub fn terminal(s: &Summary) -> String {
     out.push(String::new());
     out.extend(cold_starts(a));
     out.push(pulls(a));
+    out.extend(pull_latency(a));
+    if !a.faults.is_empty() {
+        out.push(String::new());
+        out.push(reference_line(a));
+    }
+    if let Some(b) = &a.error_budget {
+        out.push(budget_line(b));
+    }
     for f in &a.faults {
         out.push(String::new());
-        out.extend(fault(f));
+        out.extend(fault(f, a));
     }
     out.push(String::new());
     out.push(data_loss(a));
     out.push(String::new());
     out.extend(sla_table(&s.verdict));
+    if let Some(b) = &s.baseline {
+        out.push(String::new());
+        out.extend(regressions(b));
+    }
     out.push(String::new());
     out.push(verdict_line(&s.verdict));
     let mut text = out.join("\n");
@@ -102,15 +182,31 @@ pub fn terminal(s: &Summary) -> String {
 }
 
 /// `t+12.345s`: a time relative to the start of the run.
-fn at(us: u64) -> String {
+pub(crate) fn at(us: u64) -> String {
     format!("t+{:.3}s", us as f64 / 1e6)
 }
 
-fn secs(us: u64) -> String {
+pub(crate) fn secs(us: u64) -> String {
     format_secs(Duration::from_micros(us))
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
+/// A duration for budgets: `4m 19.2s`, `1h 2m 3.0s`, or seconds below a minute.
+pub(crate) fn long_secs(us: u64) -> String {
+    let total = us as f64 / 1e6;
+    if total < 60.0 {
+        return secs(us);
+    }
+    let hours = (total / 3600.0).floor();
+    let minutes = ((total - hours * 3600.0) / 60.0).floor();
+    let rest = total - hours * 3600.0 - minutes * 60.0;
+    if hours > 0.0 {
+        format!("{hours}h {minutes}m {rest:.1}s")
+    } else {
+        format!("{minutes}m {rest:.1}s")
+    }
+}
+
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -124,12 +220,15 @@ fn header(s: &Summary) -> Vec<String> {
     if let Some(started) = &r.started_at {
         first.push_str(&format!("   started {started}"));
     }
+    vec![first, format!("outcome  {}", outcome_text(a))]
+}
+
+/// `completed at t+13.100s`, `aborted at t+5.000s: <reason>`, with what is missing.
+pub(crate) fn outcome_text(a: &Analysis) -> String {
     let mut outcome = match &a.outcome {
-        Some(Outcome::Completed) => format!("outcome  completed at {}", at(a.end_us)),
-        Some(Outcome::Aborted { reason }) => {
-            format!("outcome  aborted at {}: {reason}", at(a.end_us))
-        }
-        None => format!("outcome  unfinished: the journal ends at {}", at(a.end_us)),
+        Some(Outcome::Completed) => format!("completed at {}", at(a.end_us)),
+        Some(Outcome::Aborted { reason }) => format!("aborted at {}: {reason}", at(a.end_us)),
+        None => format!("unfinished: the journal ends at {}", at(a.end_us)),
     };
     if a.incomplete {
         let missing: Vec<&str> = [
@@ -142,62 +241,96 @@ fn header(s: &Summary) -> Vec<String> {
         .collect();
         outcome.push_str(&format!(" (journal incomplete: {})", missing.join(", ")));
     }
-    vec![first, outcome]
+    outcome
+}
+
+/// Rows of the availability table: region (and total), probes, failed, available,
+/// longest outage, and with judged windows: windows up and window availability.
+pub(crate) fn availability_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let w = &a.availability.windows;
+    let mut head = cells(["region", "probes", "failed", "available", "longest outage"]);
+    if w.judged {
+        head[3] = "probes ok".into();
+        head.extend(cells(["windows up", "available"]));
+    }
+    let mut rows = vec![head];
+    let total = ("total".to_string(), &a.availability.total, &w.total);
+    let regions = a
+        .availability
+        .regions
+        .iter()
+        .map(|(r, p)| (r.clone(), p, w.regions.get(r).unwrap_or(&w.total)));
+    for (name, p, ws) in regions.chain([total]) {
+        let mut row = vec![
+            name,
+            p.probes.to_string(),
+            p.failed.to_string(),
+            percent(p.ratio),
+            secs(p.longest_outage_us),
+        ];
+        if w.judged {
+            row.push(format!("{} of {}", ws.up, ws.windows));
+            row.push(percent(ws.ratio));
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+pub(crate) fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("—".into(), |r| format!("{}%", format_percent(r)))
 }
 
 fn availability(a: &Analysis) -> Vec<String> {
     if a.availability.total.probes == 0 {
         return vec!["availability: no probe recorded".into()];
     }
-    let mut rows = vec![cells([
-        "region",
-        "probes",
-        "failed",
-        "available",
-        "longest outage",
-    ])];
-    let total = ("total".to_string(), &a.availability.total);
-    let regions = a.availability.regions.iter().map(|(r, p)| (r.clone(), p));
-    for (name, p) in regions.chain([total]) {
-        rows.push(vec![
-            name,
-            p.probes.to_string(),
-            p.failed.to_string(),
-            p.ratio
-                .map_or("—".into(), |r| format!("{}%", format_percent(r))),
-            secs(p.longest_outage_us),
-        ]);
-    }
-    let mut out = vec!["availability".to_string()];
-    out.extend(table(&rows, &[false, true, true, false, false]));
+    let rows = availability_rows(a);
+    let right: Vec<bool> = (0..rows[0].len()).map(|i| i == 1 || i == 2).collect();
+    let mut out = vec![format!("availability: {}", a.availability.rule)];
+    out.extend(table(&rows, &right));
     out
 }
 
-fn cold_starts(a: &Analysis) -> Vec<String> {
+/// Rows of the cold-start table: all, per region, per wave, per host kind when there is
+/// more than one.
+pub(crate) fn cold_start_rows(a: &Analysis) -> Vec<Vec<String>> {
     let c = &a.cold_starts;
-    if c.all.count == 0 {
-        return vec!["cold starts: none recorded".into()];
-    }
     let mut rows = vec![cells([
         "group", "count", "failed", "p50", "p90", "p95", "p99", "max", "mean",
     ])];
+    let kinds = (c.by_kind.len() > 1).then_some(&c.by_kind).into_iter();
     let groups = std::iter::once(("all".to_string(), &c.all))
         .chain(c.by_region.iter().map(|(r, s)| (r.clone(), s)))
-        .chain(c.by_wave.iter().map(|(w, s)| (format!("wave {w}"), s)));
+        .chain(c.by_wave.iter().map(|(w, s)| (format!("wave {w}"), s)))
+        .chain(kinds.flatten().map(|(k, s)| (k.clone(), s)));
     for (name, s) in groups {
         let mut row = vec![name, s.count.to_string(), s.failed.to_string()];
-        let values = s
-            .latency
-            .map(|l| [l.p50_us, l.p90_us, l.p95_us, l.p99_us, l.max_us, l.mean_us]);
-        row.extend(match values {
-            Some(v) => v.iter().map(|us| secs(*us)).collect(),
-            None => vec!["—".to_string(); 6],
-        });
+        row.extend(latency_cells(s.latency.as_ref(), true));
         rows.push(row);
+    }
+    rows
+}
+
+/// p50, p90, p95, p99, max (and mean) of a latency, or dashes.
+pub(crate) fn latency_cells(l: Option<&Latency>, mean: bool) -> Vec<String> {
+    let n = if mean { 6 } else { 5 };
+    match l {
+        Some(l) => [l.p50_us, l.p90_us, l.p95_us, l.p99_us, l.max_us, l.mean_us][..n]
+            .iter()
+            .map(|us| secs(*us))
+            .collect(),
+        None => vec!["—".to_string(); n],
+    }
+}
+
+fn cold_starts(a: &Analysis) -> Vec<String> {
+    if a.cold_starts.all.count == 0 {
+        return vec!["cold starts: none recorded".into()];
     }
     let mut out = vec!["cold starts (latency of the successful ones)".to_string()];
     out.extend(table(
-        &rows,
+        &cold_start_rows(a),
         &[false, true, true, true, true, true, true, true, true],
     ));
     out
@@ -226,8 +359,108 @@ fn pulls(a: &Analysis) -> String {
     )
 }
 
-/// A fault's waterfall, in time order.
-fn fault(f: &FaultRecovery) -> Vec<String> {
+/// Rows of the pull-latency table: the successful pulls' duration per host region,
+/// image and host kind.
+pub(crate) fn pull_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let p = &a.pulls;
+    let mut rows = vec![cells([
+        "pulls of", "attempts", "failed", "p50", "p90", "p95", "p99", "max",
+    ])];
+    let groups = p
+        .by_region
+        .iter()
+        .map(|(k, g)| (format!("region {k}"), g))
+        .chain(p.by_image.iter().map(|(k, g)| (format!("image {k}"), g)))
+        .chain(p.by_kind.iter().map(|(k, g)| (format!("{k} hosts"), g)));
+    for (name, g) in groups {
+        let mut row = vec![name, g.attempts.to_string(), g.failed.to_string()];
+        row.extend(latency_cells(g.duration.as_ref(), false));
+        rows.push(row);
+    }
+    rows
+}
+
+/// Rows of the per-phase table: time to first byte and duration of each request kind.
+pub(crate) fn phase_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let p = &a.pulls;
+    let mut rows = vec![cells([
+        "phase",
+        "requests",
+        "bytes",
+        "ttfb p50",
+        "ttfb p99",
+        "duration p50",
+        "duration p99",
+        "duration max",
+    ])];
+    for (name, s) in [
+        ("manifest", &p.manifest),
+        ("config", &p.config),
+        ("layer", &p.layer),
+    ] {
+        let t = s.ttfb.as_ref();
+        let d = s.duration.as_ref();
+        let v =
+            |l: Option<&Latency>, f: fn(&Latency) -> u64| l.map_or("—".into(), |l| secs(f(l)));
+        rows.push(vec![
+            name.into(),
+            s.count.to_string(),
+            s.bytes.to_string(),
+            v(t, |l| l.p50_us),
+            v(t, |l| l.p99_us),
+            v(d, |l| l.p50_us),
+            v(d, |l| l.p99_us),
+            v(d, |l| l.max_us),
+        ]);
+    }
+    rows
+}
+
+fn pull_latency(a: &Analysis) -> Vec<String> {
+    if a.pulls.attempts == 0 {
+        return Vec::new();
+    }
+    let mut out = vec!["pull latency (successful pulls)".to_string()];
+    out.extend(table(
+        &pull_rows(a),
+        &[false, true, true, true, true, true, true, true],
+    ));
+    out.push("request phases (all requests)".to_string());
+    out.extend(table(
+        &phase_rows(a),
+        &[false, true, true, true, true, true, true, true],
+    ));
+    out
+}
+
+/// What a cold pull takes when no fault is around: the reference of the seed's question.
+pub(crate) fn reference_line(a: &Analysis) -> String {
+    let r = &a.cold_pull_reference;
+    match r.latency {
+        Some(l) => format!(
+            "a cold pull without faults: p50 {}, p99 {} ({} outside every fault window)",
+            secs(l.p50_us),
+            secs(l.p99_us),
+            plural(r.count, "cold start", "cold starts")
+        ),
+        None => "a cold pull without faults: unknown (no successful cold start outside the \
+                 fault windows)"
+            .into(),
+    }
+}
+
+pub(crate) fn budget_line(b: &crate::analysis::ErrorBudget) -> String {
+    format!(
+        "error budget: an SLO of {}% over {} allows {} of downtime",
+        format_percent(b.slo),
+        humantime::format_duration(Duration::from_micros(b.period_us)),
+        long_secs(b.allowed_downtime_us)
+    )
+}
+
+/// The steps of a fault's waterfall in time order (ties keep this order: injected,
+/// first failure, last failure, recovered, back within SLA, healed).
+pub(crate) fn waterfall(f: &FaultRecovery) -> Vec<(u64, String)> {
     let mut events: Vec<(u64, String)> = vec![(f.injected_us, "injected".into())];
     if let Some(t) = f.first_failure_us {
         events.push((t, "first failure".into()));
@@ -237,6 +470,9 @@ fn fault(f: &FaultRecovery) -> Vec<String> {
     }
     if let Some(t) = f.recovered_us {
         events.push((t, "recovered".into()));
+    }
+    if let Some(t) = f.back_within_sla_us {
+        events.push((t, "back within SLA".into()));
     }
     if let Some(t) = f.healed_us {
         let what = match (&f.heal_ok, &f.heal_error) {
@@ -248,31 +484,41 @@ fn fault(f: &FaultRecovery) -> Vec<String> {
     }
     // Stable: the order above breaks ties.
     events.sort_by_key(|(t, _)| *t);
+    events
+}
 
-    let mut out = vec![format!(
-        "fault #{} {} {} (regions {}; {})",
+/// `fault #1 zone-outage eu-a on drill-x-eu-a-1 (regions eu; docker kill (SIGKILL))`.
+pub(crate) fn fault_title(f: &FaultRecovery) -> String {
+    let on = if f.members.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", f.members.join(", "))
+    };
+    format!(
+        "fault #{} {} {}{on} (regions {}; {})",
         f.id,
         f.kind.name(),
         f.target,
         f.regions.join(", "),
         f.method
-    )];
-    out.extend(
-        events
-            .into_iter()
-            .map(|(t, what)| format!("  {:<11} {what}", at(t))),
-    );
-    if f.healed_us.is_none() {
-        out.push(if f.kind.is_instant() {
-            "  instant: nothing to heal".into()
-        } else {
-            "  no heal recorded".into()
-        });
+    )
+}
+
+/// Why a fault has no heal in its waterfall.
+pub(crate) fn no_heal_text(f: &FaultRecovery) -> &'static str {
+    if f.kind.is_instant() {
+        "instant: nothing to heal"
+    } else {
+        "no heal recorded"
     }
-    out.push(match (f.masked, f.disruption_us) {
-        (true, _) => "  masked: no probe or pull of its regions failed".into(),
+}
+
+/// The outcome line under a waterfall.
+pub(crate) fn disruption_text(f: &FaultRecovery) -> String {
+    match (f.masked, f.disruption_us) {
+        (true, _) => "masked: no probe or pull of its regions failed".into(),
         (false, None) => format!(
-            "  not recovered: {} and {} failed",
+            "not recovered: {} and {} failed",
             plural(f.failed_probes, "probe", "probes"),
             plural(f.failed_pulls, "pull", "pulls"),
         ),
@@ -283,13 +529,79 @@ fn fault(f: &FaultRecovery) -> Vec<String> {
                 _ => String::new(),
             };
             format!(
-                "  disruption {}{after_heal}; {} and {} failed",
+                "disruption {}{after_heal}; {} and {} failed",
                 secs(d),
                 plural(f.failed_probes, "probe", "probes"),
                 plural(f.failed_pulls, "pull", "pulls"),
             )
         }
-    });
+    }
+}
+
+/// Why a waterfall has no "back within SLA" step, if it has none.
+pub(crate) fn settle_note(f: &FaultRecovery) -> Option<String> {
+    if f.back_within_sla_us.is_some() || (!f.masked && f.recovered_us.is_none()) {
+        return None;
+    }
+    Some(format!(
+        "not back within SLA: no {SETTLE_WINDOWS} clean 1 s windows in a row before its \
+         window ended"
+    ))
+}
+
+/// The cold starts a fault overlapped: `1 cold start during it: 0 failed, 1 delayed
+/// (median +1.247s)`.
+pub(crate) fn cold_starts_during(f: &FaultRecovery) -> String {
+    let c = &f.cold_pull;
+    let mut text = format!(
+        "{} during it: {} failed, {} delayed",
+        plural(c.overlapping, "cold start", "cold starts"),
+        c.failed,
+        c.delayed
+    );
+    if let Some(extra) = c.median_extra_delay_us {
+        text.push_str(&format!(" (median +{} over a cold pull)", secs(extra)));
+    }
+    text
+}
+
+/// A fault's share of the error budget, when the SLA declares one.
+pub(crate) fn fault_budget_text(f: &FaultRecovery, a: &Analysis) -> Option<String> {
+    let b = a.error_budget.as_ref()?;
+    let fb = b.faults.iter().find(|x| x.fault == f.id)?;
+    let per = humantime::format_duration(Duration::from_micros(b.period_us));
+    Some(match (fb.downtime_us, fb.events_allowed) {
+        (None, _) => "error budget: unknown, the fault never recovered".into(),
+        (Some(0), _) => format!("error budget: none used; any number of such events fit in {per}"),
+        (Some(d), Some(n)) => format!(
+            "error budget: {} per event, {} of the budget; {} per {per}",
+            secs(d),
+            percent(fb.budget_share),
+            plural(n, "such event fits", "such events fit"),
+        ),
+        (Some(d), None) => format!("error budget: {} per event", secs(d)),
+    })
+}
+
+fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
+    let mut out = vec![fault_title(f)];
+    out.extend(
+        waterfall(f)
+            .into_iter()
+            .map(|(t, what)| format!("  {:<11} {what}", at(t))),
+    );
+    if f.healed_us.is_none() {
+        out.push(format!("  {}", no_heal_text(f)));
+    }
+    out.push(format!("  {}", disruption_text(f)));
+    if let Some(note) = settle_note(f) {
+        out.push(format!("  {note}"));
+    }
+    out.push(format!("  seed's question: {}", f.cold_pull.sentence));
+    out.push(format!("  {}", cold_starts_during(f)));
+    if let Some(b) = fault_budget_text(f, a) {
+        out.push(format!("  {b}"));
+    }
     out
 }
 
@@ -320,10 +632,8 @@ fn data_loss(a: &Analysis) -> String {
     )
 }
 
-fn sla_table(v: &Verdict) -> Vec<String> {
-    if v.checks.is_empty() {
-        return vec!["no SLA declared".into()];
-    }
+/// Rows of the SLA table.
+pub(crate) fn sla_rows(v: &Verdict) -> Vec<Vec<String>> {
     let mut rows = vec![cells(["SLA", "measured", "limit", "margin", "result"])];
     for c in &v.checks {
         rows.push(vec![
@@ -334,16 +644,55 @@ fn sla_table(v: &Verdict) -> Vec<String> {
             if c.passed { "PASS" } else { "FAIL" }.into(),
         ]);
     }
-    table(&rows, &[false; 5])
+    rows
+}
+
+fn sla_table(v: &Verdict) -> Vec<String> {
+    if v.checks.is_empty() {
+        return vec!["no SLA declared".into()];
+    }
+    table(&sla_rows(v), &[false; 5])
         .into_iter()
         .map(|l| l.trim_start().to_string())
         .collect()
 }
 
-fn verdict_line(v: &Verdict) -> String {
+/// The heading of the regression list.
+pub(crate) fn regressions_heading(b: &BaselineComparison) -> String {
+    let consequence = if b.fail_on_regression {
+        "they fail the run"
+    } else {
+        "reported only; --fail-on-regression makes them fail the run"
+    };
+    let found = match b.regressions.len() {
+        0 => "no regression".to_string(),
+        n => plural(n as u64, "regression", "regressions"),
+    };
+    format!(
+        "{found} against {} (run {}; {} compared, tolerance {}%; {consequence})",
+        b.path,
+        b.run_id,
+        plural(b.compared, "check", "checks"),
+        format_percent(b.tolerance),
+    )
+}
+
+fn regressions(b: &BaselineComparison) -> Vec<String> {
+    let mut out = vec![regressions_heading(b)];
+    out.extend(b.regressions.iter().map(|r| format!("  {}", r.text)));
+    out
+}
+
+/// `verdict: FAIL — 1 SLA broken: availability eu (exit 1)`.
+pub fn verdict_line(v: &Verdict) -> String {
+    format!("verdict: {}", verdict_text(v))
+}
+
+/// The verdict without its `verdict: ` prefix.
+pub(crate) fn verdict_text(v: &Verdict) -> String {
     let code = v.status.exit_code();
     match &v.status {
-        Status::Pass => format!("verdict: PASS (exit {code})"),
+        Status::Pass => format!("PASS (exit {code})"),
         Status::SlaBroken => {
             let broken: Vec<&str> = v
                 .checks
@@ -352,18 +701,18 @@ fn verdict_line(v: &Verdict) -> String {
                 .map(|c| c.name.as_str())
                 .collect();
             format!(
-                "verdict: FAIL — {} broken: {} (exit {code})",
+                "FAIL — {} broken: {} (exit {code})",
                 plural(broken.len() as u64, "SLA", "SLAs"),
                 broken.join(", ")
             )
         }
         Status::Inconclusive { reason } | Status::Aborted { reason } => {
-            format!("verdict: {} — {reason} (exit {code})", v.status.label())
+            format!("{} — {reason} (exit {code})", v.status.label())
         }
     }
 }
 
-fn cells<const N: usize>(c: [&str; N]) -> Vec<String> {
+pub(crate) fn cells<const N: usize>(c: [&str; N]) -> Vec<String> {
     c.iter().map(|s| s.to_string()).collect()
 }
 
@@ -447,10 +796,13 @@ mod tests {
             "scenario zone-outage   run 0badcafe   seed 42",
             "outcome  completed at t+90.000s",
             "  eu         200      49  75.5%      4.900s",
-            "fault #1 zone-outage eu-a (regions eu; docker kill (SIGKILL))",
+            "fault #1 zone-outage eu-a on drill-0badcafe-eu-a-1 (regions eu; docker kill (SIGKILL))",
             "  t+10.000s   injected\n  t+10.100s   first failure\n  t+14.500s   healed\n  \
-             t+14.900s   last failure\n  t+15.000s   recovered\n  \
+             t+14.900s   last failure\n  t+15.000s   recovered\n  t+15.000s   back within SLA\n  \
              disruption 5.000s, 0.500s after heal; 49 probes and 0 pulls failed",
+            "a cold pull without faults: p50 0.050s, p99 0.100s (10 cold starts outside every fault window)",
+            "  seed's question: longer than a cold pull (5.000s against 0.050s): cold starts during it fail or wait\n  \
+             0 cold starts during it: 0 failed, 0 delayed",
             "pulls: 1 attempt, 0 failed, 0 fallbacks; requests served by eu 1",
             "data loss: 1 of 2 lost: team/app:1 in us (manifest unknown)",
             "  group   count  failed     p50     p90     p95     p99     max    mean\n  \
@@ -521,15 +873,30 @@ mod tests {
     }
 
     #[test]
-    fn summary_json_is_written_whole_and_reads_back() {
+    fn write_all_writes_every_report_whole() {
         let dir = tempfile::tempdir().unwrap();
         let s = summarize(&journal(), false);
-        let path = write_summary_json(dir.path(), &s).unwrap();
-        assert_eq!(path, dir.path().join("summary.json"));
-        assert!(!dir.path().join("summary.json.tmp").exists());
-        let back: Summary = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let written = write_all(dir.path(), &s).unwrap();
+        let names: Vec<PathBuf> = REPORT_FILES.iter().map(|n| dir.path().join(n)).collect();
+        assert_eq!(written, names);
+        assert_eq!(
+            super::written(&written),
+            "wrote summary.json, junit.xml, summary.md, report.html"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+        let back: Summary = serde_json::from_slice(&std::fs::read(&written[0]).unwrap()).unwrap();
         assert_eq!(back, s);
-        assert_eq!(back.format, 1);
+        assert_eq!(back.format, 2);
+        // Written twice, byte for byte the same.
+        let first: Vec<Vec<u8>> = written.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        write_all(dir.path(), &s).unwrap();
+        let second: Vec<Vec<u8>> = written.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        assert_eq!(first, second);
     }
 
     /// The recorded journal of a zone outage: zone eu-a (one of eu's two nodes) is
@@ -585,7 +952,200 @@ mod tests {
             .collect();
         assert_eq!(broken, ["availability eu"]);
         assert_eq!(s.run.exit_code, 1);
-        assert!(terminal(&s)
-            .contains("  disruption 2.501s, before the heal; 2 probes and 1 pull failed\n"));
+        let text = terminal(&s);
+        assert!(text.contains("  disruption 2.501s, before the heal; 2 probes and 1 pull failed\n"));
+        assert!(text.contains(
+            "fault #1 zone-outage eu-a on drill-5e1f0a2c-eu-a-1 (regions eu; docker kill (SIGKILL), \
+             started again on heal)"
+        ));
+    }
+
+    fn case<'a>(suite: &'a quick_junit::TestSuite, name: &str) -> &'a quick_junit::TestCase {
+        suite
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no test case {name}"))
+    }
+
+    fn failure_message(c: &quick_junit::TestCase) -> Option<&str> {
+        match &c.status {
+            quick_junit::TestCaseStatus::NonSuccess { message, .. } => {
+                Some(message.as_ref().map_or("", |m| m.as_str()))
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn junit_has_a_case_per_check_per_fault_and_for_the_run() {
+        let s = summarize(&journal(), false);
+        let xml = junit::render(&s).unwrap();
+        let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!(report.test_suites.len(), 1);
+        let suite = &report.test_suites[0];
+        assert_eq!(suite.name.as_str(), "zone-outage");
+        // cold_pull p99, cold_pull failed, data_loss; the fault's recovery; the run.
+        assert_eq!((suite.tests, suite.failures, suite.errors), (5, 4, 0));
+        let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cold_pull p99",
+                "cold_pull failed",
+                "data_loss",
+                "recovery fault #1 zone-outage eu-a",
+                "run"
+            ]
+        );
+        let recovery = case(suite, "recovery fault #1 zone-outage eu-a");
+        assert_eq!(
+            recovery.classname.as_ref().unwrap().as_str(),
+            "zone-outage.recovery"
+        );
+        assert_eq!(
+            failure_message(recovery),
+            Some("measured 5.000s, limit ≤ 3.000s, margin -2.000s")
+        );
+        let out = recovery.system_out.as_ref().unwrap().as_str();
+        assert!(out.contains("t+15.000s   recovered"), "{out}");
+        assert!(
+            out.contains("seed's question: longer than a cold pull"),
+            "{out}"
+        );
+        assert_eq!(
+            case(suite, "cold_pull p99")
+                .classname
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "zone-outage.cold_pull"
+        );
+        assert_eq!(failure_message(case(suite, "run")), None);
+        let prop = |name: &str| {
+            suite
+                .properties
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| p.value.as_str().to_string())
+        };
+        assert_eq!(prop("exit_code").as_deref(), Some("1"));
+        assert_eq!(prop("run_id").as_deref(), Some("0badcafe"));
+    }
+
+    #[test]
+    fn junit_without_a_recovery_sla_and_for_an_aborted_run() {
+        let mut j = vec![run_started(&["eu"], Sla::default())];
+        j.extend(probes("eu", 0, 3 * S, 2 * S, 3 * S));
+        j.push(inject(2 * S, 1, "eu-a", &["eu"]));
+        j.push(finished(
+            3 * S,
+            Outcome::Aborted {
+                reason: "interrupted by SIGINT".into(),
+            },
+        ));
+        let xml = junit::render(&summarize(&j, false)).unwrap();
+        let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+        let suite = &report.test_suites[0];
+        assert_eq!((suite.tests, suite.failures, suite.skipped), (2, 1, 1));
+        // Never recovered, and nothing to judge it against: skipped, with the reason.
+        let fault = case(suite, "recovery fault #1 zone-outage eu-a");
+        assert!(matches!(
+            &fault.status,
+            quick_junit::TestCaseStatus::Skipped { message: Some(m), .. }
+                if m.as_str().starts_with("not recovered before the run ended")
+        ));
+        assert_eq!(
+            failure_message(case(suite, "run")),
+            Some("ABORTED: interrupted by SIGINT")
+        );
+    }
+
+    #[test]
+    fn markdown_starts_with_the_verdict_then_the_sla_table() {
+        let md = markdown::render(&summarize(&journal(), false));
+        let first = md.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "## ❌ drill zone-outage: FAIL — 4 SLAs broken: cold_pull p99, cold_pull failed, \
+             recovery fault #1 zone-outage eu-a, data_loss (exit 1)"
+        );
+        for expected in [
+            "### SLAs\n\n| SLA | measured | limit | margin | result |\n|---|---|---|---|---|\n\
+             | cold_pull p99 | 0.100s | ≤ 0.050s | -0.050s | ❌ FAIL |",
+            "#### fault #1 zone-outage eu-a on drill-0badcafe-eu-a-1 (regions eu; docker kill (SIGKILL))",
+            "| back within SLA | t+15.000s | 5.000s |",
+            "- **The seed's question:** longer than a cold pull (5.000s against 0.050s)",
+            "### Availability\n\nAvailability is the share of probes that succeeded",
+            "| eu | 200 | 49 | 75.5% | 4.900s |",
+            "### Cold starts",
+        ] {
+            assert!(md.contains(expected), "missing {expected:?} in\n{md}");
+        }
+        let sla = md.find("### SLAs").unwrap();
+        assert!(sla < md.find("### Faults").unwrap());
+        assert!(md.find("### Faults").unwrap() < md.find("### Availability").unwrap());
+    }
+
+    /// Every `http` in the page is the SVG namespace, which is a name, not a fetch.
+    fn assert_self_contained(html: &str) {
+        for banned in [
+            "<script", "src=", "href=", "url(", "@import", "<link", "<iframe",
+        ] {
+            assert!(!html.contains(banned), "the page holds {banned}");
+        }
+        let namespace = "xmlns=\"http://www.w3.org/2000/svg\"";
+        let rest = html.replace(namespace, "");
+        assert!(!rest.contains("http://") && !rest.contains("https://"));
+    }
+
+    #[test]
+    fn html_holds_its_charts_faults_and_sla_rows() {
+        let s = summarize(&journal(), false);
+        let html = html::render(&s).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.trim_end().ends_with("</html>"));
+        // Cold starts over time, percentiles, availability, and one waterfall per fault.
+        assert_eq!(html.matches("<svg").count(), 4);
+        assert_eq!(html.matches("</svg>").count(), 4);
+        for expected in [
+            "verdict: FAIL — 4 SLAs broken",
+            "<b>fault #1 zone-outage eu-a</b>: longer than a cold pull (5.000s against 0.050s)",
+            "<td>cold_pull p99</td><td>0.100s</td><td>≤ 0.050s</td><td>-0.050s</td><td>FAIL</td>",
+            "<td>data_loss</td>",
+            "Cold starts over time",
+            "fault #1: time from injection to each step",
+            "back within SLA +5.000s",
+        ] {
+            assert!(html.contains(expected), "missing {expected:?}");
+        }
+        assert_self_contained(&html);
+
+        // Without faults, cold starts or probes the page still stands, with no chart
+        // that would be empty but availability's.
+        let mut j = vec![run_started(&["eu"], Sla::default())];
+        j.extend(probes("eu", 0, S, 0, 0));
+        j.push(finished(S, Outcome::Completed));
+        let html = html::render(&summarize(&j, false)).unwrap();
+        assert_eq!(html.matches("<svg").count(), 1);
+        assert!(html.contains("No cold start recorded."));
+        assert!(html.contains("No fault was injected."));
+        assert_self_contained(&html);
+        let html = html::render(&summarize(&[], true)).unwrap();
+        assert_eq!(html.matches("<svg").count(), 0);
+    }
+
+    #[test]
+    fn names_are_escaped_in_html_and_markdown() {
+        let mut j = journal();
+        if let Event::RunStarted(info) = &mut j[0].event {
+            info.scenario = "a<b>|c".into();
+        }
+        let s = summarize(&j, false);
+        let html = html::render(&s).unwrap();
+        assert!(html.contains("<h1>drill — a&lt;b&gt;|c</h1>"));
+        assert!(!html.contains("a<b>"));
+        let md = markdown::render(&s);
+        assert!(md.starts_with("## ❌ drill a\\<b\\>\\|c: FAIL"), "{md}");
     }
 }

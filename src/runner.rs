@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub keep: bool,
     /// Parent folder of the run folder.
     pub out: PathBuf,
+    /// An earlier run's summary to compare with (`--baseline`).
+    pub baseline: Option<report::Baseline>,
 }
 
 /// Prints a progress line to stderr, with the time since drill started.
@@ -147,14 +149,16 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     }
 
     let loaded = journal::read(&journal_path)?;
-    let summary = report::summarize(&loaded.records, loaded.truncated);
-    report::write_summary_json(&dir, &summary).map_err(|e| {
+    let summary =
+        report::summarize_against(&loaded.records, loaded.truncated, opts.baseline.as_ref());
+    let written = report::write_all(&dir, &summary).map_err(|e| {
         DrillError::setup(format!(
-            "cannot write {}: {e}",
-            dir.join("summary.json").display()
+            "cannot write the reports in {}: {e}",
+            dir.display()
         ))
     })?;
     println!("{}", report::terminal(&summary));
+    println!("{}", report::written(&written));
     println!("reports: {}", dir.display());
     let code = summary.verdict.status.exit_code();
     let healed = summary

@@ -5,6 +5,7 @@
 
 use crate::error::DrillError;
 use crate::units::{Percent, Size, Span};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use std::collections::BTreeSet;
@@ -416,7 +417,7 @@ pub struct HostFilter {
 }
 
 /// The service levels the run is judged against. Each is optional.
-#[derive(Debug, Deserialize, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Deserialize, Default, Clone, Serialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sla {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,18 +428,30 @@ pub struct Sla {
     pub recovery: Option<RecoverySla>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<DataLoss>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_budget: Option<ErrorBudgetSla>,
 }
 
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq)]
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilitySla {
-    /// Minimum share of successful probes.
+    /// Minimum availability: the share of successful probes, or of windows that were
+    /// up when `window` is set.
     pub min: Percent,
     #[serde(default)]
     pub per: AvailabilityScope,
+    /// Count availability per time window, the way cloud SLAs do: a window is down
+    /// when its probe error rate is above `error_threshold`, and availability is the
+    /// share of windows that were up. Without it every probe counts the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Span>,
+    /// Share of failed probes a window may have and still be up (default 0%: any
+    /// failed probe makes its window down). Needs `window`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_threshold: Option<Percent>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AvailabilityScope {
     /// Every region's entry point must meet the minimum on its own.
@@ -448,7 +461,7 @@ pub enum AvailabilityScope {
     Total,
 }
 
-#[derive(Debug, Deserialize, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Deserialize, Clone, Default, Serialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColdPullSla {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -462,7 +475,7 @@ pub struct ColdPullSla {
     pub max_failed: u64,
 }
 
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq)]
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverySla {
     /// Longest disruption allowed per fault: from injection to the first success after
@@ -470,11 +483,25 @@ pub struct RecoverySla {
     pub max: Span,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataLoss {
     /// Every seeded image must still be served, byte for byte, by every region.
     None,
+}
+
+/// The downtime an SLO allows per period, and what each fault's disruption costs of it.
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBudgetSla {
+    /// The service level objective, e.g. 99.99%: the budget is the rest of the period.
+    pub slo: Percent,
+    /// The period the budget is counted over, e.g. 30d.
+    pub period: Span,
+    /// How many events like each fault are expected per period. When set, each fault
+    /// is a check: that many of its disruptions must fit in the budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_per_period: Option<u64>,
 }
 
 /// A problem found in a scenario, with where it is.
@@ -520,11 +547,95 @@ pub fn load(path: &Path) -> Result<Scenario, DrillError> {
 pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
     let scenario: Scenario =
         serde_saphyr::from_str(source).map_err(|e| vec![syntax_problem(&e)])?;
-    let problems = validate(&scenario);
+    let mut problems = validate(&scenario);
+    validate_sla(&scenario, &sla_locations(source), &mut problems);
     if problems.is_empty() {
         Ok(scenario)
     } else {
         Err(problems)
+    }
+}
+
+/// Where the SLA entries sit in the file. [`Sla`] carries no locations because it is
+/// also read back from journals (JSON), so they are found by a second, lenient parse.
+#[derive(Deserialize, Default)]
+struct SlaLocations {
+    #[serde(default)]
+    sla: Option<SlaEntryLocations>,
+}
+
+#[derive(Deserialize, Default)]
+struct SlaEntryLocations {
+    #[serde(default)]
+    availability: Option<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    error_budget: Option<Spanned<serde::de::IgnoredAny>>,
+}
+
+struct SlaSpans {
+    availability: Location,
+    error_budget: Location,
+}
+
+fn sla_locations(source: &str) -> SlaSpans {
+    let entries = serde_saphyr::from_str::<SlaLocations>(source)
+        .ok()
+        .and_then(|l| l.sla)
+        .unwrap_or_default();
+    let at =
+        |e: Option<Spanned<serde::de::IgnoredAny>>| e.map_or(Location::UNKNOWN, |s| s.referenced);
+    SlaSpans {
+        availability: at(entries.availability),
+        error_budget: at(entries.error_budget),
+    }
+}
+
+/// The SLA keys that depend on the rest of the scenario (probe interval, duration).
+fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
+    if let Some(av) = &s.sla.availability {
+        let loc = &at.availability;
+        match av.window {
+            Some(w) if w.0 < s.probes.interval.0 => p.push(Problem::at(
+                loc,
+                "sla.availability.window",
+                format!(
+                    "{w} is shorter than the probe interval ({}): every window must hold a probe",
+                    s.probes.interval
+                ),
+            )),
+            Some(w) if w.0 > s.duration.value.0 => p.push(Problem::at(
+                loc,
+                "sla.availability.window",
+                format!("{w} is longer than the run ({})", s.duration.value),
+            )),
+            Some(_) => {}
+            None => {
+                if av.error_threshold.is_some() {
+                    p.push(Problem::at(
+                        loc,
+                        "sla.availability.error_threshold",
+                        "applies to time windows: set `window` too, e.g. window: 10s",
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(b) = &s.sla.error_budget {
+        let loc = &at.error_budget;
+        if b.period.0.is_zero() {
+            p.push(Problem::at(
+                loc,
+                "sla.error_budget.period",
+                "must be more than 0s, e.g. 30d",
+            ));
+        }
+        if b.events_per_period == Some(0) {
+            p.push(Problem::at(
+                loc,
+                "sla.error_budget.events_per_period",
+                "must be at least 1",
+            ));
+        }
     }
 }
 
@@ -1303,5 +1414,90 @@ sla:
             "{out}"
         );
         assert!(out.contains("    ^"), "{out}");
+    }
+
+    #[test]
+    fn availability_windows_and_error_budget_parse() {
+        let src = GOOD.replace(
+            "availability: { min: 99.5% }",
+            "availability: { min: 99.9%, per: region, window: 10s, error_threshold: 5% }\n  \
+             error_budget: { slo: 99.99%, period: 30d, events_per_period: 2 }",
+        );
+        let s = parse(&src).expect("valid");
+        let av = s.sla.availability.unwrap();
+        assert_eq!(av.window.unwrap().0.as_secs(), 10);
+        assert!((av.error_threshold.unwrap().0 - 0.05).abs() < 1e-12);
+        let b = s.sla.error_budget.unwrap();
+        assert_eq!(b.period.0.as_secs(), 30 * 86_400);
+        assert_eq!(b.events_per_period, Some(2));
+    }
+
+    #[test]
+    fn availability_window_rules_are_located() {
+        // Shorter than the probe interval (100ms by default).
+        let src = GOOD.replace(
+            "availability: { min: 99.5% }",
+            "availability: { min: 99.5%, window: 50ms }",
+        );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(
+            (p[0].line, p[0].field.as_str()),
+            (18, "sla.availability.window")
+        );
+        assert!(
+            p[0].message
+                .contains("shorter than the probe interval (100ms)"),
+            "{:?}",
+            p[0]
+        );
+        // Longer than the run.
+        let src = GOOD.replace(
+            "availability: { min: 99.5% }",
+            "availability: { min: 99.5%, window: 1m }",
+        );
+        assert!(problems(&src)[0]
+            .message
+            .contains("longer than the run (30s)"));
+        // A threshold without windows.
+        let src = GOOD.replace(
+            "availability: { min: 99.5% }",
+            "availability: { min: 99.5%, error_threshold: 5% }",
+        );
+        let p = problems(&src);
+        assert_eq!(
+            (p[0].line, p[0].field.as_str()),
+            (18, "sla.availability.error_threshold")
+        );
+        // A threshold above 100 % is refused while parsing, with its location.
+        let src = GOOD.replace(
+            "availability: { min: 99.5% }",
+            "availability: { min: 99.5%, window: 1s, error_threshold: 105% }",
+        );
+        let p = problems(&src);
+        assert_eq!(p[0].line, 18);
+        assert!(p[0].message.contains("between 0% and 100%"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn error_budget_rules_are_located() {
+        let src = GOOD.replace(
+            "  data_loss: none",
+            "  data_loss: none\n  error_budget:\n    slo: 99.9%\n    period: 0s\n    events_per_period: 0",
+        );
+        let p = problems(&src);
+        let fields: Vec<_> = p.iter().map(|p| (p.line, p.field.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                (23, "sla.error_budget.period"),
+                (23, "sla.error_budget.events_per_period")
+            ]
+        );
+        let src = GOOD.replace(
+            "  data_loss: none",
+            "  data_loss: none\n  error_budget: { slo: 99.9% }",
+        );
+        assert!(problems(&src)[0].message.contains("missing field `period`"));
     }
 }

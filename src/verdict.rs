@@ -1,28 +1,31 @@
 //! Judging a run: each declared SLA becomes checks (what was measured, the limit, the
 //! margin), and the checks with the way the run ended give its exit status.
 
-use crate::analysis::{Analysis, ProbeStats};
+use crate::analysis::{Analysis, FaultRecovery, ProbeStats, WindowStats};
 use crate::error::exit;
 use crate::journal::Outcome;
 use crate::scenario::{
-    AvailabilityScope, AvailabilitySla, ColdPullSla, DataLoss, RecoverySla, Sla,
+    AvailabilityScope, AvailabilitySla, ColdPullSla, DataLoss, ErrorBudgetSla, RecoverySla, Sla,
 };
 use crate::units::{format_percent, format_secs};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Ratios equal to the limit pass although the percentage was parsed into a float.
 const EPSILON: f64 = 1e-9;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Verdict {
     pub checks: Vec<Check>,
     pub status: Status,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Check {
-    /// `availability eu`, `cold_pull p99`, `recovery fault #1 zone-outage eu-a`, ...
+    /// `availability eu`, `cold_pull p99`, `recovery fault #1 zone-outage eu-a`,
+    /// `error_budget fault #1 zone-outage eu-a`, `data_loss`, `regression cold_pull p99`.
+    /// The first word names the kind of check.
     pub name: String,
     /// For humans: `99.95%`, `1.234s`, `not recovered after 40.0s`, `2 of 12 lost`.
     pub measured: String,
@@ -37,9 +40,24 @@ pub struct Check {
     /// the check then failed for want of data, not on a measurement.
     pub measured_value: Option<f64>,
     pub limit_value: Option<f64>,
+    /// Whether the measured value must stay at or above the limit (availability) or at
+    /// or below it (everything else).
+    #[serde(default)]
+    pub bound: Bound,
+    /// The fault a per-fault check (recovery, error budget) is about.
+    #[serde(default)]
+    pub fault: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    AtLeast,
+    #[default]
+    AtMost,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -81,6 +99,9 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
     }
     if let Some(DataLoss::None) = sla.data_loss {
         checks.push(data_loss(a));
+    }
+    if let Some(b) = &sla.error_budget {
+        error_budget(b, a, &mut checks);
     }
     let status = status(a, &checks);
     Verdict { checks, status }
@@ -138,22 +159,38 @@ pub fn status(a: &Analysis, checks: &[Check]) -> Status {
     Status::Pass
 }
 
+/// Availability per region or in total: the share of probes that succeeded, or, when
+/// the analysis judged time windows (`window` in the SLA), the share of windows up.
 fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
     let min = sla.min.0;
-    let check = |name: String, s: &ProbeStats| {
+    let w = &a.availability.windows;
+    let window = humantime::format_duration(Duration::from_micros(w.window_us));
+    let check = |name: String, probes: &ProbeStats, windows: Option<&WindowStats>| {
         let limit = format!("≥ {}", sla.min);
-        match s.ratio {
-            None => unmeasured(name, "no probes", limit, Some(min)),
+        let (ratio, detail, missing) = if w.judged {
+            let ws = windows.cloned().unwrap_or_default();
+            let detail = format!(" ({} of {} {window} windows up)", ws.up, ws.windows);
+            (ws.ratio, detail, "no probes, so no window")
+        } else {
+            (probes.ratio, String::new(), "no probes")
+        };
+        match ratio {
+            None => Check {
+                bound: Bound::AtLeast,
+                ..unmeasured(name, missing, limit, Some(min))
+            },
             Some(ratio) => {
                 let headroom = ratio - min;
                 Check {
                     name,
-                    measured: format!("{}%", format_percent(ratio)),
+                    measured: format!("{}%{detail}", format_percent(ratio)),
                     limit,
                     margin: signed_pp(headroom),
                     passed: headroom > -EPSILON,
                     measured_value: Some(ratio),
                     limit_value: Some(min),
+                    bound: Bound::AtLeast,
+                    fault: None,
                 }
             }
         }
@@ -161,11 +198,19 @@ fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
     match sla.per {
         AvailabilityScope::Region => {
             for (region, s) in &a.availability.regions {
-                checks.push(check(format!("availability {region}"), s));
+                checks.push(check(
+                    format!("availability {region}"),
+                    s,
+                    w.regions.get(region),
+                ));
             }
         }
         AvailabilityScope::Total => {
-            checks.push(check("availability total".into(), &a.availability.total));
+            checks.push(check(
+                "availability total".into(),
+                &a.availability.total,
+                Some(&w.total),
+            ));
         }
     }
 }
@@ -197,14 +242,25 @@ fn cold_pull(sla: &ColdPullSla, a: &Analysis, checks: &mut Vec<Check>) {
         passed: all.failed <= max,
         measured_value: Some(all.failed as f64),
         limit_value: Some(max as f64),
+        bound: Bound::AtMost,
+        fault: None,
     });
+}
+
+fn fault_name(what: &str, f: &FaultRecovery) -> String {
+    format!("{what} fault #{} {} {}", f.id, f.kind.name(), f.target)
+}
+
+/// How long a fault that never recovered was seen failing: until its window closed.
+fn seen_unrecovered(f: &FaultRecovery, a: &Analysis) -> Duration {
+    Duration::from_micros(f.window_end_us.min(a.end_us).saturating_sub(f.injected_us))
 }
 
 fn recovery(sla: &RecoverySla, a: &Analysis, checks: &mut Vec<Check>) {
     let max = sla.max.0;
     for f in &a.faults {
-        let name = format!("recovery fault #{} {} {}", f.id, f.kind.name(), f.target);
-        let check = match f.disruption_us {
+        let name = fault_name("recovery", f);
+        let mut check = match f.disruption_us {
             Some(d) => {
                 let mut c = duration_check(name, Some(d), max, "");
                 if f.masked {
@@ -215,7 +271,7 @@ fn recovery(sla: &RecoverySla, a: &Analysis, checks: &mut Vec<Check>) {
             None => {
                 // Never recovered: the disruption lasted at least until the window
                 // closed, which is a breach only if that already exceeds the limit.
-                let seen = Duration::from_micros(f.window_end_us.min(a.end_us) - f.injected_us);
+                let seen = seen_unrecovered(f, a);
                 let measured = format!("not recovered after {}", format_secs(seen));
                 let limit = format!("≤ {}", format_secs(max));
                 if seen > max {
@@ -227,12 +283,67 @@ fn recovery(sla: &RecoverySla, a: &Analysis, checks: &mut Vec<Check>) {
                         passed: false,
                         measured_value: Some(seen.as_secs_f64()),
                         limit_value: Some(max.as_secs_f64()),
+                        bound: Bound::AtMost,
+                        fault: None,
                     }
                 } else {
                     unmeasured(name, &measured, limit, Some(max.as_secs_f64()))
                 }
             }
         };
+        check.fault = Some(f.id);
+        checks.push(check);
+    }
+}
+
+/// With `events_per_period`, each fault is judged on whether that many of its
+/// disruptions fit in the error budget of one period.
+fn error_budget(sla: &ErrorBudgetSla, a: &Analysis, checks: &mut Vec<Check>) {
+    let (Some(events), Some(budget)) = (sla.events_per_period, &a.error_budget) else {
+        return;
+    };
+    let allowed = Duration::from_micros(budget.allowed_downtime_us);
+    let limit = format!("≤ {} per {}", format_secs(allowed), sla.period);
+    for (f, fb) in a.faults.iter().zip(&budget.faults) {
+        let name = fault_name("error_budget", f);
+        let times = u32::try_from(events).unwrap_or(u32::MAX);
+        let mut check = match fb.downtime_us {
+            Some(d) => {
+                let one = Duration::from_micros(d);
+                let used = one.saturating_mul(times);
+                Check {
+                    name,
+                    measured: format!("{} ({events} × {})", format_secs(used), format_secs(one)),
+                    limit: limit.clone(),
+                    margin: signed_secs(allowed, used),
+                    passed: used <= allowed,
+                    measured_value: Some(used.as_secs_f64()),
+                    limit_value: Some(allowed.as_secs_f64()),
+                    bound: Bound::AtMost,
+                    fault: None,
+                }
+            }
+            None => {
+                let used = seen_unrecovered(f, a).saturating_mul(times);
+                let measured = format!("at least {} (not recovered)", format_secs(used));
+                if used > allowed {
+                    Check {
+                        name,
+                        measured,
+                        limit: limit.clone(),
+                        margin: signed_secs(allowed, used),
+                        passed: false,
+                        measured_value: Some(used.as_secs_f64()),
+                        limit_value: Some(allowed.as_secs_f64()),
+                        bound: Bound::AtMost,
+                        fault: None,
+                    }
+                } else {
+                    unmeasured(name, &measured, limit.clone(), Some(allowed.as_secs_f64()))
+                }
+            }
+        };
+        check.fault = Some(f.id);
         checks.push(check);
     }
 }
@@ -252,6 +363,8 @@ fn data_loss(a: &Analysis) -> Check {
         passed: lost == 0,
         measured_value: Some(lost as f64),
         limit_value: Some(0.0),
+        bound: Bound::AtMost,
+        fault: None,
     }
 }
 
@@ -270,6 +383,8 @@ fn duration_check(name: String, measured_us: Option<u64>, limit: Duration, missi
         passed: measured <= limit,
         measured_value: Some(measured.as_secs_f64()),
         limit_value: Some(limit.as_secs_f64()),
+        bound: Bound::AtMost,
+        fault: None,
     }
 }
 
@@ -283,11 +398,13 @@ fn unmeasured(name: String, measured: &str, limit: String, limit_value: Option<f
         passed: false,
         measured_value: None,
         limit_value,
+        bound: Bound::AtMost,
+        fault: None,
     }
 }
 
 /// `limit - measured`, signed: `+1.200s`, `-0.500s`.
-fn signed_secs(limit: Duration, measured: Duration) -> String {
+pub fn signed_secs(limit: Duration, measured: Duration) -> String {
     if measured <= limit {
         format!("+{}", format_secs(limit - measured))
     } else {
@@ -296,7 +413,7 @@ fn signed_secs(limit: Duration, measured: Duration) -> String {
 }
 
 /// A difference of fractions in percentage points: `+0.05 pp`, `-23.5 pp`.
-fn signed_pp(diff: f64) -> String {
+pub fn signed_pp(diff: f64) -> String {
     let sign = if diff <= -EPSILON { '-' } else { '+' };
     let abs = if diff.abs() < EPSILON {
         0.0
@@ -330,6 +447,8 @@ mod tests {
             availability: Some(AvailabilitySla {
                 min: Percent::parse(min).unwrap(),
                 per,
+                window: None,
+                error_threshold: None,
             }),
             ..Sla::default()
         }
@@ -602,5 +721,76 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), v);
+    }
+
+    #[test]
+    fn availability_per_window_names_the_windows() {
+        let mut sla = availability_sla("75%", AvailabilityScope::Region);
+        if let Some(av) = &mut sla.availability {
+            av.window = Some(Span(Duration::from_secs(1)));
+            av.error_threshold = Some(Percent::parse("5%").unwrap());
+        }
+        let mut j = outage_journal();
+        j[0] = run_started(&["eu", "us"], sla.clone());
+        let v = judge(&sla, &analyze(&j, false));
+        let eu = find(&v, "availability eu");
+        // 15 of 20 windows up: exactly the limit.
+        assert_eq!(
+            (eu.measured.as_str(), eu.margin.as_str(), eu.passed),
+            ("75% (15 of 20 1s windows up)", "+0 pp", true)
+        );
+        assert_eq!((eu.bound, eu.measured_value), (Bound::AtLeast, Some(0.75)));
+        assert_eq!(
+            find(&v, "availability us").measured,
+            "100% (20 of 20 1s windows up)"
+        );
+    }
+
+    fn budget_sla(events: u64) -> Sla {
+        Sla {
+            error_budget: Some(ErrorBudgetSla {
+                slo: Percent::parse("99.99%").unwrap(),
+                period: Span::parse("30d").unwrap(),
+                events_per_period: Some(events),
+            }),
+            ..Sla::default()
+        }
+    }
+
+    #[test]
+    fn error_budget_checks_that_many_events_per_period() {
+        let judged = |events| {
+            let sla = budget_sla(events);
+            let mut j = outage_journal();
+            j[0] = run_started(&["eu", "us"], sla.clone());
+            judge(&sla, &analyze(&j, false))
+        };
+        // 51 outages of 5 s use 255 s of the 259.2 s a month allows.
+        let v = judged(51);
+        let c = find(&v, "error_budget fault #1 zone-outage eu-a");
+        assert_eq!(
+            (c.measured.as_str(), c.limit.as_str(), c.margin.as_str()),
+            ("255.0s (51 × 5.000s)", "≤ 259.2s per 30days", "+4.200s")
+        );
+        assert_eq!((c.passed, c.fault, c.bound), (true, Some(1), Bound::AtMost));
+        // 52 do not fit.
+        let v = judged(52);
+        let c = find(&v, "error_budget fault #1 zone-outage eu-a");
+        assert_eq!((c.margin.as_str(), c.passed), ("-0.800s", false));
+        assert_eq!(v.status, Status::SlaBroken);
+        // Without events_per_period the budget is reported, not judged.
+        let mut sla = budget_sla(1);
+        if let Some(b) = &mut sla.error_budget {
+            b.events_per_period = None;
+        }
+        assert!(judge(&sla, &analyze(&outage_journal(), false))
+            .checks
+            .is_empty());
+    }
+
+    #[test]
+    fn recovery_checks_name_their_fault() {
+        let v = judge(&recovery_sla(3_000), &analyze(&outage_journal(), false));
+        assert_eq!(v.checks[0].fault, Some(1));
     }
 }

@@ -1,0 +1,167 @@
+//! `summary.md`: the run for a CI job summary (`cat summary.md >> $GITHUB_STEP_SUMMARY`).
+//! The verdict comes first, then the SLA table, the regressions, each fault's waterfall
+//! with the seed's answer, availability and latency.
+
+use super::{
+    at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
+    fault_budget_text, fault_title, outcome_text, phase_rows, pull_rows, reference_line,
+    regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall, Summary,
+};
+use crate::verdict::Status;
+
+pub fn render(s: &Summary) -> String {
+    let a = &s.analysis;
+    let mut out = Vec::new();
+    let mark = match s.verdict.status {
+        Status::Pass => "✅",
+        Status::SlaBroken => "❌",
+        Status::Inconclusive { .. } | Status::Aborted { .. } => "⚠️",
+    };
+    out.push(format!(
+        "## {mark} drill {}: {}",
+        esc(&s.run.scenario),
+        esc(&verdict_text(&s.verdict))
+    ));
+    out.push(String::new());
+    // Run ids are hex digits: nothing to escape inside the code span.
+    let mut facts = vec![format!("run `{}`", s.run.run_id)];
+    if let Some(seed) = s.run.seed {
+        facts.push(format!("seed {seed}"));
+    }
+    if let Some(started) = &s.run.started_at {
+        facts.push(format!("started {}", esc(started)));
+    }
+    facts.push(esc(&outcome_text(a)));
+    out.push(facts.join(" · "));
+
+    out.push(String::new());
+    out.push("### SLAs".into());
+    out.push(String::new());
+    if s.verdict.checks.is_empty() {
+        out.push("No SLA declared.".into());
+    } else {
+        let mut rows = sla_rows(&s.verdict);
+        for row in rows.iter_mut().skip(1) {
+            if let Some(result) = row.last_mut() {
+                *result = if result == "PASS" {
+                    "✅ PASS"
+                } else {
+                    "❌ FAIL"
+                }
+                .into();
+            }
+        }
+        out.extend(table(&rows));
+    }
+
+    if let Some(b) = &s.baseline {
+        out.push(String::new());
+        out.push("### Regressions".into());
+        out.push(String::new());
+        out.push(esc(&regressions_heading(b)));
+        if !b.regressions.is_empty() {
+            out.push(String::new());
+            out.extend(b.regressions.iter().map(|r| format!("- {}", esc(&r.text))));
+        }
+    }
+
+    out.push(String::new());
+    out.push("### Faults".into());
+    out.push(String::new());
+    if a.faults.is_empty() {
+        out.push("No fault was injected.".into());
+    } else {
+        out.push(esc(&reference_line(a)));
+        if let Some(b) = &a.error_budget {
+            out.push(String::new());
+            out.push(esc(&budget_line(b)));
+        }
+    }
+    for f in &a.faults {
+        out.push(String::new());
+        out.push(format!("#### {}", esc(&fault_title(f))));
+        out.push(String::new());
+        let mut rows = vec![vec![
+            "step".to_string(),
+            "at".to_string(),
+            "after injection".to_string(),
+        ]];
+        for (t, what) in waterfall(f) {
+            rows.push(vec![what, at(t), secs(t.saturating_sub(f.injected_us))]);
+        }
+        out.extend(table(&rows));
+        out.push(String::new());
+        let mut notes = vec![disruption_text(f)];
+        notes.extend(settle_note(f));
+        if f.healed_us.is_none() {
+            notes.push("no heal recorded".into());
+        }
+        out.extend(notes.iter().map(|n| format!("- {}", esc(n))));
+        out.push(format!(
+            "- **The seed's question:** {}",
+            esc(&f.cold_pull.sentence)
+        ));
+        out.push(format!("- {}", esc(&cold_starts_during(f))));
+        if let Some(b) = fault_budget_text(f, a) {
+            out.push(format!("- {}", esc(&b)));
+        }
+    }
+
+    out.push(String::new());
+    out.push("### Availability".into());
+    out.push(String::new());
+    if a.availability.total.probes == 0 {
+        out.push("No probe recorded.".into());
+    } else {
+        out.push(format!("Availability is {}.", esc(&a.availability.rule)));
+        out.push(String::new());
+        out.extend(table(&availability_rows(a)));
+    }
+
+    out.push(String::new());
+    out.push("### Cold starts".into());
+    out.push(String::new());
+    if a.cold_starts.all.count == 0 {
+        out.push("No cold start recorded.".into());
+    } else {
+        out.push("Latency of the successful cold starts:".into());
+        out.push(String::new());
+        out.extend(table(&cold_start_rows(a)));
+    }
+    if a.pulls.attempts > 0 {
+        out.push(String::new());
+        out.push("Pull latency (successful pulls) and requests per phase:".into());
+        out.push(String::new());
+        out.extend(table(&pull_rows(a)));
+        out.push(String::new());
+        out.extend(table(&phase_rows(a)));
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// Escapes what Markdown or GitHub would otherwise interpret in free text and cells.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '|' | '\\' | '*' | '`' | '<' | '>' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A GitHub table; the first row is the header.
+fn table(rows: &[Vec<String>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|c| esc(c)).collect();
+        out.push(format!("| {} |", cells.join(" | ")));
+        if i == 0 {
+            out.push(format!("|{}", "---|".repeat(row.len())));
+        }
+    }
+    out
+}
