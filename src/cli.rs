@@ -25,8 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Build the topology, run the scenario's timeline, judge the SLAs, tear down.
     Run {
-        /// The scenario file (YAML).
-        scenario: PathBuf,
+        /// Scenario files (YAML), run one after the other; the exit code is the worst.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
         /// Seed for every random choice; overrides the scenario's `seed`.
         #[arg(long)]
         seed: Option<u64>,
@@ -144,7 +145,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command) -> Result<u8, DrillError> {
     match command {
         Command::Run {
-            scenario,
+            scenarios,
             seed,
             keep,
             out,
@@ -158,7 +159,12 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
                 out,
                 baseline,
             };
-            runner::run(&scenario, &opts).await
+            if opts.baseline.is_some() && scenarios.len() > 1 {
+                return Err(DrillError::Usage(
+                    "--baseline compares one run with an earlier run of the same scenario: give one scenario file".into(),
+                ));
+            }
+            runner::run_all(&scenarios, &opts).await
         }
         Command::Validate { scenarios } => {
             let mut failed = Vec::new();

@@ -17,6 +17,7 @@ use crate::report;
 use crate::scenario;
 use crate::topology::{self, Live};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
@@ -42,6 +43,65 @@ pub fn say(msg: impl AsRef<str>) {
     static START: OnceLock<Instant> = OnceLock::new();
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
     eprintln!("[{t:7.1}s] {}", msg.as_ref());
+}
+
+/// Set once Ctrl-C or SIGTERM stopped a run: the scenarios after it are not started.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Runs scenarios one after the other (every file is validated before the first starts)
+/// and returns the worst exit code, by [`worst`]'s precedence.
+pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillError> {
+    if let [only] = paths {
+        return run(only, opts).await;
+    }
+    let problems: Vec<String> = paths
+        .iter()
+        .filter_map(|p| scenario::load(p).err().map(|e| e.to_string()))
+        .collect();
+    if !problems.is_empty() {
+        return Err(DrillError::Usage(problems.join("\n")));
+    }
+    let mut results = Vec::new();
+    for path in paths {
+        let code = match run(path, opts).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                e.exit_code()
+            }
+        };
+        results.push((path.display().to_string(), code));
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    let codes: Vec<u8> = results.iter().map(|(_, c)| *c).collect();
+    println!("\n{} scenarios:", results.len());
+    for (path, code) in &results {
+        println!("  exit {code:<3} {path}");
+    }
+    for path in paths.iter().skip(results.len()) {
+        println!("  not run  {} (interrupted)", path.display());
+    }
+    let code = worst(&codes);
+    println!("exit {code} (the worst: 1 SLA broken > 3 aborted > 4 setup > 5 cleanup > 2 inconclusive > 0 pass)");
+    Ok(code)
+}
+
+/// The exit code of several runs: a broken SLA first, then an abort, a setup error, a
+/// cleanup failure, an inconclusive run; 0 only when every run passed.
+pub fn worst(codes: &[u8]) -> u8 {
+    const ORDER: [u8; 7] = [
+        exit::USAGE,
+        exit::SLA_BROKEN,
+        exit::ABORTED,
+        exit::SETUP,
+        exit::CLEANUP,
+        exit::INCONCLUSIVE,
+        exit::PASS,
+    ];
+    let rank = |c: &u8| ORDER.iter().position(|o| o == c).unwrap_or(0);
+    codes.iter().copied().min_by_key(rank).unwrap_or(exit::PASS)
 }
 
 /// Runs one scenario; returns the exit code its verdict calls for.
@@ -109,6 +169,7 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     let result = tokio::select! {
         joined = body => joined.unwrap_or_else(|e| Err(DrillError::setup(format!("internal error: {e}")))),
         reason = shutdown_signal() => {
+            INTERRUPTED.store(true, Ordering::SeqCst);
             abort.abort();
             say(format!("{reason}: healing faults and removing the topology"));
             Err(DrillError::Aborted(format!("interrupted by {reason}")))
@@ -429,5 +490,20 @@ async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Jour
                 error,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_code_follows_the_precedence() {
+        assert_eq!(worst(&[0, 0]), 0);
+        assert_eq!(worst(&[0, 2, 5]), 5);
+        assert_eq!(worst(&[2, 4, 0]), 4);
+        assert_eq!(worst(&[4, 3, 5]), 3);
+        assert_eq!(worst(&[3, 1, 0]), 1);
+        assert_eq!(worst(&[]), 0);
     }
 }

@@ -92,33 +92,65 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     );
 }
 
-/// An SLA nobody can meet exits 1 and names the broken SLA.
+/// An SLA nobody can meet exits 1 and names the broken SLA; run after a passing
+/// scenario in one invocation, the worst code wins and both runs are listed.
 #[test]
-fn impossible_sla_exits_1_and_names_it() {
+fn impossible_sla_exits_1_names_it_and_wins_over_a_pass() {
     let file = variant("tiny.yaml", "p99: 10s", "p99: 1us");
-    let r = run(file.path(), &[]);
+    let out = tempfile::tempdir().unwrap();
+    let output = drill()
+        .arg("run")
+        .arg(scenario("tiny.yaml"))
+        .arg(file.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = common::text(&output.stdout);
     assert_eq!(
-        r.code(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
+        output.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        common::text(&output.stderr)
     );
-    let out = r.stdout();
-    let line = out
+    let line = stdout
         .lines()
-        .find(|l| l.starts_with("cold_pull p99"))
-        .unwrap_or_else(|| panic!("SLA table names cold_pull p99:\n{out}"));
-    assert!(line.ends_with("FAIL"), "{line}");
-    assert!(out.contains("1 SLA broken: cold_pull p99"), "{out}");
-    let checks = r.summary()["verdict"]["checks"].as_array().unwrap().clone();
-    let failed: Vec<_> = checks
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .map(|c| c["name"].clone())
+        .find(|l| l.starts_with("cold_pull p99") && l.ends_with("FAIL"))
+        .unwrap_or_else(|| panic!("SLA table names cold_pull p99 as failed:\n{stdout}"));
+    assert!(line.contains("≤ 0.000s"), "{line}");
+    assert!(stdout.contains("1 SLA broken: cold_pull p99"), "{stdout}");
+    assert!(stdout.contains("2 scenarios:"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("exit 0   {}", scenario("tiny.yaml").display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("exit 1   {}", file.path().display())),
+        "{stdout}"
+    );
+
+    let mut dirs: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(failed, ["cold_pull p99"]);
-    assert!(leftovers(&r.run_id()).is_empty());
+    dirs.sort();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+        let failed: Vec<_> = summary["verdict"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["passed"] == false)
+            .map(|c| c["name"].clone())
+            .collect();
+        assert!(
+            failed.is_empty() || failed == ["cold_pull p99"],
+            "{failed:?}"
+        );
+        assert!(leftovers(&common::run_id(dir)).is_empty());
+    }
 }
 
 /// Ctrl-C in the middle of a fault: the fault is healed, everything is removed, and the
