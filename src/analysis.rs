@@ -258,6 +258,7 @@ pub struct ColdPullReference {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct FaultRecovery {
     pub id: usize,
+    /// The fault's kind, e.g. `zone-outage`.
     #[schemars(with = "String")]
     pub kind: FaultKind,
     pub target: String,

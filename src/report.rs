@@ -12,6 +12,8 @@ mod baseline;
 mod html;
 mod junit;
 mod markdown;
+#[cfg(test)]
+pub(crate) mod schema_check;
 
 pub use baseline::{compare, Baseline, BaselineComparison, Regression};
 
@@ -57,6 +59,12 @@ pub struct RunHeader {
     /// `completed`, `aborted: <reason>`, or `unfinished` when the journal ends early.
     pub outcome: String,
     pub exit_code: u8,
+}
+
+/// The JSON Schema of `summary.json` (draft 2020-12), generated from the types; the
+/// same document as `schema/summary.schema.json`.
+pub fn summary_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Summary)).expect("a schema is JSON")
 }
 
 /// Analyses a journal and judges it against the SLA it recorded in `run_started`.
@@ -1147,5 +1155,100 @@ mod tests {
         assert!(!html.contains("a<b>"));
         let md = markdown::render(&s);
         assert!(md.starts_with("## ❌ drill a\\<b\\>\\|c: FAIL"), "{md}");
+    }
+
+    fn schema_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/summary.schema.json")
+    }
+
+    #[test]
+    fn the_committed_schema_is_the_generated_one() {
+        let mut generated = serde_json::to_string_pretty(&summary_schema()).unwrap();
+        generated.push('\n');
+        if std::env::var_os("DRILL_WRITE_SCHEMA").is_some() {
+            std::fs::write(schema_path(), &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(schema_path()).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "schema/summary.schema.json is not the schema of the summary types: regenerate \
+             it with `DRILL_WRITE_SCHEMA=1 cargo test --lib committed_schema` and commit it"
+        );
+    }
+
+    /// Summaries of every shape the analysis makes: failed and passed checks, faults
+    /// masked and unrecovered, windows and a budget, a baseline, an empty journal.
+    fn all_kinds_of_summaries() -> Vec<(&'static str, Summary)> {
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/journals/zone-outage.jsonl");
+        let mut recorded = journal::read(&fixture).unwrap().records;
+        if let Event::RunStarted(info) = &mut recorded[0].event {
+            info.sla.availability = Some(crate::scenario::AvailabilitySla {
+                min: crate::units::Percent(0.9),
+                per: crate::scenario::AvailabilityScope::Total,
+                window: Some(Span(Duration::from_secs(2))),
+                error_threshold: Some(crate::units::Percent(0.05)),
+            });
+            info.sla.error_budget = Some(crate::scenario::ErrorBudgetSla {
+                slo: crate::units::Percent(0.9999),
+                period: Span(Duration::from_secs(30 * 86_400)),
+                events_per_period: Some(3),
+            });
+        }
+        let mut compared = summarize(&recorded, false);
+        let mut base = Baseline::load(
+            &{
+                let dir = tempfile::tempdir().unwrap().keep();
+                write_all(&dir, &summarize(&journal(), false)).unwrap();
+                dir.join("summary.json")
+            },
+            crate::units::Percent(0.1),
+            true,
+        )
+        .unwrap();
+        base.values.insert("cold_pull p99".into(), 0.5);
+        compare(&mut compared, &base);
+
+        let mut unrecovered = vec![run_started(&["eu", "us"], sla())];
+        unrecovered.extend(probes("us", 0, 20 * S, 0, 0));
+        unrecovered.extend(probes("eu", 0, 20 * S, 12 * S, 20 * S));
+        unrecovered.push(inject(5 * S, 1, "us-a", &["us"]));
+        unrecovered.push(inject(10 * S, 2, "eu-a", &["eu"]));
+        vec![
+            ("outage", summarize(&journal(), false)),
+            ("recorded with windows, budget and baseline", compared),
+            (
+                "masked and unrecovered faults",
+                summarize(&unrecovered, true),
+            ),
+            ("empty journal", summarize(&[], true)),
+        ]
+    }
+
+    #[test]
+    fn every_summary_validates_against_the_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(schema_path()).unwrap()).unwrap();
+        for (name, s) in all_kinds_of_summaries() {
+            let value = serde_json::to_value(&s).unwrap();
+            let errors = schema_check::validate(&schema, &value);
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+        }
+        // The checker does see a broken summary.
+        let mut value = serde_json::to_value(summarize(&journal(), false)).unwrap();
+        value["verdict"]["checks"][0]["passed"] = "yes".into();
+        value["run"].as_object_mut().unwrap().remove("exit_code");
+        value["analysis"]["faults"][0]["cold_pull"]["answer"] = "maybe".into();
+        let errors = schema_check::validate(&schema, &value);
+        for expected in [
+            "$.run: `exit_code` is missing",
+            "$.verdict.checks[0].passed: \"yes\" is not of type boolean",
+            "$.analysis.faults[0].cold_pull.answer: 0 of the oneOf schemas match \"maybe\"",
+        ] {
+            assert!(
+                errors.iter().any(|e| e == expected),
+                "{expected:?} not in {errors:#?}"
+            );
+        }
     }
 }

@@ -173,8 +173,7 @@ impl schemars::JsonSchema for Percent {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^[0-9.]+%$",
-            "description": "A percentage between 0% and 100%, e.g. 99.9%.",
+            "description": "A percentage between 0% and 100% with its sign, e.g. 99.9%.",
         })
     }
 }

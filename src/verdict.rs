@@ -118,6 +118,9 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
 /// 4. the journal has no `run_started`, or the steady state was not reached before the
 ///    first fault → [`Status::Inconclusive`] (2);
 /// 5. otherwise [`Status::Pass`] (0).
+///
+/// Regressions against a baseline are not checks unless `--fail-on-regression` is given;
+/// then each is a failed check with a measured value, and rule 1 applies to it.
 pub fn status(a: &Analysis, checks: &[Check]) -> Status {
     let failed = || checks.iter().filter(|c| !c.passed);
     if failed().any(|c| c.measured_value.is_some()) {

@@ -97,21 +97,232 @@ fn unreachable_engine_exits_4_with_a_hint() {
     );
 }
 
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/journals/zone-outage.jsonl"
+);
+
+const REPORTS: [&str; 4] = ["summary.json", "junit.xml", "summary.md", "report.html"];
+
+/// A run folder holding the recorded journal, its first line edited by `edit`.
+fn run_folder(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = std::fs::read_to_string(FIXTURE).unwrap();
+    let (first, rest) = journal.split_once('\n').unwrap();
+    std::fs::write(
+        dir.path().join("journal.jsonl"),
+        format!("{}\n{rest}", edit(first)),
+    )
+    .unwrap();
+    dir
+}
+
+fn files(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    REPORTS
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
+        .collect()
+}
+
 #[test]
 fn report_rerenders_a_recorded_journal() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/journals/zone-outage.jsonl"
-    );
-    std::fs::copy(journal, dir.path().join("journal.jsonl")).unwrap();
+    let dir = run_folder(str::to_string);
     let out = drill().arg("report").arg(dir.path()).output().unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    let summary = common::summary(dir.path());
     assert_eq!(
         out.status.code().map(i64::from),
         summary["run"]["exit_code"].as_i64(),
         "exit code follows the verdict"
     );
-    assert!(text(&out.stdout).contains("fault #1"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("fault #1 zone-outage eu-a on drill-5e1f0a2c-eu-a-1"));
+    assert!(stdout.contains("wrote summary.json, junit.xml, summary.md, report.html\n"));
+    assert_eq!(files(dir.path()).len(), 4);
+    assert_eq!(summary["format"], 2);
+}
+
+/// `drill report` twice gives the same bytes, and the same bytes as the run itself
+/// writes: both go through `summarize_against` and `write_all`.
+#[test]
+fn report_is_reproducible_and_matches_what_a_run_writes() {
+    let dir = run_folder(str::to_string);
+    drill().arg("report").arg(dir.path()).output().unwrap();
+    let first = files(dir.path());
+    drill().arg("report").arg(dir.path()).output().unwrap();
+    assert!(
+        first == files(dir.path()),
+        "drill report is not reproducible"
+    );
+
+    let loaded = registry_drill::journal::read(&dir.path().join("journal.jsonl")).unwrap();
+    let summary =
+        registry_drill::report::summarize_against(&loaded.records, loaded.truncated, None);
+    let as_run = tempfile::tempdir().unwrap();
+    registry_drill::report::write_all(as_run.path(), &summary).unwrap();
+    for (name, (a, b)) in REPORTS.iter().zip(first.iter().zip(files(as_run.path()))) {
+        assert!(*a == b, "{name} differs from what a run writes");
+    }
+}
+
+/// The recorded run judged against SLAs it meets (availability 80 %), so only a
+/// regression can fail it.
+fn passing_run() -> tempfile::TempDir {
+    run_folder(|first| first.replace(r#""min":"99%""#, r#""min":"80%""#))
+}
+
+#[test]
+fn baseline_regressions_are_reported_and_fail_only_on_request() {
+    let base = passing_run();
+    let out = drill().arg("report").arg(base.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // The baseline recovered in 2 s; this run takes 2.501 s, 25 % more.
+    let path = base.path().join("summary.json");
+    let mut summary = common::summary(base.path());
+    for c in summary["verdict"]["checks"].as_array_mut().unwrap() {
+        if c["name"] == "recovery fault #1 zone-outage eu-a" {
+            c["measured_value"] = 2.0.into();
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec(&summary).unwrap()).unwrap();
+
+    let run = passing_run();
+    let out = drill()
+        .arg("report")
+        .arg(run.path())
+        .arg("--baseline")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "reported only");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  recovery fault #1 zone-outage eu-a: 2.000s → 2.501s (25.044% worse)"),
+        "{stdout}"
+    );
+    let written = common::summary(run.path());
+    assert_eq!(
+        written["baseline"]["regressions"].as_array().unwrap().len(),
+        1
+    );
+    assert!(
+        text(&std::fs::read(run.path().join("summary.md")).unwrap()).contains("### Regressions")
+    );
+
+    // A looser tolerance hides it; --fail-on-regression makes it a broken SLA.
+    let out = drill()
+        .arg("report")
+        .arg(run.path())
+        .args(["--tolerance", "30%", "--baseline"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).contains("no regression against"));
+    let out = drill()
+        .arg("report")
+        .arg(run.path())
+        .args(["--fail-on-regression", "--baseline"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout)
+        .contains("1 SLA broken: regression recovery fault #1 zone-outage eu-a (exit 1)"));
+    let junit = text(&std::fs::read(run.path().join("junit.xml")).unwrap());
+    assert!(junit.contains("name=\"regression recovery fault #1 zone-outage eu-a\""));
+}
+
+#[test]
+fn bad_baseline_and_flags_without_a_baseline_exit_64() {
+    let run = passing_run();
+    let out = drill()
+        .arg("report")
+        .arg(run.path())
+        .args(["--baseline", "/nonexistent/summary.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(text(&out.stderr).contains("/nonexistent/summary.json: not a usable baseline"));
+    let out = drill()
+        .arg("report")
+        .arg(run.path())
+        .args(["--tolerance", "5%"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "--tolerance needs --baseline");
+    // A run refuses a bad baseline before touching Docker.
+    let out = drill()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .arg("run")
+        .arg(scenario("tiny.yaml"))
+        .args(["--baseline", "/nonexistent/summary.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}
+
+/// The HTML report renders in a real browser: headless Chromium takes a screenshot
+/// that holds far more than an empty page's. Skipped, saying so, without Chromium.
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!(
+            "SKIPPED html_report_renders_in_headless_chromium: no chromium, chromium-browser \
+             or google-chrome on PATH (on Debian: apt-get install chromium)"
+        );
+        return;
+    };
+    let dir = run_folder(str::to_string);
+    drill().arg("report").arg(dir.path()).output().unwrap();
+    std::fs::write(
+        dir.path().join("blank.html"),
+        "<!DOCTYPE html><html><body></body></html>",
+    )
+    .unwrap();
+    let shoot = |page: &str, png: &str| {
+        let png = dir.path().join(png);
+        let mut child = std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1100,3000",
+            ])
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", dir.path().join(page).display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{browser} did not finish the screenshot in 90 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::fs::read(&png).unwrap_or_else(|e| panic!("{browser} wrote no screenshot: {e}"))
+    };
+    let report = shoot("report.html", "report.png");
+    let blank = shoot("blank.html", "blank.png");
+    assert_eq!(&report[..8], b"\x89PNG\r\n\x1a\n");
+    // Width and height from the IHDR chunk.
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    assert_eq!((be(&report[16..20]), be(&report[20..24])), (1100, 3000));
+    assert!(
+        report.len() > 10 * blank.len(),
+        "the report's screenshot ({} bytes) is hardly more than a blank page's ({} bytes)",
+        report.len(),
+        blank.len()
+    );
 }

@@ -6,6 +6,9 @@ use registry_drill::engine::{Engine, Labelled};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../../src/report/schema_check.rs"]
+mod schema_check;
+
 pub fn drill() -> Command {
     Command::new(env!("CARGO_BIN_EXE_drill"))
 }
@@ -37,9 +40,9 @@ impl Run {
     pub fn stderr(&self) -> String {
         text(&self.output.stderr)
     }
+    /// The run's summary.json, checked against its schema.
     pub fn summary(&self) -> serde_json::Value {
-        let raw = std::fs::read(self.dir.join("summary.json")).expect("summary.json written");
-        serde_json::from_slice(&raw).expect("summary.json is JSON")
+        summary(&self.dir)
     }
     pub fn journal(&self) -> Vec<serde_json::Value> {
         journal(&self.dir)
@@ -47,6 +50,25 @@ impl Run {
     pub fn run_id(&self) -> String {
         run_id(&self.dir)
     }
+}
+
+/// A run folder's summary.json, checked against `schema/summary.schema.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    let raw = std::fs::read(dir.join("summary.json")).expect("summary.json written");
+    let summary = serde_json::from_slice(&raw).expect("summary.json is JSON");
+    assert_valid_summary(&summary);
+    summary
+}
+
+pub fn assert_valid_summary(summary: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/summary.schema.json");
+    let schema = serde_json::from_slice(&std::fs::read(path).expect("the schema exists"))
+        .expect("the schema is JSON");
+    let errors = schema_check::validate(&schema, summary);
+    assert!(
+        errors.is_empty(),
+        "summary.json breaks its schema: {errors:#?}"
+    );
 }
 
 pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
