@@ -51,6 +51,11 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Print the JSON Schema of the scenario format (or of summary.json).
+    Schema {
+        #[arg(value_enum, default_value = "scenario")]
+        of: SchemaOf,
+    },
     /// Re-render a run's reports (summary.json, junit.xml, summary.md, report.html)
     /// and its summary from its journal.
     Report {
@@ -101,6 +106,14 @@ impl BaselineArgs {
             .map(|p| report::Baseline::load(p, self.tolerance, self.fail_on_regression))
             .transpose()
     }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SchemaOf {
+    /// Scenario files (YAML), for editor completion and CI checks.
+    Scenario,
+    /// The summary.json a run writes.
+    Summary,
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +178,17 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
                 ));
             }
             runner::run_all(&scenarios, &opts).await
+        }
+        Command::Schema { of } => {
+            let schema = match of {
+                SchemaOf::Scenario => scenario::schema(),
+                SchemaOf::Summary => report::summary_schema(),
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("a schema is JSON")
+            );
+            Ok(exit::PASS)
         }
         Command::Validate { scenarios } => {
             let mut failed = Vec::new();

@@ -146,7 +146,16 @@ impl FaultBook {
         fault: &FaultPlan,
         journal: &Journal,
     ) -> Result<(), String> {
-        // Recorded before acting: the actions take a moment and their effects start at once.
+        // Booked first: whatever part of the fault gets done below is undone at heal.
+        if let Some(undo) = undo_for(fault) {
+            self.active.lock().expect("fault book lock").push(Active {
+                fault: fault.clone(),
+                undo,
+            });
+        }
+        // Sidecars are started before the instant is recorded, so it marks the moment the
+        // fault is done to the target, not drill's preparation.
+        inj.prepare(fault).await.map_err(|e| e.to_string())?;
         journal.record(Event::FaultInjected {
             fault: fault.id,
             kind: fault.kind,
@@ -155,12 +164,6 @@ impl FaultBook {
             regions: fault.regions.clone(),
             method: method(fault),
         });
-        if let Some(undo) = undo_for(fault) {
-            self.active.lock().expect("fault book lock").push(Active {
-                fault: fault.clone(),
-                undo,
-            });
-        }
         inj.apply(fault).await.map_err(|e| e.to_string())
     }
 
@@ -393,13 +396,13 @@ impl Injector {
     }
 
     /// Starts a toolbox sidecar in each member's network namespace and runs its commands.
-    async fn run_in_sidecars(
-        &self,
-        fault: usize,
-        per_member: Vec<(String, Vec<Vec<String>>)>,
-    ) -> Result<(), DrillError> {
-        let runs = per_member.into_iter().map(|(target, commands)| async move {
-            let name = sidecar_name(&target, fault);
+    /// Starts a toolbox sidecar in each member's network namespace, for the faults
+    /// that act from one.
+    async fn prepare(&self, f: &FaultPlan) -> Result<(), DrillError> {
+        let Some(Undo::Sidecars(sidecars)) = undo_for(f) else {
+            return Ok(());
+        };
+        let starts = sidecars.into_iter().map(|(name, target, _)| async move {
             let spec = ContainerSpec {
                 name: name.clone(),
                 image: self.toolbox.clone(),
@@ -409,7 +412,19 @@ impl Injector {
                 ..Default::default()
             };
             self.engine.create_container(&self.run_id, &spec).await?;
-            self.engine.start(&name).await?;
+            self.engine.start(&name).await
+        });
+        all_of(starts).await
+    }
+
+    /// Runs each member's commands in its sidecar (started by [`Injector::prepare`]).
+    async fn run_in_sidecars(
+        &self,
+        fault: usize,
+        per_member: Vec<(String, Vec<Vec<String>>)>,
+    ) -> Result<(), DrillError> {
+        let runs = per_member.into_iter().map(|(target, commands)| async move {
+            let name = sidecar_name(&target, fault);
             for cmd in &commands {
                 self.engine.exec(&name, cmd).await?;
             }

@@ -19,21 +19,26 @@ pub const MAX_HOSTS_PER_ZONE: u32 = 10_000;
 pub const MAX_LAYERS: usize = 64;
 pub const MAX_DURATION_SECS: u64 = 24 * 3600;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     #[serde(default)]
     pub description: String,
     /// Seed for every random choice (layer contents, picks). `--seed` overrides it.
     #[serde(default)]
     pub seed: Option<u64>,
+    #[schemars(with = "Span")]
     pub duration: Spanned<Span>,
     pub topology: Topology,
+    #[schemars(with = "Vec<ImageSpec>")]
     pub images: Vec<Spanned<ImageSpec>>,
     #[serde(default)]
+    #[schemars(with = "Vec<Fleet>")]
     pub hosts: Vec<Spanned<Fleet>>,
     #[serde(default)]
+    #[schemars(with = "Vec<Step>")]
     pub timeline: Vec<Spanned<Step>>,
     #[serde(default)]
     pub probes: Probes,
@@ -44,14 +49,14 @@ pub struct Scenario {
 }
 
 /// Limits that abort the run (exit 3) when crossed; every fault is healed first.
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Guardrails {
     #[serde(default)]
     pub abort_if: Option<AbortIf>,
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AbortIf {
     /// Share of failed probes (all regions) over the trailing `for` window.
@@ -64,22 +69,23 @@ pub struct AbortIf {
     pub consecutive_failures: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
+    #[schemars(with = "Vec<Region>")]
     pub regions: Vec<Spanned<Region>>,
     #[serde(default)]
     pub load_balancer: LoadBalancerKind,
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadBalancerKind {
     #[default]
     Haproxy,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Region {
     pub name: String,
@@ -92,7 +98,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageSpec {
     #[serde(rename = "ref")]
@@ -100,7 +106,7 @@ pub struct ImageSpec {
     pub layers: Vec<Size>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum HostKind {
     /// drill's own OCI client, many hosts per process.
@@ -108,7 +114,7 @@ pub enum HostKind {
     Native,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
     pub name: String,
@@ -141,7 +147,7 @@ fn default_backoff() -> Span {
     Span(std::time::Duration::from_secs(1))
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Timeouts {
     /// Time allowed to open a connection to one mirror.
@@ -169,7 +175,7 @@ impl Default for Timeouts {
     }
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Probes {
     #[serde(default = "default_probe_interval")]
@@ -199,7 +205,7 @@ impl Default for Probes {
 
 /// One timeline entry: either an action (`do:`) or a fault (`fault:`). Fault parameters
 /// sit beside `fault:`; each kind accepts only its own (see [`FaultKind::accepts`]).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: Span,
@@ -248,7 +254,7 @@ pub struct Step {
     pub groups: Option<Vec<Vec<String>>>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutageMode {
     /// SIGKILL; started again at heal.
@@ -260,14 +266,14 @@ pub enum OutageMode {
     Isolate,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LatencyVia {
     Netem,
     Proxy,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     In,
@@ -276,20 +282,20 @@ pub enum Direction {
     Both,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum BlobRef {
     Layer(usize),
     Config(ConfigBlob),
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigBlob {
     Config,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Every selected host forgets its cache and pulls its whole image list.
@@ -297,7 +303,7 @@ pub enum Action {
     ColdStart,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
     Kill,
@@ -392,20 +398,20 @@ impl Step {
 
 /// Which hosts a cold start applies to: `all`, or `{ region: eu }`, `{ zone: eu-a }`,
 /// `{ fleet: eu-fleet }`.
-#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq, JsonSchema)]
 #[serde(untagged)]
 pub enum HostSelector {
     All(AllHosts),
     Filter(HostFilter),
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AllHosts {
     All,
 }
 
-#[derive(Debug, Deserialize, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostFilter {
     #[serde(default)]
@@ -522,6 +528,13 @@ impl Problem {
             message: message.into(),
         }
     }
+}
+
+/// The JSON Schema of the scenario format (draft 2020-12), for editors and CI; the same
+/// document as `schema/scenario.schema.json`. Rules that span fields (targets that must
+/// exist, parameters per fault kind) are checked by `drill validate`, not by the schema.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Scenario)).expect("a schema is JSON")
 }
 
 /// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)

@@ -326,3 +326,46 @@ fn html_report_renders_in_headless_chromium() {
         blank.len()
     );
 }
+
+/// `drill schema` prints the committed scenario schema, and every bundled scenario
+/// conforms to it; a misspelt key does not.
+#[test]
+fn scenario_schema_is_current_and_accepts_every_bundled_scenario() {
+    let out = drill().arg("schema").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/scenario.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, committed,
+        "regenerate with: drill schema > schema/scenario.schema.json"
+    );
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for dir in ["scenarios", "tests/scenarios"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let value: serde_json::Value =
+                serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let errors = common::schema_check::validate(&committed, &value);
+            assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10);
+
+    let typo: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(scenario("tiny.yaml"))
+            .unwrap()
+            .replace("per_zone", "per_zon"),
+    )
+    .unwrap();
+    assert!(!common::schema_check::validate(&committed, &typo).is_empty());
+}

@@ -147,11 +147,20 @@ fn bandwidth_loss_partition_and_restart() {
         "throttled pull: {pull}"
     );
     assert_region_down_then_back(&r, "pt", 3, "partition");
+    // Lost packets are retransmitted (200 ms at least) or the probe times out.
     let (injected, healed) = window(&r, 2);
-    let (lost, total) = probes(&r, "pl", injected, healed);
+    let hit: Vec<(bool, u64)> = r
+        .journal()
+        .iter()
+        .filter(|e| e["type"] == "probe" && e["region"] == "pl")
+        .filter(|e| (injected + 300_000..healed).contains(&e["t_us"].as_u64().unwrap()))
+        .map(|e| (e["ok"] == true, e["latency_us"].as_u64().unwrap()))
+        .collect();
+    let affected = hit.iter().filter(|(ok, l)| !ok || *l >= 200_000).count();
     assert!(
-        lost >= 2,
-        "70% packet loss fails some probes ({lost} of {total})"
+        affected * 2 >= hit.len() && !hit.is_empty(),
+        "70% packet loss slows or fails most probes ({affected} of {}): {hit:?}",
+        hit.len()
     );
     // An instant restart: a short gap, nothing to heal.
     let restart_failures = probes(&r, "rs", 0, u64::MAX).0;

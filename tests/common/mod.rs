@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 #[path = "../../src/report/schema_check.rs"]
-mod schema_check;
+pub mod schema_check;
 
 pub fn drill() -> Command {
     Command::new(env!("CARGO_BIN_EXE_drill"))
