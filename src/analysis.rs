@@ -287,7 +287,8 @@ pub struct FaultRecovery {
     /// Heal to recovery, 0 if the service recovered before the heal.
     pub after_heal_us: Option<u64>,
     /// End of the span in which the fault could touch a cold start: the later of its
-    /// heal and its recovery, or the end of the journal when either is missing.
+    /// heal and its recovery (those recorded); the end of the journal while it has not
+    /// recovered; its injection for a masked fault without a heal.
     pub active_until_us: u64,
     pub failed_probes: u64,
     pub failed_pulls: u64,
@@ -871,10 +872,12 @@ fn fault_recoveries(
             let back_within_sla_us = settle_from.and_then(|from| {
                 back_within_sla(&window, from, window_end_us.min(end_us), p99_limit_us)
             });
-            let active_until_us = match (healed_us, recovered_us, masked) {
-                (Some(h), _, true) => h,
-                (Some(h), Some(r), false) => h.max(r),
-                _ => end_us,
+            let active_until_us = match (masked, recovered_us) {
+                // Still failing when the journal ends.
+                (false, None) => end_us,
+                // The later of heal and recovery; a masked fault with no heal (one
+                // that happens at once and has nothing to heal) spans its injection only.
+                (_, recovered) => recovered.max(healed_us).unwrap_or(f.t_us),
             };
             FaultRecovery {
                 id: f.id,
@@ -1738,6 +1741,8 @@ pub(crate) mod tests {
         let a = analyze(&j, false);
         assert_eq!(a.faults[0].cold_pull.answer, Answer::Masked);
         assert_eq!(a.faults[0].back_within_sla_us, Some(5 * S));
+        // Masked and never healed (a fault with nothing to heal): it spans its injection.
+        assert_eq!(a.faults[0].active_until_us, 5 * S);
         assert_eq!(a.faults[1].cold_pull.answer, Answer::NotRecovered);
         assert_eq!(a.faults[1].back_within_sla_us, None);
         // Never healed nor recovered: it could touch cold starts to the end.

@@ -171,9 +171,13 @@ fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
     let check = |name: String, probes: &ProbeStats, windows: Option<&WindowStats>| {
         let limit = format!("≥ {}", sla.min);
         let (ratio, detail, missing) = if w.judged {
-            let ws = windows.cloned().unwrap_or_default();
-            let detail = format!(" ({} of {} {window} windows up)", ws.up, ws.windows);
-            (ws.ratio, detail, "no probes, so no window")
+            let (up, all) = windows.map_or((0, 0), |ws| (ws.up, ws.windows));
+            let detail = format!(" ({up} of {all} {window} windows up)");
+            (
+                windows.and_then(|ws| ws.ratio),
+                detail,
+                "no probes, so no window",
+            )
         } else {
             (probes.ratio, String::new(), "no probes")
         };
