@@ -59,6 +59,16 @@ pub struct Analysis {
     pub seeded: Vec<Seeded>,
     /// Fault windows and cold-start waves in start order, for charts.
     pub timeline: Vec<TimelineEntry>,
+    /// Notes written during a game day, in time order.
+    #[serde(default)]
+    pub notes: Vec<NoteEntry>,
+}
+
+/// A game-day note (`drill note`), at its time in the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct NoteEntry {
+    pub t_us: u64,
+    pub text: String,
 }
 
 /// Latency distribution of a set of values in µs. Percentiles come from an HDR histogram
@@ -461,6 +471,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let mut healed: HashMap<usize, Healed> = HashMap::new();
     let mut data_loss = DataLossCheck::default();
     let mut seeded = Vec::new();
+    let mut notes = Vec::new();
 
     for r in records {
         match &r.event {
@@ -535,6 +546,10 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 digest: digest.clone(),
                 bytes: *bytes,
             }),
+            Event::Note { text } => notes.push(NoteEntry {
+                t_us: r.t_us,
+                text: text.clone(),
+            }),
             Event::TopologyUp { .. } | Event::TimelineStarted => {}
         }
     }
@@ -579,6 +594,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         data_loss,
         seeded,
         timeline,
+        notes,
     }
 }
 

@@ -75,6 +75,10 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A note written during a game day (`drill note`).
+    Note {
+        text: String,
+    },
     RunFinished {
         /// `completed`, or why the run stopped early.
         outcome: Outcome,

@@ -174,6 +174,11 @@ pub fn terminal(s: &Summary) -> String {
         out.push(String::new());
         out.extend(fault(f, a));
     }
+    if !a.notes.is_empty() {
+        out.push(String::new());
+        out.push("notes".into());
+        out.extend(note_lines(a));
+    }
     out.push(String::new());
     out.push(data_loss(a));
     out.push(String::new());
@@ -187,6 +192,14 @@ pub fn terminal(s: &Summary) -> String {
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+/// Game-day notes, one per line: `t+12.345s  text`.
+pub(crate) fn note_lines(a: &Analysis) -> Vec<String> {
+    a.notes
+        .iter()
+        .map(|n| format!("  {:<11} {}", at(n.t_us), n.text))
+        .collect()
 }
 
 /// `t+12.345s`: a time relative to the start of the run.

@@ -204,6 +204,14 @@ pub fn render(s: &Summary) -> io::Result<String> {
         h.push_str("</ul>\n");
     }
 
+    if !a.notes.is_empty() {
+        h.push_str("<h2>Notes</h2>\n<ul>\n");
+        for n in &a.notes {
+            let _ = writeln!(h, "<li>{} {}</li>", at(n.t_us), esc(&n.text));
+        }
+        h.push_str("</ul>\n");
+    }
+
     h.push_str("<h2>Data</h2>\n");
     let d = &a.data_loss;
     let data = if d.checked == 0 {

@@ -107,6 +107,15 @@ pub fn render(s: &Summary) -> String {
         }
     }
 
+    if !a.notes.is_empty() {
+        out.push(String::new());
+        out.push("### Notes".into());
+        out.push(String::new());
+        for n in &a.notes {
+            out.push(format!("- {} {}", at(n.t_us), esc(&n.text)));
+        }
+    }
+
     out.push(String::new());
     out.push("### Availability".into());
     out.push(String::new());
