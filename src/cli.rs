@@ -4,7 +4,7 @@ use crate::engine::Engine;
 use crate::error::{exit, DrillError};
 use crate::runner::{self, RunOptions};
 use crate::units::Percent;
-use crate::{images, journal, plan, report, scenario};
+use crate::{gameday, images, journal, plan, report, scenario};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,55 @@ pub enum Command {
         out: PathBuf,
         #[command(flatten)]
         baseline: BaselineArgs,
+    },
+    /// Game day: bring the scenario up and keep it running (fleets, probes, timeline)
+    /// until `drill down`.
+    Up {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+        out: PathBuf,
+    },
+    /// Game day: inject a fault by hand, e.g. `drill inject kill eu-a-1 --for 30s`.
+    Inject {
+        /// Fault kind (see README, "Faults").
+        kind: String,
+        /// Target: a node, zone, region or `<region>-lb` (none for a partition).
+        target: Option<String>,
+        /// Heal it after this long; without it, it stays until `drill heal`.
+        #[arg(long = "for")]
+        duration: Option<String>,
+        /// A fault parameter, e.g. `--set rate=1MiB`, `--set groups=[[eu-a],[eu-lb]]`.
+        #[arg(long = "set")]
+        params: Vec<String>,
+        #[command(flatten)]
+        session: Session,
+    },
+    /// Game day: heal one fault by its number, or every active fault.
+    Heal {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        fault: Option<usize>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        session: Session,
+    },
+    /// Game day: write a timestamped note into the journal and the reports.
+    Note {
+        text: String,
+        #[command(flatten)]
+        session: Session,
+    },
+    /// Game day: entry points and active faults.
+    Status {
+        #[command(flatten)]
+        session: Session,
+    },
+    /// Game day: heal everything, verify, tear down and write the reports.
+    Down {
+        #[command(flatten)]
+        session: Session,
     },
     /// Parse and check scenario files without touching Docker.
     Validate {
@@ -105,6 +154,44 @@ impl BaselineArgs {
             .as_deref()
             .map(|p| report::Baseline::load(p, self.tolerance, self.fail_on_regression))
             .transpose()
+    }
+}
+
+/// Which game day a command talks to.
+#[derive(clap::Args, Debug)]
+pub struct Session {
+    /// The scenario's name; needed only when several game days are up.
+    #[arg(long)]
+    scenario: Option<String>,
+    /// The `--out` folder `drill up` was given.
+    #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+    out: PathBuf,
+}
+
+impl Session {
+    /// The scenario name of the game day meant: the one given, or the only one up.
+    fn name(&self) -> Result<String, DrillError> {
+        if let Some(name) = &self.scenario {
+            return Ok(name.clone());
+        }
+        let up: Vec<String> = std::fs::read_dir(self.out.join(".up"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("control.sock").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        match up.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(DrillError::Usage(format!(
+                "no game day is up under {}; start one with `drill up <scenario file>`",
+                self.out.display()
+            ))),
+            many => Err(DrillError::Usage(format!(
+                "several game days are up ({}); say which with --scenario",
+                many.join(", ")
+            ))),
+        }
     }
 }
 
@@ -179,6 +266,63 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             }
             runner::run_all(&scenarios, &opts).await
         }
+        Command::Up {
+            scenario,
+            seed,
+            out,
+        } => {
+            let opts = RunOptions {
+                seed,
+                keep: false,
+                out,
+                baseline: None,
+            };
+            gameday::up(&scenario, &opts).await
+        }
+        Command::Inject {
+            kind,
+            target,
+            duration,
+            params,
+            session,
+        } => {
+            let step = gameday::step_yaml(&kind, target.as_deref(), duration.as_deref(), &params)?;
+            let reply = gameday::ask(
+                &session.out,
+                &session.name()?,
+                &gameday::Request::Inject { step },
+            )
+            .await?;
+            Ok(gameday::print_reply(&reply))
+        }
+        Command::Heal {
+            fault,
+            all: _,
+            session,
+        } => {
+            let reply = gameday::ask(
+                &session.out,
+                &session.name()?,
+                &gameday::Request::Heal { fault },
+            )
+            .await?;
+            Ok(gameday::print_reply(&reply))
+        }
+        Command::Note { text, session } => {
+            let reply = gameday::ask(
+                &session.out,
+                &session.name()?,
+                &gameday::Request::Note { text },
+            )
+            .await?;
+            Ok(gameday::print_reply(&reply))
+        }
+        Command::Status { session } => {
+            let reply =
+                gameday::ask(&session.out, &session.name()?, &gameday::Request::Status).await?;
+            Ok(gameday::print_reply(&reply))
+        }
+        Command::Down { session } => gameday::down(&session.out, &session.name()?).await,
         Command::Schema { of } => {
             let schema = match of {
                 SchemaOf::Scenario => scenario::schema(),

@@ -190,6 +190,22 @@ impl FaultBook {
         ok
     }
 
+    /// (id, kind, target) of every fault not yet healed, oldest first.
+    pub fn active(&self) -> Vec<(usize, String, String)> {
+        self.active
+            .lock()
+            .expect("fault book lock")
+            .iter()
+            .map(|a| {
+                (
+                    a.fault.id,
+                    a.fault.kind.name().to_string(),
+                    a.fault.target.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// Heals every active fault, newest first. Returns false if any heal failed.
     pub async fn heal_all(&self, inj: &Injector, journal: &Journal) -> bool {
         let ids: Vec<usize> = self

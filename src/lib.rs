@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod faults;
 pub mod fixtures;
+pub mod gameday;
 pub mod guardrails;
 pub mod hosts;
 pub mod images;

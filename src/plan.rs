@@ -271,7 +271,7 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
         .collect()
 }
 
-fn plan_fault(
+pub fn plan_fault(
     regions: &[RegionPlan],
     id: usize,
     kind: FaultKind,

@@ -12,7 +12,7 @@ use crate::hosts::{self, Fleet};
 use crate::images::{self, Images};
 use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
 use crate::oci::{self, Mirror};
-use crate::plan::{self, Plan, StepPlan};
+use crate::plan::{self, FaultPlan, Plan, StepPlan};
 use crate::report;
 use crate::scenario;
 use crate::topology::{self, Live};
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
@@ -109,6 +110,17 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     let scenario = scenario::load(path)?;
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let plan = plan::build(&scenario, &plan::new_run_id(), seed);
+    run_plan(plan, opts, None).await.map(|(code, _)| code)
+}
+
+/// Runs a plan; with `control`, as a game day that lasts until it receives
+/// [`Control::Down`]. Returns the exit code and the run folder.
+pub async fn run_plan(
+    plan: Plan,
+    opts: &RunOptions,
+    control: Option<mpsc::UnboundedReceiver<Control>>,
+) -> Result<(u8, PathBuf), DrillError> {
+    let seed = plan.seed;
     say(format!(
         "scenario {} (run {}, seed {}): {} containers, {} hosts, {} steps over {}",
         plan.scenario,
@@ -164,6 +176,7 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
         journal.clone(),
         faults.clone(),
         guard,
+        control,
     ));
     let abort = body.abort_handle();
     let result = tokio::select! {
@@ -230,9 +243,9 @@ pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     if code == exit::PASS && !(healed && cleaned) {
         // A clean verdict does not hide a fault left unhealed or containers left behind.
         eprintln!("error: the run passed but healing or cleanup failed; see above and run `drill clean --run {}`", plan.run_id);
-        return Ok(exit::CLEANUP);
+        return Ok((exit::CLEANUP, dir));
     }
-    Ok(code)
+    Ok((code, dir))
 }
 
 /// Resolves on Ctrl-C or SIGTERM with the signal's name.
@@ -285,6 +298,7 @@ async fn execute(
     journal: Journal,
     faults: FaultBook,
     guard: Option<Guardrail>,
+    mut control: Option<mpsc::UnboundedReceiver<Control>>,
 ) -> Result<(), DrillError> {
     injector.resolve_latency(&mut plan).await?;
     let engine = injector.engine.clone();
@@ -342,49 +356,66 @@ async fn execute(
     let mut tasks = JoinSet::new();
     let run_over = CancellationToken::new();
     let mut wave = 0;
-    for step in &plan.timeline {
-        sleep_until(t0 + step.at).await;
-        match &step.what {
-            StepPlan::ColdStart { hosts } => {
-                wave += 1;
-                say(format!("cold start wave {wave}: {} hosts", hosts.len()));
-                fleet.cold_start(wave, hosts);
-            }
-            StepPlan::Fault(f) => {
-                let acts_on = if f.containers.is_empty() {
-                    f.volume.clone().unwrap_or_default()
-                } else {
-                    f.containers.join(", ")
-                };
-                say(format!(
-                    "fault #{} {} {}: {acts_on}",
-                    f.id,
-                    f.kind.name(),
-                    f.target
-                ));
-                // One task per fault, so faults at the same instant start together and a
-                // slow injection never delays the rest of the timeline.
-                let (injector, faults, journal, f) =
-                    (injector.clone(), faults.clone(), journal.clone(), f.clone());
-                let (heal_at, run_over) = (t0 + step.at + f.duration, run_over.clone());
-                tasks.spawn(async move {
-                    if let Err(e) = faults.inject(&injector, &f, &journal).await {
-                        eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
+    let mut steps = plan.timeline.iter().peekable();
+    // A run ends with its timeline; a game day when `drill down` says so.
+    let end = if control.is_some() {
+        None
+    } else {
+        Some(t0 + plan.duration)
+    };
+    let never = t0 + Duration::from_secs(365 * 24 * 3600);
+    loop {
+        let next_at = steps.peek().map(|s| t0 + s.at);
+        tokio::select! {
+            _ = sleep_until(next_at.unwrap_or(never)), if next_at.is_some() => {
+                let step = steps.next().expect("peeked");
+                match &step.what {
+                    StepPlan::ColdStart { hosts } => {
+                        wave += 1;
+                        say(format!("cold start wave {wave}: {} hosts", hosts.len()));
+                        fleet.cold_start(wave, hosts);
                     }
-                    if !f.kind.is_instant() {
-                        // A fault longer than the run is healed when the run ends.
-                        tokio::select! {
-                            _ = sleep_until(heal_at) => {}
-                            _ = run_over.cancelled() => {}
+                    StepPlan::Fault(f) => {
+                        let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
+                        spawn_fault(&mut tasks, ctx, f, Some(t0 + step.at + f.duration), None);
+                    }
+                }
+            }
+            _ = sleep_until(end.unwrap_or(never)), if end.is_some() => break,
+            command = next_command(&mut control) => match command {
+                None | Some(Control::Down) => break,
+                Some(Control::Inject(f, reply)) => {
+                    let heal_at = (!f.duration.is_zero()).then(|| tokio::time::Instant::now() + f.duration);
+                    let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
+                    spawn_fault(&mut tasks, ctx, &f, heal_at, Some(reply));
+                }
+                Some(Control::Heal(id, reply)) => {
+                    let ids = match id {
+                        Some(id) => vec![id],
+                        None => faults.active().into_iter().map(|a| a.0).collect(),
+                    };
+                    let mut healed = Vec::new();
+                    for id in ids.into_iter().rev() {
+                        if faults.heal(&injector, id, &journal).await {
+                            healed.push(id);
                         }
-                        say(format!("healing fault #{}", f.id));
-                        faults.heal(&injector, f.id, &journal).await;
                     }
-                });
-            }
+                    let _ = reply.send(healed);
+                }
+                Some(Control::Note(text)) => {
+                    say(format!("note: {text}"));
+                    journal.record(Event::Note { text });
+                }
+                Some(Control::Status(reply)) => {
+                    let _ = reply.send(Status {
+                        elapsed_s: t0.elapsed().as_secs_f64(),
+                        entry_points: live.entry_points.clone(),
+                        active_faults: faults.active(),
+                    });
+                }
+            },
         }
     }
-    sleep_until(t0 + plan.duration).await;
     say("timeline over: stopping hosts");
     fleet.stop().await;
     run_over.cancel();
@@ -394,6 +425,89 @@ async fn execute(
     stop_probes.cancel();
     while probes.join_next().await.is_some() {}
     Ok(())
+}
+
+/// What a game day (`drill inject`, `heal`, `note`, `status`, `down`) asks of the
+/// running session.
+pub enum Control {
+    Inject(Box<FaultPlan>, oneshot::Sender<Result<(), String>>),
+    /// Heal one fault, or every active one (None); replies with the ids healed.
+    Heal(Option<usize>, oneshot::Sender<Vec<usize>>),
+    Note(String),
+    Status(oneshot::Sender<Status>),
+    Down,
+}
+
+/// A running session's state, for `drill status`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Status {
+    pub elapsed_s: f64,
+    pub entry_points: std::collections::HashMap<String, String>,
+    /// (id, kind, target) of every fault not yet healed.
+    pub active_faults: Vec<(usize, String, String)>,
+}
+
+async fn next_command(control: &mut Option<mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct FaultContext<'a> {
+    injector: &'a Injector,
+    faults: &'a FaultBook,
+    journal: &'a Journal,
+    run_over: &'a CancellationToken,
+}
+
+/// Injects a fault in a task of its own, so faults at the same instant start together and
+/// a slow injection never delays the rest of the timeline; heals it at `heal_at`, or when
+/// the run ends (a fault longer than the run, or a game-day fault without `for`).
+fn spawn_fault(
+    tasks: &mut JoinSet<()>,
+    ctx: FaultContext<'_>,
+    f: &FaultPlan,
+    heal_at: Option<tokio::time::Instant>,
+    reply: Option<oneshot::Sender<Result<(), String>>>,
+) {
+    let acts_on = if f.containers.is_empty() {
+        f.volume.clone().unwrap_or_default()
+    } else {
+        f.containers.join(", ")
+    };
+    say(format!(
+        "fault #{} {} {}: {acts_on}",
+        f.id,
+        f.kind.name(),
+        f.target
+    ));
+    let (injector, faults, journal, run_over) = (
+        ctx.injector.clone(),
+        ctx.faults.clone(),
+        ctx.journal.clone(),
+        ctx.run_over.clone(),
+    );
+    let f = f.clone();
+    tasks.spawn(async move {
+        let injected = faults.inject(&injector, &f, &journal).await;
+        if let Err(e) = &injected {
+            eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(injected);
+        }
+        if f.kind.is_instant() {
+            return;
+        }
+        let heal_at = heal_at.map(sleep_until);
+        tokio::select! {
+            _ = async { match heal_at { Some(s) => s.await, None => std::future::pending().await } } => {}
+            _ = run_over.cancelled() => {}
+        }
+        say(format!("healing fault #{}", f.id));
+        faults.heal(&injector, f.id, &journal).await;
+    });
 }
 
 /// An image as pushed: what verification and storage faults need.

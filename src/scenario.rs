@@ -537,6 +537,27 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Scenario)).expect("a schema is JSON")
 }
 
+/// Parses and validates one fault given by hand during a game day (`drill inject`),
+/// written as a timeline step, against the scenario's topology.
+pub fn parse_fault(s: &Scenario, step_yaml: &str) -> Result<(FaultKind, Step), String> {
+    let step: Step = serde_saphyr::from_str(step_yaml).map_err(|e| syntax_problem(&e).message)?;
+    let Some(kind) = step.fault else {
+        return Err("name a fault kind".into());
+    };
+    let mut problems = Vec::new();
+    validate_fault(s, kind, &step, &Location::UNKNOWN, "fault", &mut problems);
+    // By hand a fault may stay until `drill heal`: no `for` needed.
+    problems.retain(|p| !(step.duration.is_none() && p.field == "fault.for"));
+    match problems.first() {
+        None => Ok((kind, step)),
+        Some(_) => Err(problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field.trim_start_matches("fault."), p.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
+}
+
 /// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)
 /// whose message names the file, line, column and field.
 pub fn load(path: &Path) -> Result<Scenario, DrillError> {

@@ -1,0 +1,307 @@
+//! Game days: `drill up` keeps a scenario's topology running, with its fleets, probes and
+//! timeline, until `drill down`; meanwhile `drill inject`, `heal`, `note` and `status`
+//! talk to it over a Unix socket in `<out>/.up/<scenario>/`. One request per
+//! connection, one JSON line each way.
+
+use crate::error::{exit, DrillError};
+use crate::plan::{self, Plan};
+use crate::runner::{self, say, Control, RunOptions, Status};
+use crate::scenario::{self, Scenario};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// A fault written as a timeline step's fields (`fault`, `target`, `for`, parameters).
+    Inject {
+        step: String,
+    },
+    Heal {
+        fault: Option<usize>,
+    },
+    Note {
+        text: String,
+    },
+    Status,
+    Down,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Injected { fault: usize },
+    Healed { faults: Vec<usize> },
+    Noted,
+    Status(Status),
+    Stopping,
+    Error { message: String },
+}
+
+/// What `drill down` reads once the game day has finished.
+#[derive(Debug, Serialize, Deserialize)]
+struct Outcome {
+    exit_code: u8,
+    run_folder: PathBuf,
+}
+
+fn session_dir(out: &Path, scenario: &str) -> PathBuf {
+    out.join(".up").join(scenario)
+}
+
+/// `drill up`: runs the scenario until `drill down` (or Ctrl-C).
+pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
+    let scenario = scenario::load(path)?;
+    let dir = session_dir(&opts.out, &scenario.name.value);
+    let socket = dir.join("control.sock");
+    if UnixStream::connect(&socket).await.is_ok() {
+        return Err(DrillError::Usage(format!(
+            "a game day of scenario {} is already up (socket {}); end it with `drill down --scenario {}` first",
+            scenario.name.value,
+            socket.display(),
+            scenario.name.value
+        )));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| DrillError::setup(format!("cannot create {}: {e}", dir.display())))?;
+    // A socket file without a listener is what a killed `up` leaves behind.
+    let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(dir.join("outcome.json"));
+    let listener = UnixListener::bind(&socket)
+        .map_err(|e| DrillError::setup(format!("cannot listen on {}: {e}", socket.display())))?;
+
+    let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
+    let plan = plan::build(&scenario, &plan::new_run_id(), seed);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let server = tokio::spawn(serve(listener, Arc::new(scenario), plan.clone(), tx));
+    say(format!(
+        "game day of {}: `drill inject|heal|note|status|down {}` talk to it",
+        plan.scenario, plan.scenario
+    ));
+    let result = runner::run_plan(plan, opts, Some(rx)).await;
+    server.abort();
+    let _ = std::fs::remove_file(&socket);
+    let (code, run_folder) = match &result {
+        Ok((code, folder)) => (*code, folder.clone()),
+        Err(e) => (e.exit_code(), PathBuf::new()),
+    };
+    let outcome = serde_json::to_vec(&Outcome {
+        exit_code: code,
+        run_folder,
+    })
+    .expect("serializes");
+    let _ = std::fs::write(dir.join("outcome.json"), outcome);
+    result.map(|(code, _)| code)
+}
+
+async fn serve(
+    listener: UnixListener,
+    scenario: Arc<Scenario>,
+    plan: Plan,
+    tx: mpsc::UnboundedSender<Control>,
+) {
+    let next_id = Arc::new(AtomicUsize::new(
+        plan.timeline
+            .iter()
+            .filter(|s| matches!(s.what, plan::StepPlan::Fault(_)))
+            .count()
+            + 1,
+    ));
+    while let Ok((stream, _)) = listener.accept().await {
+        let (scenario, plan, tx, next_id) =
+            (scenario.clone(), plan.clone(), tx.clone(), next_id.clone());
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            if BufReader::new(read).read_line(&mut line).await.is_err() {
+                return;
+            }
+            let reply = match serde_json::from_str::<Request>(&line) {
+                Ok(request) => handle(request, &scenario, &plan, &tx, &next_id).await,
+                Err(e) => Reply::Error {
+                    message: format!("bad request: {e}"),
+                },
+            };
+            let mut out = serde_json::to_vec(&reply).expect("serializes");
+            out.push(b'\n');
+            let _ = write.write_all(&out).await;
+        });
+    }
+}
+
+async fn handle(
+    request: Request,
+    scenario: &Scenario,
+    plan: &Plan,
+    tx: &mpsc::UnboundedSender<Control>,
+    next_id: &AtomicUsize,
+) -> Reply {
+    let gone = || Reply::Error {
+        message: "the game day is ending".into(),
+    };
+    match request {
+        Request::Inject { step } => {
+            let (kind, step) = match scenario::parse_fault(scenario, &step) {
+                Ok(parsed) => parsed,
+                Err(message) => return Reply::Error { message },
+            };
+            let id = next_id.fetch_add(1, Ordering::SeqCst);
+            // Seeded per fault, so the same seed picks the same victims.
+            let mut rng = StdRng::seed_from_u64(plan.seed ^ id as u64);
+            let fault = plan::plan_fault(&plan.regions, id, kind, &step, &mut rng);
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Control::Inject(Box::new(fault), reply)).is_err() {
+                return gone();
+            }
+            match answer.await {
+                Ok(Ok(())) => Reply::Injected { fault: id },
+                Ok(Err(message)) => Reply::Error {
+                    message: format!("fault #{id}: {message}"),
+                },
+                Err(_) => gone(),
+            }
+        }
+        Request::Heal { fault } => {
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Control::Heal(fault, reply)).is_err() {
+                return gone();
+            }
+            answer
+                .await
+                .map(|faults| Reply::Healed { faults })
+                .unwrap_or_else(|_| gone())
+        }
+        Request::Note { text } => match tx.send(Control::Note(text)) {
+            Ok(()) => Reply::Noted,
+            Err(_) => gone(),
+        },
+        Request::Status => {
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Control::Status(reply)).is_err() {
+                return gone();
+            }
+            answer.await.map(Reply::Status).unwrap_or_else(|_| gone())
+        }
+        Request::Down => match tx.send(Control::Down) {
+            Ok(()) => Reply::Stopping,
+            Err(_) => gone(),
+        },
+    }
+}
+
+/// Sends one request to the game day of `scenario` under `out`.
+pub async fn ask(out: &Path, scenario: &str, request: &Request) -> Result<Reply, DrillError> {
+    let socket = session_dir(out, scenario).join("control.sock");
+    let stream = UnixStream::connect(&socket).await.map_err(|e| {
+        DrillError::Usage(format!(
+            "no game day of scenario {scenario} is up ({}: {e}); start one with `drill up <scenario file>`",
+            socket.display()
+        ))
+    })?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(request).expect("serializes");
+    line.push(b'\n');
+    write
+        .write_all(&line)
+        .await
+        .map_err(|e| DrillError::setup(format!("cannot talk to the game day: {e}")))?;
+    let mut answer = String::new();
+    BufReader::new(read)
+        .read_line(&mut answer)
+        .await
+        .map_err(|e| DrillError::setup(format!("no answer from the game day: {e}")))?;
+    match serde_json::from_str(&answer) {
+        Ok(Reply::Error { message }) => Err(DrillError::Usage(message)),
+        Ok(reply) => Ok(reply),
+        Err(e) => Err(DrillError::setup(format!(
+            "unreadable answer from the game day: {e}"
+        ))),
+    }
+}
+
+/// `drill down`: asks the game day to stop, waits until its reports are written, prints
+/// where they are and returns its exit code.
+pub async fn down(out: &Path, scenario: &str) -> Result<u8, DrillError> {
+    ask(out, scenario, &Request::Down).await?;
+    let outcome_file = session_dir(out, scenario).join("outcome.json");
+    // Healing, verification and teardown take seconds; give them a generous bound.
+    for _ in 0..600 {
+        if let Ok(raw) = std::fs::read(&outcome_file) {
+            if let Ok(o) = serde_json::from_slice::<Outcome>(&raw) {
+                println!(
+                    "game day of {scenario} is down: reports in {}",
+                    o.run_folder.display()
+                );
+                return Ok(o.exit_code);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(DrillError::setup(format!(
+        "the game day of {scenario} did not finish within 120s; see its terminal, or `drill clean --all`"
+    )))
+}
+
+/// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step.
+pub fn step_yaml(
+    kind: &str,
+    target: Option<&str>,
+    duration: Option<&str>,
+    params: &[String],
+) -> Result<String, DrillError> {
+    let mut fields = vec!["at: 0s".to_string(), format!("fault: {kind}")];
+    if let Some(t) = target {
+        fields.push(format!("target: {t}"));
+    }
+    if let Some(d) = duration {
+        fields.push(format!("for: {d}"));
+    }
+    for p in params {
+        let (k, v) = p.split_once('=').ok_or_else(|| {
+            DrillError::Usage(format!("--set {p}: write key=value, e.g. --set rate=1MiB"))
+        })?;
+        fields.push(format!("{k}: {v}"));
+    }
+    Ok(fields.join("\n"))
+}
+
+/// Prints a reply for a person; returns the exit code.
+pub fn print_reply(reply: &Reply) -> u8 {
+    match reply {
+        Reply::Injected { fault } => println!("fault #{fault} injected"),
+        Reply::Healed { faults } if faults.is_empty() => println!("nothing to heal"),
+        Reply::Healed { faults } => {
+            let ids: Vec<String> = faults.iter().map(|f| format!("#{f}")).collect();
+            println!("healed {}", ids.join(", "))
+        }
+        Reply::Noted => println!("noted"),
+        Reply::Stopping => println!("stopping"),
+        Reply::Status(s) => {
+            println!("up for {:.1}s", s.elapsed_s);
+            let mut regions: Vec<_> = s.entry_points.iter().collect();
+            regions.sort();
+            for (region, url) in regions {
+                println!("  region {region}: {url}");
+            }
+            if s.active_faults.is_empty() {
+                println!("  no active fault");
+            }
+            for (id, kind, target) in &s.active_faults {
+                println!("  fault #{id} {kind} {target}: active");
+            }
+        }
+        Reply::Error { message } => {
+            eprintln!("error: {message}");
+            return exit::USAGE;
+        }
+    }
+    exit::PASS
+}
