@@ -3,10 +3,12 @@
 //! and `drill report` can re-render any run.
 
 use crate::error::{DrillError, SetupContext};
+use crate::live::LiveStats;
 use crate::scenario::{FaultKind, Sla};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -180,6 +182,8 @@ pub struct ColdStartRecord {
 pub struct Journal {
     start: Instant,
     tx: mpsc::UnboundedSender<Record>,
+    /// Every event also feeds the live view.
+    live: Arc<Mutex<LiveStats>>,
 }
 
 /// Finishes writing when dropped after every [`Journal`] handle is gone.
@@ -209,6 +213,7 @@ impl Journal {
             Journal {
                 start: Instant::now(),
                 tx,
+                live: Arc::default(),
             },
             JournalWriter { task },
         ))
@@ -232,7 +237,13 @@ impl Journal {
     }
 
     /// Records an event that happened at `t_us` (e.g. a heal, stamped when it began).
+    /// The live view's line for the interval since the previous call.
+    pub fn live_line(&self) -> String {
+        self.live.lock().expect("live view lock").line()
+    }
+
     pub fn record_at(&self, t_us: u64, event: Event) {
+        self.live.lock().expect("live view lock").observe(&event);
         // The writer only stops once every handle is dropped, so a send cannot fail
         // while `self` exists; ignoring the result is safe.
         let _ = self.tx.send(Record { t_us, event });

@@ -15,6 +15,7 @@ pub mod guardrails;
 pub mod hosts;
 pub mod images;
 pub mod journal;
+pub mod live;
 pub mod oci;
 pub mod plan;
 pub mod report;

@@ -25,6 +25,9 @@ use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
+/// How often the live view prints a status line.
+const LIVE_EVERY: Duration = Duration::from_secs(5);
+
 /// Probes run this long before the timeline starts, to show the steady state.
 const STEADY_STATE_WINDOW: Duration = Duration::from_secs(1);
 
@@ -351,6 +354,21 @@ async fn execute(
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
     journal.record(Event::TimelineStarted);
     say("timeline started");
+    {
+        // In the probes' set, so it stops with them, also when the run is aborted.
+        let journal = journal.clone();
+        let stop = stop_probes.clone();
+        probes.spawn(async move {
+            let mut tick = tokio::time::interval(LIVE_EVERY);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => say(journal.live_line()),
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+    }
     let t0 = tokio::time::Instant::now();
     let mut fleet = Fleet::new(&plan.hosts, live.entry_points.clone(), journal.clone());
     let mut tasks = JoinSet::new();
