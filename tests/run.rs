@@ -316,3 +316,65 @@ impl Drop for Cleanup {
         });
     }
 }
+
+/// What `drill plan` shows is what `drill run` creates: the same containers, and the same
+/// seeded pick of victim.
+#[test]
+fn plan_matches_what_run_creates() {
+    let file = variant(
+        "outage.yaml",
+        "  - { at: 5s, do: cold-start, hosts: { region: us } }",
+        "  - { at: 5s, do: cold-start, hosts: { region: us } }\n  - { at: 1s, fault: kill, target: eu, pick: 1, for: 1s }",
+    );
+    let plan = drill()
+        .args(["plan", "--seed", "99"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0));
+    let plan = common::text(&plan.stdout);
+    let r = run(file.path(), &["--seed", "99", "--keep"]);
+    let run_id = r.run_id();
+    let planned = plan.replace("<run-id>", &run_id);
+    let left = leftovers(&run_id);
+    let _cleanup = CleanRun(run_id.clone());
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+
+    let names: Vec<String> = common::block_on(async {
+        let engine = registry_drill::engine::Engine::connect().await.unwrap();
+        let mut names = Vec::new();
+        for id in &left.containers {
+            let info = engine.docker().inspect_container(id, None).await.unwrap();
+            names.push(info.name.unwrap().trim_start_matches('/').to_string());
+        }
+        names
+    });
+    assert_eq!(names.len(), 5, "{names:?}");
+    for name in &names {
+        assert!(
+            planned.contains(name.as_str()),
+            "{name} is in the plan:\n{planned}"
+        );
+    }
+    let killed = r
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "fault_injected" && e["kind"] == "kill")
+        .unwrap()["members"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        planned.contains(&format!("kill eu for 1s: {killed}")),
+        "{killed} as planned:\n{planned}"
+    );
+}
+
+/// Removes a `--keep` run's topology, whether the test passed or not.
+struct CleanRun(String);
+
+impl Drop for CleanRun {
+    fn drop(&mut self) {
+        let _ = drill().args(["clean", "--run", &self.0]).output();
+    }
+}
