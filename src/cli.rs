@@ -4,7 +4,7 @@ use crate::engine::Engine;
 use crate::error::{exit, DrillError};
 use crate::runner::{self, RunOptions};
 use crate::units::Percent;
-use crate::{gameday, images, journal, plan, report, scenario};
+use crate::{gameday, images, plan, report, scenario};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -364,18 +364,8 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             } else {
                 run.clone()
             };
-            let loaded = journal::read(&path)?;
-            let summary =
-                report::summarize_against(&loaded.records, loaded.truncated, baseline.as_ref());
             let dir = path.parent().unwrap_or(&run);
-            let written = report::write_all(dir, &summary).map_err(|e| {
-                DrillError::setup(format!(
-                    "cannot write the reports in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            println!("{}", report::terminal(&summary));
-            println!("{}", report::written(&written));
+            let summary = report::render(&path, dir, baseline.as_ref())?;
             Ok(summary.verdict.status.exit_code())
         }
         Command::Clean { run, all } => {

@@ -67,6 +67,26 @@ pub fn summary_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Summary)).expect("a schema is JSON")
 }
 
+/// Reads a journal, writes every report into `dir`, prints the terminal summary and the
+/// files written: the last step of `drill run`, and all of `drill report`.
+pub fn render(
+    journal_path: &std::path::Path,
+    dir: &std::path::Path,
+    baseline: Option<&Baseline>,
+) -> Result<Summary, crate::error::DrillError> {
+    let loaded = crate::journal::read(journal_path)?;
+    let summary = summarize_against(&loaded.records, loaded.truncated, baseline);
+    let files = write_all(dir, &summary).map_err(|e| {
+        crate::error::DrillError::setup(format!(
+            "cannot write the reports in {}: {e}",
+            dir.display()
+        ))
+    })?;
+    println!("{}", terminal(&summary));
+    println!("{}", written(&files));
+    Ok(summary)
+}
+
 /// Analyses a journal and judges it against the SLA it recorded in `run_started`.
 pub fn summarize(records: &[Record], truncated: bool) -> Summary {
     let analysis = analyze(records, truncated);

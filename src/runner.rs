@@ -225,17 +225,7 @@ pub async fn run_plan(
         )));
     }
 
-    let loaded = journal::read(&journal_path)?;
-    let summary =
-        report::summarize_against(&loaded.records, loaded.truncated, opts.baseline.as_ref());
-    let written = report::write_all(&dir, &summary).map_err(|e| {
-        DrillError::setup(format!(
-            "cannot write the reports in {}: {e}",
-            dir.display()
-        ))
-    })?;
-    println!("{}", report::terminal(&summary));
-    println!("{}", report::written(&written));
+    let summary = report::render(&journal_path, &dir, opts.baseline.as_ref())?;
     println!("reports: {}", dir.display());
     let code = summary.verdict.status.exit_code();
     let healed = summary
