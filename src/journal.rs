@@ -3,7 +3,7 @@
 //! and `drill report` can re-render any run.
 
 use crate::error::{DrillError, SetupContext};
-use crate::scenario::{FaultKind, Sla};
+use crate::scenario::{FaultKind, HostKind, Sla};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -113,6 +113,9 @@ pub enum Outcome {
 pub struct PullRecord {
     pub host: String,
     pub fleet: String,
+    /// Older journals lack it: their hosts were all native.
+    #[serde(default)]
+    pub kind: HostKind,
     pub region: String,
     pub zone: String,
     pub wave: usize,
@@ -160,6 +163,9 @@ impl PhaseKind {
 pub struct ColdStartRecord {
     pub host: String,
     pub fleet: String,
+    /// Older journals lack it: their hosts were all native.
+    #[serde(default)]
+    pub kind: HostKind,
     pub region: String,
     pub zone: String,
     pub wave: usize,
