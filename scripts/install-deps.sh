@@ -4,7 +4,7 @@
 # binaries and imported into the local Docker engine.
 set -euo pipefail
 
-packages=(docker-registry haproxy busybox-static iproute2 iptables)
+packages=(docker-registry haproxy busybox-static iproute2 iptables containerd)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (sudo $0)" >&2
@@ -22,7 +22,7 @@ fi
 # The packages start system services where systemd runs; drill only wants the binaries,
 # and a host registry listening on every interface is not wanted.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  systemctl disable --now docker-registry haproxy >/dev/null 2>&1 || true
+  systemctl disable --now docker-registry haproxy containerd >/dev/null 2>&1 || true
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "install-deps: the Docker engine does not answer; start it (systemctl start docker)" >&2

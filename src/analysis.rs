@@ -24,13 +24,6 @@ pub const CHART_WINDOW_US: u64 = 1_000_000;
 /// Ratios equal to a limit count as within it although percentages are floats.
 const EPSILON: f64 = 1e-9;
 
-/// The kind of host that made a pull or a cold start. The journal does not record
-/// one yet and every host drill runs today is native, so this is the one place to
-/// change when `pull` and `cold_start` events carry a `kind`.
-fn host_kind(_fleet: &str) -> &'static str {
-    "native"
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Analysis {
     /// From `run_started`; `None` when the journal lacks it.
@@ -184,7 +177,7 @@ pub struct ColdStarts {
     /// By the region of the host.
     pub by_region: BTreeMap<String, ColdStartStats>,
     pub by_wave: BTreeMap<usize, ColdStartStats>,
-    /// By host kind (`native` is the only kind so far).
+    /// By host kind: `native`, `containerd`, `docker`.
     pub by_kind: BTreeMap<String, ColdStartStats>,
     /// Every cold start, in start order: the points of the latency-over-time chart.
     pub points: Vec<ColdStartPoint>,
@@ -226,7 +219,7 @@ pub struct Pulls {
     pub by_region: BTreeMap<String, PullGroup>,
     /// By image reference.
     pub by_image: BTreeMap<String, PullGroup>,
-    /// By host kind (`native` is the only kind so far).
+    /// By host kind: `native`, `containerd`, `docker`.
     pub by_kind: BTreeMap<String, PullGroup>,
 }
 
@@ -286,6 +279,14 @@ pub struct FaultRecovery {
     pub last_failure_us: Option<u64>,
     /// First successful signal after the last failure.
     pub recovered_us: Option<u64>,
+    /// "Registry recovered": the first successful probe after the last failed probe.
+    /// `None` when no probe failed, or none succeeded after the last failure.
+    #[serde(default)]
+    pub registry_recovered_us: Option<u64>,
+    /// "Client recovered": the first successful pull after the last failed pull.
+    /// `None` when no pull failed, or none succeeded after the last failure.
+    #[serde(default)]
+    pub client_recovered_us: Option<u64>,
     /// The last step of the waterfall: the start of the first 3 consecutive 1 s
     /// windows, counted from the recovery (from the injection for a masked fault), in
     /// which no signal of the fault's regions failed and, when the SLA declares a
@@ -769,7 +770,7 @@ fn cold_start_stats(all: &[&ColdStartRecord]) -> ColdStarts {
         by_region.entry(c.region.clone()).or_default().push(c);
         by_wave.entry(c.wave).or_default().push(c);
         by_kind
-            .entry(host_kind(&c.fleet).to_string())
+            .entry(c.kind.name().to_string())
             .or_default()
             .push(c);
     }
@@ -850,7 +851,7 @@ fn pull_stats(pulls: &[&PullRecord]) -> Pulls {
         served_by,
         by_region: grouped(|p| p.region.clone()),
         by_image: grouped(|p| p.image.clone()),
-        by_kind: grouped(|p| host_kind(&p.fleet).to_string()),
+        by_kind: grouped(|p| p.kind.name().to_string()),
     }
 }
 
@@ -881,6 +882,11 @@ fn fault_recoveries(
             let recovered_us = last_failure
                 .and_then(|last| window[last + 1..].iter().find(|s| s.ok))
                 .map(|s| s.t_us);
+            let recovered_of = |probe: bool| {
+                let of: Vec<&&Signal> = window.iter().filter(|s| s.probe == probe).collect();
+                let last = of.iter().rposition(|s| !s.ok)?;
+                of[last + 1..].iter().find(|s| s.ok).map(|s| s.t_us)
+            };
             let heal = healed.get(&f.id);
             let healed_us = heal.map(|h| h.t_us);
             let masked = last_failure.is_none();
@@ -910,6 +916,8 @@ fn fault_recoveries(
                 first_failure_us: failed().next().map(|s| s.t_us),
                 last_failure_us: last_failure.map(|i| window[i].t_us),
                 recovered_us,
+                registry_recovered_us: recovered_of(true),
+                client_recovered_us: recovered_of(false),
                 back_within_sla_us,
                 disruption_us: match (last_failure, recovered_us) {
                     (None, _) => Some(0),
@@ -1169,6 +1177,7 @@ pub(crate) mod tests {
             Event::ColdStart(ColdStartRecord {
                 host: format!("{region}-fleet-1"),
                 fleet: format!("{region}-fleet"),
+                kind: Default::default(),
                 region: region.into(),
                 zone: format!("{region}-a"),
                 wave,
@@ -1192,6 +1201,7 @@ pub(crate) mod tests {
             Event::ColdStart(ColdStartRecord {
                 host: format!("{region}-fleet-{started_us}"),
                 fleet: format!("{region}-fleet"),
+                kind: Default::default(),
                 region: region.into(),
                 zone: format!("{region}-a"),
                 wave: 1,
@@ -1209,6 +1219,7 @@ pub(crate) mod tests {
             Event::Pull(PullRecord {
                 host: format!("{region}-fleet-1"),
                 fleet: format!("{region}-fleet"),
+                kind: Default::default(),
                 region: region.into(),
                 zone: format!("{region}-b"),
                 wave: 0,

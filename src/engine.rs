@@ -9,10 +9,10 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -47,6 +47,10 @@ pub struct ContainerSpec {
     pub cap_add: Vec<String>,
     /// Command; the image's entrypoint when empty.
     pub cmd: Vec<String>,
+    /// e.g. `seccomp=unconfined` (containerd hosts unpack layers with mounts).
+    pub security_opt: Vec<String>,
+    /// Paths mounted as an empty tmpfs.
+    pub tmpfs: Vec<String>,
 }
 
 /// What `remove_labelled` removed.
@@ -167,6 +171,13 @@ impl Engine {
                 mounts: Some(mounts),
                 network_mode: Some(network_mode),
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+                security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
+                tmpfs: (!spec.tmpfs.is_empty()).then(|| {
+                    spec.tmpfs
+                        .iter()
+                        .map(|p| (p.clone(), String::new()))
+                        .collect()
+                }),
                 ..Default::default()
             }),
             networking_config,
@@ -190,6 +201,19 @@ impl Engine {
         contents: &[u8],
     ) -> Result<(), DrillError> {
         let (dir, file) = path.rsplit_once('/').unwrap_or(("/", path));
+        self.upload_file_in(container, dir, file, contents).await
+    }
+
+    /// Writes `file` (a path relative to `dir`, whose missing folders are created) under
+    /// the existing folder `dir` of a created container.
+    pub async fn upload_file_in(
+        &self,
+        container: &str,
+        dir: &str,
+        file: &str,
+        contents: &[u8],
+    ) -> Result<(), DrillError> {
+        let path = format!("{dir}/{file}");
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
         header.set_size(contents.len() as u64);
@@ -345,6 +369,45 @@ impl Engine {
                 what(),
                 output.trim()
             )))
+        }
+    }
+
+    /// Pulls `reference` (`host:port/repo:tag`) into the engine's own image store, as a
+    /// `docker pull` would. Fails with the engine's error text.
+    pub async fn pull_image(&self, reference: &str) -> Result<(), String> {
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(reference)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes exactly the image reference given (untagging it; its layers go when no
+    /// other tag holds them). A reference the engine does not have is not an error.
+    pub async fn remove_image(&self, reference: &str) -> Result<(), DrillError> {
+        match self
+            .docker
+            .remove_image(
+                reference,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await
+        {
+            Err(e) if !is_not_found(&e) => Err(DrillError::Setup(format!(
+                "cannot remove image {reference}: {e}"
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -1,23 +1,28 @@
-//! Native container hosts: many simulated hosts in one process. A cold start gives a host
-//! a fresh connection pool and an empty cache, then pulls its whole image list through
-//! its mirrors, retrying a failed pull after a back-off until it succeeds or the run ends.
+//! Container hosts. Native hosts are simulated in this process (a cold start gives one a
+//! fresh connection pool and an empty cache); containerd hosts are real containerd
+//! daemons in containers, driven with `ctr`; the docker host is the local Docker engine.
+//! Every cold start empties the host's cache, then pulls its whole image list through its
+//! mirrors, retrying a failed pull after a back-off until it succeeds or the run ends.
 
+use crate::engine::Engine;
 use crate::guardrails::Guardrail;
-use crate::journal::{ColdStartRecord, Event, Journal, PullRecord};
+use crate::images::CONTAINERD_HOSTS_DIR;
+use crate::journal::{ColdStartRecord, Event, Journal, Phase, PullRecord};
 use crate::oci::{self, Mirror};
 use crate::plan::HostPlan;
-use crate::scenario::Probes;
+use crate::scenario::{HostKind, Probes};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Every native host of the run, and the cold starts in flight.
+/// Every host of the run, of every kind, and the cold starts in flight.
 pub struct Fleet {
     hosts: Vec<Arc<HostPlan>>,
-    /// Region name → entry point.
-    entry_points: HashMap<String, String>,
+    /// Per host, how it pulls.
+    clients: Vec<Arc<HostClient>>,
+    engine: Engine,
     journal: Journal,
     /// Cancelled when the run ends: unfinished cold starts are recorded as failed.
     run_end: CancellationToken,
@@ -26,15 +31,63 @@ pub struct Fleet {
     tasks: JoinSet<()>,
 }
 
+/// How one host pulls, by kind.
+enum HostClient {
+    /// drill's client: the mirrors' entry points.
+    Native(Vec<Mirror>),
+    /// `ctr` in the host's container; images are named after the first mirror
+    /// (`lb:5000`), and `hosts.toml` lists the rest.
+    Containerd { container: String, registry: String },
+    /// The local engine: one pull per mirror (`127.0.0.1:port`), in order.
+    Docker { mirrors: Vec<(String, String)> },
+}
+
 impl Fleet {
+    /// `entry_points`: region → `http://127.0.0.1:<port>`; `mirror_hosts`: per host,
+    /// its mirrors' load balancers as `name:5000` (what containerd hosts use).
     pub fn new(
         hosts: &[HostPlan],
-        entry_points: HashMap<String, String>,
+        entry_points: &HashMap<String, String>,
+        mirror_hosts: Vec<Vec<String>>,
+        engine: Engine,
         journal: Journal,
     ) -> Fleet {
+        let clients = hosts
+            .iter()
+            .zip(mirror_hosts)
+            .map(|(h, lbs)| {
+                let regional = h
+                    .mirrors
+                    .iter()
+                    .filter_map(|r| entry_points.get(r).map(|base| (r.clone(), base.clone())));
+                Arc::new(match h.kind {
+                    HostKind::Native => HostClient::Native(
+                        regional
+                            .map(|(region, base)| Mirror { region, base })
+                            .collect(),
+                    ),
+                    HostKind::Containerd => HostClient::Containerd {
+                        container: h.container.clone().unwrap_or_default(),
+                        registry: lbs.first().cloned().unwrap_or_default(),
+                    },
+                    HostKind::Docker => HostClient::Docker {
+                        mirrors: regional
+                            .map(|(region, base)| {
+                                let authority = base
+                                    .trim_start_matches("http://")
+                                    .trim_end_matches('/')
+                                    .to_string();
+                                (region, authority)
+                            })
+                            .collect(),
+                    },
+                })
+            })
+            .collect();
         Fleet {
             hosts: hosts.iter().cloned().map(Arc::new).collect(),
-            entry_points,
+            clients,
+            engine,
             journal,
             run_end: CancellationToken::new(),
             restarts: vec![None; hosts.len()],
@@ -42,41 +95,52 @@ impl Fleet {
         }
     }
 
-    /// Restarts the given hosts at once (the thundering herd of a DR event). A host still
-    /// busy with an earlier cold start abandons it.
-    pub fn cold_start(&mut self, wave: usize, host_indexes: &[usize]) {
-        for &i in host_indexes {
+    /// Restarts the given hosts: all at once (the thundering herd of a DR event), or
+    /// spread evenly over `ramp`. A host still busy with an earlier cold start abandons
+    /// it.
+    pub fn cold_start(&mut self, wave: usize, host_indexes: &[usize], ramp: Duration) {
+        let n = host_indexes.len().max(1) as u32;
+        for (k, &i) in host_indexes.iter().enumerate() {
             if let Some(previous) = self.restarts[i].take() {
                 previous.cancel();
             }
             let restart = CancellationToken::new();
             self.restarts[i] = Some(restart.clone());
             let host = self.hosts[i].clone();
-            let mirrors: Vec<Mirror> = host
-                .mirrors
-                .iter()
-                .filter_map(|r| {
-                    self.entry_points.get(r).map(|base| Mirror {
-                        region: r.clone(),
-                        base: base.clone(),
-                    })
-                })
-                .collect();
+            let client = self.clients[i].clone();
+            let engine = self.engine.clone();
             let journal = self.journal.clone();
             let run_end = self.run_end.clone();
+            let delay = ramp * k as u32 / n;
             self.tasks.spawn(async move {
                 let stop = Stop { restart, run_end };
-                if let Some(record) = cold_start(&host, &mirrors, wave, &journal, &stop).await {
+                if stop.guard(tokio::time::sleep(delay)).await.is_err() {
+                    return;
+                }
+                let ctx = Ctx {
+                    host: &host,
+                    wave,
+                    journal: &journal,
+                    stop: &stop,
+                    engine: &engine,
+                };
+                if let Some(record) = cold_start(&ctx, &client).await {
                     journal.record(Event::ColdStart(record));
                 }
             });
         }
     }
 
-    /// Ends the run for every host: cold starts still going are recorded as failed.
+    /// Ends the run for every host: cold starts still going are recorded as failed. The
+    /// Docker host's engine is left without the images drill pulled into it.
     pub async fn stop(mut self) {
         self.run_end.cancel();
         while self.tasks.join_next().await.is_some() {}
+        for (host, client) in self.hosts.iter().zip(&self.clients) {
+            if let HostClient::Docker { mirrors } = client.as_ref() {
+                remove_pulled(&self.engine, host, mirrors).await;
+            }
+        }
     }
 }
 
@@ -103,74 +167,207 @@ impl Stop {
     }
 }
 
-/// One host's cold start. Returns None when a later wave superseded it.
-async fn cold_start(
-    host: &HostPlan,
-    mirrors: &[Mirror],
+/// What one cold start works with.
+struct Ctx<'a> {
+    host: &'a HostPlan,
     wave: usize,
-    journal: &Journal,
-    stop: &Stop,
-) -> Option<ColdStartRecord> {
+    journal: &'a Journal,
+    stop: &'a Stop,
+    engine: &'a Engine,
+}
+
+/// What one pull attempt gave, whatever the kind of host.
+struct Attempt {
+    error: Option<String>,
+    fallbacks: u32,
+    phases: Vec<Phase>,
+}
+
+/// One host's cold start: empty its cache, then pull every image in order, retrying a
+/// failed pull after the back-off. Returns None when a later wave superseded it.
+async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecord> {
+    let host = ctx.host;
     let started = Instant::now();
     let mut record = ColdStartRecord {
         host: host.name.clone(),
         fleet: host.fleet.clone(),
+        kind: host.kind,
         region: host.region.clone(),
         zone: host.zone.clone(),
-        wave,
+        wave: ctx.wave,
         ok: false,
-        started_us: journal.offset_us(started),
+        started_us: ctx.journal.offset_us(started),
         duration_us: 0,
         attempts: 0,
     };
-    // A fresh pool: a restarted host has no warm connections.
-    let client = oci::client(host.timeouts.connect.0, host.timeouts.request.0);
+    let failed = |mut record: ColdStartRecord, why: Interrupted| match why {
+        Interrupted::Restarted => None,
+        Interrupted::RunEnded => {
+            record.duration_us = started.elapsed().as_micros() as u64;
+            Some(record)
+        }
+    };
+    // A native host gets a fresh pool: a restarted host has no warm connections.
+    let native = oci::client(host.timeouts.connect.0, host.timeouts.request.0);
+    if let Err(why) = ctx.stop.guard(wipe(ctx, client)).await {
+        return failed(record, why);
+    }
     for image in &host.pull {
         loop {
             record.attempts += 1;
             let pull_started = Instant::now();
-            let outcome = match stop
-                .guard(oci::pull(&client, mirrors, image, host.parallel_layers))
-                .await
-            {
-                Ok(o) => o,
-                Err(Interrupted::Restarted) => return None,
-                Err(Interrupted::RunEnded) => {
-                    record.duration_us = started.elapsed().as_micros() as u64;
-                    return Some(record);
-                }
+            let attempt = match ctx.stop.guard(pull(ctx, client, &native, image)).await {
+                Ok(a) => a,
+                Err(why) => return failed(record, why),
             };
-            let ok = outcome.ok();
-            journal.record(Event::Pull(PullRecord {
+            let ok = attempt.error.is_none();
+            ctx.journal.record(Event::Pull(PullRecord {
                 host: host.name.clone(),
                 fleet: host.fleet.clone(),
+                kind: host.kind,
                 region: host.region.clone(),
                 zone: host.zone.clone(),
-                wave,
+                wave: ctx.wave,
                 image: image.clone(),
                 ok,
-                started_us: journal.offset_us(pull_started),
+                started_us: ctx.journal.offset_us(pull_started),
                 duration_us: pull_started.elapsed().as_micros() as u64,
-                error: outcome.error,
-                fallbacks: outcome.fallbacks,
-                phases: outcome.phases,
+                error: attempt.error,
+                fallbacks: attempt.fallbacks,
+                phases: attempt.phases,
             }));
             if ok {
                 break;
             }
-            match stop.guard(tokio::time::sleep(host.retry_backoff)).await {
-                Ok(()) => {}
-                Err(Interrupted::Restarted) => return None,
-                Err(Interrupted::RunEnded) => {
-                    record.duration_us = started.elapsed().as_micros() as u64;
-                    return Some(record);
-                }
+            if let Err(why) = ctx.stop.guard(tokio::time::sleep(host.retry_backoff)).await {
+                return failed(record, why);
             }
         }
     }
     record.ok = true;
     record.duration_us = started.elapsed().as_micros() as u64;
     Some(record)
+}
+
+/// Empties a host's image cache. A native host has none to empty. A containerd host
+/// removes the images drill pulls and, synchronously, the content and snapshots only
+/// they held. The Docker host removes exactly the references drill pulled, through
+/// every mirror, and nothing else.
+async fn wipe(ctx: &Ctx<'_>, client: &HostClient) {
+    match client {
+        HostClient::Native(_) => {}
+        HostClient::Containerd {
+            container,
+            registry,
+        } => {
+            let mut cmd: Vec<String> = ["ctr", "images", "rm", "--sync"].map(String::from).to_vec();
+            cmd.extend(ctx.host.pull.iter().map(|i| format!("{registry}/{i}")));
+            // Absent images (the first cold start) make ctr complain: nothing to remove.
+            let _ = ctx.engine.exec(container, &cmd).await;
+        }
+        HostClient::Docker { mirrors } => remove_pulled(ctx.engine, ctx.host, mirrors).await,
+    }
+}
+
+/// Removes from the engine exactly the references the Docker host pulls (each image
+/// through each mirror), and nothing else.
+async fn remove_pulled(engine: &Engine, host: &HostPlan, mirrors: &[(String, String)]) {
+    for (_, authority) in mirrors {
+        for image in &host.pull {
+            let reference = format!("{authority}/{image}");
+            if let Err(e) = engine.remove_image(&reference).await {
+                eprintln!("warning: host {}: {e}", host.name);
+            }
+        }
+    }
+}
+
+/// One pull attempt of `image` by a host of any kind.
+async fn pull(
+    ctx: &Ctx<'_>,
+    client: &HostClient,
+    native: &reqwest::Client,
+    image: &str,
+) -> Attempt {
+    match client {
+        HostClient::Native(mirrors) => {
+            let outcome = oci::pull(native, mirrors, image, ctx.host.parallel_layers).await;
+            Attempt {
+                error: outcome.error,
+                fallbacks: outcome.fallbacks,
+                phases: outcome.phases,
+            }
+        }
+        HostClient::Containerd {
+            container,
+            registry,
+        } => {
+            let cmd: Vec<String> = [
+                "ctr",
+                "images",
+                "pull",
+                "--plain-http",
+                "--hosts-dir",
+                CONTAINERD_HOSTS_DIR,
+            ]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("{registry}/{image}")])
+            .collect();
+            let (output, error) = match ctx.engine.exec(container, &cmd).await {
+                Ok(out) => (out, None),
+                Err(e) => {
+                    let text = e.to_string();
+                    let last = ctr_error(&text);
+                    (text, Some(last))
+                }
+            };
+            Attempt {
+                error,
+                // containerd logs each move to the next host.
+                fallbacks: output.matches("trying next host").count() as u32,
+                phases: Vec::new(),
+            }
+        }
+        HostClient::Docker { mirrors } => {
+            let mut errors = Vec::new();
+            for (region, authority) in mirrors {
+                match ctx.engine.pull_image(&format!("{authority}/{image}")).await {
+                    Ok(()) => {
+                        return Attempt {
+                            error: None,
+                            fallbacks: errors.len() as u32,
+                            phases: Vec::new(),
+                        }
+                    }
+                    Err(e) => errors.push(format!("{region}: {e}")),
+                }
+            }
+            Attempt {
+                error: Some(errors.join("; ")),
+                fallbacks: errors.len().saturating_sub(1) as u32,
+                phases: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The line of ctr's output that says why a pull failed: its own `ctr: ...` line, or
+/// the last line when there is none.
+fn ctr_error(output: &str) -> String {
+    output
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("ctr: ").map(str::to_string))
+        .or_else(|| {
+            output
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
 /// Probes every region's entry point with `GET /v2/` until `stop` is cancelled; each
@@ -216,4 +413,21 @@ pub fn spawn_probes(
         });
     }
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctr_error_is_its_own_line() {
+        let out = "time=\"x\" level=info msg=\"trying next host\" host=\"a:5000\"\n\
+                   ctr: failed to resolve reference \"a:5000/team/app:1\": not found\n";
+        assert_eq!(
+            ctr_error(out),
+            "failed to resolve reference \"a:5000/team/app:1\": not found"
+        );
+        assert_eq!(ctr_error("boom\n\n"), "boom");
+        assert_eq!(ctr_error(""), "ctr failed without output");
+    }
 }

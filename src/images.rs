@@ -104,12 +104,34 @@ pub fn toolbox_recipe() -> Recipe {
     }
 }
 
+/// Where containerd hosts read their registry configuration (`ctr --hosts-dir`).
+pub const CONTAINERD_HOSTS_DIR: &str = "/etc/containerd/certs.d";
+
+/// A real container host: containerd and its client `ctr`. It runs with `SYS_ADMIN`,
+/// unconfined seccomp and AppArmor (to unpack layers) and a tmpfs at
+/// `/var/lib/containerd`.
+pub fn containerd_recipe() -> Recipe {
+    Recipe {
+        name: "containerd",
+        binaries: &[
+            ("/usr/bin/containerd", "/usr/bin/containerd", "containerd"),
+            ("/usr/bin/ctr", "/usr/bin/ctr", "containerd"),
+        ],
+        plugin_dirs: &[],
+        files: vec![],
+        dirs: &["tmp", "run", "var/lib/containerd", "etc/containerd/certs.d"],
+        entrypoint: &["/usr/bin/containerd"],
+    }
+}
+
 /// The images a run uses, by role.
 #[derive(Debug, Clone)]
 pub struct Images {
     pub registry: String,
     pub haproxy: String,
     pub toolbox: String,
+    /// Built only for runs with containerd hosts.
+    pub containerd: Option<String>,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -118,6 +140,7 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         registry: ensure(engine, &registry_recipe()).await?,
         haproxy: ensure(engine, &haproxy_recipe()).await?,
         toolbox: ensure(engine, &toolbox_recipe()).await?,
+        containerd: None,
     })
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::{DrillError, SetupContext};
 use crate::live::LiveStats;
-use crate::scenario::{FaultKind, Sla};
+use crate::scenario::{FaultKind, HostKind, Sla};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -119,6 +119,9 @@ pub enum Outcome {
 pub struct PullRecord {
     pub host: String,
     pub fleet: String,
+    /// Older journals lack it: their hosts were all native.
+    #[serde(default)]
+    pub kind: HostKind,
     pub region: String,
     pub zone: String,
     pub wave: usize,
@@ -166,6 +169,9 @@ impl PhaseKind {
 pub struct ColdStartRecord {
     pub host: String,
     pub fleet: String,
+    /// Older journals lack it: their hosts were all native.
+    #[serde(default)]
+    pub kind: HostKind,
     pub region: String,
     pub zone: String,
     pub wave: usize,

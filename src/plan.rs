@@ -3,8 +3,8 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostSelector, LatencyVia,
-    OutageMode, Probes, Scenario, Sla, Step, Timeouts,
+    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostKind, HostSelector,
+    LatencyVia, OutageMode, Probes, Scenario, Sla, Step, Timeouts,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -69,6 +69,9 @@ pub struct HostPlan {
     pub timeouts: Timeouts,
     pub parallel_layers: usize,
     pub retry_backoff: Duration,
+    pub kind: HostKind,
+    /// The host's container (containerd hosts only).
+    pub container: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +85,8 @@ pub enum StepPlan {
     /// Indexes into [`Plan::hosts`].
     ColdStart {
         hosts: Vec<usize>,
+        /// Starts spread evenly over this time (zero: all at once).
+        ramp: Duration,
     },
     Fault(Box<FaultPlan>),
 }
@@ -196,6 +201,9 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     timeouts: f.timeouts,
                     parallel_layers: f.parallel_layers as usize,
                     retry_backoff: f.retry_backoff.0,
+                    kind: f.kind,
+                    container: (f.kind == HostKind::Containerd)
+                        .then(|| format!("{prefix}-host-{}-{zone}-{n}", f.name)),
                 });
             }
         }
@@ -213,6 +221,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     .unwrap_or(HostSelector::All(AllHosts::All));
                 StepPlan::ColdStart {
                     hosts: select_hosts(&hosts, &sel),
+                    ramp: step.ramp.map(|r| r.0).unwrap_or_default(),
                 }
             }
             (None, Some(kind)) => {
@@ -438,7 +447,11 @@ impl Plan {
     }
 
     pub fn container_count(&self) -> usize {
-        self.regions.iter().map(|r| r.nodes.len() + 1).sum()
+        self.regions
+            .iter()
+            .map(|r| r.nodes.len() + 1)
+            .sum::<usize>()
+            + self.hosts.iter().filter(|h| h.container.is_some()).count()
     }
 
     /// Human-readable plan for `drill plan`.
@@ -481,8 +494,9 @@ impl Plan {
             let members: Vec<&HostPlan> = self.hosts.iter().filter(|h| h.fleet == f).collect();
             let _ = writeln!(
                 out,
-                "  fleet {f}: {} native hosts in region {}, mirrors {}, pulls {}",
+                "  fleet {f}: {} {} hosts in region {}, mirrors {}, pulls {}",
                 members.len(),
+                members[0].kind.name(),
                 members[0].region,
                 members[0].mirrors.join(" → "),
                 members[0].pull.join(", ")
@@ -496,8 +510,17 @@ impl Plan {
         for s in &self.timeline {
             let at = humantime::format_duration(s.at).to_string();
             match &s.what {
-                StepPlan::ColdStart { hosts } => {
-                    let _ = writeln!(out, "  {at:>6}  cold start of {} hosts", hosts.len());
+                StepPlan::ColdStart { hosts, ramp } => {
+                    let spread = if ramp.is_zero() {
+                        String::new()
+                    } else {
+                        format!(" spread over {}", humantime::format_duration(*ramp))
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {at:>6}  cold start of {} hosts{spread}",
+                        hosts.len()
+                    );
                 }
                 StepPlan::Fault(f) => {
                     let _ = writeln!(
@@ -573,7 +596,7 @@ timeline:
         let p = plan(1);
         let ats: Vec<u64> = p.timeline.iter().map(|s| s.at.as_secs()).collect();
         assert_eq!(ats, [0, 10, 20, 21]);
-        let StepPlan::ColdStart { hosts } = &p.timeline[0].what else {
+        let StepPlan::ColdStart { hosts, .. } = &p.timeline[0].what else {
             panic!()
         };
         assert_eq!(hosts.len(), 5);
@@ -590,7 +613,7 @@ timeline:
             outage.containers,
             ["drill-abc12345-us-a-1", "drill-abc12345-us-lb"]
         );
-        let StepPlan::ColdStart { hosts } = &p.timeline[3].what else {
+        let StepPlan::ColdStart { hosts, .. } = &p.timeline[3].what else {
             panic!()
         };
         assert_eq!(hosts, &[2, 3]);

@@ -579,6 +579,23 @@ pub(crate) fn disruption_text(f: &FaultRecovery) -> String {
     }
 }
 
+/// "Registry recovered" (probes) against "client recovered" (pulls), when either failed.
+pub(crate) fn recovered_by_side(f: &FaultRecovery) -> Option<String> {
+    if f.registry_recovered_us.is_none() && f.client_recovered_us.is_none() {
+        return None;
+    }
+    let side = |t: Option<u64>, failed: u64, what: &str| match t {
+        Some(t) => at(t),
+        None if failed == 0 => format!("(no {what} failed)"),
+        None => "never".to_string(),
+    };
+    Some(format!(
+        "registry recovered {}, clients recovered {}",
+        side(f.registry_recovered_us, f.failed_probes, "probe"),
+        side(f.client_recovered_us, f.failed_pulls, "pull"),
+    ))
+}
+
 /// Why a waterfall has no "back within SLA" step, if it has none.
 pub(crate) fn settle_note(f: &FaultRecovery) -> Option<String> {
     if f.back_within_sla_us.is_some() || (!f.masked && f.recovered_us.is_none()) {
@@ -635,6 +652,9 @@ fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
         out.push(format!("  {}", no_heal_text(f)));
     }
     out.push(format!("  {}", disruption_text(f)));
+    if let Some(line) = recovered_by_side(f) {
+        out.push(format!("  {line}"));
+    }
     if let Some(note) = settle_note(f) {
         out.push(format!("  {note}"));
     }

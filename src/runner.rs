@@ -135,7 +135,14 @@ pub async fn run_plan(
         humantime::format_duration(plan.duration)
     ));
     let engine = Engine::connect().await?;
-    let images = images::ensure_all(&engine).await?;
+    let mut images = images::ensure_all(&engine).await?;
+    if plan
+        .hosts
+        .iter()
+        .any(|h| h.kind == scenario::HostKind::Containerd)
+    {
+        images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
+    }
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
     let (journal, writer) = Journal::create(&journal_path)?;
@@ -360,7 +367,18 @@ async fn execute(
         });
     }
     let t0 = tokio::time::Instant::now();
-    let mut fleet = Fleet::new(&plan.hosts, live.entry_points.clone(), journal.clone());
+    let mirror_hosts = plan
+        .hosts
+        .iter()
+        .map(|h| topology::mirror_hosts(&plan, h))
+        .collect();
+    let mut fleet = Fleet::new(
+        &plan.hosts,
+        &live.entry_points,
+        mirror_hosts,
+        engine.clone(),
+        journal.clone(),
+    );
     let mut tasks = JoinSet::new();
     let run_over = CancellationToken::new();
     let mut wave = 0;
@@ -378,10 +396,10 @@ async fn execute(
             _ = sleep_until(next_at.unwrap_or(never)), if next_at.is_some() => {
                 let step = steps.next().expect("peeked");
                 match &step.what {
-                    StepPlan::ColdStart { hosts } => {
+                    StepPlan::ColdStart { hosts, ramp } => {
                         wave += 1;
                         say(format!("cold start wave {wave}: {} hosts", hosts.len()));
-                        fleet.cold_start(wave, hosts);
+                        fleet.cold_start(wave, hosts, *ramp);
                     }
                     StepPlan::Fault(f) => {
                         let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };

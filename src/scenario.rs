@@ -16,6 +16,8 @@ use std::path::Path;
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const MAX_NODES_PER_ZONE: u32 = 8;
 pub const MAX_HOSTS_PER_ZONE: u32 = 10_000;
+/// Each containerd host is a container: a few dozen is what a small machine runs.
+pub const MAX_CONTAINERD_HOSTS: usize = 50;
 pub const MAX_LAYERS: usize = 64;
 pub const MAX_DURATION_SECS: u64 = 24 * 3600;
 
@@ -112,6 +114,21 @@ pub enum HostKind {
     /// drill's own OCI client, many hosts per process.
     #[default]
     Native,
+    /// A real containerd in a container per host, pulling with `ctr` through a
+    /// `hosts.toml` made from the fleet's mirrors.
+    Containerd,
+    /// The local Docker engine itself, as one host (at most one per scenario).
+    Docker,
+}
+
+impl HostKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            HostKind::Native => "native",
+            HostKind::Containerd => "containerd",
+            HostKind::Docker => "docker",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -252,6 +269,9 @@ pub struct Step {
     /// Partition groups: zones, regions, nodes or load balancers.
     #[serde(default)]
     pub groups: Option<Vec<Vec<String>>>,
+    /// Spreads a cold start's hosts evenly over this time instead of starting them at once.
+    #[serde(default)]
+    pub ramp: Option<Span>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
@@ -958,6 +978,7 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
 
 fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
     let mut names = BTreeSet::new();
+    let mut docker_hosts = 0;
     for (i, f) in s.hosts.iter().enumerate() {
         let loc = &f.referenced;
         let fleet = &f.value;
@@ -1066,6 +1087,26 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 "timeouts must be more than 0s",
             ));
         }
+        if fleet.kind == HostKind::Docker {
+            let hosts = fleet.per_zone as usize * s.fleet_zones(fleet).len();
+            docker_hosts += hosts;
+            if hosts > 1 || docker_hosts > 1 {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.kind"),
+                    "the docker kind is the local Docker engine: one host per scenario (per_zone: 1 and one zone)",
+                ));
+            }
+        }
+        if fleet.kind == HostKind::Containerd
+            && fleet.per_zone as usize * s.fleet_zones(fleet).len() > MAX_CONTAINERD_HOSTS
+        {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.per_zone"),
+                format!("a containerd fleet runs one container per host: at most {MAX_CONTAINERD_HOSTS} hosts"),
+            ));
+        }
     }
 }
 
@@ -1134,6 +1175,15 @@ fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
                         "`target` and `for` belong to faults; a cold start takes `hosts`",
                     ));
                 }
+                if let Some(ramp) = step.ramp {
+                    if step.at.0 + ramp.0 > s.duration.value.0 {
+                        p.push(Problem::at(
+                            loc,
+                            format!("{field}.ramp"),
+                            "the ramp ends after the run: shorten it or start it earlier",
+                        ));
+                    }
+                }
                 let sel = step
                     .hosts
                     .clone()
@@ -1146,7 +1196,16 @@ fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
                     ));
                 }
             }
-            (None, Some(kind)) => validate_fault(s, kind, step, loc, &field, p),
+            (None, Some(kind)) => {
+                if step.ramp.is_some() {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.ramp"),
+                        "`ramp` belongs to cold starts",
+                    ));
+                }
+                validate_fault(s, kind, step, loc, &field, p)
+            }
         }
     }
 }
@@ -1431,6 +1490,29 @@ sla:
             .replace("pull: [team/app:1]", "pull: [team/other:1]");
         let fields: Vec<_> = problems(&src).into_iter().map(|p| p.field).collect();
         assert_eq!(fields, ["hosts[0].pull", "timeline[2].at"]);
+    }
+
+    #[test]
+    fn docker_hosts_are_one_engine_and_ramps_belong_to_cold_starts() {
+        let one = GOOD.replace(
+            "  - { name: eu-fleet, region: eu, per_zone: 3,",
+            "  - { name: engine, region: eu, zones: [eu-a], per_zone: 1, kind: docker, mirrors: [region], pull: [team/app:1] }\n  - { name: eu-fleet, region: eu, per_zone: 3,",
+        );
+        assert!(problems(&one).is_empty(), "{:?}", problems(&one));
+        let many = GOOD.replace("per_zone: 3,", "per_zone: 3, kind: docker,");
+        let fields: Vec<_> = problems(&many).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["hosts[0].kind"]);
+        let ramped = GOOD.replace("for: 10s }", "for: 10s, ramp: 1s }").replace(
+            "hosts: { zone: eu-b } }",
+            "hosts: { zone: eu-b }, ramp: 30s }",
+        );
+        let fields: Vec<_> = problems(&ramped).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["timeline[1].ramp", "timeline[2].ramp"]);
+        let ok = GOOD.replace("hosts: all }", "hosts: all, ramp: 5s }");
+        assert!(problems(&ok).is_empty());
+        let containerd = GOOD.replace("per_zone: 3,", "per_zone: 3, kind: containerd,");
+        let s = parse(&containerd).expect("valid");
+        assert_eq!(s.hosts[0].value.kind, HostKind::Containerd);
     }
 
     #[test]

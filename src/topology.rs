@@ -3,9 +3,9 @@
 
 use crate::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::error::DrillError;
-use crate::images::{Images, HAPROXY_CONFIG_PATH};
+use crate::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
 use crate::oci;
-use crate::plan::{Plan, REGISTRY_PORT};
+use crate::plan::{HostPlan, Plan, REGISTRY_PORT};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -73,7 +73,99 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
     for (region, base) in &entry_points {
         wait_ready(&client, region, base).await?;
     }
+    containerd_hosts_up(engine, plan, images).await?;
     Ok(Live { entry_points })
+}
+
+/// The load balancer containers of a host's mirrors, in order, as `name:5000`.
+pub fn mirror_hosts(plan: &Plan, host: &HostPlan) -> Vec<String> {
+    host.mirrors
+        .iter()
+        .filter_map(|m| plan.regions.iter().find(|r| &r.name == m))
+        .map(|r| format!("{}:{REGISTRY_PORT}", r.load_balancer))
+        .collect()
+}
+
+/// containerd's `hosts.toml` for a host whose mirrors are `mirrors` (`lb:5000`, in
+/// order): the first is the registry images are named after and the `server`; every
+/// mirror is a `[host]` tried in file order.
+pub fn hosts_toml(mirrors: &[String]) -> String {
+    let mut out = format!("server = \"http://{}\"\n", mirrors[0]);
+    for m in mirrors {
+        out.push_str(&format!(
+            "\n[host.\"http://{m}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+        ));
+    }
+    out
+}
+
+/// Starts one containerd container per containerd host, on the run's network, with its
+/// `hosts.toml`, and waits until each answers `ctr version`.
+async fn containerd_hosts_up(
+    engine: &Engine,
+    plan: &Plan,
+    images: &Images,
+) -> Result<(), DrillError> {
+    let hosts: Vec<&HostPlan> = plan
+        .hosts
+        .iter()
+        .filter(|h| h.container.is_some())
+        .collect();
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    let image = images
+        .containerd
+        .clone()
+        .ok_or_else(|| DrillError::setup("the containerd image was not built"))?;
+    let starts = hosts.iter().map(|h| {
+        let image = image.clone();
+        async move {
+            let name = h.container.clone().expect("filtered");
+            let spec = ContainerSpec {
+                name: name.clone(),
+                image,
+                network: plan.network.clone(),
+                labels: vec![
+                    ("drill.role".into(), "host".into()),
+                    ("drill.fleet".into(), h.fleet.clone()),
+                ],
+                cap_add: vec!["SYS_ADMIN".into()],
+                security_opt: vec!["seccomp=unconfined".into(), "apparmor=unconfined".into()],
+                tmpfs: vec!["/var/lib/containerd".into()],
+                ..Default::default()
+            };
+            engine.create_container(&plan.run_id, &spec).await?;
+            let mirrors = mirror_hosts(plan, h);
+            engine
+                .upload_file_in(
+                    &name,
+                    CONTAINERD_HOSTS_DIR,
+                    &format!("{}/hosts.toml", mirrors[0]),
+                    hosts_toml(&mirrors).as_bytes(),
+                )
+                .await?;
+            engine.start(&name).await?;
+            let deadline = Instant::now() + READY_TIMEOUT;
+            loop {
+                let cmd = ["ctr".to_string(), "version".to_string()];
+                match engine.exec(&name, &cmd).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if Instant::now() > deadline => {
+                        return Err(DrillError::Setup(format!(
+                            "containerd host {name} did not answer within {}s: {e}",
+                            READY_TIMEOUT.as_secs()
+                        )))
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+    });
+    for r in futures_util::future::join_all(starts).await {
+        r?;
+    }
+    Ok(())
 }
 
 /// Waits until an entry point answers `/v2/` through its load balancer.
@@ -96,5 +188,21 @@ pub async fn wait_ready(
             )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_toml_lists_every_mirror_in_order() {
+        let toml = hosts_toml(&["drill-x-eu-lb:5000".into(), "drill-x-us-lb:5000".into()]);
+        assert_eq!(
+            toml,
+            "server = \"http://drill-x-eu-lb:5000\"\n\
+             \n[host.\"http://drill-x-eu-lb:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n\
+             \n[host.\"http://drill-x-us-lb:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+        );
     }
 }

@@ -1,0 +1,231 @@
+//! Host kinds against the real Docker engine: a containerd host falling back through its
+//! mirrors, the local engine as a host, and a wave of 500 native hosts.
+
+mod common;
+use common::{leftovers, run, scenario};
+use serde_json::Value;
+
+fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    journal.iter().filter(|e| e["type"] == kind).collect()
+}
+
+fn show(r: &common::Run) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", r.stdout(), r.stderr())
+}
+
+/// A containerd host pulls through hosts.toml; with its first mirror's region dead, the
+/// cold start during the outage falls back to the second mirror, and takes longer.
+#[test]
+fn containerd_host_falls_back_to_its_second_mirror() {
+    let r = run(&scenario("hosts-containerd.yaml"), &[]);
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    let journal = r.journal();
+    let pulls = of_type(&journal, "pull");
+    assert!(pulls.iter().all(|p| p["kind"] == "containerd"), "{pulls:?}");
+    let wave = |w: u64| -> Vec<&&Value> { pulls.iter().filter(|p| p["wave"] == w).collect() };
+    let (first, second) = (wave(1), wave(2));
+    assert_eq!(first.len(), 1, "one pull before the outage: {first:?}");
+    assert_eq!(first[0]["ok"], true, "{first:?}");
+    assert_eq!(first[0]["fallbacks"], 0, "{first:?}");
+    assert_eq!(
+        second.len(),
+        1,
+        "the pull during the outage succeeds at once: {second:?}"
+    );
+    assert_eq!(second[0]["ok"], true, "{second:?}");
+    assert!(
+        second[0]["fallbacks"].as_u64().unwrap() >= 1,
+        "containerd moved to the next host: {second:?}"
+    );
+    // A killed load balancer's name no longer resolves, so containerd's detour costs
+    // only a failed lookup per request: too little to tell from noise on a loaded
+    // machine. scenarios/host-kinds.yaml measures the expensive case (a blackhole).
+    eprintln!(
+        "containerd pull before the outage {} µs, during it (with fallback) {} µs",
+        first[0]["duration_us"], second[0]["duration_us"]
+    );
+    let cold = of_type(&journal, "cold_start");
+    assert_eq!(cold.len(), 2, "{cold:?}");
+    assert!(cold
+        .iter()
+        .all(|c| c["ok"] == true && c["kind"] == "containerd"));
+    let summary = r.summary();
+    assert_eq!(
+        summary["analysis"]["cold_starts"]["by_kind"]["containerd"]["ok"], 2,
+        "{}",
+        summary["analysis"]["cold_starts"]
+    );
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}
+
+/// The local engine as a host: it pulls through 127.0.0.1, and its cache wipe (the second
+/// cold start) removes the reference drill pulled and nothing else.
+#[test]
+fn docker_host_pulls_and_wipes_only_its_own_images() {
+    use bollard::query_parameters::{EventsOptionsBuilder, TagImageOptionsBuilder};
+    use futures_util::StreamExt;
+    use registry_drill::engine::Engine;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    let suffix = format!("{:08x}", rand::random::<u32>());
+    // Same repository and tag as drill's image, another registry: it must survive.
+    let decoy_repo = "127.0.0.2:5999/team/tiny".to_string();
+    let decoy_tag = suffix.clone();
+    let helper = common::block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        let images = registry_drill::images::ensure_all(&engine).await.unwrap();
+        let options = TagImageOptionsBuilder::default()
+            .repo(&decoy_repo)
+            .tag(&decoy_tag)
+            .build();
+        engine
+            .docker()
+            .tag_image(&images.registry, Some(options))
+            .await
+            .unwrap();
+        images.registry
+    });
+    let decoy = format!("{decoy_repo}:{decoy_tag}");
+
+    // Every image untag the engine reports while drill runs.
+    // (image id, name) of every untag: engine 20.10 names the image by its id.
+    let untagged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = {
+        let (untagged, stop) = (untagged.clone(), stop.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            common::block_on(async move {
+                let engine = Engine::connect().await.unwrap();
+                let filters = HashMap::from([("type".to_string(), vec!["image".to_string()])]);
+                let options = EventsOptionsBuilder::default().filters(&filters).build();
+                let mut events = engine.docker().events(Some(options));
+                ready_tx.send(()).unwrap();
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        e = events.next() => match e {
+                            Some(Ok(e)) if e.action.as_deref() == Some("untag") => {
+                                let actor = e.actor.unwrap_or_default();
+                                let name = actor
+                                    .attributes
+                                    .and_then(|mut a| a.remove("name"))
+                                    .unwrap_or_default();
+                                untagged
+                                    .lock()
+                                    .unwrap()
+                                    .push((actor.id.unwrap_or_default(), name));
+                            }
+                            Some(_) => {}
+                            None => return,
+                        }
+                    }
+                }
+            })
+        });
+        ready_rx.recv().unwrap();
+        handle
+    };
+    let r = run(&scenario("hosts-docker.yaml"), &[]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stop.cancel();
+    watcher.join().unwrap();
+
+    let (survivors, helper_id) = common::block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        let exists = |r: String| {
+            let engine = engine.clone();
+            async move { engine.docker().inspect_image(&r).await.is_ok() }
+        };
+        let out = (exists(decoy.clone()).await, exists(helper.clone()).await);
+        let id = engine
+            .docker()
+            .inspect_image(&helper)
+            .await
+            .unwrap()
+            .id
+            .unwrap();
+        let _ = engine
+            .docker()
+            .remove_image(
+                &decoy,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+        (out, id)
+    });
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    let journal = r.journal();
+    let port = journal
+        .iter()
+        .find(|e| e["type"] == "topology_up")
+        .and_then(|e| e["entry_points"][0]["url"].as_str())
+        .and_then(|u| u.rsplit(':').next())
+        .expect("entry point recorded")
+        .to_string();
+    let reference = format!("127.0.0.1:{port}/team/tiny:1");
+    let pulls = of_type(&journal, "pull");
+    assert_eq!(pulls.len(), 2, "one pull per cold start: {pulls:?}");
+    assert!(pulls
+        .iter()
+        .all(|p| p["ok"] == true && p["kind"] == "docker"));
+    let untagged = untagged.lock().unwrap().clone();
+    // The image id is the config's digest, which the scenario's seed decides.
+    let image = registry_drill::plan::ImagePlan {
+        reference: "team/tiny:1".into(),
+        layers: vec![64 * 1024],
+    };
+    let our_id = registry_drill::fixtures::generate(&image, 6).config.digest;
+    // The image drill pulled is untagged twice: by the second cold start's wipe, and at
+    // the end of the run (the first cold start found nothing to remove).
+    let ours: Vec<_> = untagged
+        .iter()
+        .filter(|(id, name)| name == &reference || id == &our_id)
+        .collect();
+    assert_eq!(ours.len(), 2, "{reference} untagged twice: {untagged:?}");
+    assert!(
+        untagged
+            .iter()
+            .all(|(id, name)| id != &helper_id && name != &decoy),
+        "the helper image and the decoy were never untagged: {untagged:?}"
+    );
+    let gone = common::block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        engine.docker().inspect_image(&reference).await.is_err()
+    });
+    assert!(gone, "{reference} removed at the end of the run");
+    assert_eq!(survivors, (true, true), "decoy and helper image survive");
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}
+
+/// A wave of 500 native hosts completes in CI time, every cold start ok.
+#[test]
+fn five_hundred_native_hosts_cold_start() {
+    let r = run(&scenario("hosts-500.yaml"), &[]);
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    let journal = r.journal();
+    let cold = of_type(&journal, "cold_start");
+    assert_eq!(cold.len(), 500);
+    assert!(cold.iter().all(|c| c["ok"] == true));
+    let starts: Vec<u64> = cold
+        .iter()
+        .map(|c| c["started_us"].as_u64().unwrap())
+        .collect();
+    let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
+    assert!(
+        (4_000_000..6_000_000).contains(&spread),
+        "ramp: 5s spreads the starts over about 5 s: {spread} µs"
+    );
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}
