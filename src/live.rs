@@ -117,6 +117,7 @@ mod tests {
     fn cold(ok: bool, duration_us: u64) -> Event {
         Event::ColdStart(ColdStartRecord {
             host: "h".into(),
+            kind: crate::scenario::HostKind::Native,
             fleet: "f".into(),
             region: "eu".into(),
             zone: "eu-a".into(),
