@@ -388,6 +388,11 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             let engine = Engine::connect().await?;
             let built = images::ensure_all(&engine).await?;
             println!("{}\n{}\n{}", built.registry, built.haproxy, built.toolbox);
+            // Only runs with containerd hosts need it; without the package, say so.
+            match images::ensure(&engine, &images::containerd_recipe()).await {
+                Ok(tag) => println!("{tag}"),
+                Err(e) => eprintln!("not built (needed only by containerd hosts): {e}"),
+            }
             Ok(exit::PASS)
         }
     }
