@@ -12,6 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 missing=()
 for p in "${packages[@]}"; do
+  # Docker CE ships its own containerd (containerd.io), which Debian's package would
+  # replace: use the one that is there.
+  if [ "$p" = containerd ] && command -v containerd >/dev/null 2>&1; then
+    continue
+  fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
