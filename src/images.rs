@@ -171,7 +171,33 @@ pub async fn ensure(engine: &Engine, recipe: &Recipe) -> Result<String, DrillErr
     while let Some(item) = stream.next().await {
         item.setup_context(|| format!("cannot import the {} image into the engine", recipe.name))?;
     }
+    remove_untagged(engine, recipe.name).await;
     Ok(tag)
+}
+
+/// Two drills importing the same image at once leave the first import untagged; such
+/// leftovers of this recipe are removed (one still used by a container stays).
+async fn remove_untagged(engine: &Engine, name: &str) {
+    let filters = std::collections::HashMap::from([
+        ("dangling".to_string(), vec!["true".to_string()]),
+        ("label".to_string(), vec![format!("{IMAGE_LABEL}={name}")]),
+    ]);
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let Ok(images) = engine.docker().list_images(Some(options)).await else {
+        return;
+    };
+    for image in images {
+        let _ = engine
+            .docker()
+            .remove_image(
+                &image.id,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+    }
 }
 
 /// The files of an image and the hash of all of them.
