@@ -219,8 +219,15 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     .hosts
                     .clone()
                     .unwrap_or(HostSelector::All(AllHosts::All));
+                let mut chosen = select_hosts(&hosts, &sel);
+                if let Some(n) = step.pick {
+                    // Seeded: the same seed restarts the same hosts.
+                    while chosen.len() > n as usize {
+                        chosen.remove(rng.random_range(0..chosen.len()));
+                    }
+                }
                 StepPlan::ColdStart {
-                    hosts: select_hosts(&hosts, &sel),
+                    hosts: chosen,
                     ramp: step.ramp.map(|r| r.0).unwrap_or_default(),
                 }
             }
@@ -617,6 +624,25 @@ timeline:
             panic!()
         };
         assert_eq!(hosts, &[2, 3]);
+    }
+
+    #[test]
+    fn cold_start_pick_restarts_n_seeded_hosts() {
+        let src = SRC.replace(
+            "  - { at: 0s, do: cold-start }",
+            "  - { at: 0s, do: cold-start, pick: 2 }",
+        );
+        let hosts = |seed| {
+            let p = build(&parse(&src).unwrap(), "abc12345", seed);
+            let StepPlan::ColdStart { hosts, .. } = &p.timeline[0].what else {
+                panic!()
+            };
+            hosts.clone()
+        };
+        assert_eq!(hosts(3).len(), 2);
+        assert_eq!(hosts(3), hosts(3));
+        let all: std::collections::BTreeSet<Vec<usize>> = (0..20).map(hosts).collect();
+        assert!(all.len() > 1, "other seeds pick other hosts");
     }
 
     #[test]

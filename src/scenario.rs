@@ -1175,6 +1175,23 @@ fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
                         "`target` and `for` belong to faults; a cold start takes `hosts`",
                     ));
                 }
+                // Of the fault parameters, a cold start takes only `pick` (N of the hosts).
+                for given in step.given().into_iter().filter(|g| *g != "pick") {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.{given}"),
+                        format!(
+                            "a cold start does not take `{given}` (it takes: hosts, pick, ramp)"
+                        ),
+                    ));
+                }
+                if step.pick == Some(0) {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.pick"),
+                        "must be at least 1",
+                    ));
+                }
                 if let Some(ramp) = step.ramp {
                     if step.at.0 + ramp.0 > s.duration.value.0 {
                         p.push(Problem::at(
@@ -1513,6 +1530,18 @@ sla:
         let containerd = GOOD.replace("per_zone: 3,", "per_zone: 3, kind: containerd,");
         let s = parse(&containerd).expect("valid");
         assert_eq!(s.hosts[0].value.kind, HostKind::Containerd);
+    }
+
+    #[test]
+    fn a_cold_start_refuses_fault_parameters() {
+        let src = GOOD.replace(
+            "  - { at: 0s, do: cold-start, hosts: all }",
+            "  - { at: 0s, do: cold-start, hosts: all, rate: 1MiB, pick: 2 }",
+        );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "timeline[0].rate");
+        assert!(p[0].message.contains("takes: hosts, pick, ramp"));
     }
 
     #[test]
