@@ -225,10 +225,6 @@ impl Journal {
         ))
     }
 
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
     /// Microseconds from the start of the run to `at`.
     pub fn offset_us(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.start).as_micros() as u64

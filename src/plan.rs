@@ -139,6 +139,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
     let pfx = prefix.as_str();
     let regions: Vec<RegionPlan> = s
         .topology
+        .value
         .regions
         .iter()
         .map(|r| {
@@ -256,6 +257,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         regions,
         images: s
             .images
+            .value
             .iter()
             .map(|i| ImagePlan {
                 reference: i.value.reference.clone(),
@@ -449,10 +451,6 @@ backend nodes
 }
 
 impl Plan {
-    pub fn node_containers(&self) -> impl Iterator<Item = &NodePlan> {
-        self.regions.iter().flat_map(|r| r.nodes.iter())
-    }
-
     pub fn container_count(&self) -> usize {
         self.regions
             .iter()

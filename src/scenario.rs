@@ -33,9 +33,10 @@ pub struct Scenario {
     pub seed: Option<u64>,
     #[schemars(with = "Span")]
     pub duration: Spanned<Span>,
-    pub topology: Topology,
+    #[schemars(with = "Topology")]
+    pub topology: Spanned<Topology>,
     #[schemars(with = "Vec<ImageSpec>")]
-    pub images: Vec<Spanned<ImageSpec>>,
+    pub images: Spanned<Vec<Spanned<ImageSpec>>>,
     #[serde(default)]
     #[schemars(with = "Vec<Fleet>")]
     pub hosts: Vec<Spanned<Fleet>>,
@@ -773,6 +774,7 @@ impl Scenario {
     /// Node names in scenario order: `<zone>-<n>`, n counted from 1.
     pub fn node_names(&self) -> Vec<String> {
         self.topology
+            .value
             .regions
             .iter()
             .flat_map(|r| {
@@ -785,6 +787,7 @@ impl Scenario {
 
     pub fn region_of_zone(&self, zone: &str) -> Option<&Region> {
         self.topology
+            .value
             .regions
             .iter()
             .map(|r| &r.value)
@@ -793,6 +796,7 @@ impl Scenario {
 
     pub fn region(&self, name: &str) -> Option<&Region> {
         self.topology
+            .value
             .regions
             .iter()
             .map(|r| &r.value)
@@ -868,16 +872,16 @@ fn validate(s: &Scenario) -> Vec<Problem> {
 }
 
 fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
-    if s.topology.regions.is_empty() {
+    if s.topology.value.regions.is_empty() {
         p.push(Problem::at(
-            &s.name.referenced,
+            &s.topology.referenced,
             "topology.regions",
             "declare at least one region",
         ));
     }
     let mut names = BTreeSet::new();
     let mut zones = BTreeSet::new();
-    for (i, r) in s.topology.regions.iter().enumerate() {
+    for (i, r) in s.topology.value.regions.iter().enumerate() {
         let loc = &r.referenced;
         let region = &r.value;
         let field = format!("topology.regions[{i}]");
@@ -929,7 +933,7 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
     for z in &zones {
         if names.contains(z) {
             p.push(Problem::at(
-                &s.name.referenced,
+                &s.topology.referenced,
                 "topology.regions",
                 format!("'{z}' names both a region and a zone; fault targets would be ambiguous"),
             ));
@@ -938,15 +942,15 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
 }
 
 fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
-    if s.images.is_empty() {
+    if s.images.value.is_empty() {
         p.push(Problem::at(
-            &s.name.referenced,
+            &s.images.referenced,
             "images",
             "declare at least one image to seed",
         ));
     }
     let mut refs = BTreeSet::new();
-    for (i, img) in s.images.iter().enumerate() {
+    for (i, img) in s.images.value.iter().enumerate() {
         let loc = &img.referenced;
         let field = format!("images[{i}]");
         if !valid_reference(&img.value.reference) {
@@ -1049,7 +1053,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                     ),
                 ));
             }
-            if m == "other-regions" && s.topology.regions.len() < 2 {
+            if m == "other-regions" && s.topology.value.regions.len() < 2 {
                 p.push(Problem::at(
                     loc,
                     format!("{field}.mirrors"),
@@ -1065,7 +1069,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
             ));
         }
         for r in &fleet.pull {
-            if !s.images.iter().any(|i| &i.value.reference == r) {
+            if !s.images.value.iter().any(|i| &i.value.reference == r) {
                 p.push(Problem::at(
                     loc,
                     format!("{field}.pull"),
@@ -1112,6 +1116,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
 
 fn region_list(s: &Scenario) -> String {
     s.topology
+        .value
         .regions
         .iter()
         .map(|r| r.value.name.as_str())
@@ -1337,7 +1342,7 @@ fn validate_fault(
                 "image",
                 format!("{} needs the image whose blob it damages", kind.name()),
             ),
-            Some(i) => match s.images.iter().find(|d| &d.value.reference == i) {
+            Some(i) => match s.images.value.iter().find(|d| &d.value.reference == i) {
                 None => problem("image", format!("image '{i}' is not declared under images")),
                 Some(d) => {
                     if let Some(BlobRef::Layer(n)) = step.blob {
@@ -1379,6 +1384,7 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
             } else {
                 let lbs: Vec<String> = s
                     .topology
+                    .value
                     .regions
                     .iter()
                     .map(|r| format!("{}-lb", r.value.name))
@@ -1395,6 +1401,7 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
 
 fn all_zones(s: &Scenario) -> Vec<&str> {
     s.topology
+        .value
         .regions
         .iter()
         .flat_map(|r| r.value.zones.iter().map(String::as_str))
@@ -1530,6 +1537,13 @@ sla:
         let containerd = GOOD.replace("per_zone: 3,", "per_zone: 3, kind: containerd,");
         let s = parse(&containerd).expect("valid");
         assert_eq!(s.hosts[0].value.kind, HostKind::Containerd);
+    }
+
+    #[test]
+    fn empty_lists_point_at_their_own_key() {
+        let p = problems("name: x\nduration: 10s\ntopology:\n  regions: []\nimages: []\n");
+        let at: Vec<(&str, usize)> = p.iter().map(|p| (p.field.as_str(), p.line)).collect();
+        assert_eq!(at, [("topology.regions", 4), ("images", 5)]);
     }
 
     #[test]
