@@ -1,5 +1,5 @@
 //! drill's own pulls through the proxies: filling them with the images fleets pull
-//! before the timeline (`proxy_cache: warm`) and the `proxy-check` step, which pulls every upstream image
+//! through proxies before the timeline (`proxy_cache: warm`) and the `proxy-check` step, which pulls every upstream image
 //! through every proxy by tag and by digest and records what each served, with the
 //! requests that reached the upstream's fault point meanwhile.
 
@@ -30,15 +30,20 @@ fn through(proxy: &ProxyPlan, entry_points: &HashMap<String, String>) -> [Mirror
     }]
 }
 
-/// Pulls every upstream image a fleet pulls through every proxy, so each holds them;
-/// upstream images no fleet pulls stay uncached (what a proxy-check compares with).
+/// Pulls every upstream image that a fleet with a proxy among its mirrors pulls through
+/// every proxy, so each holds them; other upstream images stay uncached (what a
+/// proxy-check compares with).
 pub async fn warm(
     plan: &Plan,
     entry_points: &HashMap<String, String>,
     journal: &Journal,
 ) -> Result<(), DrillError> {
     let client = oci::client(Duration::from_secs(2), Duration::from_secs(120));
-    let pulled = |image: &&str| plan.hosts.iter().any(|h| h.pull.iter().any(|p| p == image));
+    let pulled = |image: &&str| {
+        plan.hosts.iter().any(|h| {
+            h.mirrors.iter().any(|m| m.ends_with("-proxy")) && h.pull.iter().any(|p| p == image)
+        })
+    };
     for proxy in proxies(plan) {
         for image in upstream_images(plan).filter(pulled) {
             let outcome = oci::pull(&client, &through(proxy, entry_points), image, 3).await;
