@@ -800,4 +800,59 @@ timeline:
         let all: std::collections::BTreeSet<String> = (0..32).map(pick).collect();
         assert_eq!(all.len(), 2, "both eu-b nodes get picked over 32 seeds");
     }
+
+    #[test]
+    fn upstream_proxies_mirrors_and_upstream_faults() {
+        let src = r#"
+name: proxied
+duration: 30s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a] }
+    - { name: us, zones: [us-a] }
+  upstream: true
+  proxy: per-region
+images:
+  - { ref: library/base:1, layers: [1MiB], source: upstream }
+hosts:
+  - { name: f, region: eu, per_zone: 1, mirrors: [proxy, upstream, us-proxy], pull: [library/base:1] }
+timeline:
+  - { at: 1s, fault: upstream-errors, for: 5s }
+  - { at: 2s, fault: cache-wipe, target: us-proxy }
+  - { at: 3s, fault: partition, groups: [[eu-proxy], [upstream]], for: 5s }
+"#;
+        let p = build(&parse(src).unwrap(), "abc12345", 1);
+        assert_eq!(p.hosts[0].mirrors, ["eu-proxy", "upstream", "us-proxy"]);
+        let u = p.upstream.as_ref().unwrap();
+        assert_eq!(u.gate, "drill-abc12345-upstream-gate");
+        assert_eq!(
+            crate::upstream::registry_behind(&u.gate),
+            "drill-abc12345-upstream"
+        );
+        assert_eq!(p.container_count(), 2 * 3 + 2);
+        let faults: Vec<&FaultPlan> = p
+            .timeline
+            .iter()
+            .filter_map(|s| match &s.what {
+                StepPlan::Fault(f) => Some(&**f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(faults[0].containers, [u.gate.as_str()]);
+        assert_eq!(faults[0].regions, ["eu", "us"]);
+        assert_eq!(faults[0].params.status, DEFAULT_ERROR_STATUS);
+        assert_eq!(faults[1].containers, ["drill-abc12345-us-proxy"]);
+        assert_eq!(
+            faults[1].volume.as_deref(),
+            Some("drill-abc12345-us-proxy-storage")
+        );
+        assert_eq!(
+            faults[2].groups,
+            [
+                vec!["drill-abc12345-eu-proxy".to_string()],
+                vec![u.gate.clone()]
+            ]
+        );
+        assert_eq!(faults[2].regions, ["eu"]);
+    }
 }

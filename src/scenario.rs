@@ -1862,4 +1862,96 @@ sla:
         );
         assert!(problems(&src)[0].message.contains("missing field `period`"));
     }
+
+    const PROXIED: &str = r#"
+name: proxied
+duration: 30s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a] }
+  upstream: true
+  proxy: per-region
+preconditions: { proxy_cache: warm }
+images:
+  - { ref: team/app:1, layers: [1MiB] }
+  - { ref: library/base:1, layers: [1MiB], source: upstream }
+hosts:
+  - { name: f, region: eu, per_zone: 1, mirrors: [region, proxy, upstream], pull: [team/app:1, library/base:1] }
+timeline:
+  - { at: 1s, fault: upstream-rate-limit, retry_after: 3s, for: 5s }
+  - { at: 2s, do: proxy-check }
+  - { at: 3s, fault: cache-wipe, target: eu-proxy }
+  - { at: 4s, fault: partition, groups: [[eu-proxy], [upstream]], for: 5s }
+"#;
+
+    #[test]
+    fn upstream_proxies_and_their_faults_parse() {
+        let s = parse(PROXIED).expect("valid");
+        assert_eq!(s.preconditions.proxy_cache, CacheState::Warm);
+        assert_eq!(s.upstream_images().count(), 1);
+        assert!(s.is_proxy("eu-proxy") && !s.is_proxy("us-proxy"));
+    }
+
+    #[test]
+    fn upstream_mistakes_are_located_and_explained() {
+        let cases = [
+            (
+                "  upstream: true\n",
+                "",
+                "topology.proxy",
+                "set `upstream: true`",
+            ),
+            (
+                "[region, proxy, upstream], pull",
+                "[region], pull",
+                "hosts[0].pull",
+                "seeded to the upstream only",
+            ),
+            (
+                "mirrors: [region, proxy,",
+                "mirrors: [region, cache,",
+                "hosts[0].mirrors",
+                "unknown mirror 'cache'",
+            ),
+            (
+                "retry_after: 3s",
+                "status: 503",
+                "timeline[0].status",
+                "does not take `status`",
+            ),
+            (
+                "upstream-rate-limit, retry_after: 3s,",
+                "upstream-errors, status: 404,",
+                "timeline[0].status",
+                "5xx",
+            ),
+            (
+                "upstream-rate-limit,",
+                "upstream-outage, target: eu,",
+                "timeline[0].target",
+                "groups: [[eu-proxy], [upstream]]",
+            ),
+            (
+                "target: eu-proxy",
+                "target: us-proxy",
+                "timeline[2].target",
+                "matches nothing",
+            ),
+            (
+                "  proxy: per-region\n",
+                "",
+                "timeline[1].do",
+                "proxy-check needs",
+            ),
+        ];
+        for (from, to, field, words) in cases {
+            assert!(PROXIED.contains(from), "{from}");
+            let p = problems(&PROXIED.replace(from, to));
+            assert!(
+                p.iter()
+                    .any(|p| p.field == field && p.message.contains(words) && p.line > 0),
+                "{from} → {to}: expected {field}: {words}, got {p:?}"
+            );
+        }
+    }
 }
