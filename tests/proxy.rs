@@ -120,3 +120,50 @@ fn warm_and_wiped_proxies_under_an_upstream_outage_and_a_rate_limit() {
     assert!(html.contains("<h2>Proxies and the upstream</h2>"));
     assert!(leftovers(&r.run_id()).is_empty());
 }
+
+#[test]
+fn cold_proxies_cannot_serve_during_an_upstream_outage() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/upstream-outage-cold.yaml");
+    let r = run(&file, &[]);
+    // The bundled scenario fails by design: its cold starts wait out the outage.
+    assert_eq!(
+        r.code(),
+        1,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let s = r.summary();
+    let all = checks(&s, 0, u64::MAX);
+    assert!(!all.is_empty());
+    assert!(
+        all.iter().all(|c| !c.3 && !c.4),
+        "nothing cached, nothing served during the outage: {all:?}"
+    );
+    let journal = r.journal();
+    let healed_us = journal
+        .iter()
+        .find(|e| e["type"] == "fault_healed")
+        .and_then(|e| e["t_us"].as_u64())
+        .expect("the outage was healed");
+    let starts: Vec<&Value> = journal
+        .iter()
+        .filter(|e| e["type"] == "cold_start")
+        .collect();
+    assert_eq!(starts.len(), 9);
+    for c in &starts {
+        let ended = c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
+        assert!(
+            c["ok"] == true && ended >= healed_us && c["attempts"].as_u64().unwrap() > 2,
+            "each cold start got its upstream image only after the heal: {c}"
+        );
+    }
+    let proxy_404s = &s["analysis"]["proxy"]["http_errors"]["eu-proxy"]["404"];
+    assert!(
+        proxy_404s.as_u64().unwrap_or(0) > 0,
+        "{}",
+        s["analysis"]["proxy"]
+    );
+    assert!(leftovers(&r.run_id()).is_empty());
+}
