@@ -167,3 +167,40 @@ fn cold_proxies_cannot_serve_during_an_upstream_outage() {
     );
     assert!(leftovers(&r.run_id()).is_empty());
 }
+
+#[test]
+fn upstream_errors_are_answered_and_a_slow_upstream_slows_uncached_pulls() {
+    let r = run(&scenario("upstream-errors-slow.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let s = r.summary();
+    let t0 = timeline_start_s(&r);
+    // Hosts pulling from the upstream got its 502s, then their image once it healed.
+    let errors = s["analysis"]["proxy"]["http_errors"]["upstream"]["502"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(errors > 0, "{}", s["analysis"]["proxy"]);
+    let during_errors = checks(&s, t0 + 2, t0 + 5);
+    assert!(
+        !during_errors.is_empty() && during_errors.iter().all(|c| !c.4),
+        "an empty proxy serves nothing while the upstream fails: {during_errors:?}"
+    );
+    // The first uncached pull during the slow upstream makes several upstream requests,
+    // each held 1.5s.
+    let rows = s["analysis"]["proxy"]["checks"].as_array().unwrap();
+    let slow = rows
+        .iter()
+        .find(|c| c["t_us"].as_u64().unwrap() / 1_000_000 >= t0 + 8 && c["by"] == "tag")
+        .expect("a check during the slow upstream");
+    assert_eq!(slow["ok"], true, "{slow}");
+    assert!(
+        slow["duration_us"].as_u64().unwrap() >= 3_000_000,
+        "at least two requests held 1.5s: {slow}"
+    );
+    assert!(leftovers(&r.run_id()).is_empty());
+}
