@@ -374,24 +374,23 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
-/// Probes every region's entry point with `GET /v2/` until `stop` is cancelled; each
-/// result goes to the journal and to the guardrail, if any.
+/// Probes every entry point with `GET /v2/` until `stop` is cancelled; each result goes
+/// to the journal, and to the guardrail, if any, when the entry point is one it watches.
 pub fn spawn_probes(
     entry_points: &HashMap<String, String>,
     probes: &Probes,
     journal: &Journal,
-    guard: Option<Guardrail>,
+    guard: Option<(Guardrail, Vec<String>)>,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for (region, base) in entry_points {
-        let (region, base, journal, stop, guard) = (
-            region.clone(),
-            base.clone(),
-            journal.clone(),
-            stop.clone(),
-            guard.clone(),
-        );
+        let guard = guard
+            .as_ref()
+            .filter(|(_, watched)| watched.contains(region))
+            .map(|(g, _)| g.clone());
+        let (region, base, journal, stop) =
+            (region.clone(), base.clone(), journal.clone(), stop.clone());
         let (interval, timeout) = (probes.interval.0, probes.timeout.0);
         set.spawn(async move {
             let client = oci::client(timeout, timeout);

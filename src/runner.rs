@@ -347,11 +347,14 @@ async fn execute(
         .collect();
 
     let stop_probes = CancellationToken::new();
+    // Guardrails watch the regions' entry points, as the SLA does: an upstream outage is
+    // a fault under test, not a reason to abort.
+    let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
         &plan.probes,
         &journal,
-        guard,
+        guard.map(|g| (g, regions)),
         &stop_probes,
     );
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
