@@ -1893,6 +1893,20 @@ timeline:
     }
 
     #[test]
+    fn upstream_faults_can_be_injected_by_hand() {
+        let s = parse(PROXIED).unwrap();
+        let (kind, step) = parse_fault(
+            &s,
+            "{ at: 0s, fault: upstream-rate-limit, retry_after: 2s }",
+        )
+        .expect("no target, no `for` needed by hand");
+        assert_eq!(kind, FaultKind::UpstreamRateLimit);
+        assert_eq!(step.retry_after.map(|r| r.0.as_secs()), Some(2));
+        let err = parse_fault(&s, "{ at: 0s, fault: upstream-outage, target: eu }").unwrap_err();
+        assert!(err.contains("partition"), "{err}");
+    }
+
+    #[test]
     fn upstream_mistakes_are_located_and_explained() {
         let cases = [
             (
