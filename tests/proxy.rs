@@ -204,3 +204,42 @@ fn upstream_errors_are_answered_and_a_slow_upstream_slows_uncached_pulls() {
     );
     assert!(leftovers(&r.run_id()).is_empty());
 }
+
+#[test]
+fn a_region_cut_off_the_upstream_waits_while_the_other_pulls() {
+    let r = run(&scenario("upstream-cut.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let journal = r.journal();
+    let healed_us = journal
+        .iter()
+        .find(|e| e["type"] == "fault_healed")
+        .and_then(|e| e["t_us"].as_u64())
+        .expect("the partition was healed");
+    let start = |fleet: &str| {
+        journal
+            .iter()
+            .find(|e| e["type"] == "cold_start" && e["fleet"] == fleet)
+            .unwrap_or_else(|| panic!("{fleet} cold-started"))
+            .clone()
+    };
+    let end = |c: &Value| c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
+    let (eu, us) = (start("eu-fleet"), start("us-fleet"));
+    assert!(
+        us["ok"] == true && end(&us) < healed_us,
+        "us pulled during the cut: {us}"
+    );
+    assert!(
+        eu["ok"] == true && end(&eu) > healed_us,
+        "eu waited for the heal: {eu}"
+    );
+    assert!(journal
+        .iter()
+        .any(|e| e["type"] == "pull" && e["fleet"] == "eu-fleet" && e["ok"] == false));
+    assert!(leftovers(&r.run_id()).is_empty());
+}
