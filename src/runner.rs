@@ -323,7 +323,7 @@ async fn execute(
     }
     let seeded = seed(&plan, &live, &journal).await?;
     if plan.proxy_cache == CacheState::Warm {
-        say("warming the proxies: every upstream image through every proxy");
+        say("warming the proxies with the upstream images fleets pull through them");
         proxy_check::warm(&plan, &live.entry_points, &journal).await?;
     }
     let digests: HashMap<String, String> = seeded

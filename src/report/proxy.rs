@@ -66,3 +66,50 @@ pub(crate) fn http_error_rows(a: &Analysis) -> Vec<Vec<String>> {
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::ProxyCheckRow;
+    use crate::journal::{ProxyCheckRecord, PullBy};
+
+    #[test]
+    fn rows_say_what_each_proxy_served() {
+        let mut a = crate::analysis::analyze(&[], false);
+        assert!(intro(&a).is_none() && http_error_rows(&a).is_empty());
+        a.proxy.checks.push(ProxyCheckRow {
+            t_us: 2_500_000,
+            cached: false,
+            check: ProxyCheckRecord {
+                proxy: "eu-proxy".into(),
+                image: "library/base:1".into(),
+                by: PullBy::Digest,
+                ok: false,
+                duration_us: 3_000,
+                error: Some("HTTP 500 UNKNOWN".into()),
+                upstream_requests: None,
+            },
+        });
+        a.proxy
+            .http_errors
+            .entry("upstream".into())
+            .or_default()
+            .insert("429".into(), 7);
+        assert!(intro(&a).is_some());
+        let rows = check_rows(&a);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[1][1..6],
+            [
+                "eu-proxy",
+                "library/base:1",
+                "digest",
+                "not cached",
+                "failed"
+            ]
+        );
+        assert_eq!(rows[1][7], "-");
+        assert_eq!(rows[1][8], "HTTP 500 UNKNOWN");
+        assert_eq!(http_error_rows(&a)[1], ["upstream", "429", "7"]);
+    }
+}
