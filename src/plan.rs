@@ -391,12 +391,7 @@ pub fn plan_fault(
         kind if kind.is_upstream() => {
             fault.target = UPSTREAM.into();
             fault.containers = upstream.map(|u| u.gate.clone()).into_iter().collect();
-            // Felt by the hosts of every region whose proxy caches the upstream.
-            fault.regions = regions
-                .iter()
-                .filter(|r| r.proxy.is_some())
-                .map(|r| r.name.clone())
-                .collect();
+            fault.regions = proxied_regions(regions);
             return fault;
         }
         FaultKind::CacheWipe if target.ends_with("-proxy") => {
@@ -461,7 +456,19 @@ pub fn plan_fault(
         }
     }
     fault.containers = members.into_iter().map(|m| m.container).collect();
+    if target == UPSTREAM {
+        fault.regions = proxied_regions(regions);
+    }
     fault
+}
+
+/// The regions a fault of the upstream is felt in: those whose proxy caches it.
+fn proxied_regions(regions: &[RegionPlan]) -> Vec<String> {
+    regions
+        .iter()
+        .filter(|r| r.proxy.is_some())
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 struct Member {
@@ -820,6 +827,7 @@ timeline:
   - { at: 1s, fault: upstream-errors, for: 5s }
   - { at: 2s, fault: cache-wipe, target: us-proxy }
   - { at: 3s, fault: partition, groups: [[eu-proxy], [upstream]], for: 5s }
+  - { at: 4s, fault: bandwidth, target: upstream, rate: 1MiB, for: 5s }
 "#;
         let p = build(&parse(src).unwrap(), "abc12345", 1);
         assert_eq!(p.hosts[0].mirrors, ["eu-proxy", "upstream", "us-proxy"]);
@@ -854,5 +862,7 @@ timeline:
             ]
         );
         assert_eq!(faults[2].regions, ["eu"]);
+        assert_eq!(faults[3].containers, [u.gate.as_str()]);
+        assert_eq!(faults[3].regions, ["eu", "us"]);
     }
 }

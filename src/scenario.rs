@@ -287,7 +287,8 @@ pub struct Step {
     pub hosts: Option<HostSelector>,
     #[serde(default)]
     pub fault: Option<FaultKind>,
-    /// A node (`eu-a-1`), a zone, a region, or a load balancer (`<region>-lb`).
+    /// A node (`eu-a-1`), a zone, a region, a load balancer (`<region>-lb`), a proxy
+    /// (`<region>-proxy`) or `upstream` (its fault point).
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default, rename = "for")]
@@ -1573,11 +1574,14 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
             let is_lb = target
                 .strip_suffix("-lb")
                 .is_some_and(|r| s.region(r).is_some());
-            let upstream_in_partition =
-                kind == FaultKind::Partition && target == UPSTREAM && s.topology.value.upstream;
+            // The upstream's gate takes the engine and network faults; wiping or
+            // restarting it would only reset its fault point.
+            let upstream_gate = target == UPSTREAM
+                && s.topology.value.upstream
+                && !matches!(kind, FaultKind::CacheWipe | FaultKind::Restart);
             if is_lb
                 || s.is_proxy(target)
-                || upstream_in_partition
+                || upstream_gate
                 || nodes.iter().any(|n| n == target)
                 || s.region_of_zone(target).is_some()
                 || s.region(target).is_some()
@@ -1948,6 +1952,12 @@ timeline:
             (
                 "target: eu-proxy",
                 "target: us-proxy",
+                "timeline[2].target",
+                "matches nothing",
+            ),
+            (
+                "target: eu-proxy",
+                "target: upstream",
                 "timeline[2].target",
                 "matches nothing",
             ),
