@@ -4,6 +4,9 @@
 //! pull?), steady state and data loss. A pure function of the recorded events, so any
 //! run (a killed one too) can be analysed again.
 
+mod proxy;
+pub use proxy::{ProxyBehaviour, ProxyCheckRow};
+
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo,
 };
@@ -55,6 +58,9 @@ pub struct Analysis {
     /// Notes written during a game day, in time order.
     #[serde(default)]
     pub notes: Vec<NoteEntry>,
+    /// What the pull-through proxies served (proxy checks) and the HTTP errors hosts got.
+    #[serde(default)]
+    pub proxy: ProxyBehaviour,
 }
 
 /// A game-day note (`drill note`), at its time in the run.
@@ -551,7 +557,10 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 t_us: r.t_us,
                 text: text.clone(),
             }),
-            Event::TopologyUp { .. } | Event::TimelineStarted => {}
+            Event::TopologyUp { .. }
+            | Event::TimelineStarted
+            | Event::ProxyWarmed { .. }
+            | Event::ProxyCheck(_) => {}
         }
     }
     // Events are written in the order they were recorded, which concurrent tasks may
@@ -596,6 +605,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         seeded,
         timeline,
         notes,
+        proxy: proxy::analyze(records),
     }
 }
 
@@ -1230,6 +1240,7 @@ pub(crate) mod tests {
                 error: (!ok).then(|| "manifest: 503".into()),
                 fallbacks: if ok { 0 } else { 1 },
                 phases,
+                http_errors: Default::default(),
             }),
         )
     }

@@ -53,7 +53,7 @@ pub enum Command {
     Inject {
         /// Fault kind (see README, "Faults").
         kind: String,
-        /// Target: a node, zone, region or `<region>-lb` (none for a partition).
+        /// Target: a node, zone, region, `<region>-lb`, `<region>-proxy` or `upstream` (none for a partition or an `upstream-*` fault).
         target: Option<String>,
         /// Heal it after this long; without it, it stays until `drill heal`.
         #[arg(long = "for")]

@@ -10,6 +10,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use reqwest::{Client, Response, StatusCode};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
@@ -44,6 +45,13 @@ pub struct PullOutcome {
     pub phases: Vec<Phase>,
     /// Requests that failed on one mirror and moved on to the next.
     pub fallbacks: u32,
+    /// Requests answered with an HTTP error, by mirror and status (`"429"`: JSON keys).
+    pub http_errors: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+/// The status of a failed request's error, as [`fetch_one`] words it (`HTTP 429...`).
+fn http_status(error: &str) -> Option<u16> {
+    error.strip_prefix("HTTP ")?.get(..3)?.parse().ok()
 }
 
 impl PullOutcome {
@@ -52,7 +60,7 @@ impl PullOutcome {
     }
 }
 
-/// Pulls `reference` (repository:tag) through `mirrors`, fetching up to `parallel`
+/// Pulls `reference` (repository:tag or repository@digest) through `mirrors`, fetching up to `parallel`
 /// layers at once. Layer bytes are verified and dropped: the host's cache is not kept.
 pub async fn pull(
     client: &Client,
@@ -74,12 +82,19 @@ async fn pull_into(
     parallel: usize,
     out: &mut PullOutcome,
 ) -> Result<(), String> {
-    let (repo, tag) = split_reference(reference);
+    // `repository@sha256:...` pulls by digest: the manifest must hash to it.
+    let (repo, tag, expect) = match reference.split_once('@') {
+        Some((repo, digest)) => (repo, digest, Expect::Digest(digest)),
+        None => {
+            let (repo, tag) = split_reference(reference);
+            (repo, tag, Expect::Tag)
+        }
+    };
     let manifest = fetch(
         client,
         mirrors,
         &format!("/v2/{repo}/manifests/{tag}"),
-        Expect::Tag,
+        expect,
         PhaseKind::Manifest,
         out,
     )
@@ -202,6 +217,13 @@ async fn fetch(
             }
             Err(e) => {
                 out.fallbacks += 1;
+                if let Some(status) = http_status(&e) {
+                    *out.http_errors
+                        .entry(mirror.region.clone())
+                        .or_default()
+                        .entry(status.to_string())
+                        .or_default() += 1;
+                }
                 errors.push(format!("{}: {e}", mirror.region));
             }
         }

@@ -13,9 +13,11 @@ use crate::images::{self, Images};
 use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
+use crate::proxy_check;
 use crate::report;
-use crate::scenario;
+use crate::scenario::{self, CacheState, ImageSource, UPSTREAM};
 use crate::topology::{self, Live};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -307,23 +309,27 @@ async fn execute(
     let live = topology::up(&engine, &plan, &images).await?;
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
-        entry_points: plan
-            .regions
-            .iter()
-            .map(|r| EntryPoint {
-                region: r.name.clone(),
-                url: live.entry_points[&r.name].clone(),
+        entry_points: entry_point_names(&plan)
+            .into_iter()
+            .map(|name| EntryPoint {
+                url: live.entry_points[&name].clone(),
+                region: name,
             })
             .collect(),
         took_us: started.elapsed().as_micros() as u64,
     });
-    for r in &plan.regions {
-        say(format!(
-            "region {} answers at {}",
-            r.name, live.entry_points[&r.name]
-        ));
+    for name in entry_point_names(&plan) {
+        say(format!("{name} answers at {}", live.entry_points[&name]));
     }
     let seeded = seed(&plan, &live, &journal).await?;
+    if plan.proxy_cache == CacheState::Warm {
+        say("warming the proxies with the upstream images fleets pull through them");
+        proxy_check::warm(&plan, &live.entry_points, &journal).await?;
+    }
+    let digests: HashMap<String, String> = seeded
+        .iter()
+        .map(|s| (s.reference.clone(), s.manifest.clone()))
+        .collect();
     let mut live = live;
     injector
         .start_proxies(&plan, &mut live.entry_points)
@@ -341,11 +347,14 @@ async fn execute(
         .collect();
 
     let stop_probes = CancellationToken::new();
+    // Guardrails watch the regions' entry points, as the SLA does: an upstream outage is
+    // a fault under test, not a reason to abort.
+    let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
         &plan.probes,
         &journal,
-        guard,
+        guard.map(|g| (g, regions)),
         &stop_probes,
     );
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
@@ -404,6 +413,13 @@ async fn execute(
                     StepPlan::Fault(f) => {
                         let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
                         spawn_fault(&mut tasks, ctx, f, Some(t0 + step.at + f.duration), None);
+                    }
+                    StepPlan::ProxyCheck => {
+                        say("proxy check: every upstream image through every proxy, by tag and by digest");
+                        let (plan, entry_points, digests, journal) = (plan.clone(), live.entry_points.clone(), digests.clone(), journal.clone());
+                        tasks.spawn(async move {
+                            proxy_check::check(&plan, &entry_points, &digests, &journal).await;
+                        });
                     }
                 }
             }
@@ -542,9 +558,31 @@ struct SeededImage {
     manifest: String,
     config: String,
     layers: Vec<String>,
+    source: ImageSource,
 }
 
-/// Generates the scenario's images and pushes each to every region.
+/// Every entry point of the topology: the regions', then the proxies' and the upstream's.
+fn entry_point_names(plan: &Plan) -> Vec<String> {
+    let regions = plan.regions.iter().map(|r| r.name.clone());
+    let proxies = plan
+        .regions
+        .iter()
+        .filter_map(|r| r.proxy.as_ref().map(|p| p.name.clone()));
+    let upstream = plan.upstream.as_ref().map(|_| UPSTREAM.to_string());
+    regions.chain(proxies).chain(upstream).collect()
+}
+
+/// Where images of a source are seeded and verified: every region, or the upstream.
+fn homes(plan: &Plan, source: ImageSource) -> Vec<String> {
+    match source {
+        ImageSource::Regions => plan.regions.iter().map(|r| r.name.clone()).collect(),
+        ImageSource::Upstream => vec![UPSTREAM.to_string()],
+    }
+}
+
+/// Generates the scenario's images and pushes each to every region, or, for
+/// `source: upstream`, to the upstream only (through its fault point, which passes
+/// everything until a fault says otherwise).
 async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededImage>, DrillError> {
     let (images, seed) = (plan.images.clone(), plan.seed);
     let generated = tokio::task::spawn_blocking(move || {
@@ -557,62 +595,79 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
     .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
     let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
     say(format!(
-        "seeding {} images ({:.1} MiB) into {} regions",
+        "seeding {} images ({:.1} MiB) into {} regions{}",
         generated.len(),
         total as f64 / 1048576.0,
-        plan.regions.len()
+        plan.regions.len(),
+        if plan.upstream.is_some() {
+            " and the upstream"
+        } else {
+            ""
+        }
     ));
     let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
-    let pushes = plan.regions.iter().flat_map(|r| {
-        let base = &live.entry_points[&r.name];
-        generated.iter().map(move |img| async move {
-            oci::push(client, base, img).await.map_err(|e| {
-                DrillError::Setup(format!(
-                    "seeding {}:{} into region {} failed: {e}",
-                    img.repository, img.tag, r.name
-                ))
-            })?;
-            journal.record(Event::ImageSeeded {
-                image: format!("{}:{}", img.repository, img.tag),
-                region: r.name.clone(),
-                digest: img.manifest.digest.clone(),
-                bytes: img.total_bytes(),
-            });
-            Ok::<(), DrillError>(())
-        })
+    let pushes = generated.iter().zip(&plan.images).flat_map(|(img, spec)| {
+        homes(plan, spec.source)
+            .into_iter()
+            .map(move |home| async move {
+                let base = &live.entry_points[&home];
+                oci::push(client, base, img).await.map_err(|e| {
+                    DrillError::Setup(format!(
+                        "seeding {}:{} into {home} failed: {e}",
+                        img.repository, img.tag
+                    ))
+                })?;
+                journal.record(Event::ImageSeeded {
+                    image: format!("{}:{}", img.repository, img.tag),
+                    region: home,
+                    digest: img.manifest.digest.clone(),
+                    bytes: img.total_bytes(),
+                });
+                Ok::<(), DrillError>(())
+            })
     });
     for r in futures_util::future::join_all(pushes).await {
         r?;
     }
     Ok(generated
         .iter()
-        .map(|g| SeededImage {
+        .zip(&plan.images)
+        .map(|(g, spec)| SeededImage {
             reference: format!("{}:{}", g.repository, g.tag),
             manifest: g.manifest.digest.clone(),
             config: g.config.digest.clone(),
             layers: g.layers.iter().map(|l| l.digest.clone()).collect(),
+            source: spec.source,
         })
         .collect())
 }
 
-/// Pulls every seeded image back from every region, verifying each digest: what the
-/// data-loss SLA judges.
+/// Pulls every seeded image back from every region (upstream images from the
+/// upstream), verifying each digest: what the data-loss SLA judges.
 async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Journal) {
-    say("verifying every image in every region");
+    say("verifying every image where it was seeded");
     let client = oci::client(Duration::from_secs(2), Duration::from_secs(60));
-    for r in &plan.regions {
+    let everywhere: Vec<String> = homes(plan, ImageSource::Regions)
+        .into_iter()
+        .chain(plan.upstream.as_ref().map(|_| UPSTREAM.to_string()))
+        .collect();
+    for home in &everywhere {
         let mirror = [Mirror {
-            region: r.name.clone(),
-            base: live.entry_points[&r.name].clone(),
+            region: home.clone(),
+            base: live.entry_points[home].clone(),
         }];
         // A region healed at the very end may need a moment to answer again.
-        let _ = topology::wait_ready(&client, &r.name, &mirror[0].base).await;
+        let _ = topology::wait_ready(&client, home, &mirror[0].base).await;
         for SeededImage {
             reference,
             manifest: digest,
+            source,
             ..
         } in seeded
         {
+            if !homes(plan, *source).contains(home) {
+                continue;
+            }
             let outcome = oci::pull(&client, &mirror, reference, 3).await;
             let served = outcome.phases.first().map(|p| p.digest.as_str());
             // The tag must still resolve to the manifest drill pushed, not just to a valid one.
@@ -624,7 +679,7 @@ async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Jour
                 (None, _) => None,
             };
             journal.record(Event::Verified {
-                region: r.name.clone(),
+                region: home.clone(),
                 image: reference.clone(),
                 ok: error.is_none(),
                 error,
