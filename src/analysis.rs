@@ -1,8 +1,12 @@
 //! From a journal to numbers: availability per region (per probe and per time window),
 //! cold-start and pull latency, a recovery waterfall per fault, the error budget each
 //! fault consumes, the seed's question (is a fault's recovery short against a cold
-//! pull?), steady state and data loss. A pure function of the recorded events, so any
+//! pull?), steady state, data loss and whether authentication held (`auth`). A pure function of the recorded events, so any
 //! run (a killed one too) can be analysed again.
+
+pub mod auth;
+
+pub use auth::AuthCheck;
 
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo,
@@ -55,6 +59,10 @@ pub struct Analysis {
     /// Notes written during a game day, in time order.
     #[serde(default)]
     pub notes: Vec<NoteEntry>,
+    /// What entry points answered to pulls without valid credentials; `None` when the
+    /// topology demands none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthCheck>,
 }
 
 /// A game-day note (`drill note`), at its time in the run.
@@ -551,7 +559,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 t_us: r.t_us,
                 text: text.clone(),
             }),
-            Event::TopologyUp { .. } | Event::TimelineStarted => {}
+            Event::TopologyUp { .. } | Event::TimelineStarted | Event::AuthProbe { .. } => {}
         }
     }
     // Events are written in the order they were recorded, which concurrent tasks may
@@ -578,6 +586,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         f.cold_pull = cold_pull_impact(f, &cold_starts, &cold_pull_reference);
     }
     let timeline = timeline(&faults, &cold_starts);
+    let auth = auth::auth_check(records, &faults);
 
     Analysis {
         incomplete: run.is_none() || outcome.is_none() || truncated,
@@ -596,6 +605,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         seeded,
         timeline,
         notes,
+        auth,
     }
 }
 

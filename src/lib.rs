@@ -21,6 +21,7 @@ pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod security;
 pub mod topology;
 pub mod units;
 pub mod verdict;

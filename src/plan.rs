@@ -3,7 +3,7 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostKind, HostSelector,
+    Action, AllHosts, AuthKind, BlobRef, Direction, FaultKind, Guardrails, HostKind, HostSelector,
     LatencyVia, OutageMode, Probes, Scenario, Sla, Step, Timeouts,
 };
 use rand::rngs::StdRng;
@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// The port every registry and load balancer listens on inside its container.
 pub const REGISTRY_PORT: u16 = 5000;
+/// The load balancer's certificate and key (one PEM file, as haproxy's `crt` wants).
+pub const HAPROXY_CERT_PATH: &str = "/usr/local/etc/haproxy/drill.pem";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -29,6 +31,8 @@ pub struct Plan {
     pub probes: Probes,
     pub sla: Sla,
     pub guardrails: Guardrails,
+    /// Entry points speak HTTPS with a certificate signed by the run's own CA.
+    pub tls: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ pub struct RegionPlan {
     pub load_balancer: String,
     pub haproxy_cfg: String,
     pub nodes: Vec<NodePlan>,
+    /// What the region's nodes demand of a client.
+    pub auth: AuthKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +141,8 @@ pub fn new_run_id() -> String {
 
 pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
     let mut rng = StdRng::seed_from_u64(seed);
+    let topology = &s.topology.value;
+    let tls = topology.tls.is_some();
     let prefix = format!("drill-{run_id}");
     let pfx = prefix.as_str();
     let regions: Vec<RegionPlan> = s
@@ -144,6 +152,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         .iter()
         .map(|r| {
             let r = &r.value;
+            let auth = topology.auth_of(r);
             let nodes: Vec<NodePlan> = r
                 .zones
                 .iter()
@@ -164,8 +173,9 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 volume: format!("{prefix}-{}-storage", r.name),
                 http_secret: format!("{secret:032x}"),
                 load_balancer: format!("{prefix}-{}-lb", r.name),
-                haproxy_cfg: haproxy_config(&nodes),
+                haproxy_cfg: haproxy_config(&nodes, tls),
                 nodes,
+                auth,
             }
         })
         .collect();
@@ -269,6 +279,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         duration: s.duration.value.0,
         probes: s.probes,
         sla: s.sla.clone(),
+        tls,
         guardrails: s.guardrails,
     }
 }
@@ -405,8 +416,10 @@ fn members_of(regions: &[RegionPlan], name: &str, whole_region: bool) -> Vec<Mem
 
 /// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
 /// at run time (`resolvers`), so a node that dies or comes back with a new address is
-/// followed; failed connections are redispatched to another node.
-pub fn haproxy_config(nodes: &[NodePlan]) -> String {
+/// followed; failed connections are redispatched to another node. With `tls`, TLS ends
+/// here: hosts reach a region only through its load balancer, and the nodes behind it
+/// keep plain HTTP on the run's private network, so health checks stay as they are.
+pub fn haproxy_config(nodes: &[NodePlan], tls: bool) -> String {
     let mut cfg = String::from(
         "global
     maxconn 4096
@@ -435,7 +448,7 @@ defaults
     default-server init-addr last,libc,none resolvers docker check inter 500ms fall 2 rise 2
 
 frontend registry
-    bind :5000
+    bind :5000{bind_tls}
     default_backend nodes
 
 backend nodes
@@ -444,6 +457,14 @@ backend nodes
     http-check expect status 200
 ",
     );
+    // The nodes see plain HTTP: without the header they would send clients to http://
+    // upload locations on the TLS port.
+    let bind_tls = if tls {
+        format!(" ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https")
+    } else {
+        String::new()
+    };
+    cfg = cfg.replace("{bind_tls}", &bind_tls);
     for n in nodes {
         let _ = writeln!(cfg, "    server {} {}:{REGISTRY_PORT}", n.name, n.container);
     }
@@ -470,8 +491,15 @@ impl Plan {
         for r in &self.regions {
             let _ = writeln!(
                 out,
-                "  region {}: load balancer {} (haproxy), storage volume {}",
-                r.name, r.load_balancer, r.volume
+                "  region {}: load balancer {} (haproxy{}), storage volume {}{}",
+                r.name,
+                r.load_balancer,
+                if self.tls { ", TLS" } else { "" },
+                r.volume,
+                match r.auth {
+                    AuthKind::None => "",
+                    AuthKind::Htpasswd => ", nodes demand htpasswd credentials",
+                }
             );
             for n in &r.nodes {
                 let _ = writeln!(

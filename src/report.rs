@@ -8,6 +8,7 @@
 //! - `report.html`: one self-contained page with charts;
 //! - the end-of-run summary printed on the terminal.
 
+mod auth;
 mod baseline;
 mod html;
 mod junit;
@@ -201,6 +202,11 @@ pub fn terminal(s: &Summary) -> String {
     }
     out.push(String::new());
     out.push(data_loss(a));
+    let auth = auth::lines(a);
+    if !auth.is_empty() {
+        out.push(String::new());
+        out.extend(auth);
+    }
     out.push(String::new());
     out.extend(sla_table(&s.verdict));
     if let Some(b) = &s.baseline {

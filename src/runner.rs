@@ -15,6 +15,7 @@ use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
 use crate::report;
 use crate::scenario;
+use crate::security::Material;
 use crate::topology::{self, Live};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -143,9 +144,10 @@ pub async fn run_plan(
     {
         images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
     }
+    let material = Material::generate(&plan)?;
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
-    let (journal, writer) = Journal::create(&journal_path)?;
+    let (journal, writer) = Journal::create(&journal_path, material.secrets())?;
     journal.record(Event::RunStarted(RunInfo {
         format: journal::FORMAT_VERSION,
         run_id: plan.run_id.clone(),
@@ -181,7 +183,7 @@ pub async fn run_plan(
     // Spawned so that a panic inside becomes an error here and teardown still runs.
     let body = tokio::spawn(execute(
         plan.clone(),
-        images,
+        Parts { images, material },
         injector.clone(),
         journal.clone(),
         faults.clone(),
@@ -289,11 +291,18 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
     Ok(dir)
 }
 
+/// What the topology is built from: the helper images, and the certificates and
+/// credentials of a secure topology.
+struct Parts {
+    images: Images,
+    material: Material,
+}
+
 /// Everything between bring-up and verification. Dropping it (on abort) stops every
 /// host and probe it started, since they live in its JoinSets.
 async fn execute(
     mut plan: Plan,
-    images: Images,
+    Parts { images, material }: Parts,
     mut injector: Injector,
     journal: Journal,
     faults: FaultBook,
@@ -304,7 +313,7 @@ async fn execute(
     let engine = injector.engine.clone();
     say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
-    let live = topology::up(&engine, &plan, &images).await?;
+    let live = topology::up(&engine, &plan, &images, &material).await?;
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
         entry_points: plan
@@ -341,9 +350,18 @@ async fn execute(
         .collect();
 
     let stop_probes = CancellationToken::new();
+    // Intruders try the first seeded image: the content the credentials protect.
+    let auth_probes = material.credentials.as_ref().and_then(|c| {
+        seeded.first().map(|s| hosts::AuthProbes {
+            reference: s.reference.clone(),
+            wrong: c.wrong(),
+        })
+    });
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
         &plan.probes,
+        &live.access,
+        auth_probes,
         &journal,
         guard,
         &stop_probes,
@@ -376,6 +394,7 @@ async fn execute(
         &plan.hosts,
         &live.entry_points,
         mirror_hosts,
+        &live.access,
         engine.clone(),
         journal.clone(),
     );
@@ -562,7 +581,11 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
         total as f64 / 1048576.0,
         plan.regions.len()
     ));
-    let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
+    let client = &oci::client(
+        Duration::from_secs(5),
+        Duration::from_secs(120),
+        &live.access,
+    );
     let pushes = plan.regions.iter().flat_map(|r| {
         let base = &live.entry_points[&r.name];
         generated.iter().map(move |img| async move {
@@ -599,7 +622,11 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
 /// data-loss SLA judges.
 async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Journal) {
     say("verifying every image in every region");
-    let client = oci::client(Duration::from_secs(2), Duration::from_secs(60));
+    let client = oci::client(
+        Duration::from_secs(2),
+        Duration::from_secs(60),
+        &live.access,
+    );
     for r in &plan.regions {
         let mirror = [Mirror {
             region: r.name.clone(),
