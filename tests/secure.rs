@@ -215,3 +215,26 @@ fn an_open_entry_point_breaks_the_auth_sla() {
         r.stdout()
     );
 }
+
+/// The Docker engine as a host of a registry demanding credentials: both cold starts
+/// pull with the credentials drill passes per request, while anonymous pulls are refused.
+#[test]
+fn docker_host_pulls_with_credentials_per_request() {
+    let r = run(&scenario("secure-docker.yaml"), &[]);
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    let journal = r.journal();
+    let pulls = of_type(&journal, "pull");
+    for wave in [1, 2] {
+        assert!(
+            pulls
+                .iter()
+                .any(|p| p["kind"] == "docker" && p["wave"] == wave && p["ok"] == true),
+            "the docker host pulled in wave {wave}: {}",
+            show(&r)
+        );
+    }
+    let probes = of_type(&journal, "auth_probe");
+    assert!(probes.len() >= 10, "auth probes recorded: {}", probes.len());
+    assert!(probes.iter().all(|p| p["status"] == 401), "{probes:?}");
+}
