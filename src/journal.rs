@@ -383,6 +383,24 @@ mod tests {
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
     }
 
+    #[tokio::test]
+    async fn secrets_are_scrubbed_from_every_line_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let (journal, writer) = Journal::create(&path, vec!["s3cret".into()]).unwrap();
+        journal.record(Event::Probe {
+            region: "eu".into(),
+            ok: false,
+            latency_us: 1,
+            error: Some("denied for drill:s3cret".into()),
+        });
+        drop(journal);
+        writer.finish().await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("denied for drill:[redacted]"), "{text}");
+    }
+
     #[test]
     fn truncated_last_line_is_dropped_but_inner_damage_is_an_error() {
         let good = r#"{"t_us":1,"type":"timeline_started"}"#.to_string();
