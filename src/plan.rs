@@ -601,6 +601,28 @@ timeline:
     }
 
     #[test]
+    fn tls_ends_at_haproxy_and_regions_keep_their_own_auth() {
+        let src = SRC
+            .replace(
+                "{ name: us, zones: [us-a] }",
+                "{ name: us, zones: [us-a], auth: none }",
+            )
+            .replace("images:", "  tls: self-signed\n  auth: htpasswd\nimages:");
+        let p = build(&parse(&src).unwrap(), "abc12345", 1);
+        assert!(p.tls);
+        let auth: Vec<AuthKind> = p.regions.iter().map(|r| r.auth).collect();
+        assert_eq!(auth, [AuthKind::Htpasswd, AuthKind::None]);
+        let cfg = &p.regions[0].haproxy_cfg;
+        assert!(cfg.contains(&format!(
+            "bind :5000 ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https\n"
+        )), "{cfg}");
+        // Health checks still go to the nodes over plain HTTP.
+        assert!(cfg.contains("option httpchk GET /"), "{cfg}");
+        assert!(!plan(1).regions[0].haproxy_cfg.contains("ssl"));
+        assert!(p.describe().contains("(haproxy, TLS)"), "{}", p.describe());
+    }
+
+    #[test]
     fn names_and_layout() {
         let p = plan(1);
         assert_eq!(p.network, "drill-abc12345");
