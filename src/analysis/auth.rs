@@ -22,10 +22,11 @@ pub struct AuthEntryPoint {
     pub region: String,
     pub claim: Claim,
     pub probes: u64,
-    /// Answered with a status other than 2xx (401 from a registry demanding credentials).
+    /// Refused for want of valid credentials: 401 or 403.
     pub refused: u64,
-    /// Not answered at all (the entry point was down): nothing was served either.
-    pub unanswered: u64,
+    /// Neither served nor refused: another status (503 while the entry point had no
+    /// node) or no answer at all. Nothing was served, but authentication was not shown.
+    pub unavailable: u64,
     pub served: u64,
     /// Each status answered, with how many times.
     pub statuses: BTreeMap<u16, u64>,
@@ -83,15 +84,15 @@ pub fn auth_check(records: &[Record], faults: &[FaultRecovery]) -> Option<AuthCh
                 claim,
                 probes: 0,
                 refused: 0,
-                unanswered: 0,
+                unavailable: 0,
                 served: 0,
                 statuses: BTreeMap::new(),
             });
         e.probes += 1;
         match (served, status) {
             (true, _) => e.served += 1,
-            (false, Some(_)) => e.refused += 1,
-            (false, None) => e.unanswered += 1,
+            (false, Some(401 | 403)) => e.refused += 1,
+            (false, _) => e.unavailable += 1,
         }
         if let Some(s) = status {
             *e.statuses.entry(s).or_default() += 1;
@@ -181,6 +182,7 @@ mod tests {
             probe(5, "eu", Anonymous, None),
             probe(6, "eu", Anonymous, Some(200)),
             probe(7, "us", Anonymous, Some(503)),
+            probe(8, "us", Anonymous, Some(403)),
         ];
         let a = auth_check(&records, &[]).unwrap();
         let spans: Vec<(u64, u64, u64)> = a
@@ -194,10 +196,13 @@ mod tests {
         let eu = &a.entry_points[0];
         assert_eq!((eu.region.as_str(), eu.claim), ("eu", Anonymous));
         assert_eq!(
-            (eu.probes, eu.served, eu.refused, eu.unanswered),
+            (eu.probes, eu.served, eu.refused, eu.unavailable),
             (5, 3, 1, 1)
         );
+        // A 503 is no refusal, but it serves nothing either.
+        let us = &a.entry_points[2];
+        assert_eq!((us.refused, us.unavailable, us.served), (1, 1, 0));
         assert_eq!(a.region_totals("eu"), (6, 3));
-        assert_eq!(a.region_totals("us"), (1, 0));
+        assert_eq!(a.region_totals("us"), (2, 0));
     }
 }

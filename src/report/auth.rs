@@ -36,8 +36,8 @@ pub(crate) fn lines(a: &Analysis) -> Vec<String> {
             .map(|(s, n)| format!("HTTP {s} ×{n}"))
             .collect();
         let mut parts = vec![format!("{} refused", e.refused)];
-        if e.unanswered > 0 {
-            parts.push(format!("{} unanswered", e.unanswered));
+        if e.unavailable > 0 {
+            parts.push(format!("{} unavailable", e.unavailable));
         }
         parts.push(format!("{} served", e.served));
         out.push(format!(
