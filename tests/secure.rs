@@ -216,6 +216,12 @@ fn an_open_entry_point_breaks_the_auth_sla() {
         "{}",
         r.stdout()
     );
+    // A game day sees it as it happens, in the live view.
+    assert!(
+        r.stderr().contains("OPEN without valid credentials: us"),
+        "{}",
+        r.stderr()
+    );
 }
 
 /// The Docker engine as a host of a registry demanding credentials: both cold starts
