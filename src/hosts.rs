@@ -386,8 +386,10 @@ pub struct AuthProbes {
 
 /// Probes every region's entry point with `GET /v2/` (with the run's CA and
 /// credentials) until `stop` is cancelled; each result goes to the journal and to the
-/// guardrail, if any. With `auth`, each tick also tries to pull without valid
-/// credentials, recording what each entry point answered.
+/// guardrail, if any. With `auth`, a second task per entry point tries, at the same
+/// interval, to pull without valid credentials and records what it answered; it runs
+/// apart so that its requests, hanging on a dead entry point, never space out the
+/// availability probes.
 pub fn spawn_probes(
     entry_points: &HashMap<String, String>,
     probes: &Probes,
@@ -398,57 +400,83 @@ pub fn spawn_probes(
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
+    let (interval, timeout) = (probes.interval.0, probes.timeout.0);
     for (region, base) in entry_points {
-        let (region, base, journal, stop, guard, auth) = (
-            region.clone(),
-            base.clone(),
-            journal.clone(),
-            stop.clone(),
-            guard.clone(),
-            auth.clone(),
-        );
-        let (interval, timeout) = (probes.interval.0, probes.timeout.0);
         let client = oci::client(timeout, timeout, access);
-        let intruder = oci::client(timeout, timeout, &access.anonymous());
-        set.spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
-                }
+        let (region2, base2, journal2, guard) =
+            (region.clone(), base.clone(), journal.clone(), guard.clone());
+        set.spawn(every(interval, stop.clone(), move || {
+            let (client, region, base, journal, guard) = (
+                client.clone(),
+                region2.clone(),
+                base2.clone(),
+                journal2.clone(),
+                guard.clone(),
+            );
+            async move {
                 let started = Instant::now();
                 let result = oci::probe(&client, &base).await;
                 if let Some(g) = &guard {
                     g.observe(&region, result.is_ok(), Instant::now());
                 }
                 journal.record(Event::Probe {
-                    region: region.clone(),
+                    region,
                     ok: result.is_ok(),
                     latency_us: started.elapsed().as_micros() as u64,
                     error: result.err(),
                 });
-                if let Some(a) = &auth {
-                    let tries = [
-                        (Claim::Anonymous, None),
-                        (Claim::WrongCredentials, Some(&a.wrong)),
-                    ];
-                    for (claim, wrong) in tries {
-                        let answer = oci::auth_probe(&intruder, &base, &a.reference, wrong).await;
-                        journal.record(Event::AuthProbe {
-                            region: region.clone(),
-                            claim,
-                            status: answer.as_ref().ok().copied(),
-                            served: matches!(answer, Ok(200..=299)),
-                            error: answer.err(),
-                        });
-                    }
+            }
+        }));
+        let Some(auth) = auth.clone() else {
+            continue;
+        };
+        let intruder = oci::client(timeout, timeout, &access.anonymous());
+        let (region, base, journal) = (region.clone(), base.clone(), journal.clone());
+        set.spawn(every(interval, stop.clone(), move || {
+            let (intruder, region, base, journal, auth) = (
+                intruder.clone(),
+                region.clone(),
+                base.clone(),
+                journal.clone(),
+                auth.clone(),
+            );
+            async move {
+                let tries = [
+                    (Claim::Anonymous, None),
+                    (Claim::WrongCredentials, Some(&auth.wrong)),
+                ];
+                for (claim, wrong) in tries {
+                    let answer = oci::auth_probe(&intruder, &base, &auth.reference, wrong).await;
+                    journal.record(Event::AuthProbe {
+                        region: region.clone(),
+                        claim,
+                        status: answer.as_ref().ok().copied(),
+                        served: matches!(answer, Ok(200..=299)),
+                        error: answer.err(),
+                    });
                 }
             }
-        });
+        }));
     }
     set
+}
+
+/// Runs `probe` every `interval` until `stop` is cancelled. A probe slower than the
+/// interval delays the next one rather than overlapping it.
+async fn every<F, Fut>(interval: Duration, stop: CancellationToken, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        probe().await;
+    }
 }
 
 #[cfg(test)]
