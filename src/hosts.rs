@@ -403,14 +403,14 @@ pub fn spawn_probes(
     let (interval, timeout) = (probes.interval.0, probes.timeout.0);
     for (region, base) in entry_points {
         let client = oci::client(timeout, timeout, access);
-        let (region2, base2, journal2, guard) =
+        let (probe_region, probe_base, probe_journal, guard) =
             (region.clone(), base.clone(), journal.clone(), guard.clone());
         set.spawn(every(interval, stop.clone(), move || {
             let (client, region, base, journal, guard) = (
                 client.clone(),
-                region2.clone(),
-                base2.clone(),
-                journal2.clone(),
+                probe_region.clone(),
+                probe_base.clone(),
+                probe_journal.clone(),
                 guard.clone(),
             );
             async move {
