@@ -1,11 +1,14 @@
 //! From a journal to numbers: availability per region (per probe and per time window),
 //! cold-start and pull latency, a recovery waterfall per fault, the error budget each
 //! fault consumes, the seed's question (is a fault's recovery short against a cold
-//! pull?), steady state and data loss. A pure function of the recorded events, so any
+//! pull?), steady state, data loss and whether authentication held (`auth`). A pure function of the recorded events, so any
 //! run (a killed one too) can be analysed again.
 
 mod proxy;
 pub use proxy::{ProxyBehaviour, ProxyCheckRow};
+pub mod auth;
+
+pub use auth::AuthCheck;
 
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo,
@@ -61,6 +64,10 @@ pub struct Analysis {
     /// What the pull-through proxies served (proxy checks) and the HTTP errors hosts got.
     #[serde(default)]
     pub proxy: ProxyBehaviour,
+    /// What entry points answered to pulls without valid credentials; `None` when the
+    /// topology demands none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthCheck>,
 }
 
 /// A game-day note (`drill note`), at its time in the run.
@@ -560,7 +567,8 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
             Event::TopologyUp { .. }
             | Event::TimelineStarted
             | Event::ProxyWarmed { .. }
-            | Event::ProxyCheck(_) => {}
+            | Event::ProxyCheck(_)
+            | Event::AuthProbe { .. } => {}
         }
     }
     // Events are written in the order they were recorded, which concurrent tasks may
@@ -587,6 +595,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         f.cold_pull = cold_pull_impact(f, &cold_starts, &cold_pull_reference);
     }
     let timeline = timeline(&faults, &cold_starts);
+    let auth = auth::auth_check(records, &faults);
 
     Analysis {
         incomplete: run.is_none() || outcome.is_none() || truncated,
@@ -606,6 +615,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         timeline,
         notes,
         proxy: proxy::analyze(records),
+        auth,
     }
 }
 

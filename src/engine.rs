@@ -2,6 +2,7 @@
 //! labels everything it creates with `drill.run=<run-id>` and removes it by that label.
 
 use crate::error::{DrillError, SetupContext};
+use crate::security::Credentials;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
@@ -378,12 +379,23 @@ impl Engine {
     }
 
     /// Pulls `reference` (`host:port/repo:tag`) into the engine's own image store, as a
-    /// `docker pull` would. Fails with the engine's error text.
-    pub async fn pull_image(&self, reference: &str) -> Result<(), String> {
+    /// `docker pull` would. Fails with the engine's error text. `credentials` travel in
+    /// this request's `X-Registry-Auth` header only: the engine does not store them.
+    pub async fn pull_image(
+        &self,
+        reference: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<(), String> {
         let options = CreateImageOptionsBuilder::default()
             .from_image(reference)
             .build();
-        let mut stream = self.docker.create_image(Some(options), None, None);
+        let auth = credentials.map(|c| bollard::auth::DockerCredentials {
+            username: Some(c.user.clone()),
+            password: Some(c.password().to_string()),
+            serveraddress: reference.split('/').next().map(String::from),
+            ..Default::default()
+        });
+        let mut stream = self.docker.create_image(Some(options), None, auth);
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {

@@ -693,18 +693,18 @@ impl Injector {
                     continue;
                 }
                 let direct = &entry_points[&region.name];
-                let upstream: std::net::SocketAddr =
-                    direct
-                        .trim_start_matches("http://")
-                        .parse()
-                        .map_err(|e| DrillError::setup(format!("entry point {direct}: {e}")))?;
+                // The proxy relays bytes, so TLS passes through it end to end.
+                let (scheme, authority) = direct.split_once("://").unwrap_or(("http", direct));
+                let upstream: std::net::SocketAddr = authority
+                    .parse()
+                    .map_err(|e| DrillError::setup(format!("entry point {direct}: {e}")))?;
                 let proxy = DelayProxy::start(upstream).await.map_err(|e| {
                     DrillError::setup(format!(
                         "cannot start the delaying proxy for {}: {e}",
                         region.name
                     ))
                 })?;
-                entry_points.insert(region.name.clone(), format!("http://{}", proxy.addr));
+                entry_points.insert(region.name.clone(), format!("{scheme}://{}", proxy.addr));
                 self.proxies
                     .lock()
                     .expect("proxy lock")

@@ -7,10 +7,11 @@
 use crate::engine::Engine;
 use crate::guardrails::Guardrail;
 use crate::images::CONTAINERD_HOSTS_DIR;
-use crate::journal::{ColdStartRecord, Event, Journal, Phase, PullRecord};
-use crate::oci::{self, Mirror};
+use crate::journal::{Claim, ColdStartRecord, Event, Journal, Phase, PullRecord};
+use crate::oci::{self, Access, Mirror};
 use crate::plan::HostPlan;
 use crate::scenario::{HostKind, Probes};
+use crate::security::Credentials;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +23,8 @@ pub struct Fleet {
     hosts: Vec<Arc<HostPlan>>,
     /// Per host, how it pulls.
     clients: Vec<Arc<HostClient>>,
+    /// The CA and credentials native hosts pull with; docker hosts use the credentials.
+    access: Arc<Access>,
     engine: Engine,
     journal: Journal,
     /// Cancelled when the run ends: unfinished cold starts are recorded as failed.
@@ -49,6 +52,7 @@ impl Fleet {
         hosts: &[HostPlan],
         entry_points: &HashMap<String, String>,
         mirror_hosts: Vec<Vec<String>>,
+        access: &Access,
         engine: Engine,
         journal: Journal,
     ) -> Fleet {
@@ -74,7 +78,8 @@ impl Fleet {
                         mirrors: regional
                             .map(|(region, base)| {
                                 let authority = base
-                                    .trim_start_matches("http://")
+                                    .split_once("://")
+                                    .map_or(base.as_str(), |(_, a)| a)
                                     .trim_end_matches('/')
                                     .to_string();
                                 (region, authority)
@@ -87,6 +92,7 @@ impl Fleet {
         Fleet {
             hosts: hosts.iter().cloned().map(Arc::new).collect(),
             clients,
+            access: Arc::new(access.clone()),
             engine,
             journal,
             run_end: CancellationToken::new(),
@@ -110,6 +116,7 @@ impl Fleet {
             let client = self.clients[i].clone();
             let engine = self.engine.clone();
             let journal = self.journal.clone();
+            let access = self.access.clone();
             let run_end = self.run_end.clone();
             let delay = ramp * k as u32 / n;
             self.tasks.spawn(async move {
@@ -123,6 +130,7 @@ impl Fleet {
                     journal: &journal,
                     stop: &stop,
                     engine: &engine,
+                    access: &access,
                 };
                 if let Some(record) = cold_start(&ctx, &client).await {
                     journal.record(Event::ColdStart(record));
@@ -174,6 +182,7 @@ struct Ctx<'a> {
     journal: &'a Journal,
     stop: &'a Stop,
     engine: &'a Engine,
+    access: &'a Access,
 }
 
 /// What one pull attempt gave, whatever the kind of host.
@@ -210,7 +219,7 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
         }
     };
     // A native host gets a fresh pool: a restarted host has no warm connections.
-    let native = oci::client(host.timeouts.connect.0, host.timeouts.request.0);
+    let native = oci::client(host.timeouts.connect.0, host.timeouts.request.0, ctx.access);
     if let Err(why) = ctx.stop.guard(wipe(ctx, client)).await {
         return failed(record, why);
     }
@@ -286,12 +295,7 @@ async fn remove_pulled(engine: &Engine, host: &HostPlan, mirrors: &[(String, Str
 }
 
 /// One pull attempt of `image` by a host of any kind.
-async fn pull(
-    ctx: &Ctx<'_>,
-    client: &HostClient,
-    native: &reqwest::Client,
-    image: &str,
-) -> Attempt {
+async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &str) -> Attempt {
     match client {
         HostClient::Native(mirrors) => {
             let outcome = oci::pull(native, mirrors, image, ctx.host.parallel_layers).await;
@@ -306,18 +310,15 @@ async fn pull(
             container,
             registry,
         } => {
-            let cmd: Vec<String> = [
-                "ctr",
-                "images",
-                "pull",
-                "--plain-http",
-                "--hosts-dir",
-                CONTAINERD_HOSTS_DIR,
-            ]
-            .map(String::from)
-            .into_iter()
-            .chain([format!("{registry}/{image}")])
-            .collect();
+            // With TLS, hosts.toml names the run's CA; without, plain HTTP must be allowed.
+            let plain = ctx.access.ca.is_none().then_some("--plain-http");
+            let cmd: Vec<String> = ["ctr", "images", "pull"]
+                .into_iter()
+                .chain(plain)
+                .chain(["--hosts-dir", CONTAINERD_HOSTS_DIR])
+                .map(String::from)
+                .chain([format!("{registry}/{image}")])
+                .collect();
             let (output, error) = match ctx.engine.exec(container, &cmd).await {
                 Ok(out) => (out, None),
                 Err(e) => {
@@ -336,7 +337,12 @@ async fn pull(
         HostClient::Docker { mirrors } => {
             let mut errors = Vec::new();
             for (region, authority) in mirrors {
-                match ctx.engine.pull_image(&format!("{authority}/{image}")).await {
+                let credentials = ctx.access.credentials.as_ref();
+                match ctx
+                    .engine
+                    .pull_image(&format!("{authority}/{image}"), credentials)
+                    .await
+                {
                     Ok(()) => {
                         return Attempt {
                             error: None,
@@ -374,48 +380,114 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
-/// Probes every entry point with `GET /v2/` until `stop` is cancelled; each result goes
-/// to the journal, and to the guardrail, if any, when the entry point is one it watches.
+/// What the auth probes try on every entry point at each tick: a seeded image's
+/// manifest, anonymously and with the run's user name and a wrong password.
+#[derive(Debug, Clone)]
+pub struct AuthProbes {
+    pub reference: String,
+    pub wrong: Credentials,
+    /// The entry points whose registries demand credentials: the regions'. The
+    /// upstream and its proxies play a public registry and are open by design.
+    pub entry_points: Vec<String>,
+}
+
+/// Probes every entry point with `GET /v2/` (with the run's CA and credentials) until
+/// `stop` is cancelled; each result goes to the journal, and to the guardrail, if any,
+/// when the entry point is one it watches. With `auth`, a second task per region's
+/// entry point tries, at the same interval, to pull without valid credentials and
+/// records what it answered; it runs apart so that its requests, hanging on a dead
+/// entry point, never space out the availability probes.
 pub fn spawn_probes(
     entry_points: &HashMap<String, String>,
     probes: &Probes,
+    access: &Access,
+    auth: Option<AuthProbes>,
     journal: &Journal,
     guard: Option<(Guardrail, Vec<String>)>,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
+    let (interval, timeout) = (probes.interval.0, probes.timeout.0);
     for (region, base) in entry_points {
+        let client = oci::client(timeout, timeout, access);
         let guard = guard
             .as_ref()
             .filter(|(_, watched)| watched.contains(region))
             .map(|(g, _)| g.clone());
-        let (region, base, journal, stop) =
-            (region.clone(), base.clone(), journal.clone(), stop.clone());
-        let (interval, timeout) = (probes.interval.0, probes.timeout.0);
-        set.spawn(async move {
-            let client = oci::client(timeout, timeout);
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
-                }
+        let (probe_region, probe_base, probe_journal) =
+            (region.clone(), base.clone(), journal.clone());
+        set.spawn(every(interval, stop.clone(), move || {
+            let (client, region, base, journal, guard) = (
+                client.clone(),
+                probe_region.clone(),
+                probe_base.clone(),
+                probe_journal.clone(),
+                guard.clone(),
+            );
+            async move {
                 let started = Instant::now();
                 let result = oci::probe(&client, &base).await;
                 if let Some(g) = &guard {
                     g.observe(&region, result.is_ok(), Instant::now());
                 }
                 journal.record(Event::Probe {
-                    region: region.clone(),
+                    region,
                     ok: result.is_ok(),
                     latency_us: started.elapsed().as_micros() as u64,
                     error: result.err(),
                 });
             }
-        });
+        }));
+        let Some(auth) = auth.clone().filter(|a| a.entry_points.contains(region)) else {
+            continue;
+        };
+        let intruder = oci::client(timeout, timeout, &access.anonymous());
+        let (region, base, journal) = (region.clone(), base.clone(), journal.clone());
+        set.spawn(every(interval, stop.clone(), move || {
+            let (intruder, region, base, journal, auth) = (
+                intruder.clone(),
+                region.clone(),
+                base.clone(),
+                journal.clone(),
+                auth.clone(),
+            );
+            async move {
+                let tries = [
+                    (Claim::Anonymous, None),
+                    (Claim::WrongCredentials, Some(&auth.wrong)),
+                ];
+                for (claim, wrong) in tries {
+                    let answer = oci::auth_probe(&intruder, &base, &auth.reference, wrong).await;
+                    journal.record(Event::AuthProbe {
+                        region: region.clone(),
+                        claim,
+                        status: answer.as_ref().ok().copied(),
+                        served: matches!(answer, Ok(200..=299)),
+                        error: answer.err(),
+                    });
+                }
+            }
+        }));
     }
     set
+}
+
+/// Runs `probe` every `interval` until `stop` is cancelled. A probe slower than the
+/// interval delays the next one rather than overlapping it.
+async fn every<F, Fut>(interval: Duration, stop: CancellationToken, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        probe().await;
+    }
 }
 
 #[cfg(test)]

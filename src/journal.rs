@@ -48,6 +48,19 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// An attempt to fetch a manifest without the run's credentials: it must be refused
+    /// (`served` false) wherever the registries demand them.
+    AuthProbe {
+        region: String,
+        claim: Claim,
+        /// The entry point's answer; absent when it did not answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Whether the manifest was served (a 2xx answer).
+        served: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// One attempt by one host to pull one image.
     Pull(PullRecord),
     /// One host's cold start: every image of its list pulled, retrying failed pulls.
@@ -108,6 +121,37 @@ pub struct RunInfo {
     pub probe_interval_us: u64,
     pub regions: Vec<String>,
     pub sla: Sla,
+}
+
+/// Who an auth probe claims to be.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// No `Authorization` header at all.
+    Anonymous,
+    /// The run's user name with a password that is not theirs.
+    WrongCredentials,
+}
+
+impl Claim {
+    pub fn name(self) -> &'static str {
+        match self {
+            Claim::Anonymous => "anonymous",
+            Claim::WrongCredentials => "wrong credentials",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -233,17 +277,21 @@ pub struct JournalWriter {
 }
 
 impl Journal {
-    /// Creates the journal file and the task that writes it.
-    pub fn create(path: &Path) -> Result<(Journal, JournalWriter), DrillError> {
+    /// Creates the journal file and the task that writes it. Every string of `secrets`
+    /// is replaced in each line before it is written, whatever event carries it.
+    pub fn create(
+        path: &Path,
+        secrets: Vec<String>,
+    ) -> Result<(Journal, JournalWriter), DrillError> {
         let file = std::fs::File::create(path)
             .setup_context(|| format!("cannot create the journal {}", path.display()))?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
         let task = tokio::task::spawn_blocking(move || {
             let mut out = std::io::BufWriter::new(file);
             while let Some(first) = rx.blocking_recv() {
-                write_line(&mut out, &first)?;
+                write_line(&mut out, &first, &secrets)?;
                 while let Ok(more) = rx.try_recv() {
-                    write_line(&mut out, &more)?;
+                    write_line(&mut out, &more, &secrets)?;
                 }
                 // Flushed after each burst so a crash loses at most the events in flight.
                 out.flush()?;
@@ -287,8 +335,9 @@ impl Journal {
     }
 }
 
-fn write_line(out: &mut impl Write, r: &Record) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, r)?;
+fn write_line(out: &mut impl Write, r: &Record, secrets: &[String]) -> std::io::Result<()> {
+    let line = serde_json::to_string(r)?;
+    out.write_all(crate::security::redact(&line, secrets).as_bytes())?;
     out.write_all(b"\n")
 }
 
@@ -367,6 +416,24 @@ mod tests {
             r#"{"t_us":1500,"type":"probe","region":"eu","ok":false,"latency_us":20,"error":"connection refused"}"#
         );
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
+    }
+
+    #[tokio::test]
+    async fn secrets_are_scrubbed_from_every_line_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let (journal, writer) = Journal::create(&path, vec!["s3cret".into()]).unwrap();
+        journal.record(Event::Probe {
+            region: "eu".into(),
+            ok: false,
+            latency_us: 1,
+            error: Some("denied for drill:s3cret".into()),
+        });
+        drop(journal);
+        writer.finish().await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("denied for drill:[redacted]"), "{text}");
     }
 
     #[test]

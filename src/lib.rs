@@ -22,6 +22,7 @@ pub mod proxy_check;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod security;
 pub mod topology;
 pub mod units;
 pub mod upstream;

@@ -2,7 +2,7 @@
 //! built from the same events the journal records. Plain lines, so CI logs read well.
 
 use crate::journal::Event;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 #[derive(Debug, Default)]
@@ -16,6 +16,9 @@ pub struct LiveStats {
     /// Fault id → "kind target".
     active: BTreeMap<usize, String>,
     last_error: Option<String>,
+    /// Regions whose entry point served a pull without valid credentials since the
+    /// last line: a game day must see that at once, not in the report.
+    open: BTreeSet<String>,
 }
 
 impl LiveStats {
@@ -55,6 +58,13 @@ impl LiveStats {
             Event::FaultHealed { fault, .. } => {
                 self.active.remove(fault);
             }
+            Event::AuthProbe {
+                region,
+                served: true,
+                ..
+            } => {
+                self.open.insert(region.clone());
+            }
             _ => {}
         }
     }
@@ -90,10 +100,19 @@ impl LiveStats {
                 .collect();
             let _ = write!(out, " | active: {}", faults.join(", "));
         }
+        if !self.open.is_empty() {
+            let regions: Vec<&str> = self.open.iter().map(String::as_str).collect();
+            let _ = write!(
+                out,
+                " | OPEN without valid credentials: {}",
+                regions.join(", ")
+            );
+        }
         if let Some(e) = self.last_error.take() {
             let _ = write!(out, " | last error: {e}");
         }
         self.probes.clear();
+        self.open.clear();
         self.recent_cold_us.clear();
         out
     }
@@ -158,5 +177,25 @@ mod tests {
             error: None,
         });
         assert_eq!(live.line(), "live: | cold starts 2 ok, 1 failed");
+    }
+
+    #[test]
+    fn an_entry_point_serving_without_credentials_is_flagged_for_its_interval() {
+        let mut live = LiveStats::default();
+        let auth = |region: &str, status: u16| Event::AuthProbe {
+            region: region.into(),
+            claim: crate::journal::Claim::Anonymous,
+            status: Some(status),
+            served: (200..300).contains(&status),
+            error: None,
+        };
+        live.observe(&auth("eu", 401));
+        live.observe(&auth("us", 200));
+        assert_eq!(
+            live.line(),
+            "live: | cold starts 0 ok, 0 failed | OPEN without valid credentials: us"
+        );
+        live.observe(&auth("us", 401));
+        assert_eq!(live.line(), "live: | cold starts 0 ok, 0 failed");
     }
 }

@@ -5,12 +5,15 @@
 
 use crate::fixtures::{split_reference, TestImage, OCI_MANIFEST};
 use crate::journal::{Phase, PhaseKind};
+use crate::security::Credentials;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{RequestBuilder, Response, StatusCode};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 /// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
@@ -28,14 +31,102 @@ pub struct Mirror {
     pub base: String,
 }
 
-/// A fresh HTTP client: its own connection pool, as a cold-started host has.
-pub fn client(connect: Duration, request: Duration) -> Client {
-    Client::builder()
+/// What a client needs to reach a secure topology: the CA its entry points' certificates
+/// chain to, and the credentials its registries demand.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub ca: Option<reqwest::Certificate>,
+    pub credentials: Option<Credentials>,
+}
+
+impl Access {
+    pub fn new(ca_pem: Option<&str>, credentials: Option<Credentials>) -> Result<Access, String> {
+        let ca = ca_pem
+            .map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()))
+            .transpose()
+            .map_err(|e| format!("the run's CA certificate does not parse: {e}"))?;
+        Ok(Access { ca, credentials })
+    }
+
+    /// The same trust, no credentials: what an anonymous client has.
+    pub fn anonymous(&self) -> Access {
+        Access {
+            ca: self.ca.clone(),
+            credentials: None,
+        }
+    }
+}
+
+/// An HTTP client as a registry client uses it: it answers a `401` with a basic
+/// `WWW-Authenticate` challenge by sending its credentials, and, like containerd and
+/// Docker, sends them at once on later requests instead of being challenged again.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    credentials: Option<Arc<Credentials>>,
+    challenged: Arc<AtomicBool>,
+}
+
+/// A fresh HTTP client: its own connection pool, as a cold-started host has. It trusts
+/// the CA in `access` and no other.
+pub fn client(connect: Duration, request: Duration, access: &Access) -> Client {
+    static PROVIDER: Once = Once::new();
+    // reqwest is built without a default TLS provider; ring is the one drill ships.
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    // Only the run's own CA, never the system's: drill talks to nothing but its own
+    // registries, and without a CA (plain HTTP) building a client then reads no system
+    // certificates, which a cold start of thousands of hosts would pay for each.
+    let builder = reqwest::Client::builder()
         .connect_timeout(connect)
         .timeout(request)
         .pool_max_idle_per_host(8)
-        .build()
-        .expect("a plain HTTP client always builds")
+        .tls_certs_only(access.ca.iter().cloned());
+    Client {
+        http: builder
+            .build()
+            .expect("an HTTP client with a parsed CA always builds"),
+        credentials: access.credentials.clone().map(Arc::new),
+        challenged: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+impl Client {
+    pub fn get(&self, url: String) -> RequestBuilder {
+        self.http.get(url)
+    }
+
+    /// Sends a request, answering a basic-auth challenge once with the credentials.
+    async fn send(&self, req: RequestBuilder) -> Result<Response, reqwest::Error> {
+        let Some(creds) = &self.credentials else {
+            return req.send().await;
+        };
+        if self.challenged.load(Ordering::Relaxed) {
+            return req.header(AUTHORIZATION, creds.basic_header()).send().await;
+        }
+        let again = req.try_clone();
+        let resp = req.send().await?;
+        match again {
+            Some(again) if resp.status() == StatusCode::UNAUTHORIZED && basic_challenge(&resp) => {
+                self.challenged.store(true, Ordering::Relaxed);
+                again
+                    .header(AUTHORIZATION, creds.basic_header())
+                    .send()
+                    .await
+            }
+            _ => Ok(resp),
+        }
+    }
+}
+
+/// Whether a 401 asks for basic credentials (a bearer challenge needs a token service).
+fn basic_challenge(resp: &Response) -> bool {
+    resp.headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
 }
 
 /// What one pull did.
@@ -297,11 +388,11 @@ async fn fetch_one(
 async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, String> {
     let mut replayed = false;
     loop {
-        let mut req = client.get(url);
+        let mut req = client.get(url.to_string());
         if kind == PhaseKind::Manifest {
             req = req.header(ACCEPT, MANIFEST_ACCEPT);
         }
-        match req.send().await {
+        match client.send(req).await {
             Ok(resp) => return Ok(resp),
             Err(e) if !replayed && e.is_request() && !e.is_timeout() && !e.is_connect() => {
                 replayed = true;
@@ -354,16 +445,18 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
     let repo = &image.repository;
     for blob in std::iter::once(&image.config).chain(&image.layers) {
         let head = client
-            .head(format!("{base}/v2/{repo}/blobs/{}", blob.digest))
-            .send()
+            .send(
+                client
+                    .http
+                    .head(format!("{base}/v2/{repo}/blobs/{}", blob.digest)),
+            )
             .await
             .map_err(describe)?;
         if head.status() == StatusCode::OK {
             continue;
         }
         let start = client
-            .post(format!("{base}/v2/{repo}/blobs/uploads/"))
-            .send()
+            .send(client.http.post(format!("{base}/v2/{repo}/blobs/uploads/")))
             .await
             .map_err(describe)?;
         let start = expect(start, StatusCode::ACCEPTED, || {
@@ -383,24 +476,22 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={}", blob.digest));
         let put = client
+            .http
             .put(url)
             .header(CONTENT_TYPE, "application/octet-stream")
-            .body(blob.data.clone())
-            .send()
-            .await
-            .map_err(describe)?;
+            .body(blob.data.clone());
+        let put = client.send(put).await.map_err(describe)?;
         expect(put, StatusCode::CREATED, || {
             format!("upload of {} failed", blob.digest)
         })
         .await?;
     }
     let put = client
+        .http
         .put(format!("{base}/v2/{repo}/manifests/{}", image.tag))
         .header(CONTENT_TYPE, OCI_MANIFEST)
-        .body(image.manifest.data.clone())
-        .send()
-        .await
-        .map_err(describe)?;
+        .body(image.manifest.data.clone());
+    let put = client.send(put).await.map_err(describe)?;
     expect(put, StatusCode::CREATED, || {
         format!("manifest of {repo}:{} refused", image.tag)
     })
@@ -425,8 +516,7 @@ async fn expect(
 /// `GET /v2/` on an entry point: the availability probe. Returns the error, if any.
 pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
     let resp = client
-        .get(format!("{base}/v2/"))
-        .send()
+        .send(client.get(format!("{base}/v2/")))
         .await
         .map_err(describe)?;
     if resp.status().is_success() {
@@ -436,6 +526,28 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
     } else {
         Err(format!("HTTP {}", resp.status().as_u16()))
     }
+}
+
+/// Tries to fetch a manifest anonymously or with `wrong` credentials (never with the
+/// run's real ones), the way an intruder would: the status the entry point answered, or why it did not answer.
+pub async fn auth_probe(
+    client: &Client,
+    base: &str,
+    reference: &str,
+    wrong: Option<&Credentials>,
+) -> Result<u16, String> {
+    let (repo, tag) = split_reference(reference);
+    let mut req = client
+        .http
+        .get(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .header(ACCEPT, MANIFEST_ACCEPT);
+    if let Some(w) = wrong {
+        req = req.header(AUTHORIZATION, w.basic_header());
+    }
+    let resp = req.send().await.map_err(describe)?;
+    let status = resp.status().as_u16();
+    let _ = resp.bytes().await;
+    Ok(status)
 }
 
 #[cfg(test)]
@@ -479,7 +591,11 @@ mod tests {
                 }
             }
         });
-        let client = client(Duration::from_secs(1), Duration::from_secs(5));
+        let client = client(
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            &Access::default(),
+        );
         let mirror = Mirror {
             region: "eu".into(),
             base: format!("http://{addr}"),
@@ -498,7 +614,11 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let client = client(Duration::from_secs(1), Duration::from_secs(5));
+        let client = client(
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            &Access::default(),
+        );
         let mirror = Mirror {
             region: "eu".into(),
             base: format!("http://{addr}"),

@@ -3,9 +3,9 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    proxy_name, Action, AllHosts, BlobRef, CacheState, Direction, FaultKind, Guardrails, HostKind,
-    HostSelector, ImageSource, LatencyVia, OutageMode, Probes, Scenario, Sla, Step, Timeouts,
-    UPSTREAM,
+    proxy_name, Action, AllHosts, AuthKind, BlobRef, CacheState, Direction, FaultKind, Guardrails,
+    HostKind, HostSelector, ImageSource, LatencyVia, OutageMode, Probes, Scenario, Sla, Step,
+    Timeouts, UPSTREAM,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// The port every registry and load balancer listens on inside its container.
 pub const REGISTRY_PORT: u16 = 5000;
+/// The load balancer's certificate and key (one PEM file, as haproxy's `crt` wants).
+pub const HAPROXY_CERT_PATH: &str = "/usr/local/etc/haproxy/drill.pem";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -30,6 +32,8 @@ pub struct Plan {
     pub probes: Probes,
     pub sla: Sla,
     pub guardrails: Guardrails,
+    /// Entry points speak HTTPS with a certificate signed by the run's own CA.
+    pub tls: bool,
     /// The registry that plays the public registry, and its fault point.
     pub upstream: Option<UpstreamPlan>,
     /// Whether the proxies are filled before the timeline.
@@ -67,6 +71,8 @@ pub struct RegionPlan {
     pub haproxy_cfg: String,
     pub nodes: Vec<NodePlan>,
     pub proxy: Option<ProxyPlan>,
+    /// What the region's nodes demand of a client.
+    pub auth: AuthKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +179,8 @@ pub fn new_run_id() -> String {
 
 pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
     let mut rng = StdRng::seed_from_u64(seed);
+    let topology = &s.topology.value;
+    let tls = topology.tls.is_some();
     let prefix = format!("drill-{run_id}");
     let pfx = prefix.as_str();
     let regions: Vec<RegionPlan> = s
@@ -182,6 +190,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         .iter()
         .map(|r| {
             let r = &r.value;
+            let auth = topology.auth_of(r);
             let nodes: Vec<NodePlan> = r
                 .zones
                 .iter()
@@ -202,7 +211,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 volume: format!("{prefix}-{}-storage", r.name),
                 http_secret: format!("{secret:032x}"),
                 load_balancer: format!("{prefix}-{}-lb", r.name),
-                haproxy_cfg: haproxy_config(&nodes),
+                haproxy_cfg: haproxy_config(&nodes, tls),
                 nodes,
                 proxy: s.topology.value.proxy.map(|_| {
                     let name = proxy_name(&r.name);
@@ -212,6 +221,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                         name,
                     }
                 }),
+                auth,
             }
         })
         .collect();
@@ -331,6 +341,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         duration: s.duration.value.0,
         probes: s.probes,
         sla: s.sla.clone(),
+        tls,
         guardrails: s.guardrails,
         upstream,
         proxy_cache: s.preconditions.proxy_cache,
@@ -522,15 +533,24 @@ fn members_of(
 
 /// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
 /// at run time (`resolvers`), so a node that dies or comes back with a new address is
-/// followed; failed connections are redispatched to another node.
-pub fn haproxy_config(nodes: &[NodePlan]) -> String {
+/// followed; failed connections are redispatched to another node. With `tls`, TLS ends
+/// here: hosts reach a region only through its load balancer, and the nodes behind it
+/// keep plain HTTP on the run's private network, so health checks stay as they are.
+pub fn haproxy_config(nodes: &[NodePlan], tls: bool) -> String {
+    // The nodes see plain HTTP: without the header they would send clients to http://
+    // upload locations on the TLS port.
+    let bind_tls = if tls {
+        format!(" ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https")
+    } else {
+        String::new()
+    };
     let mut cfg = format!(
         "global
     maxconn 4096
 
 {HAPROXY_COMMON}
 frontend registry
-    bind :5000
+    bind :5000{bind_tls}
     default_backend nodes
 
 backend nodes
@@ -591,8 +611,15 @@ impl Plan {
         for r in &self.regions {
             let _ = writeln!(
                 out,
-                "  region {}: load balancer {} (haproxy), storage volume {}",
-                r.name, r.load_balancer, r.volume
+                "  region {}: load balancer {} (haproxy{}), storage volume {}{}",
+                r.name,
+                r.load_balancer,
+                if self.tls { ", TLS" } else { "" },
+                r.volume,
+                match r.auth {
+                    AuthKind::None => "",
+                    AuthKind::Htpasswd => ", nodes demand htpasswd credentials",
+                }
             );
             for n in &r.nodes {
                 let _ = writeln!(
@@ -721,6 +748,28 @@ timeline:
 
     fn plan(seed: u64) -> Plan {
         build(&parse(SRC).unwrap(), "abc12345", seed)
+    }
+
+    #[test]
+    fn tls_ends_at_haproxy_and_regions_keep_their_own_auth() {
+        let src = SRC
+            .replace(
+                "{ name: us, zones: [us-a] }",
+                "{ name: us, zones: [us-a], auth: none }",
+            )
+            .replace("images:", "  tls: self-signed\n  auth: htpasswd\nimages:");
+        let p = build(&parse(&src).unwrap(), "abc12345", 1);
+        assert!(p.tls);
+        let auth: Vec<AuthKind> = p.regions.iter().map(|r| r.auth).collect();
+        assert_eq!(auth, [AuthKind::Htpasswd, AuthKind::None]);
+        let cfg = &p.regions[0].haproxy_cfg;
+        assert!(cfg.contains(&format!(
+            "bind :5000 ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https\n"
+        )), "{cfg}");
+        // Health checks still go to the nodes over plain HTTP.
+        assert!(cfg.contains("option httpchk GET /"), "{cfg}");
+        assert!(!plan(1).regions[0].haproxy_cfg.contains("ssl"));
+        assert!(p.describe().contains("(haproxy, TLS)"), "{}", p.describe());
     }
 
     #[test]

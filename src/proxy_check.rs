@@ -31,14 +31,19 @@ fn through(proxy: &ProxyPlan, entry_points: &HashMap<String, String>) -> [Mirror
 }
 
 /// Pulls every upstream image that a fleet with a proxy among its mirrors pulls through
-/// every proxy, so each holds them; other upstream images stay uncached (what a
+/// every proxy, so each holds them (proxies and the upstream play a public registry:
+/// plain HTTP, no credentials); other upstream images stay uncached (what a
 /// proxy-check compares with).
 pub async fn warm(
     plan: &Plan,
     entry_points: &HashMap<String, String>,
     journal: &Journal,
 ) -> Result<(), DrillError> {
-    let client = oci::client(Duration::from_secs(2), Duration::from_secs(120));
+    let client = oci::client(
+        Duration::from_secs(2),
+        Duration::from_secs(120),
+        &oci::Access::default(),
+    );
     let pulled = |image: &&str| {
         plan.hosts.iter().any(|h| {
             h.mirrors.iter().any(|m| m.ends_with("-proxy")) && h.pull.iter().any(|p| p == image)
@@ -72,8 +77,16 @@ pub async fn check(
     digests: &HashMap<String, String>,
     journal: &Journal,
 ) {
-    let client = oci::client(Duration::from_secs(2), Duration::from_secs(30));
-    let stats = oci::client(Duration::from_secs(1), Duration::from_secs(2));
+    let client = oci::client(
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+        &oci::Access::default(),
+    );
+    let stats = oci::client(
+        Duration::from_secs(1),
+        Duration::from_secs(2),
+        &oci::Access::default(),
+    );
     let gate = entry_points.get(UPSTREAM);
     for proxy in proxies(plan) {
         for image in upstream_images(plan) {

@@ -8,6 +8,7 @@
 //! - `report.html`: one self-contained page with charts;
 //! - the end-of-run summary printed on the terminal.
 
+mod auth;
 mod baseline;
 mod html;
 mod junit;
@@ -215,6 +216,11 @@ pub fn terminal(s: &Summary) -> String {
     }
     out.push(String::new());
     out.push(data_loss(a));
+    let auth = auth::lines(a);
+    if !auth.is_empty() {
+        out.push(String::new());
+        out.extend(auth);
+    }
     out.push(String::new());
     out.extend(sla_table(&s.verdict));
     if let Some(b) = &s.baseline {
@@ -860,6 +866,69 @@ mod tests {
         j.push(verified("us", "team/app:1", false));
         j.push(end);
         j
+    }
+
+    /// The outage journal with auth probes: eu refuses throughout (503 while its zone is
+    /// down), us serves anonymous pulls from 12 s to 13 s, during the fault.
+    fn auth_journal() -> Vec<Record> {
+        let mut j = outage_journal();
+        j[0] = run_started(
+            &["eu", "us"],
+            Sla {
+                auth: Some(crate::scenario::AuthSla::Enforced),
+                ..Sla::default()
+            },
+        );
+        let end = j.pop().unwrap();
+        for t in (0..20).map(|k| k * S) {
+            let eu_status = if (11 * S..14 * S).contains(&t) {
+                503
+            } else {
+                401
+            };
+            let us_status = if (12 * S..=13 * S).contains(&t) {
+                200
+            } else {
+                401
+            };
+            for (region, status) in [("eu", eu_status), ("us", us_status)] {
+                j.push(Record {
+                    t_us: t,
+                    event: Event::AuthProbe {
+                        region: region.into(),
+                        claim: journal::Claim::Anonymous,
+                        status: Some(status),
+                        served: status == 200,
+                        error: None,
+                    },
+                });
+            }
+        }
+        j.push(end);
+        j
+    }
+
+    #[test]
+    fn auth_section_shows_every_entry_point_fault_and_open_window() {
+        let s = summarize(&auth_journal(), false);
+        assert_eq!(s.run.exit_code, 1);
+        let text = terminal(&s);
+        for expected in [
+            "authentication: 40 pull attempts without valid credentials on 2 entry points: \
+             2 served in 1 window",
+            "  eu anonymous: 17 refused, 3 unavailable, 0 served (HTTP 401 ×17, HTTP 503 ×3)",
+            "  us anonymous: 18 refused, 2 served (HTTP 200 ×2, HTTP 401 ×18)",
+            "  OPEN: us served anonymous pulls from t+12.000s to t+13.000s (1.000s, 2 probes), \
+             during fault #1",
+            "auth eu  0 of 20 served  none served  +0      PASS",
+            "auth us  2 of 20 served  none served  -2      FAIL",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        let md = markdown::render(&s);
+        assert!(md.contains("### Authentication"), "{md}");
+        let html = html::render(&s).unwrap();
+        assert!(html.contains("<h2>Authentication</h2>"), "{html}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::plan::{self, FaultPlan, Plan, StepPlan};
 use crate::proxy_check;
 use crate::report;
 use crate::scenario::{self, CacheState, ImageSource, UPSTREAM};
+use crate::security::Material;
 use crate::topology::{self, Live};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -145,9 +146,10 @@ pub async fn run_plan(
     {
         images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
     }
+    let material = Material::generate(&plan)?;
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
-    let (journal, writer) = Journal::create(&journal_path)?;
+    let (journal, writer) = Journal::create(&journal_path, material.secrets())?;
     journal.record(Event::RunStarted(RunInfo {
         format: journal::FORMAT_VERSION,
         run_id: plan.run_id.clone(),
@@ -183,7 +185,7 @@ pub async fn run_plan(
     // Spawned so that a panic inside becomes an error here and teardown still runs.
     let body = tokio::spawn(execute(
         plan.clone(),
-        images,
+        Parts { images, material },
         injector.clone(),
         journal.clone(),
         faults.clone(),
@@ -291,11 +293,18 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
     Ok(dir)
 }
 
+/// What the topology is built from: the helper images, and the certificates and
+/// credentials of a secure topology.
+struct Parts {
+    images: Images,
+    material: Material,
+}
+
 /// Everything between bring-up and verification. Dropping it (on abort) stops every
 /// host and probe it started, since they live in its JoinSets.
 async fn execute(
     mut plan: Plan,
-    images: Images,
+    Parts { images, material }: Parts,
     mut injector: Injector,
     journal: Journal,
     faults: FaultBook,
@@ -306,7 +315,7 @@ async fn execute(
     let engine = injector.engine.clone();
     say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
-    let live = topology::up(&engine, &plan, &images).await?;
+    let live = topology::up(&engine, &plan, &images, &material).await?;
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
         entry_points: entry_point_names(&plan)
@@ -350,9 +359,19 @@ async fn execute(
     // Guardrails watch the regions' entry points, as the SLA does: an upstream outage is
     // a fault under test, not a reason to abort.
     let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
+    // Intruders try the first seeded image: the content the credentials protect.
+    let auth_probes = material.credentials.as_ref().and_then(|c| {
+        seeded.first().map(|s| hosts::AuthProbes {
+            reference: s.reference.clone(),
+            wrong: c.wrong(),
+            entry_points: regions.clone(),
+        })
+    });
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
         &plan.probes,
+        &live.access,
+        auth_probes,
         &journal,
         guard.map(|g| (g, regions)),
         &stop_probes,
@@ -385,6 +404,7 @@ async fn execute(
         &plan.hosts,
         &live.entry_points,
         mirror_hosts,
+        &live.access,
         engine.clone(),
         journal.clone(),
     );
@@ -605,7 +625,11 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
             ""
         }
     ));
-    let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
+    let client = &oci::client(
+        Duration::from_secs(5),
+        Duration::from_secs(120),
+        &live.access,
+    );
     let pushes = generated.iter().zip(&plan.images).flat_map(|(img, spec)| {
         homes(plan, spec.source)
             .into_iter()
@@ -646,7 +670,11 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
 /// upstream), verifying each digest: what the data-loss SLA judges.
 async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Journal) {
     say("verifying every image where it was seeded");
-    let client = oci::client(Duration::from_secs(2), Duration::from_secs(60));
+    let client = oci::client(
+        Duration::from_secs(2),
+        Duration::from_secs(60),
+        &live.access,
+    );
     let everywhere: Vec<String> = homes(plan, ImageSource::Regions)
         .into_iter()
         .chain(plan.upstream.as_ref().map(|_| UPSTREAM.to_string()))

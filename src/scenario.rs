@@ -106,6 +106,12 @@ pub struct Topology {
     /// `per-region`: one pull-through cache of the upstream per region.
     #[serde(default)]
     pub proxy: Option<ProxyMode>,
+    /// TLS on every entry point, with a CA drill generates for the run.
+    #[serde(default)]
+    pub tls: Option<TlsMode>,
+    /// Authentication every registry node demands (regions may override it).
+    #[serde(default)]
+    pub auth: AuthKind,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -123,6 +129,24 @@ pub fn proxy_name(region: &str) -> String {
     format!("{region}-proxy")
 }
 
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// A CA generated per run signs one certificate per load balancer; every host is
+    /// given the CA.
+    SelfSigned,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthKind {
+    /// Anonymous pulls are served.
+    #[default]
+    None,
+    /// HTTP basic authentication against a bcrypt htpasswd file generated per run.
+    Htpasswd,
+}
+
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadBalancerKind {
@@ -137,6 +161,9 @@ pub struct Region {
     pub zones: Vec<String>,
     #[serde(default = "one")]
     pub nodes_per_zone: u32,
+    /// Overrides `topology.auth` for this region, e.g. `none` for a region left open.
+    #[serde(default)]
+    pub auth: Option<AuthKind>,
 }
 
 fn one() -> u32 {
@@ -547,6 +574,16 @@ pub struct Sla {
     pub data_loss: Option<DataLoss>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_budget: Option<ErrorBudgetSla>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSla>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthSla {
+    /// Anonymous and wrong-credential pulls fail on every entry point for the whole
+    /// run, faults and failovers included.
+    Enforced,
 }
 
 #[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
@@ -715,11 +752,14 @@ struct SlaEntryLocations {
     availability: Option<Spanned<serde::de::IgnoredAny>>,
     #[serde(default)]
     error_budget: Option<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    auth: Option<Spanned<serde::de::IgnoredAny>>,
 }
 
 struct SlaSpans {
     availability: Location,
     error_budget: Location,
+    auth: Location,
 }
 
 fn sla_locations(source: &str) -> SlaSpans {
@@ -732,11 +772,24 @@ fn sla_locations(source: &str) -> SlaSpans {
     SlaSpans {
         availability: at(entries.availability),
         error_budget: at(entries.error_budget),
+        auth: at(entries.auth),
     }
 }
 
 /// The SLA keys that depend on the rest of the scenario (probe interval, duration).
 fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
+    let topology = &s.topology.value;
+    let any_auth = topology
+        .regions
+        .iter()
+        .any(|r| topology.auth_of(&r.value) != AuthKind::None);
+    if s.sla.auth.is_some() && !any_auth {
+        p.push(Problem::at(
+            &at.auth,
+            "sla.auth",
+            "`enforced` needs registries that demand credentials: set topology.auth: htpasswd",
+        ));
+    }
     if let Some(av) = &s.sla.availability {
         let loc = &at.availability;
         match av.window {
@@ -949,6 +1002,7 @@ fn validate(s: &Scenario) -> Vec<Problem> {
     // A broken fleet would make every cold start look empty: report the cause only.
     let fleets_ok = p.len() == before;
     validate_timeline(s, fleets_ok, &mut p);
+    validate_security(s, &mut p);
     if let Some(a) = s.guardrails.abort_if {
         let field = "guardrails.abort_if";
         let mut problem = |msg: &str| {
@@ -976,6 +1030,32 @@ fn validate(s: &Scenario) -> Vec<Problem> {
         });
     }
     p
+}
+
+/// TLS and authentication against the host kinds that must honour them.
+fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
+    if s.topology.value.tls.is_none() {
+        return;
+    }
+    for (i, f) in s.hosts.iter().enumerate() {
+        if f.value.kind == HostKind::Docker {
+            p.push(Problem::at(
+                &f.referenced,
+                format!("hosts[{i}].kind"),
+                "docker hosts cannot pull over `tls: self-signed`: the Docker engine trusts a \
+                 registry CA only from /etc/docker/certs.d on this machine, which is the \
+                 engine's own configuration and drill does not change it; use kind native or \
+                 containerd",
+            ));
+        }
+    }
+}
+
+impl Topology {
+    /// The authentication a region's nodes demand: its own setting, else the topology's.
+    pub fn auth_of(&self, region: &Region) -> AuthKind {
+        region.auth.unwrap_or(self.auth)
+    }
 }
 
 fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
@@ -1670,6 +1750,61 @@ sla:
             "{:?}",
             p[0]
         );
+    }
+
+    #[test]
+    fn secure_topology_parses_with_a_region_override() {
+        let src = GOOD
+            .replace(
+                "nodes_per_zone: 2 }",
+                "nodes_per_zone: 2, auth: none }\n  tls: self-signed\n  auth: htpasswd",
+            )
+            .replace("data_loss: none", "data_loss: none\n  auth: enforced");
+        let s = parse(&src).expect("valid");
+        let t = &s.topology.value;
+        assert_eq!(t.tls, Some(TlsMode::SelfSigned));
+        assert_eq!(t.auth_of(&t.regions[0].value), AuthKind::Htpasswd);
+        assert_eq!(t.auth_of(&t.regions[1].value), AuthKind::None);
+        assert_eq!(s.sla.auth, Some(AuthSla::Enforced));
+    }
+
+    #[test]
+    fn auth_sla_without_credentials_is_refused_at_its_line() {
+        let src = GOOD.replace("data_loss: none", "data_loss: none\n  auth: enforced");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].line, p[0].field.as_str()), (22, "sla.auth"));
+        assert!(
+            p[0].message.contains("topology.auth: htpasswd"),
+            "{:?}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn unsupported_auth_kind_names_the_supported_ones() {
+        let src = GOOD.replace("nodes_per_zone: 2 }", "nodes_per_zone: 2 }\n  auth: token");
+        let p = problems(&src);
+        assert_eq!(p[0].line, 9, "{p:?}");
+        assert!(p[0].message.contains("htpasswd"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn docker_hosts_refuse_tls() {
+        let src = GOOD
+            .replace(
+                "nodes_per_zone: 2 }",
+                "nodes_per_zone: 2 }\n  tls: self-signed",
+            )
+            .replace(
+                "per_zone: 3, mirrors",
+                "per_zone: 1, kind: docker, zones: [eu-b], mirrors",
+            );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "hosts[0].kind");
+        assert_eq!(p[0].line, 13);
+        assert!(p[0].message.contains("/etc/docker/certs.d"), "{:?}", p[0]);
     }
 
     #[test]

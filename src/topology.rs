@@ -6,8 +6,9 @@ use crate::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::error::DrillError;
 use crate::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
 use crate::oci;
-use crate::plan::{HostPlan, Plan, UpstreamPlan, REGISTRY_PORT};
-use crate::scenario::UPSTREAM;
+use crate::plan::{HostPlan, Plan, UpstreamPlan, HAPROXY_CERT_PATH, REGISTRY_PORT};
+use crate::scenario::{AuthKind, UPSTREAM};
+use crate::security::{self, Material};
 use crate::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,24 +16,42 @@ use std::time::{Duration, Instant};
 /// How long drill waits for every entry point to answer `/v2/`.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The running topology's entry points, by region: `http://127.0.0.1:<port>`.
+/// The running topology's entry points, by region: `http(s)://127.0.0.1:<port>`, and
+/// what a client needs to use them.
 #[derive(Debug, Clone)]
 pub struct Live {
     pub entry_points: HashMap<String, String>,
+    pub access: oci::Access,
 }
 
-pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, DrillError> {
+/// Brings the topology up with `material` (certificates, htpasswd) in its containers.
+pub async fn up(
+    engine: &Engine,
+    plan: &Plan,
+    images: &Images,
+    material: &Material,
+) -> Result<Live, DrillError> {
     let run = &plan.run_id;
+    let access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
+        .map_err(DrillError::Setup)?;
     engine.create_network(&plan.network, run).await?;
     for r in &plan.regions {
         engine.create_volume(&r.volume, run).await?;
     }
     let nodes = plan.regions.iter().flat_map(|r| {
+        let mut env = vec![format!("REGISTRY_HTTP_SECRET={}", r.http_secret)];
+        if r.auth == AuthKind::Htpasswd {
+            env.extend([
+                "REGISTRY_AUTH=htpasswd".to_string(),
+                format!("REGISTRY_AUTH_HTPASSWD_REALM={}", security::REALM),
+                format!("REGISTRY_AUTH_HTPASSWD_PATH={}", security::HTPASSWD_PATH),
+            ]);
+        }
         r.nodes.iter().map(move |n| ContainerSpec {
             name: n.container.clone(),
             image: images.registry.clone(),
             network: plan.network.clone(),
-            env: vec![format!("REGISTRY_HTTP_SECRET={}", r.http_secret)],
+            env: env.clone(),
             volumes: vec![(r.volume.clone(), "/var/lib/registry".into())],
             publish: None,
             labels: vec![
@@ -42,8 +61,14 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
             ..Default::default()
         })
     });
+    let htpasswd = material.htpasswd.as_deref().unwrap_or_default();
     let node_starts = nodes.map(|spec| async move {
         engine.create_container(run, &spec).await?;
+        if spec.env.iter().any(|e| e == "REGISTRY_AUTH=htpasswd") {
+            engine
+                .upload_file(&spec.name, security::HTPASSWD_PATH, htpasswd.as_bytes())
+                .await?;
+        }
         engine.start(&spec.name).await
     });
     for r in futures_util::future::join_all(node_starts).await {
@@ -68,20 +93,39 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
         engine
             .upload_file(&spec.name, HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())
             .await?;
+        if let Some(pem) = material.lb_pem.get(&r.load_balancer) {
+            engine
+                .upload_file(&spec.name, HAPROXY_CERT_PATH, pem.as_bytes())
+                .await?;
+        }
         engine.start(&spec.name).await?;
-        entry_points.insert(r.name.clone(), format!("http://127.0.0.1:{port}"));
+        entry_points.insert(
+            r.name.clone(),
+            format!("{}://127.0.0.1:{port}", scheme(plan)),
+        );
     }
 
     if let Some(u) = &plan.upstream {
         upstream_up(engine, plan, images, u, &mut entry_points).await?;
     }
 
-    let client = oci::client(Duration::from_secs(1), Duration::from_secs(2));
+    let client = oci::client(Duration::from_secs(1), Duration::from_secs(2), &access);
     for (region, base) in &entry_points {
         wait_ready(&client, region, base).await?;
     }
-    containerd_hosts_up(engine, plan, images).await?;
-    Ok(Live { entry_points })
+    containerd_hosts_up(engine, plan, images, material).await?;
+    Ok(Live {
+        entry_points,
+        access,
+    })
+}
+
+fn scheme(plan: &Plan) -> &'static str {
+    if plan.tls {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 /// The upstream registry, its gate (the fault point, published as the `upstream` entry
@@ -176,15 +220,38 @@ pub fn mirror_hosts(plan: &Plan, host: &HostPlan) -> Vec<String> {
         .collect()
 }
 
+/// What containerd is told about a secure topology, beyond its mirrors.
+#[derive(Debug, Default)]
+pub struct HostsSecurity<'a> {
+    /// Where the run's CA sits inside the host's container, when entry points speak TLS.
+    pub ca_path: Option<&'a str>,
+    /// The `Authorization` header value each mirror is sent.
+    pub authorization: Option<String>,
+}
+
 /// containerd's `hosts.toml` for a host whose mirrors are `mirrors` (`lb:5000`, in
 /// order): the first is the registry images are named after and the `server`; every
-/// mirror is a `[host]` tried in file order.
-pub fn hosts_toml(mirrors: &[String]) -> String {
-    let mut out = format!("server = \"http://{}\"\n", mirrors[0]);
+/// mirror is a `[host]` tried in file order. containerd 1.6 reads no credentials from
+/// hosts.toml, but sends a `[host.header]` with every request: basic credentials go there.
+pub fn hosts_toml(mirrors: &[String], sec: &HostsSecurity) -> String {
+    let scheme = if sec.ca_path.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let mut out = format!("server = \"{scheme}://{}\"\n", mirrors[0]);
     for m in mirrors {
         out.push_str(&format!(
-            "\n[host.\"http://{m}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+            "\n[host.\"{scheme}://{m}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
         ));
+        if let Some(ca) = sec.ca_path {
+            out.push_str(&format!("  ca = \"{ca}\"\n"));
+        }
+        if let Some(auth) = &sec.authorization {
+            out.push_str(&format!(
+                "  [host.\"{scheme}://{m}\".header]\n    Authorization = [\"{auth}\"]\n"
+            ));
+        }
     }
     out
 }
@@ -195,6 +262,7 @@ async fn containerd_hosts_up(
     engine: &Engine,
     plan: &Plan,
     images: &Images,
+    material: &Material,
 ) -> Result<(), DrillError> {
     let hosts: Vec<&HostPlan> = plan
         .hosts
@@ -227,12 +295,27 @@ async fn containerd_hosts_up(
             };
             engine.create_container(&plan.run_id, &spec).await?;
             let mirrors = mirror_hosts(plan, h);
+            let ca_path = format!("{CONTAINERD_HOSTS_DIR}/{}/ca.crt", mirrors[0]);
+            if let Some(ca) = &material.ca_pem {
+                engine
+                    .upload_file_in(
+                        &name,
+                        CONTAINERD_HOSTS_DIR,
+                        &format!("{}/ca.crt", mirrors[0]),
+                        ca.as_bytes(),
+                    )
+                    .await?;
+            }
+            let sec = HostsSecurity {
+                ca_path: material.ca_pem.as_ref().map(|_| ca_path.as_str()),
+                authorization: material.credentials.as_ref().map(|c| c.basic_header()),
+            };
             engine
                 .upload_file_in(
                     &name,
                     CONTAINERD_HOSTS_DIR,
                     &format!("{}/hosts.toml", mirrors[0]),
-                    hosts_toml(&mirrors).as_bytes(),
+                    hosts_toml(&mirrors, &sec).as_bytes(),
                 )
                 .await?;
             engine.start(&name).await?;
@@ -259,11 +342,7 @@ async fn containerd_hosts_up(
 }
 
 /// Waits until an entry point answers `/v2/` through its load balancer.
-pub async fn wait_ready(
-    client: &reqwest::Client,
-    region: &str,
-    base: &str,
-) -> Result<(), DrillError> {
+pub async fn wait_ready(client: &oci::Client, region: &str, base: &str) -> Result<(), DrillError> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         let last = match oci::probe(client, base).await {
@@ -287,12 +366,35 @@ mod tests {
 
     #[test]
     fn hosts_toml_lists_every_mirror_in_order() {
-        let toml = hosts_toml(&["drill-x-eu-lb:5000".into(), "drill-x-us-lb:5000".into()]);
+        let toml = hosts_toml(
+            &["drill-x-eu-lb:5000".into(), "drill-x-us-lb:5000".into()],
+            &HostsSecurity::default(),
+        );
         assert_eq!(
             toml,
             "server = \"http://drill-x-eu-lb:5000\"\n\
              \n[host.\"http://drill-x-eu-lb:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n\
              \n[host.\"http://drill-x-us-lb:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
         );
+    }
+
+    #[test]
+    fn hosts_toml_gives_every_mirror_the_ca_and_the_header() {
+        let sec = HostsSecurity {
+            ca_path: Some("/etc/containerd/certs.d/eu:5000/ca.crt"),
+            authorization: Some("Basic abc".into()),
+        };
+        let toml = hosts_toml(&["eu:5000".into(), "us:5000".into()], &sec);
+        assert!(toml.starts_with("server = \"https://eu:5000\"\n"), "{toml}");
+        for m in ["eu", "us"] {
+            assert!(
+                toml.contains(&format!(
+                    "[host.\"https://{m}:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n  \
+                 ca = \"/etc/containerd/certs.d/eu:5000/ca.crt\"\n  \
+                 [host.\"https://{m}:5000\".header]\n    Authorization = [\"Basic abc\"]\n"
+                )),
+                "{toml}"
+            );
+        }
     }
 }

@@ -134,7 +134,7 @@ pub async fn switch(engine: &Engine, gate: &str, mode: GateMode) -> Result<(), D
 
 /// HTTP requests the gate has received so far (`req_tot` of its frontend, its statistics
 /// page's own requests included). None when the gate does not answer (down).
-pub async fn requests(client: &reqwest::Client, gate_base: &str) -> Option<u64> {
+pub async fn requests(client: &crate::oci::Client, gate_base: &str) -> Option<u64> {
     let csv = client
         .get(format!("{gate_base}{STATS_PATH};csv"))
         .send()

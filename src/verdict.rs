@@ -103,6 +103,9 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
     if let Some(b) = &sla.error_budget {
         error_budget(b, a, &mut checks);
     }
+    if sla.auth.is_some() {
+        auth(a, &mut checks);
+    }
     let status = status(a, &checks);
     Verdict { checks, status }
 }
@@ -355,6 +358,36 @@ fn error_budget(sla: &ErrorBudgetSla, a: &Analysis, checks: &mut Vec<Check>) {
         };
         check.fault = Some(f.id);
         checks.push(check);
+    }
+}
+
+/// One check per region: no pull without valid credentials was ever served by its
+/// entry point. A region without auth probes fails for want of evidence.
+fn auth(a: &Analysis, checks: &mut Vec<Check>) {
+    let regions = a
+        .run
+        .as_ref()
+        .map(|r| r.regions.clone())
+        .unwrap_or_default();
+    for region in regions {
+        let name = format!("auth {region}");
+        let limit = "none served".to_string();
+        let (probes, served) = a.auth.as_ref().map_or((0, 0), |c| c.region_totals(&region));
+        if probes == 0 {
+            checks.push(unmeasured(name, "no auth probes", limit, Some(0.0)));
+            continue;
+        }
+        checks.push(Check {
+            name,
+            measured: format!("{served} of {probes} served"),
+            limit,
+            margin: format!("{:+}", -i128::from(served)),
+            passed: served == 0,
+            measured_value: Some(served as f64),
+            limit_value: Some(0.0),
+            bound: Bound::AtMost,
+            fault: None,
+        });
     }
 }
 

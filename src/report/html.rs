@@ -252,6 +252,14 @@ pub fn render(s: &Summary) -> io::Result<String> {
         }
         h.push_str("</ul>\n");
     }
+    if let Some((head, details)) = super::auth::lines(a).split_first() {
+        h.push_str("<h2>Authentication</h2>\n");
+        let _ = writeln!(h, "<p>{}</p>\n<ul>", esc(head));
+        for d in details {
+            let _ = writeln!(h, "<li>{}</li>", esc(d.trim()));
+        }
+        h.push_str("</ul>\n");
+    }
     h.push_str("</body>\n</html>\n");
     Ok(h)
 }

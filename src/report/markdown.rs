@@ -116,6 +116,15 @@ pub fn render(s: &Summary) -> String {
         }
     }
 
+    if let Some((head, details)) = super::auth::lines(a).split_first() {
+        out.push(String::new());
+        out.push("### Authentication".into());
+        out.push(String::new());
+        out.push(esc(head));
+        out.push(String::new());
+        out.extend(details.iter().map(|d| format!("- {}", esc(d.trim()))));
+    }
+
     out.push(String::new());
     out.push("### Availability".into());
     out.push(String::new());

@@ -1,0 +1,204 @@
+//! Secure topologies: the run's certificate authority, the entry points' certificates and
+//! the credentials the registries demand. Everything here is generated per run from the
+//! operating system's randomness (never from the scenario's seed, which is printed),
+//! kept in memory and written only into the run's own containers, so it goes with them.
+
+use crate::error::DrillError;
+use crate::plan::Plan;
+use crate::scenario::AuthKind;
+use base64::Engine as _;
+use rand::distr::{Alphanumeric, SampleString};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Where a registry node reads its htpasswd file.
+pub const HTPASSWD_PATH: &str = "/etc/docker/registry/htpasswd";
+/// The realm registries name in their `WWW-Authenticate` challenge.
+pub const REALM: &str = "drill";
+/// What replaces a secret wherever drill writes text.
+pub const REDACTED: &str = "[redacted]";
+
+/// bcrypt's cost is paid by the registry on every request it authenticates; `htpasswd
+/// -B` uses 5 too. A higher cost would measure password hashing, not the registry.
+const BCRYPT_COST: u32 = 5;
+
+/// A user name and password. Neither `Debug` nor `Display` shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({}:{REDACTED})", self.user)
+    }
+}
+
+impl Credentials {
+    fn generate(user: &str) -> Credentials {
+        Credentials {
+            user: user.to_string(),
+            password: Alphanumeric.sample_string(&mut rand::rng(), 32),
+        }
+    }
+
+    /// The same user with a password that is not theirs: what the auth probes try.
+    pub fn wrong(&self) -> Credentials {
+        Credentials::generate(&self.user)
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// The value of an `Authorization: Basic` header.
+    pub fn basic_header(&self) -> String {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.password));
+        format!("Basic {token}")
+    }
+
+    /// One htpasswd line with a bcrypt hash in the `$2y$` form distribution reads.
+    fn htpasswd_line(&self) -> Result<String, DrillError> {
+        let hash = bcrypt::hash_with_result(&self.password, BCRYPT_COST)
+            .map_err(|e| DrillError::setup(format!("cannot hash the run's password: {e}")))?
+            .format_for_version(bcrypt::Version::TwoY);
+        Ok(format!("{}:{hash}\n", self.user))
+    }
+
+    /// Every form in which the secret could end up in text: the password, and the
+    /// base64 `user:password` of a basic header.
+    fn secrets(&self) -> [String; 2] {
+        let header = self.basic_header();
+        let token = header.trim_start_matches("Basic ").to_string();
+        [self.password.clone(), token]
+    }
+}
+
+/// Replaces every secret in `text` with [`REDACTED`].
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), REDACTED))
+}
+
+/// What a secure run gives its containers and its hosts.
+#[derive(Clone, Default)]
+pub struct Material {
+    /// The run's CA certificate (PEM), when entry points speak TLS.
+    pub ca_pem: Option<String>,
+    /// Per load balancer container: its certificate, then its key (PEM), for haproxy.
+    pub lb_pem: HashMap<String, String>,
+    /// The credentials hosts pull with, when any region demands them.
+    pub credentials: Option<Credentials>,
+    /// The htpasswd file the registry nodes read.
+    pub htpasswd: Option<String>,
+}
+
+impl fmt::Debug for Material {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Material")
+            .field("tls", &self.ca_pem.is_some())
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+impl Material {
+    /// Generates what `plan` needs: nothing for an open, plain-HTTP topology.
+    pub fn generate(plan: &Plan) -> Result<Material, DrillError> {
+        let mut m = Material::default();
+        if plan.tls {
+            let (ca_pem, lb_pem) = certificates(plan)
+                .map_err(|e| DrillError::setup(format!("cannot generate certificates: {e}")))?;
+            m.ca_pem = Some(ca_pem);
+            m.lb_pem = lb_pem;
+        }
+        if plan.regions.iter().any(|r| r.auth != AuthKind::None) {
+            let c = Credentials::generate("drill");
+            m.htpasswd = Some(c.htpasswd_line()?);
+            m.credentials = Some(c);
+        }
+        Ok(m)
+    }
+
+    /// The strings that must never be written anywhere.
+    pub fn secrets(&self) -> Vec<String> {
+        self.credentials.iter().flat_map(|c| c.secrets()).collect()
+    }
+}
+
+/// A CA for the run and, signed by it, one certificate per load balancer valid for
+/// its container name (what containerd hosts dial), `localhost` and 127.0.0.1 (what
+/// drill's own clients dial through the published port).
+fn certificates(plan: &Plan) -> Result<(String, HashMap<String, String>), rcgen::Error> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("drill run {} CA", plan.run_id));
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let mut lb_pem = HashMap::new();
+    for r in &plan.regions {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec![
+            r.load_balancer.clone(),
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, r.load_balancer.clone());
+        let cert = params.signed_by(&key, &issuer)?;
+        lb_pem.insert(
+            r.load_balancer.clone(),
+            format!("{}{}", cert.pem(), key.serialize_pem()),
+        );
+    }
+    Ok((ca_cert.pem(), lb_pem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_their_password() {
+        let c = Credentials::generate("drill");
+        assert_eq!(c.password().len(), 32);
+        let shown = format!("{c:?} {:?}", Material::default());
+        assert!(!shown.contains(c.password()), "{shown}");
+        assert_ne!(c.wrong().password(), c.password());
+    }
+
+    #[test]
+    fn htpasswd_line_verifies_with_bcrypt() {
+        let c = Credentials::generate("drill");
+        let line = c.htpasswd_line().unwrap();
+        let (user, hash) = line.trim_end().split_once(':').unwrap();
+        assert_eq!(user, "drill");
+        assert!(hash.starts_with("$2y$05$"), "{hash}");
+        assert!(bcrypt::verify(c.password(), hash).unwrap());
+        assert!(!bcrypt::verify(c.wrong().password(), hash).unwrap());
+    }
+
+    #[test]
+    fn redact_removes_the_password_and_its_basic_token() {
+        let c = Credentials::generate("drill");
+        let text = format!("a {} b {}", c.password(), c.basic_header());
+        let clean = redact(
+            &text,
+            &Material {
+                credentials: Some(c.clone()),
+                ..Default::default()
+            }
+            .secrets(),
+        );
+        assert_eq!(clean, format!("a {REDACTED} b Basic {REDACTED}"));
+    }
+}

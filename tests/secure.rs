@@ -1,0 +1,248 @@
+//! Secure topologies against the real Docker engine: TLS at haproxy, htpasswd on real
+//! distribution nodes, native and containerd hosts pulling with the run's credentials,
+//! and the auth probes that must keep failing through a zone outage.
+
+mod common;
+use base64::Engine as _;
+use common::{drill, leftovers, run, scenario, text};
+use serde_json::Value;
+use std::process::Command;
+
+fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    journal.iter().filter(|e| e["type"] == kind).collect()
+}
+
+fn show(r: &common::Run) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", r.stdout(), r.stderr())
+}
+
+/// The `Authorization` value drill wrote into a containerd host's `hosts.toml`: the
+/// only place outside drill's memory where the run's password can be read back.
+fn containerd_authorization(run_id: &str) -> String {
+    let ps = Command::new("docker")
+        .args(["ps", "--format", "{{.Names}}"])
+        .args(["--filter", &format!("label=drill.run={run_id}")])
+        .args(["--filter", "label=drill.role=host"])
+        .output()
+        .expect("docker ps runs");
+    let name = text(&ps.stdout).trim().to_string();
+    assert!(!name.is_empty(), "the kept containerd host is running");
+    let lb = format!("drill-{run_id}-eu-lb:5000");
+    let cp = Command::new("docker")
+        .arg("cp")
+        .arg(format!("{name}:/etc/containerd/certs.d/{lb}/hosts.toml"))
+        .arg("-")
+        .output()
+        .expect("docker cp runs");
+    // `docker cp ... -` writes an uncompressed tar: the file's text is in it verbatim.
+    let archive = text(&cp.stdout);
+    let start = archive
+        .find("Authorization = [\"Basic ")
+        .unwrap_or_else(|| panic!("hosts.toml carries the credentials: {archive}"))
+        + "Authorization = [\"".len();
+    let end = start + archive[start..].find('"').expect("closing quote");
+    archive[start..end].to_string()
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// TLS + htpasswd through a zone outage (and latency on the other region's entry point,
+/// added by a proxy TLS passes through): hosts of both kinds pull with the run's
+/// credentials, every anonymous and wrong-credential pull is refused with a 401 on every
+/// entry point, the auth SLA holds and the reports say so; the run's password appears
+/// nowhere in the run folder or in drill's output.
+#[test]
+fn secure_topology_holds_auth_through_a_zone_outage() {
+    let r = run(&scenario("secure.yaml"), &["--keep"]);
+    let run_id = r.run_id();
+    // Read the credentials back before anything can fail, then remove the kept topology.
+    let authorization = containerd_authorization(&run_id);
+    let clean = drill()
+        .args(["clean", "--run", &run_id])
+        .output()
+        .expect("drill clean runs");
+    assert!(clean.status.success(), "{}", text(&clean.stderr));
+    assert!(leftovers(&run_id).is_empty(), "drill clean left objects");
+
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    let journal = r.journal();
+    let entry_points = &of_type(&journal, "topology_up")[0]["entry_points"];
+    for e in entry_points.as_array().unwrap() {
+        let url = e["url"].as_str().unwrap();
+        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    }
+
+    // Hosts of both kinds pulled with the credentials, before and during the outage.
+    let pulls = of_type(&journal, "pull");
+    for kind in ["native", "containerd"] {
+        for wave in [1, 2] {
+            assert!(
+                pulls
+                    .iter()
+                    .any(|p| p["kind"] == kind && p["wave"] == wave && p["ok"] == true),
+                "a {kind} host pulled in wave {wave}: {}",
+                show(&r)
+            );
+        }
+    }
+
+    // Anonymous and wrong-credential attempts, on both entry points, before, during and
+    // after the outage: every one answered 401.
+    let injected = of_type(&journal, "fault_injected")[0]["t_us"]
+        .as_u64()
+        .unwrap();
+    let healed = of_type(&journal, "fault_healed")[0]["t_us"]
+        .as_u64()
+        .unwrap();
+    let probes = of_type(&journal, "auth_probe");
+    for region in ["eu", "us"] {
+        for claim in ["anonymous", "wrong_credentials"] {
+            let mine: Vec<&&Value> = probes
+                .iter()
+                .filter(|p| p["region"] == region && p["claim"] == claim)
+                .collect();
+            let during = mine.iter().filter(|p| {
+                let t = p["t_us"].as_u64().unwrap();
+                t > injected && t < healed
+            });
+            assert!(
+                during.count() >= 5,
+                "{region} {claim} probed during the outage"
+            );
+            for p in &mine {
+                assert_eq!(p["served"], false, "{p}");
+                assert_eq!(p["status"], 401, "{p}");
+            }
+        }
+    }
+
+    let summary = r.summary();
+    let auth = &summary["analysis"]["auth"];
+    assert_eq!(auth["breaches"].as_array().unwrap().len(), 0, "{auth}");
+    let faults = auth["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "the outage and the latency: {auth}");
+    for f in faults {
+        assert!(f["probes"].as_u64().unwrap() >= 20, "{auth}");
+        assert_eq!(f["served"], 0, "{auth}");
+    }
+    let checks = summary["verdict"]["checks"].as_array().unwrap();
+    for region in ["eu", "us"] {
+        let c = checks
+            .iter()
+            .find(|c| c["name"] == format!("auth {region}"))
+            .expect("one auth check per region");
+        assert_eq!(c["passed"], true, "{c}");
+    }
+    assert!(
+        r.stdout().contains("authentication: ") && r.stdout().contains(": none served"),
+        "{}",
+        r.stdout()
+    );
+    let md = std::fs::read_to_string(r.dir.join("summary.md")).unwrap();
+    assert!(md.contains("### Authentication"), "{md}");
+
+    // The secret, in every form drill handles it, is nowhere to be read.
+    let token = authorization.trim_start_matches("Basic ");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .expect("a basic token is base64");
+    let decoded = String::from_utf8(decoded).unwrap();
+    let password = decoded.strip_prefix("drill:").expect("the user is drill");
+    assert_eq!(password.len(), 32);
+    for (what, haystack) in [("stdout", r.stdout()), ("stderr", r.stderr())] {
+        assert!(!haystack.contains(password), "password in drill's {what}");
+        assert!(!haystack.contains(token), "basic token in drill's {what}");
+    }
+    let files = files_under(&r.dir);
+    assert!(
+        files.len() >= 5,
+        "the run folder has its reports: {files:?}"
+    );
+    for f in files {
+        let content = text(&std::fs::read(&f).unwrap());
+        assert!(!content.contains(password), "password in {}", f.display());
+        assert!(!content.contains(token), "basic token in {}", f.display());
+    }
+}
+
+/// The checker itself: a region left open (`auth: none`) behind the same fallback is
+/// caught — its entry point serves anonymous pulls, every window is reported, the auth
+/// SLA fails for that region only and drill exits 1.
+#[test]
+fn an_open_entry_point_breaks_the_auth_sla() {
+    let r = run(&scenario("secure-open.yaml"), &[]);
+    assert_eq!(r.code(), 1, "{}", show(&r));
+    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+
+    let summary = r.summary();
+    let checks = summary["verdict"]["checks"].as_array().unwrap();
+    let passed = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("check {name}"))["passed"]
+            .clone()
+    };
+    assert_eq!(passed("auth eu"), true);
+    assert_eq!(passed("auth us"), false);
+    let breaches = summary["analysis"]["auth"]["breaches"].as_array().unwrap();
+    assert!(!breaches.is_empty());
+    assert!(breaches.iter().all(|b| b["region"] == "us"), "{breaches:?}");
+    assert!(
+        breaches.iter().any(|b| b["claim"] == "anonymous")
+            && breaches.iter().any(|b| b["claim"] == "wrong_credentials"),
+        "{breaches:?}"
+    );
+    // The open region was open through the outage of eu's zone as well.
+    assert!(
+        breaches
+            .iter()
+            .any(|b| b["faults"].as_array().unwrap().contains(&Value::from(1))),
+        "{breaches:?}"
+    );
+    assert!(
+        r.stdout().contains("OPEN: us served anonymous pulls"),
+        "{}",
+        r.stdout()
+    );
+    // A game day sees it as it happens, in the live view.
+    assert!(
+        r.stderr().contains("OPEN without valid credentials: us"),
+        "{}",
+        r.stderr()
+    );
+}
+
+/// The Docker engine as a host of a registry demanding credentials: both cold starts
+/// pull with the credentials drill passes per request, while anonymous pulls are refused.
+#[test]
+fn docker_host_pulls_with_credentials_per_request() {
+    let r = run(&scenario("secure-docker.yaml"), &[]);
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    let journal = r.journal();
+    let pulls = of_type(&journal, "pull");
+    for wave in [1, 2] {
+        assert!(
+            pulls
+                .iter()
+                .any(|p| p["kind"] == "docker" && p["wave"] == wave && p["ok"] == true),
+            "the docker host pulled in wave {wave}: {}",
+            show(&r)
+        );
+    }
+    let probes = of_type(&journal, "auth_probe");
+    assert!(probes.len() >= 10, "auth probes recorded: {}", probes.len());
+    assert!(probes.iter().all(|p| p["status"] == 401), "{probes:?}");
+}
