@@ -55,6 +55,15 @@ pub struct Analysis {
     /// Notes written during a game day, in time order.
     #[serde(default)]
     pub notes: Vec<NoteEntry>,
+    /// Push probes per region (regions with a `storage_limit` only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pushes: BTreeMap<String, PushCounts>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, JsonSchema)]
+pub struct PushCounts {
+    pub pushes: u64,
+    pub failed: u64,
 }
 
 /// A game-day note (`drill note`), at its time in the run.
@@ -473,6 +482,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let mut data_loss = DataLossCheck::default();
     let mut seeded = Vec::new();
     let mut notes = Vec::new();
+    let mut pushes: BTreeMap<String, PushCounts> = BTreeMap::new();
 
     for r in records {
         match &r.event {
@@ -552,6 +562,11 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 text: text.clone(),
             }),
             Event::TopologyUp { .. } | Event::TimelineStarted => {}
+            Event::Push { region, ok, .. } => {
+                let counts = pushes.entry(region.clone()).or_default();
+                counts.pushes += 1;
+                counts.failed += u64::from(!ok);
+            }
         }
     }
     // Events are written in the order they were recorded, which concurrent tasks may
@@ -596,6 +611,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         seeded,
         timeline,
         notes,
+        pushes,
     }
 }
 

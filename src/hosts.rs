@@ -213,6 +213,8 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
         return failed(record, why);
     }
     for image in &host.pull {
+        // Failed pulls of this image in a row: kubelet's back-off grows with them.
+        let mut failures = 0;
         loop {
             record.attempts += 1;
             let pull_started = Instant::now();
@@ -239,7 +241,9 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
             if ok {
                 break;
             }
-            if let Err(why) = ctx.stop.guard(tokio::time::sleep(host.retry_backoff)).await {
+            failures += 1;
+            let wait = host.backoff.wait(failures);
+            if let Err(why) = ctx.stop.guard(tokio::time::sleep(wait)).await {
                 return failed(record, why);
             }
         }

@@ -41,6 +41,10 @@ pub struct RegionPlan {
     pub load_balancer: String,
     pub haproxy_cfg: String,
     pub nodes: Vec<NodePlan>,
+    /// With `storage_limit`: the volume is a tmpfs of this many bytes, and a container
+    /// that only holds it mounted (the engine unmounts a tmpfs volume, losing its data,
+    /// once no container uses it, e.g. during a region outage).
+    pub storage: Option<(u64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +72,8 @@ pub struct HostPlan {
     pub pull: Vec<String>,
     pub timeouts: Timeouts,
     pub parallel_layers: usize,
-    pub retry_backoff: Duration,
+    /// The wait after each failed pull (fixed, or kubelet's doubling one).
+    pub backoff: crate::backoff::Backoff,
     pub kind: HostKind,
     /// The host's container (containerd hosts only).
     pub container: Option<String>,
@@ -166,6 +171,9 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 load_balancer: format!("{prefix}-{}-lb", r.name),
                 haproxy_cfg: haproxy_config(&nodes),
                 nodes,
+                storage: r
+                    .storage_limit
+                    .map(|l| (l.0, format!("{prefix}-{}-storage-keeper", r.name))),
             }
         })
         .collect();
@@ -201,7 +209,11 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     pull: f.pull.clone(),
                     timeouts: f.timeouts,
                     parallel_layers: f.parallel_layers as usize,
-                    retry_backoff: f.retry_backoff.0,
+                    backoff: crate::backoff::Backoff::of(
+                        f.backoff,
+                        f.retry_backoff.0,
+                        f.kubelet_backoff,
+                    ),
                     kind: f.kind,
                     container: (f.kind == HostKind::Containerd)
                         .then(|| format!("{prefix}-host-{}-{zone}-{n}", f.name)),
@@ -235,7 +247,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             (None, Some(kind)) => {
                 fault_id += 1;
                 StepPlan::Fault(Box::new(plan_fault(
-                    &regions, fault_id, kind, step, &mut rng,
+                    &regions, &hosts, fault_id, kind, step, &mut rng,
                 )))
             }
             (None, None) => continue, // refused by validation
@@ -291,6 +303,7 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
 
 pub fn plan_fault(
     regions: &[RegionPlan],
+    hosts: &[HostPlan],
     id: usize,
     kind: FaultKind,
     step: &Step,
@@ -352,8 +365,23 @@ pub fn plan_fault(
             }
             Vec::new()
         }
+        // Done from the container that keeps the region's tmpfs mounted.
+        FaultKind::FillDisk => regions
+            .iter()
+            .filter(|r| r.name == target)
+            .filter_map(|r| {
+                fault.volume = Some(r.volume.clone());
+                r.storage.as_ref().map(|(_, keeper)| Member {
+                    container: keeper.clone(),
+                    region: r.name.clone(),
+                })
+            })
+            .collect(),
         _ => {
             let mut matches = members_of(regions, &target, false);
+            if matches.is_empty() {
+                matches = fleet_members(hosts, &target);
+            }
             if let Some(n) = step.pick {
                 // Seeded: the same seed picks the same victims.
                 while matches.len() > n as usize {
@@ -375,6 +403,21 @@ pub fn plan_fault(
 struct Member {
     container: String,
     region: String,
+}
+
+/// The containers of a fleet's hosts (containerd hosts are containers; validation keeps
+/// other kinds from being targets).
+fn fleet_members(hosts: &[HostPlan], fleet: &str) -> Vec<Member> {
+    hosts
+        .iter()
+        .filter(|h| h.fleet == fleet)
+        .filter_map(|h| {
+            h.container.as_ref().map(|c| Member {
+                container: c.clone(),
+                region: h.region.clone(),
+            })
+        })
+        .collect()
 }
 
 /// What a name designates: a load balancer (`<region>-lb`), a node, a zone's nodes, or
@@ -454,7 +497,7 @@ impl Plan {
     pub fn container_count(&self) -> usize {
         self.regions
             .iter()
-            .map(|r| r.nodes.len() + 1)
+            .map(|r| r.nodes.len() + 1 + usize::from(r.storage.is_some()))
             .sum::<usize>()
             + self.hosts.iter().filter(|h| h.container.is_some()).count()
     }
@@ -473,6 +516,12 @@ impl Plan {
                 "  region {}: load balancer {} (haproxy), storage volume {}",
                 r.name, r.load_balancer, r.volume
             );
+            if let Some((bytes, keeper)) = &r.storage {
+                let _ = writeln!(
+                    out,
+                    "    storage: a tmpfs of {bytes} bytes, kept mounted by {keeper}"
+                );
+            }
             for n in &r.nodes {
                 let _ = writeln!(
                     out,

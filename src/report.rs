@@ -183,6 +183,14 @@ pub fn terminal(s: &Summary) -> String {
     out.extend(cold_starts(a));
     out.push(pulls(a));
     out.extend(pull_latency(a));
+    if !a.pushes.is_empty() {
+        let regions: Vec<String> = a
+            .pushes
+            .iter()
+            .map(|(r, c)| format!("{r} {} ok, {} failed", c.pushes - c.failed, c.failed))
+            .collect();
+        out.push(format!("push probes: {}", regions.join("; ")));
+    }
     if !a.faults.is_empty() {
         out.push(String::new());
         out.push(reference_line(a));
@@ -589,8 +597,14 @@ pub(crate) fn recovered_by_side(f: &FaultRecovery) -> Option<String> {
         None if failed == 0 => format!("(no {what} failed)"),
         None => "never".to_string(),
     };
+    // What a pod lives through: clients still stuck (back-off, timeouts) after the
+    // registry answers again.
+    let lag = match (f.registry_recovered_us, f.client_recovered_us) {
+        (Some(r), Some(c)) if c > r => format!(" ({} after the registry)", secs(c - r)),
+        _ => String::new(),
+    };
     Some(format!(
-        "registry recovered {}, clients recovered {}",
+        "registry recovered {}, clients recovered {}{lag}",
         side(f.registry_recovered_us, f.failed_probes, "probe"),
         side(f.client_recovered_us, f.failed_pulls, "pull"),
     ))

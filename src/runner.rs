@@ -13,6 +13,7 @@ use crate::images::{self, Images};
 use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
+use crate::progress;
 use crate::report;
 use crate::scenario;
 use crate::topology::{self, Live};
@@ -40,13 +41,18 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// An earlier run's summary to compare with (`--baseline`).
     pub baseline: Option<report::Baseline>,
+    /// The full-screen dashboard instead of the `live:` lines (stdout is a terminal).
+    pub live: bool,
 }
 
 /// Prints a progress line to stderr, with the time since drill started.
 pub fn say(msg: impl AsRef<str>) {
     static START: OnceLock<Instant> = OnceLock::new();
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
-    eprintln!("[{t:7.1}s] {}", msg.as_ref());
+    let line = format!("[{t:7.1}s] {}", msg.as_ref());
+    if !crate::dashboard::capture(&line) {
+        crate::progress::println(&line);
+    }
 }
 
 /// Set once Ctrl-C or SIGTERM stopped a run: the scenarios after it are not started.
@@ -135,6 +141,7 @@ pub async fn run_plan(
         humantime::format_duration(plan.duration)
     ));
     let engine = Engine::connect().await?;
+    let building = progress::spinner("helper images");
     let mut images = images::ensure_all(&engine).await?;
     if plan
         .hosts
@@ -143,6 +150,7 @@ pub async fn run_plan(
     {
         images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
     }
+    building.finish_and_clear();
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
     let (journal, writer) = Journal::create(&journal_path)?;
@@ -186,7 +194,10 @@ pub async fn run_plan(
         journal.clone(),
         faults.clone(),
         guard,
-        control,
+        Driver {
+            control,
+            dashboard: opts.live,
+        },
     ));
     let abort = body.abort_handle();
     let result = tokio::select! {
@@ -298,13 +309,19 @@ async fn execute(
     journal: Journal,
     faults: FaultBook,
     guard: Option<Guardrail>,
-    mut control: Option<mpsc::UnboundedReceiver<Control>>,
+    driver: Driver,
 ) -> Result<(), DrillError> {
+    let Driver {
+        mut control,
+        dashboard,
+    } = driver;
     injector.resolve_latency(&mut plan).await?;
     let engine = injector.engine.clone();
     say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
+    let bringing_up = progress::spinner(&format!("{} containers", plan.container_count()));
     let live = topology::up(&engine, &plan, &images).await?;
+    bringing_up.finish_and_clear();
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
         entry_points: plan
@@ -348,11 +365,28 @@ async fn execute(
         guard,
         &stop_probes,
     );
+    for r in plan.regions.iter().filter(|r| r.storage.is_some()) {
+        crate::push_probe::spawn(
+            &mut probes,
+            r.name.clone(),
+            live.entry_points[&r.name].clone(),
+            journal.clone(),
+            stop_probes.clone(),
+            plan.probes.timeout.0.max(Duration::from_secs(2)),
+        );
+    }
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
     journal.record(Event::TimelineStarted);
     say("timeline started");
-    {
-        // In the probes' set, so it stops with them, also when the run is aborted.
+    // In the probes' set, so it stops with them, also when the run is aborted.
+    if dashboard {
+        let timeline = crate::dashboard::Timeline::of(&plan, control.is_some());
+        probes.spawn(crate::dashboard::show(
+            journal.clone(),
+            timeline,
+            stop_probes.clone(),
+        ));
+    } else {
         let journal = journal.clone();
         let stop = stop_probes.clone();
         probes.spawn(async move {
@@ -451,6 +485,14 @@ async fn execute(
     stop_probes.cancel();
     while probes.join_next().await.is_some() {}
     Ok(())
+}
+
+/// How a run is driven and watched.
+struct Driver {
+    /// Game-day commands; None for a run, which ends with its timeline.
+    control: Option<mpsc::UnboundedReceiver<Control>>,
+    /// The full-screen dashboard instead of `live:` lines.
+    dashboard: bool,
 }
 
 /// What a game day (`drill inject`, `heal`, `note`, `status`, `down`) asks of the
@@ -563,6 +605,7 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
         plan.regions.len()
     ));
     let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
+    let bar = &progress::bar((plan.regions.len() * generated.len()) as u64, "seeding");
     let pushes = plan.regions.iter().flat_map(|r| {
         let base = &live.entry_points[&r.name];
         generated.iter().map(move |img| async move {
@@ -578,12 +621,14 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
                 digest: img.manifest.digest.clone(),
                 bytes: img.total_bytes(),
             });
+            bar.inc(1);
             Ok::<(), DrillError>(())
         })
     });
     for r in futures_util::future::join_all(pushes).await {
         r?;
     }
+    bar.finish_and_clear();
     Ok(generated
         .iter()
         .map(|g| SeededImage {

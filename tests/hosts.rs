@@ -229,3 +229,74 @@ fn five_hundred_native_hosts_cold_start() {
         "run removed what it created"
     );
 }
+
+/// kubelet's image pull back-off (here 1 s doubling to 4 s): a pod's pulls during an
+/// outage are retried 1 s, 2 s, then 4 s apart, so when the registry comes back the pod
+/// is still waiting out its back-off, and its client recovers later than the registry
+/// by (at most) the back-off it was in.
+#[test]
+fn kubelet_backoff_keeps_a_pod_stuck_after_the_registry_recovered() {
+    let r = run(&scenario("kubelet-backoff.yaml"), &[]);
+    assert_eq!(r.code(), 0, "{}", show(&r));
+    let journal = r.journal();
+    let pulls = of_type(&journal, "pull");
+    let failed: Vec<&&Value> = pulls.iter().filter(|p| p["ok"] == false).collect();
+    let ok: Vec<&&Value> = pulls.iter().filter(|p| p["ok"] == true).collect();
+    assert_eq!(ok.len(), 1, "one successful pull at the end: {pulls:?}");
+    assert!(
+        failed.len() >= 3,
+        "the outage fails several pulls: {pulls:?}"
+    );
+    let us = |p: &Value, k: &str| p[k].as_u64().unwrap();
+    // Each wait, from the end of a failed pull to the start of the next attempt.
+    let waits: Vec<u64> = pulls
+        .windows(2)
+        .map(|w| us(w[1], "started_us") - (us(w[0], "started_us") + us(w[0], "duration_us")))
+        .collect();
+    eprintln!("waits between attempts (µs): {waits:?}");
+    for (n, wait) in waits.iter().enumerate() {
+        let expected = (1_000_000u64 << n.min(2)) as f64;
+        assert!(
+            *wait as f64 >= expected * 0.99 && (*wait as f64) < expected + 1_500_000.0,
+            "wait {} is kubelet's {expected} µs: {waits:?}",
+            n + 1
+        );
+    }
+    let summary = r.summary();
+    let fault = &summary["analysis"]["faults"][0];
+    let registry = fault["registry_recovered_us"]
+        .as_u64()
+        .expect("probes failed, then recovered");
+    let client = fault["client_recovered_us"]
+        .as_u64()
+        .expect("pulls failed, then recovered");
+    let last_failed_end =
+        us(failed[failed.len() - 1], "started_us") + us(failed[failed.len() - 1], "duration_us");
+    let last_wait = *waits.last().unwrap();
+    eprintln!(
+        "registry recovered {registry} µs, client recovered {client} µs: {} ms later; last back-off {} ms",
+        (client - registry) / 1000,
+        last_wait / 1000
+    );
+    assert!(
+        last_failed_end < registry && registry < us(ok[0], "started_us"),
+        "the registry came back while the pod was in its back-off: {pulls:?} registry {registry}"
+    );
+    assert!(
+        client > registry + 300_000,
+        "the pod recovered visibly after the registry: {client} vs {registry}"
+    );
+    assert!(
+        client - registry <= last_wait + 1_000_000,
+        "by no more than the back-off it was in ({last_wait} µs): {client} vs {registry}"
+    );
+    assert!(
+        r.stdout().contains("after the registry"),
+        "the summary says how long clients lagged: {}",
+        r.stdout()
+    );
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}
