@@ -312,6 +312,10 @@ pub struct FaultRecovery {
     pub active_until_us: u64,
     pub failed_probes: u64,
     pub failed_pulls: u64,
+    /// Push probes of its regions that failed in its window (regions with a
+    /// `storage_limit` only): what a full disk breaks while pulls still work.
+    #[serde(default)]
+    pub failed_pushes: u64,
     /// No signal failed: the fault was invisible to clients.
     pub masked: bool,
     /// The seed's question for this fault.
@@ -483,6 +487,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let mut seeded = Vec::new();
     let mut notes = Vec::new();
     let mut pushes: BTreeMap<String, PushCounts> = BTreeMap::new();
+    let mut push_events: Vec<(u64, &str, bool)> = Vec::new();
 
     for r in records {
         match &r.event {
@@ -563,6 +568,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
             }),
             Event::TopologyUp { .. } | Event::TimelineStarted => {}
             Event::Push { region, ok, .. } => {
+                push_events.push((r.t_us, region.as_str(), *ok));
                 let counts = pushes.entry(region.clone()).or_default();
                 counts.pushes += 1;
                 counts.failed += u64::from(!ok);
@@ -591,6 +597,13 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let cold_pull_reference = cold_pull_reference(&cold_starts, &faults);
     for f in &mut faults {
         f.cold_pull = cold_pull_impact(f, &cold_starts, &cold_pull_reference);
+        f.failed_pushes = push_events
+            .iter()
+            .filter(|(t, region, ok)| {
+                !ok && (f.injected_us..f.window_end_us).contains(t)
+                    && f.regions.iter().any(|r| r == region)
+            })
+            .count() as u64;
     }
     let timeline = timeline(&faults, &cold_starts);
 
@@ -946,6 +959,7 @@ fn fault_recoveries(
                 active_until_us,
                 failed_probes: failed().filter(|s| s.probe).count() as u64,
                 failed_pulls: failed().filter(|s| !s.probe).count() as u64,
+                failed_pushes: 0,
                 masked,
                 // Filled in once the reference cold pull is known.
                 cold_pull: ColdPullImpact {

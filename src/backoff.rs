@@ -70,6 +70,18 @@ impl Backoff {
         }
     }
 
+    /// In words, for `drill plan`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Backoff::Fixed(d) => format!("retry after {}", humantime::format_duration(d)),
+            Backoff::Kubelet { initial, max } => format!(
+                "kubelet back-off {} doubling to {}",
+                humantime::format_duration(initial),
+                humantime::format_duration(max)
+            ),
+        }
+    }
+
     /// The wait after the `failures`-th failed pull in a row of one image (from 1).
     pub fn wait(&self, failures: u32) -> Duration {
         match *self {
@@ -92,6 +104,7 @@ mod tests {
         let waits: Vec<u64> = (1..=7).map(|n| k.wait(n).as_secs()).collect();
         assert_eq!(waits, [10, 20, 40, 80, 160, 300, 300]);
         assert_eq!(k.wait(1000), KUBELET_MAX);
+        assert_eq!(k.describe(), "kubelet back-off 10s doubling to 5m");
         let fixed = Backoff::of(BackoffModel::Fixed, Duration::from_secs(2), None);
         assert_eq!(fixed.wait(5), Duration::from_secs(2));
     }

@@ -4,6 +4,7 @@
 //! ([`crate::live`]). Drawing is a pure function of a [`Snapshot`], so it is tested on a
 //! ratatui `TestBackend`. The terminal is restored on exit, on Ctrl-C and on panic.
 
+use crate::hosts::Ticker;
 use crate::journal::Journal;
 use crate::live::{Percentiles, Snapshot, RECENT_US};
 use crate::plan::{Plan, StepPlan};
@@ -229,10 +230,12 @@ pub fn draw(frame: &mut Frame, snap: &Snapshot, timeline: &Timeline, log: &[Stri
         Paragraph::new(lines).block(Block::bordered().title(" drill ")),
         log_area,
     );
-    frame.render_widget(
-        Paragraph::new("Ctrl-C stops the run: faults are healed and the topology removed"),
-        foot,
-    );
+    let how_to_stop = if timeline.duration.is_some() {
+        "Ctrl-C stops the run: faults are healed and the topology removed"
+    } else {
+        "`drill down` ends the game day with its reports; Ctrl-C stops it (exit 3)"
+    };
+    frame.render_widget(Paragraph::new(how_to_stop), foot);
 }
 
 /// Progress lines captured while the dashboard is up (None when it is not).
@@ -318,12 +321,8 @@ pub async fn show(journal: Journal, timeline: Timeline, stop: CancellationToken)
             return;
         }
     };
-    let mut tick = tokio::time::interval(REDRAW_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.cancelled() => return,
-        }
+    let mut ticker = Ticker::new(REDRAW_EVERY, stop);
+    while ticker.next().await {
         let snap = journal.live_snapshot();
         let log: Vec<String> = LOG
             .lock()
@@ -447,5 +446,6 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("next at"), "{text}");
+        assert!(text.contains("`drill down` ends the game day"), "{text}");
     }
 }

@@ -374,6 +374,29 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
+/// Ticks every interval until a token is cancelled. A tick missed while a probe hung
+/// is not caught up: the next probe waits a whole interval.
+pub struct Ticker {
+    tick: tokio::time::Interval,
+    stop: CancellationToken,
+}
+
+impl Ticker {
+    pub fn new(interval: Duration, stop: CancellationToken) -> Ticker {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ticker { tick, stop }
+    }
+
+    /// Waits for the next tick; false once stopped.
+    pub async fn next(&mut self) -> bool {
+        tokio::select! {
+            _ = self.tick.tick() => true,
+            _ = self.stop.cancelled() => false,
+        }
+    }
+}
+
 /// Probes every region's entry point with `GET /v2/` until `stop` is cancelled; each
 /// result goes to the journal and to the guardrail, if any.
 pub fn spawn_probes(
@@ -395,13 +418,8 @@ pub fn spawn_probes(
         let (interval, timeout) = (probes.interval.0, probes.timeout.0);
         set.spawn(async move {
             let client = oci::client(timeout, timeout);
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
-                }
+            let mut ticker = Ticker::new(interval, stop);
+            while ticker.next().await {
                 let started = Instant::now();
                 let result = oci::probe(&client, &base).await;
                 if let Some(g) = &guard {

@@ -548,12 +548,13 @@ impl Plan {
             let members: Vec<&HostPlan> = self.hosts.iter().filter(|h| h.fleet == f).collect();
             let _ = writeln!(
                 out,
-                "  fleet {f}: {} {} hosts in region {}, mirrors {}, pulls {}",
+                "  fleet {f}: {} {} hosts in region {}, mirrors {}, pulls {}, {}",
                 members.len(),
                 members[0].kind.name(),
                 members[0].region,
                 members[0].mirrors.join(" → "),
-                members[0].pull.join(", ")
+                members[0].pull.join(", "),
+                members[0].backoff.describe()
             );
         }
         let _ = writeln!(

@@ -3,6 +3,7 @@
 //! full disk shows as failed pushes while pulls and `GET /v2/` probes still succeed.
 
 use crate::fixtures::Blob;
+use crate::hosts::Ticker;
 use crate::journal::{Event, Journal};
 use crate::oci;
 use std::time::{Duration, Instant};
@@ -27,13 +28,8 @@ pub fn spawn(
     let blob = Blob::new(format!("drill push probe of region {region}\n").repeat(40));
     set.spawn(async move {
         let client = oci::client(timeout, timeout);
-        let mut tick = tokio::time::interval(EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.cancelled() => return,
-            }
+        let mut ticker = Ticker::new(EVERY, stop);
+        while ticker.next().await {
             let started = Instant::now();
             let result = oci::upload(&client, &base, REPOSITORY, &blob).await;
             journal.record(Event::Push {

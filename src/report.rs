@@ -666,6 +666,12 @@ fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
         out.push(format!("  {}", no_heal_text(f)));
     }
     out.push(format!("  {}", disruption_text(f)));
+    if f.failed_pushes > 0 {
+        out.push(format!(
+            "  {} failed while it lasted: the registry refused writes",
+            plural(f.failed_pushes, "push probe", "push probes")
+        ));
+    }
     if let Some(line) = recovered_by_side(f) {
         out.push(format!("  {line}"));
     }

@@ -390,13 +390,11 @@ async fn execute(
         let journal = journal.clone();
         let stop = stop_probes.clone();
         probes.spawn(async move {
-            let mut tick = tokio::time::interval(LIVE_EVERY);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => say(journal.live_line()),
-                    _ = stop.cancelled() => return,
-                }
+            let mut ticker = hosts::Ticker::new(LIVE_EVERY, stop);
+            // The first tick is at once: nothing to say yet.
+            ticker.next().await;
+            while ticker.next().await {
+                say(journal.live_line());
             }
         });
     }

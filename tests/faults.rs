@@ -476,6 +476,17 @@ fn fill_disk_fails_pushes_until_healed() {
         "{fault}"
     );
     assert!(r.stdout().contains("push probes: eu"), "{}", r.stdout());
+    let failed_pushes = r.summary()["analysis"]["faults"][0]["failed_pushes"].as_u64();
+    assert!(
+        failed_pushes >= Some(during.len() as u64),
+        "{failed_pushes:?}"
+    );
+    assert!(
+        r.stdout()
+            .contains("failed while it lasted: the registry refused writes"),
+        "{}",
+        r.stdout()
+    );
     let data_loss = &r.summary()["analysis"]["data_loss"];
     assert_eq!(data_loss["checked"], data_loss["ok"], "{data_loss}");
     assert!(
