@@ -259,8 +259,9 @@ pub fn capture(line: &str) -> bool {
 }
 
 /// Gives the terminal back: main screen, cursor shown; then prints the progress lines
-/// the dashboard held, so the run's story stays in the scrollback. Safe to call twice.
-fn restore() {
+/// the dashboard held, so the run's story stays in the scrollback. Safe to call twice,
+/// and when no dashboard is up.
+pub fn restore() {
     if ON_SCREEN.swap(false, Ordering::SeqCst) {
         let _ = execute!(
             std::io::stdout(),

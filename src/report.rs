@@ -668,7 +668,7 @@ fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
     out.push(format!("  {}", disruption_text(f)));
     if f.failed_pushes > 0 {
         out.push(format!(
-            "  {} failed while it lasted: the registry refused writes",
+            "  {} failed while it lasted",
             plural(f.failed_pushes, "push probe", "push probes")
         ));
     }

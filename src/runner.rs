@@ -215,6 +215,9 @@ pub async fn run_plan(
         }
     };
 
+    // The dashboard task may only be dropped later (an abort is asynchronous): give the
+    // terminal back before healing and teardown print.
+    crate::dashboard::restore();
     faults.heal_all(&injector, &journal).await;
     journal.record(Event::RunFinished {
         outcome: match &result {
