@@ -1699,6 +1699,24 @@ sla:
             "zones: [eu-a, eu-b], storage_limit: 64MiB }",
         );
         assert!(problems(&limited).is_empty(), "{:?}", problems(&limited));
+        let plan = crate::plan::build(&parse(&limited).unwrap(), "r", 1);
+        let keeper = "drill-r-eu-storage-keeper";
+        assert_eq!(
+            plan.regions[0].storage,
+            Some((64 << 20, keeper.to_string()))
+        );
+        assert_eq!(
+            plan.container_count(),
+            4 + 2 + 1,
+            "nodes, load balancers, keeper"
+        );
+        let crate::plan::StepPlan::Fault(f) = &plan.timeline[1].what else {
+            panic!("the second step is the fault")
+        };
+        assert_eq!(f.containers, [keeper]);
+        assert!(plan
+            .describe()
+            .contains(&format!("kept mounted by {keeper}")));
         let tiny = limited.replace("64MiB", "1MiB");
         let p = problems(&tiny);
         assert_eq!(p.len(), 1, "{p:?}");
