@@ -45,7 +45,8 @@ pub struct RunOptions {
     pub live: bool,
 }
 
-/// Prints a progress line to stderr, with the time since drill started.
+/// Prints a progress line to stderr (above any progress bar), with the time since drill
+/// started; while the dashboard covers the terminal, it holds the line instead.
 pub fn say(msg: impl AsRef<str>) {
     static START: OnceLock<Instant> = OnceLock::new();
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
@@ -375,6 +376,7 @@ async fn execute(
             live.entry_points[&r.name].clone(),
             journal.clone(),
             stop_probes.clone(),
+            // An upload takes two requests and a write: more than a probe's short timeout.
             plan.probes.timeout.0.max(Duration::from_secs(2)),
         );
     }
