@@ -271,7 +271,7 @@ pub fn restore() {
     }
     let held = LOG.lock().map(|mut l| l.take()).unwrap_or_default();
     for line in held.into_iter().flatten() {
-        eprintln!("{line}");
+        crate::progress::println(&line);
     }
 }
 

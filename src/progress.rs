@@ -3,7 +3,7 @@
 //! hidden and the plain progress lines are all there is.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -43,7 +43,10 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Prints a line on stderr above any bar on screen.
+/// Prints a line on stderr above any bar on screen. A failed write (the terminal was
+/// closed) is dropped: it must not stop a run from healing and cleaning up.
 pub fn println(line: &str) {
-    BARS.suspend(|| eprintln!("{line}"));
+    BARS.suspend(|| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    });
 }

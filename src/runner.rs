@@ -264,11 +264,25 @@ pub async fn run_plan(
 }
 
 /// Resolves on Ctrl-C or SIGTERM with the signal's name.
+/// A closed terminal (SIGHUP) counts too: a run under `--live` cleans up as on Ctrl-C,
+/// and progress lines written to the dead terminal are dropped, not fatal.
 async fn shutdown_signal() -> &'static str {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    use tokio::signal::unix::{signal, SignalKind};
+    let received = |kind: SignalKind| {
+        let mut stream = signal(kind).ok();
+        async move {
+            match stream.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => "SIGTERM",
+        _ = received(SignalKind::terminate()) => "SIGTERM",
+        _ = received(SignalKind::hangup()) => "SIGHUP",
     }
 }
 
