@@ -35,8 +35,8 @@ pub struct LiveStats {
     pull_totals: Histogram<u64>,
     /// (time, duration) of the successful pulls of the last [`RECENT_US`].
     recent_pulls: VecDeque<(u64, u64)>,
-    /// (time, text) of the latest errors, oldest first.
-    errors: VecDeque<(u64, String)>,
+    /// (latest time, text, times seen) of the latest distinct errors, oldest first.
+    errors: VecDeque<(u64, String, u64)>,
 }
 
 impl Default for LiveStats {
@@ -74,7 +74,8 @@ pub struct Snapshot {
     pub cold_starts_ok: u64,
     pub cold_starts_failed: u64,
     pub faults: Vec<FaultView>,
-    /// (time since the timeline started, text), newest first.
+    /// (time since the timeline started, text), newest first; a repeated error once,
+    /// at its latest time, with how often it happened.
     pub errors: Vec<(u64, String)>,
 }
 
@@ -179,7 +180,13 @@ impl LiveStats {
 
     fn error(&mut self, t_us: u64, text: String) {
         self.last_error = Some(text.clone());
-        self.errors.push_back((t_us, text));
+        // A repeated error moves to the front with a count, so ten failed probes a
+        // second do not push every other error off the list.
+        let seen = match self.errors.iter().position(|e| e.1 == text) {
+            Some(i) => self.errors.remove(i).map_or(0, |e| e.2),
+            None => 0,
+        };
+        self.errors.push_back((t_us, text, seen + 1));
         if self.errors.len() > ERRORS_KEPT {
             self.errors.pop_front();
         }
@@ -231,7 +238,13 @@ impl LiveStats {
                 .errors
                 .iter()
                 .rev()
-                .map(|(t, e)| (t.saturating_sub(start), e.clone()))
+                .map(|(t, e, n)| {
+                    let text = match n {
+                        1 => e.clone(),
+                        n => format!("{e} (×{n})"),
+                    };
+                    (t.saturating_sub(start), text)
+                })
                 .collect(),
         }
     }
@@ -389,5 +402,11 @@ mod tests {
             }]
         );
         assert_eq!(snap.errors, vec![(1_000_000, "probe eu: timed out".into())]);
+        live.observe(23_000_000, &probe("eu", false));
+        live.observe(24_000_000, &probe("eu", false));
+        assert_eq!(
+            live.snapshot(24_000_000).errors,
+            vec![(23_000_000, "probe eu: timed out (×3)".into())]
+        );
     }
 }
