@@ -1405,10 +1405,15 @@ fn validate_fault(
 fn fleet_target(kind: FaultKind, fleet: &Fleet) -> Result<(), String> {
     let network = matches!(
         kind,
-        FaultKind::Blackhole | FaultKind::PacketLoss | FaultKind::Bandwidth | FaultKind::Latency
+        FaultKind::Blackhole | FaultKind::PacketLoss | FaultKind::Latency
     );
     match (kind, fleet.kind) {
         (_, HostKind::Containerd) if network => Ok(()),
+        (FaultKind::Bandwidth, _) => Err(format!(
+            "bandwidth shapes its target's outgoing traffic, and a host's pulls come in: \
+             limit the registry's side instead (e.g. target: {}-lb)",
+            fleet.region
+        )),
         (FaultKind::CacheWipe, _) => Err(format!(
             "hosts empty their cache at every cold start: restart fleet '{}' with a cold-start \
              step (hosts: {{ fleet: {} }}) instead",
@@ -1423,7 +1428,7 @@ fn fleet_target(kind: FaultKind, fleet: &Fleet) -> Result<(), String> {
         )),
         _ => Err(format!(
             "{} acts on the registry's containers, not on hosts; a fleet of containerd hosts \
-             takes blackhole, packet-loss, bandwidth or latency",
+             takes blackhole, packet-loss or latency",
             kind.name()
         )),
     }
@@ -1671,6 +1676,10 @@ sla:
             (
                 containerd(on_fleet("kill")),
                 "acts on the registry's containers",
+            ),
+            (
+                containerd(on_fleet("bandwidth")).replace(", for: 10s", ", for: 10s, rate: 1MiB"),
+                "limit the registry's side instead (e.g. target: eu-lb)",
             ),
             (
                 on_fleet("cache-wipe").replace(", for: 10s", ""),
