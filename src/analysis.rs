@@ -68,6 +68,15 @@ pub struct Analysis {
     /// topology demands none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthCheck>,
+    /// Push probes per region (regions with a `storage_limit` only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pushes: BTreeMap<String, PushCounts>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, JsonSchema)]
+pub struct PushCounts {
+    pub pushes: u64,
+    pub failed: u64,
 }
 
 /// A game-day note (`drill note`), at its time in the run.
@@ -316,6 +325,10 @@ pub struct FaultRecovery {
     pub active_until_us: u64,
     pub failed_probes: u64,
     pub failed_pulls: u64,
+    /// Push probes of its regions that failed in its window (regions with a
+    /// `storage_limit` only): what a full disk breaks while pulls still work.
+    #[serde(default)]
+    pub failed_pushes: u64,
     /// No signal failed: the fault was invisible to clients.
     pub masked: bool,
     /// The seed's question for this fault.
@@ -486,6 +499,8 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let mut data_loss = DataLossCheck::default();
     let mut seeded = Vec::new();
     let mut notes = Vec::new();
+    let mut pushes: BTreeMap<String, PushCounts> = BTreeMap::new();
+    let mut push_events: Vec<(u64, &str, bool)> = Vec::new();
 
     for r in records {
         match &r.event {
@@ -569,6 +584,12 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
             | Event::ProxyWarmed { .. }
             | Event::ProxyCheck(_)
             | Event::AuthProbe { .. } => {}
+            Event::Push { region, ok, .. } => {
+                push_events.push((r.t_us, region.as_str(), *ok));
+                let counts = pushes.entry(region.clone()).or_default();
+                counts.pushes += 1;
+                counts.failed += u64::from(!ok);
+            }
         }
     }
     // Events are written in the order they were recorded, which concurrent tasks may
@@ -593,6 +614,13 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let cold_pull_reference = cold_pull_reference(&cold_starts, &faults);
     for f in &mut faults {
         f.cold_pull = cold_pull_impact(f, &cold_starts, &cold_pull_reference);
+        f.failed_pushes = push_events
+            .iter()
+            .filter(|(t, region, ok)| {
+                !ok && (f.injected_us..f.window_end_us).contains(t)
+                    && f.regions.iter().any(|r| r == region)
+            })
+            .count() as u64;
     }
     let timeline = timeline(&faults, &cold_starts);
     let auth = auth::auth_check(records, &faults);
@@ -616,6 +644,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         notes,
         proxy: proxy::analyze(records),
         auth,
+        pushes,
     }
 }
 
@@ -950,6 +979,7 @@ fn fault_recoveries(
                 active_until_us,
                 failed_probes: failed().filter(|s| s.probe).count() as u64,
                 failed_pulls: failed().filter(|s| !s.probe).count() as u64,
+                failed_pushes: 0,
                 masked,
                 // Filled in once the reference cold pull is known.
                 cold_pull: ColdPullImpact {

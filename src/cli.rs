@@ -34,6 +34,11 @@ pub enum Command {
         /// Leave the topology running afterwards (remove it with `drill clean`).
         #[arg(long)]
         keep: bool,
+        /// Full-screen dashboard (availability per region, pull latency percentiles,
+        /// active faults, recent errors, timeline position) while the timeline runs;
+        /// plain lines when stdout is not a terminal.
+        #[arg(long)]
+        live: bool,
         /// Folder the run folder is written under.
         #[arg(long, default_value = "reports", env = "DRILL_OUT")]
         out: PathBuf,
@@ -46,6 +51,11 @@ pub enum Command {
         scenario: PathBuf,
         #[arg(long)]
         seed: Option<u64>,
+        /// Full-screen dashboard (availability per region, pull latency percentiles,
+        /// active faults, recent errors, timeline position) while the timeline runs;
+        /// plain lines when stdout is not a terminal.
+        #[arg(long)]
+        live: bool,
         #[arg(long, default_value = "reports", env = "DRILL_OUT")]
         out: PathBuf,
     },
@@ -245,12 +255,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--live` draws on stdout: only when it is a terminal; otherwise says so and keeps
+/// the plain lines.
+fn live_view(asked: bool) -> bool {
+    use std::io::IsTerminal;
+    if asked && !std::io::stdout().is_terminal() {
+        eprintln!("note: --live: stdout is not a terminal; printing plain progress lines instead");
+        return false;
+    }
+    asked
+}
+
 async fn dispatch(command: Command) -> Result<u8, DrillError> {
     match command {
         Command::Run {
             scenarios,
             seed,
             keep,
+            live,
             out,
             baseline,
         } => {
@@ -261,6 +283,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
                 keep,
                 out,
                 baseline,
+                live: live_view(live),
             };
             if opts.baseline.is_some() && scenarios.len() > 1 {
                 return Err(DrillError::Usage(
@@ -272,6 +295,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
         Command::Up {
             scenario,
             seed,
+            live,
             out,
         } => {
             let opts = RunOptions {
@@ -279,6 +303,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
                 keep: false,
                 out,
                 baseline: None,
+                live: live_view(live),
             };
             gameday::up(&scenario, &opts).await
         }

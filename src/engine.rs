@@ -102,10 +102,35 @@ impl Engine {
     }
 
     pub async fn create_volume(&self, name: &str, run_id: &str) -> Result<(), DrillError> {
+        self.create_volume_with(name, run_id, None).await
+    }
+
+    /// A volume that is a tmpfs of `bytes`: writes past its size fail with ENOSPC.
+    pub async fn create_tmpfs_volume(
+        &self,
+        name: &str,
+        run_id: &str,
+        bytes: u64,
+    ) -> Result<(), DrillError> {
+        let opts = HashMap::from([
+            ("type".to_string(), "tmpfs".to_string()),
+            ("device".to_string(), "tmpfs".to_string()),
+            ("o".to_string(), format!("size={bytes}")),
+        ]);
+        self.create_volume_with(name, run_id, Some(opts)).await
+    }
+
+    async fn create_volume_with(
+        &self,
+        name: &str,
+        run_id: &str,
+        driver_opts: Option<HashMap<String, String>>,
+    ) -> Result<(), DrillError> {
         self.docker
             .create_volume(VolumeCreateRequest {
                 name: Some(name.to_string()),
                 labels: Some(run_labels(run_id, &[])),
+                driver_opts,
                 ..Default::default()
             })
             .await

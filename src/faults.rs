@@ -90,6 +90,7 @@ pub fn method(f: &FaultPlan) -> String {
             p.image,
             blob_words(p.blob)
         ),
+        FaultKind::FillDisk => "zeros written to a file on the region's size-limited storage volume (a tmpfs) until no space is left (ENOSPC); the file deleted at heal".into(),
     }
 }
 
@@ -134,6 +135,8 @@ enum Undo {
     Proxy(Vec<String>),
     /// The upstream's gate, back to passing everything.
     Gate(String),
+    /// (container holding the storage, command that deletes the filler file)
+    Unfill(String, Vec<String>),
 }
 
 struct Active {
@@ -298,11 +301,26 @@ fn undo_for(f: &FaultPlan) -> Option<Undo> {
         FaultKind::Bandwidth | FaultKind::Latency => {
             Some(sidecars(vec![tc(&["qdisc", "del", "dev", "eth0", "root"])]))
         }
+        FaultKind::FillDisk => all.first().map(|keeper| {
+            let rm = [BUSYBOX, "rm", "-f", &fill_file(f.id)].map(String::from);
+            Undo::Unfill(keeper.clone(), rm.to_vec())
+        }),
         FaultKind::Restart
         | FaultKind::CacheWipe
         | FaultKind::CorruptBlob
         | FaultKind::DeleteBlob => None,
     }
+}
+
+/// The file `fill-disk` writes, in the storage container's `/storage`.
+fn fill_file(fault: usize) -> String {
+    format!("/storage/.drill-fill-{fault}")
+}
+
+/// The free KiB `df -k` reports on its last line (busybox: filesystem, size, used,
+/// available, use%, mount point).
+fn df_available_kib(df: &str) -> Option<u64> {
+    df.lines().last()?.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Runs the same engine action on every container at once; collects the errors.
@@ -432,6 +450,26 @@ impl Injector {
                     .await
             }
             FaultKind::CorruptBlob | FaultKind::DeleteBlob => self.damage_blob(f).await,
+            FaultKind::FillDisk => {
+                let keeper = members.first().ok_or_else(|| {
+                    DrillError::setup("fill-disk: the region has no size-limited storage")
+                })?;
+                // cat stops at ENOSPC with an error, which is the point; df says whether
+                // the volume is full.
+                let script = format!(
+                    "{BUSYBOX} cat /dev/zero > {} 2>/dev/null; {BUSYBOX} df -k /storage",
+                    fill_file(f.id)
+                );
+                let df = e
+                    .exec(keeper, &[BUSYBOX.into(), "sh".into(), "-c".into(), script])
+                    .await?;
+                match df_available_kib(&df) {
+                    Some(0) => Ok(()),
+                    left => Err(DrillError::Setup(format!(
+                        "fill-disk: the storage volume still has room after filling ({left:?} KiB free): {df}"
+                    ))),
+                }
+            }
         }
     }
 
@@ -562,6 +600,7 @@ impl Injector {
             Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
             Undo::Proxy(lbs) => self.set_proxies(lbs, Duration::ZERO, Duration::ZERO),
             Undo::Gate(gate) => upstream::switch(e, gate, GateMode::Pass).await,
+            Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()),
             Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
             Undo::Sidecars(list) => {
                 let mut errors = Vec::new();
@@ -712,5 +751,22 @@ impl Injector {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn df_gives_the_free_space_of_the_volume() {
+        let full = "Filesystem           1K-blocks      Used Available Use% Mounted on\n\
+                    tmpfs                    32768     32768         0 100% /storage\n";
+        assert_eq!(df_available_kib(full), Some(0));
+        assert_eq!(
+            df_available_kib("Filesystem 1K-blocks Used Available Use% Mounted on\ntmpfs 32768 100 32668 1% /storage"),
+            Some(32668)
+        );
+        assert_eq!(df_available_kib("df: /storage: No such file"), None);
     }
 }

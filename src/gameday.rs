@@ -159,6 +159,7 @@ async fn handle(
             let fault = plan::plan_fault(
                 &plan.regions,
                 plan.upstream.as_ref(),
+                &plan.hosts,
                 id,
                 kind,
                 &step,

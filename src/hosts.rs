@@ -224,6 +224,8 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
         return failed(record, why);
     }
     for image in &host.pull {
+        // Failed pulls of this image in a row: kubelet's back-off grows with them.
+        let mut failures = 0;
         loop {
             record.attempts += 1;
             let pull_started = Instant::now();
@@ -251,7 +253,9 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
             if ok {
                 break;
             }
-            if let Err(why) = ctx.stop.guard(tokio::time::sleep(host.retry_backoff)).await {
+            failures += 1;
+            let wait = host.backoff.wait(failures);
+            if let Err(why) = ctx.stop.guard(tokio::time::sleep(wait)).await {
                 return failed(record, why);
             }
         }
@@ -380,6 +384,29 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
+/// Ticks every interval until a token is cancelled. A tick missed while a probe hung
+/// is not caught up: the next probe waits a whole interval.
+pub struct Ticker {
+    tick: tokio::time::Interval,
+    stop: CancellationToken,
+}
+
+impl Ticker {
+    pub fn new(interval: Duration, stop: CancellationToken) -> Ticker {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ticker { tick, stop }
+    }
+
+    /// Waits for the next tick; false once stopped.
+    pub async fn next(&mut self) -> bool {
+        tokio::select! {
+            _ = self.tick.tick() => true,
+            _ = self.stop.cancelled() => false,
+        }
+    }
+}
+
 /// What the auth probes try on every entry point at each tick: a seeded image's
 /// manifest, anonymously and with the run's user name and a wrong password.
 #[derive(Debug, Clone)]
@@ -479,13 +506,8 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.cancelled() => return,
-        }
+    let mut ticker = Ticker::new(interval, stop);
+    while ticker.next().await {
         probe().await;
     }
 }

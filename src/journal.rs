@@ -61,6 +61,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// One push probe: a small blob uploaded to a region whose storage has a size
+    /// limit, so that a full disk shows.
+    Push {
+        region: String,
+        ok: bool,
+        latency_us: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// One attempt by one host to pull one image.
     Pull(PullRecord),
     /// One host's cold start: every image of its list pulled, retrying failed pulls.
@@ -327,8 +336,17 @@ impl Journal {
         self.live.lock().expect("live view lock").line()
     }
 
+    /// What the dashboard draws now.
+    pub fn live_snapshot(&self) -> crate::live::Snapshot {
+        let now = self.now_us();
+        self.live.lock().expect("live view lock").snapshot(now)
+    }
+
     pub fn record_at(&self, t_us: u64, event: Event) {
-        self.live.lock().expect("live view lock").observe(&event);
+        self.live
+            .lock()
+            .expect("live view lock")
+            .observe(t_us, &event);
         // The writer only stops once every handle is dropped, so a send cannot fail
         // while `self` exists; ignoring the result is safe.
         let _ = self.tx.send(Record { t_us, event });

@@ -4,7 +4,9 @@
 //! verdict → report. Everything after the journal is a pure function of it.
 
 pub mod analysis;
+pub mod backoff;
 pub mod cli;
+pub mod dashboard;
 pub mod delay_proxy;
 pub mod engine;
 pub mod error;
@@ -18,7 +20,9 @@ pub mod journal;
 pub mod live;
 pub mod oci;
 pub mod plan;
+pub mod progress;
 pub mod proxy_check;
+pub mod push_probe;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -3,7 +3,7 @@
 //! digest verified and each request falling back through the host's mirrors in order
 //! (containerd hosts.toml semantics: any error or status above 399 moves on to the next).
 
-use crate::fixtures::{split_reference, TestImage, OCI_MANIFEST};
+use crate::fixtures::{split_reference, Blob, TestImage, OCI_MANIFEST};
 use crate::journal::{Phase, PhaseKind};
 use crate::security::Credentials;
 use bytes::{Bytes, BytesMut};
@@ -452,39 +452,9 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
             )
             .await
             .map_err(describe)?;
-        if head.status() == StatusCode::OK {
-            continue;
+        if head.status() != StatusCode::OK {
+            upload(client, base, repo, blob).await?;
         }
-        let start = client
-            .send(client.http.post(format!("{base}/v2/{repo}/blobs/uploads/")))
-            .await
-            .map_err(describe)?;
-        let start = expect(start, StatusCode::ACCEPTED, || {
-            format!("upload of {} refused", blob.digest)
-        })
-        .await?;
-        let location = start
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or("the registry gave no upload location")?;
-        let mut url = if location.starts_with('/') {
-            format!("{base}{location}")
-        } else {
-            location.to_string()
-        };
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&format!("digest={}", blob.digest));
-        let put = client
-            .http
-            .put(url)
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .body(blob.data.clone());
-        let put = client.send(put).await.map_err(describe)?;
-        expect(put, StatusCode::CREATED, || {
-            format!("upload of {} failed", blob.digest)
-        })
-        .await?;
     }
     let put = client
         .http
@@ -494,6 +464,42 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
     let put = client.send(put).await.map_err(describe)?;
     expect(put, StatusCode::CREATED, || {
         format!("manifest of {repo}:{} refused", image.tag)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Uploads one blob in a single request (`POST` an upload, `PUT` it with its digest).
+/// The registry writes it to storage even when it holds that blob already.
+pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Result<(), String> {
+    let start = client
+        .send(client.http.post(format!("{base}/v2/{repo}/blobs/uploads/")))
+        .await
+        .map_err(describe)?;
+    let start = expect(start, StatusCode::ACCEPTED, || {
+        format!("upload of {} refused", blob.digest)
+    })
+    .await?;
+    let location = start
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("the registry gave no upload location")?;
+    let mut url = if location.starts_with('/') {
+        format!("{base}{location}")
+    } else {
+        location.to_string()
+    };
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&format!("digest={}", blob.digest));
+    let put = client
+        .http
+        .put(url)
+        .header(CONTENT_TYPE, "application/octet-stream")
+        .body(blob.data.clone());
+    let put = client.send(put).await.map_err(describe)?;
+    expect(put, StatusCode::CREATED, || {
+        format!("upload of {} failed", blob.digest)
     })
     .await?;
     Ok(())

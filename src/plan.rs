@@ -73,6 +73,10 @@ pub struct RegionPlan {
     pub proxy: Option<ProxyPlan>,
     /// What the region's nodes demand of a client.
     pub auth: AuthKind,
+    /// With `storage_limit`: the volume is a tmpfs of this many bytes, and a container
+    /// that only holds it mounted (the engine unmounts a tmpfs volume, losing its data,
+    /// once no container uses it, e.g. during a region outage).
+    pub storage: Option<(u64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +106,8 @@ pub struct HostPlan {
     pub pull: Vec<String>,
     pub timeouts: Timeouts,
     pub parallel_layers: usize,
-    pub retry_backoff: Duration,
+    /// The wait after each failed pull (fixed, or kubelet's doubling one).
+    pub backoff: crate::backoff::Backoff,
     pub kind: HostKind,
     /// The host's container (containerd hosts only).
     pub container: Option<String>,
@@ -222,6 +227,9 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     }
                 }),
                 auth,
+                storage: r
+                    .storage_limit
+                    .map(|l| (l.0, format!("{prefix}-{}-storage-keeper", r.name))),
             }
         })
         .collect();
@@ -266,7 +274,11 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     pull: f.pull.clone(),
                     timeouts: f.timeouts,
                     parallel_layers: f.parallel_layers as usize,
-                    retry_backoff: f.retry_backoff.0,
+                    backoff: crate::backoff::Backoff::of(
+                        f.backoff,
+                        f.retry_backoff.0,
+                        f.kubelet_backoff,
+                    ),
                     kind: f.kind,
                     container: (f.kind == HostKind::Containerd)
                         .then(|| format!("{prefix}-host-{}-{zone}-{n}", f.name)),
@@ -303,6 +315,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 StepPlan::Fault(Box::new(plan_fault(
                     &regions,
                     upstream.as_ref(),
+                    &hosts,
                     fault_id,
                     kind,
                     step,
@@ -367,6 +380,7 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
 pub fn plan_fault(
     regions: &[RegionPlan],
     upstream: Option<&UpstreamPlan>,
+    hosts: &[HostPlan],
     id: usize,
     kind: FaultKind,
     step: &Step,
@@ -450,8 +464,23 @@ pub fn plan_fault(
             }
             Vec::new()
         }
+        // Done from the container that keeps the region's tmpfs mounted.
+        FaultKind::FillDisk => regions
+            .iter()
+            .filter(|r| r.name == target)
+            .filter_map(|r| {
+                fault.volume = Some(r.volume.clone());
+                r.storage.as_ref().map(|(_, keeper)| Member {
+                    container: keeper.clone(),
+                    region: r.name.clone(),
+                })
+            })
+            .collect(),
         _ => {
             let mut matches = members_of(regions, upstream, &target, false);
+            if matches.is_empty() {
+                matches = fleet_members(hosts, &target);
+            }
             if let Some(n) = step.pick {
                 // Seeded: the same seed picks the same victims.
                 while matches.len() > n as usize {
@@ -485,6 +514,21 @@ fn proxied_regions(regions: &[RegionPlan]) -> Vec<String> {
 struct Member {
     container: String,
     region: String,
+}
+
+/// The containers of a fleet's hosts (containerd hosts are containers; validation keeps
+/// other kinds from being targets).
+fn fleet_members(hosts: &[HostPlan], fleet: &str) -> Vec<Member> {
+    hosts
+        .iter()
+        .filter(|h| h.fleet == fleet)
+        .filter_map(|h| {
+            h.container.as_ref().map(|c| Member {
+                container: c.clone(),
+                region: h.region.clone(),
+            })
+        })
+        .collect()
 }
 
 /// What a name designates: a load balancer (`<region>-lb`), a proxy (`<region>-proxy`),
@@ -594,7 +638,12 @@ impl Plan {
     pub fn container_count(&self) -> usize {
         self.regions
             .iter()
-            .map(|r| r.nodes.len() + 1 + usize::from(r.proxy.is_some()))
+            .map(|r| {
+                r.nodes.len()
+                    + 1
+                    + usize::from(r.proxy.is_some())
+                    + usize::from(r.storage.is_some())
+            })
             .sum::<usize>()
             + if self.upstream.is_some() { 2 } else { 0 }
             + self.hosts.iter().filter(|h| h.container.is_some()).count()
@@ -621,6 +670,12 @@ impl Plan {
                     AuthKind::Htpasswd => ", nodes demand htpasswd credentials",
                 }
             );
+            if let Some((bytes, keeper)) = &r.storage {
+                let _ = writeln!(
+                    out,
+                    "    storage: a tmpfs of {bytes} bytes, kept mounted by {keeper}"
+                );
+            }
             for n in &r.nodes {
                 let _ = writeln!(
                     out,
@@ -671,12 +726,13 @@ impl Plan {
             let members: Vec<&HostPlan> = self.hosts.iter().filter(|h| h.fleet == f).collect();
             let _ = writeln!(
                 out,
-                "  fleet {f}: {} {} hosts in region {}, mirrors {}, pulls {}",
+                "  fleet {f}: {} {} hosts in region {}, mirrors {}, pulls {}, {}",
                 members.len(),
                 members[0].kind.name(),
                 members[0].region,
                 members[0].mirrors.join(" → "),
-                members[0].pull.join(", ")
+                members[0].pull.join(", "),
+                members[0].backoff.describe()
             );
         }
         let _ = writeln!(

@@ -185,6 +185,14 @@ pub fn terminal(s: &Summary) -> String {
     out.extend(cold_starts(a));
     out.push(pulls(a));
     out.extend(pull_latency(a));
+    if !a.pushes.is_empty() {
+        let regions: Vec<String> = a
+            .pushes
+            .iter()
+            .map(|(r, c)| format!("{r} {} ok, {} failed", c.pushes - c.failed, c.failed))
+            .collect();
+        out.push(format!("push probes: {}", regions.join("; ")));
+    }
     if !a.faults.is_empty() {
         out.push(String::new());
         out.push(reference_line(a));
@@ -599,6 +607,16 @@ pub(crate) fn disruption_text(f: &FaultRecovery) -> String {
     }
 }
 
+/// The push probes that failed in a fault's window, if any did.
+pub(crate) fn pushes_text(f: &FaultRecovery) -> Option<String> {
+    (f.failed_pushes > 0).then(|| {
+        format!(
+            "{} failed while it lasted",
+            plural(f.failed_pushes, "push probe", "push probes")
+        )
+    })
+}
+
 /// "Registry recovered" (probes) against "client recovered" (pulls), when either failed.
 pub(crate) fn recovered_by_side(f: &FaultRecovery) -> Option<String> {
     if f.registry_recovered_us.is_none() && f.client_recovered_us.is_none() {
@@ -609,8 +627,14 @@ pub(crate) fn recovered_by_side(f: &FaultRecovery) -> Option<String> {
         None if failed == 0 => format!("(no {what} failed)"),
         None => "never".to_string(),
     };
+    // What a pod lives through: clients still stuck (back-off, timeouts) after the
+    // registry answers again.
+    let lag = match (f.registry_recovered_us, f.client_recovered_us) {
+        (Some(r), Some(c)) if c > r => format!(" ({} after the registry)", secs(c - r)),
+        _ => String::new(),
+    };
     Some(format!(
-        "registry recovered {}, clients recovered {}",
+        "registry recovered {}, clients recovered {}{lag}",
         side(f.registry_recovered_us, f.failed_probes, "probe"),
         side(f.client_recovered_us, f.failed_pulls, "pull"),
     ))
@@ -672,6 +696,9 @@ fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
         out.push(format!("  {}", no_heal_text(f)));
     }
     out.push(format!("  {}", disruption_text(f)));
+    if let Some(line) = pushes_text(f) {
+        out.push(format!("  {line}"));
+    }
     if let Some(line) = recovered_by_side(f) {
         out.push(format!("  {line}"));
     }
@@ -1001,6 +1028,42 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("(journal incomplete: no run_finished)"));
+    }
+
+    #[test]
+    fn failed_push_probes_are_counted_per_fault_and_region() {
+        let push = |t_us: u64, ok: bool| {
+            rec(
+                t_us,
+                Event::Push {
+                    region: "eu".into(),
+                    ok,
+                    latency_us: 5_000,
+                    error: (!ok).then(|| "HTTP 500".into()),
+                },
+            )
+        };
+        let mut j = vec![run_started(&["eu"], Sla::default())];
+        j.extend(probes("eu", 0, 6 * S, 0, 0));
+        j.push(push(S, true));
+        j.push(inject(2 * S, 1, "eu", &["eu"]));
+        j.extend([push(3 * S, false), push(4 * S, false)]);
+        j.push(heal(4_500 * MS, 1));
+        j.push(push(5 * S, true));
+        j.push(finished(6 * S, Outcome::Completed));
+        let s = summarize(&j, false);
+        assert_eq!(s.analysis.faults[0].failed_pushes, 2);
+        let text = terminal(&s);
+        assert!(text.contains("push probes: eu 2 ok, 2 failed"), "{text}");
+        assert!(
+            text.contains("  2 push probes failed while it lasted\n"),
+            "{text}"
+        );
+        let md = markdown::render(&s);
+        assert!(
+            md.contains("- 2 push probes failed while it lasted"),
+            "{md}"
+        );
     }
 
     #[test]

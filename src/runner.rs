@@ -13,6 +13,7 @@ use crate::images::{self, Images};
 use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
+use crate::progress;
 use crate::proxy_check;
 use crate::report;
 use crate::scenario::{self, CacheState, ImageSource, UPSTREAM};
@@ -43,13 +44,19 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// An earlier run's summary to compare with (`--baseline`).
     pub baseline: Option<report::Baseline>,
+    /// The full-screen dashboard instead of the `live:` lines (stdout is a terminal).
+    pub live: bool,
 }
 
-/// Prints a progress line to stderr, with the time since drill started.
+/// Prints a progress line to stderr (above any progress bar), with the time since drill
+/// started; while the dashboard covers the terminal, it holds the line instead.
 pub fn say(msg: impl AsRef<str>) {
     static START: OnceLock<Instant> = OnceLock::new();
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
-    eprintln!("[{t:7.1}s] {}", msg.as_ref());
+    let line = format!("[{t:7.1}s] {}", msg.as_ref());
+    if !crate::dashboard::capture(&line) {
+        crate::progress::println(&line);
+    }
 }
 
 /// Set once Ctrl-C or SIGTERM stopped a run: the scenarios after it are not started.
@@ -138,6 +145,7 @@ pub async fn run_plan(
         humantime::format_duration(plan.duration)
     ));
     let engine = Engine::connect().await?;
+    let building = progress::spinner("helper images");
     let mut images = images::ensure_all(&engine).await?;
     if plan
         .hosts
@@ -146,6 +154,7 @@ pub async fn run_plan(
     {
         images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
     }
+    building.finish_and_clear();
     let material = Material::generate(&plan)?;
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
@@ -190,7 +199,10 @@ pub async fn run_plan(
         journal.clone(),
         faults.clone(),
         guard,
-        control,
+        Driver {
+            control,
+            dashboard: opts.live,
+        },
     ));
     let abort = body.abort_handle();
     let result = tokio::select! {
@@ -208,6 +220,9 @@ pub async fn run_plan(
         }
     };
 
+    // The dashboard task may only be dropped later (an abort is asynchronous): give the
+    // terminal back before healing and teardown print.
+    crate::dashboard::restore();
     faults.heal_all(&injector, &journal).await;
     journal.record(Event::RunFinished {
         outcome: match &result {
@@ -253,11 +268,25 @@ pub async fn run_plan(
 }
 
 /// Resolves on Ctrl-C or SIGTERM with the signal's name.
+/// A closed terminal (SIGHUP) counts too: a run under `--live` cleans up as on Ctrl-C,
+/// and progress lines written to the dead terminal are dropped, not fatal.
 async fn shutdown_signal() -> &'static str {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    use tokio::signal::unix::{signal, SignalKind};
+    let received = |kind: SignalKind| {
+        let mut stream = signal(kind).ok();
+        async move {
+            match stream.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => "SIGTERM",
+        _ = received(SignalKind::terminate()) => "SIGTERM",
+        _ = received(SignalKind::hangup()) => "SIGHUP",
     }
 }
 
@@ -309,13 +338,19 @@ async fn execute(
     journal: Journal,
     faults: FaultBook,
     guard: Option<Guardrail>,
-    mut control: Option<mpsc::UnboundedReceiver<Control>>,
+    driver: Driver,
 ) -> Result<(), DrillError> {
+    let Driver {
+        mut control,
+        dashboard,
+    } = driver;
     injector.resolve_latency(&mut plan).await?;
     let engine = injector.engine.clone();
     say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
+    let bringing_up = progress::spinner(&format!("{} containers", plan.container_count()));
     let live = topology::up(&engine, &plan, &images, &material).await?;
+    bringing_up.finish_and_clear();
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
         entry_points: entry_point_names(&plan)
@@ -376,21 +411,40 @@ async fn execute(
         guard.map(|g| (g, regions)),
         &stop_probes,
     );
+    for r in plan.regions.iter().filter(|r| r.storage.is_some()) {
+        crate::push_probe::spawn(
+            &mut probes,
+            r.name.clone(),
+            live.entry_points[&r.name].clone(),
+            journal.clone(),
+            stop_probes.clone(),
+            // An upload takes two requests and a write: more than a probe's short timeout.
+            {
+                let timeout = plan.probes.timeout.0.max(Duration::from_secs(2));
+                oci::client(timeout, timeout, &live.access)
+            },
+        );
+    }
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
     journal.record(Event::TimelineStarted);
     say("timeline started");
-    {
-        // In the probes' set, so it stops with them, also when the run is aborted.
+    // In the probes' set, so it stops with them, also when the run is aborted.
+    if dashboard {
+        let timeline = crate::dashboard::Timeline::of(&plan, control.is_some());
+        probes.spawn(crate::dashboard::show(
+            journal.clone(),
+            timeline,
+            stop_probes.clone(),
+        ));
+    } else {
         let journal = journal.clone();
         let stop = stop_probes.clone();
         probes.spawn(async move {
-            let mut tick = tokio::time::interval(LIVE_EVERY);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => say(journal.live_line()),
-                    _ = stop.cancelled() => return,
-                }
+            let mut ticker = hosts::Ticker::new(LIVE_EVERY, stop);
+            // The first tick is at once: nothing to say yet.
+            ticker.next().await;
+            while ticker.next().await {
+                say(journal.live_line());
             }
         });
     }
@@ -487,6 +541,14 @@ async fn execute(
     stop_probes.cancel();
     while probes.join_next().await.is_some() {}
     Ok(())
+}
+
+/// How a run is driven and watched.
+struct Driver {
+    /// Game-day commands; None for a run, which ends with its timeline.
+    control: Option<mpsc::UnboundedReceiver<Control>>,
+    /// The full-screen dashboard instead of `live:` lines.
+    dashboard: bool,
 }
 
 /// What a game day (`drill inject`, `heal`, `note`, `status`, `down`) asks of the
@@ -630,6 +692,12 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
         Duration::from_secs(120),
         &live.access,
     );
+    let seeds: usize = plan
+        .images
+        .iter()
+        .map(|spec| homes(plan, spec.source).len())
+        .sum();
+    let bar = &progress::bar(seeds as u64, "seeding");
     let pushes = generated.iter().zip(&plan.images).flat_map(|(img, spec)| {
         homes(plan, spec.source)
             .into_iter()
@@ -647,12 +715,14 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
                     digest: img.manifest.digest.clone(),
                     bytes: img.total_bytes(),
                 });
+                bar.inc(1);
                 Ok::<(), DrillError>(())
             })
     });
     for r in futures_util::future::join_all(pushes).await {
         r?;
     }
+    bar.finish_and_clear();
     Ok(generated
         .iter()
         .zip(&plan.images)

@@ -3,6 +3,7 @@
 //! A scenario is parsed strictly (unknown keys are errors) and then validated as a
 //! whole; every problem is reported with the file, line, column and field it concerns.
 
+use crate::backoff::{BackoffModel, KubeletBackoff};
 use crate::error::DrillError;
 use crate::units::{Percent, Size, Span};
 use schemars::JsonSchema;
@@ -20,6 +21,8 @@ pub const MAX_HOSTS_PER_ZONE: u32 = 10_000;
 pub const MAX_CONTAINERD_HOSTS: usize = 50;
 pub const MAX_LAYERS: usize = 64;
 pub const MAX_DURATION_SECS: u64 = 24 * 3600;
+pub const MIN_STORAGE_LIMIT: u64 = 16 << 20;
+pub const MAX_STORAGE_LIMIT: u64 = 4 << 30;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +167,10 @@ pub struct Region {
     /// Overrides `topology.auth` for this region, e.g. `none` for a region left open.
     #[serde(default)]
     pub auth: Option<AuthKind>,
+    /// Size of the region's storage: a tmpfs volume of this size instead of a volume
+    /// on the engine's disk. Needed by `fill-disk`.
+    #[serde(default)]
+    pub storage_limit: Option<Size>,
 }
 
 fn one() -> u32 {
@@ -236,6 +243,13 @@ pub struct Fleet {
     /// Wait before a host retries a failed cold start.
     #[serde(default = "default_backoff")]
     pub retry_backoff: Span,
+    /// `fixed` (default: `retry_backoff` each time) or `kubelet` (ImagePullBackOff:
+    /// 10s doubling to 300s, see `kubelet_backoff`).
+    #[serde(default)]
+    pub backoff: BackoffModel,
+    /// The kubelet model's first wait and cap (with `backoff: kubelet` only).
+    #[serde(default)]
+    pub kubelet_backoff: Option<KubeletBackoff>,
 }
 
 fn three() -> u32 {
@@ -437,6 +451,7 @@ pub enum FaultKind {
     UpstreamRateLimit,
     UpstreamErrors,
     UpstreamSlow,
+    FillDisk,
 }
 
 impl FaultKind {
@@ -460,6 +475,7 @@ impl FaultKind {
             FaultKind::UpstreamRateLimit => "upstream-rate-limit",
             FaultKind::UpstreamErrors => "upstream-errors",
             FaultKind::UpstreamSlow => "upstream-slow",
+            FaultKind::FillDisk => "fill-disk",
         }
     }
 
@@ -493,6 +509,7 @@ impl FaultKind {
             FaultKind::UpstreamRateLimit => &["retry_after"],
             FaultKind::UpstreamErrors => &["status"],
             FaultKind::UpstreamSlow => &["delay"],
+            FaultKind::FillDisk => &[],
         }
     }
 
@@ -1116,6 +1133,16 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("must be between 1 and {MAX_NODES_PER_ZONE}"),
             ));
         }
+        // A tmpfs lives in memory: room for the images, not for a machine's RAM.
+        if let Some(limit) = region.storage_limit {
+            if !(MIN_STORAGE_LIMIT..=MAX_STORAGE_LIMIT).contains(&limit.0) {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.storage_limit"),
+                    "must be between 16MiB and 4GiB (the volume is a tmpfs, held in memory)",
+                ));
+            }
+        }
     }
     let t = &s.topology.value;
     if t.proxy.is_some() && !t.upstream {
@@ -1318,6 +1345,22 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("{field}.parallel_layers"),
                 "must be between 1 and 16",
             ));
+        }
+        if let Some(k) = fleet.kubelet_backoff {
+            let problem = if fleet.backoff != BackoffModel::Kubelet {
+                Some("kubelet_backoff needs backoff: kubelet")
+            } else if k.initial.0.is_zero() || k.max.0 < k.initial.0 {
+                Some("initial must be more than 0s and max at least initial")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.kubelet_backoff"),
+                    problem,
+                ));
+            }
         }
         if fleet.timeouts.connect.0.is_zero() || fleet.timeouts.request.0.is_zero() {
             p.push(Problem::at(
@@ -1636,6 +1679,40 @@ fn validate_fault(
     }
 }
 
+/// Whether a fault can act on a fleet's hosts: network faults on containerd hosts,
+/// which are containers with network namespaces of their own.
+fn fleet_target(kind: FaultKind, fleet: &Fleet) -> Result<(), String> {
+    let network = matches!(
+        kind,
+        FaultKind::Blackhole | FaultKind::PacketLoss | FaultKind::Latency
+    );
+    match (kind, fleet.kind) {
+        (_, HostKind::Containerd) if network => Ok(()),
+        (FaultKind::Bandwidth, _) => Err(format!(
+            "bandwidth shapes its target's outgoing traffic, and a host's pulls come in: \
+             limit the registry's side instead (e.g. target: {}-lb)",
+            fleet.region
+        )),
+        (FaultKind::CacheWipe, _) => Err(format!(
+            "hosts empty their cache at every cold start: restart fleet '{}' with a cold-start \
+             step (hosts: {{ fleet: {} }}) instead",
+            fleet.name, fleet.name
+        )),
+        _ if network => Err(format!(
+            "fleet '{}' has {} hosts, which have no network of their own to fault (native hosts \
+             run inside drill, the docker host is this machine's engine); network faults reach \
+             containerd hosts only",
+            fleet.name,
+            fleet.kind.name()
+        )),
+        _ => Err(format!(
+            "{} acts on the registry's containers, not on hosts; a fleet of containerd hosts \
+             takes blackhole, packet-loss or latency",
+            kind.name()
+        )),
+    }
+}
+
 /// Checks that a fault's target names something of the right kind.
 fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), String> {
     match kind {
@@ -1649,6 +1726,18 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
             .region(target)
             .map(|_| ())
             .ok_or_else(|| format!("'{target}' is not a region; regions: {}", region_list(s))),
+        FaultKind::FillDisk => match s.region(target) {
+            None => Err(format!(
+                "'{target}' is not a region; regions: {}",
+                region_list(s)
+            )),
+            // Filling a volume on the engine's own disk would fill the machine.
+            Some(r) if r.storage_limit.is_none() => Err(format!(
+                "fill-disk fills a size-limited storage volume: give region '{target}' a \
+                 storage_limit (e.g. storage_limit: 64MiB) under topology.regions"
+            )),
+            Some(_) => Ok(()),
+        },
         _ => {
             let nodes = s.node_names();
             let is_lb = target
@@ -1667,6 +1756,8 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
                 || s.region(target).is_some()
             {
                 Ok(())
+            } else if let Some(fleet) = s.hosts.iter().find(|f| f.value.name == target) {
+                fleet_target(kind, &fleet.value)
             } else {
                 let lbs: Vec<String> = s
                     .topology
@@ -1879,6 +1970,108 @@ sla:
         let containerd = GOOD.replace("per_zone: 3,", "per_zone: 3, kind: containerd,");
         let s = parse(&containerd).expect("valid");
         assert_eq!(s.hosts[0].value.kind, HostKind::Containerd);
+    }
+
+    #[test]
+    fn kubelet_backoff_parses_and_its_limits_are_located() {
+        let kubelet = GOOD.replace(
+            "pull: [team/app:1] }",
+            "pull: [team/app:1], backoff: kubelet, kubelet_backoff: { initial: 1s, max: 4s } }",
+        );
+        let s = parse(&kubelet).expect("valid");
+        assert_eq!(s.hosts[0].value.backoff, BackoffModel::Kubelet);
+        let without_model = GOOD.replace(
+            "pull: [team/app:1] }",
+            "pull: [team/app:1], kubelet_backoff: { initial: 1s } }",
+        );
+        let inverted = kubelet.replace("max: 4s", "max: 500ms");
+        for src in [without_model, inverted] {
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(
+                (p[0].field.as_str(), p[0].line),
+                ("hosts[0].kubelet_backoff", 12)
+            );
+        }
+    }
+
+    #[test]
+    fn network_faults_take_a_containerd_fleet_and_nothing_else_does() {
+        let on_fleet = |fault: &str| {
+            GOOD.replace(
+                "fault: zone-outage, target: eu-a, for: 10s",
+                &format!("fault: {fault}, target: eu-fleet, for: 10s"),
+            )
+        };
+        let containerd =
+            |src: String| src.replace("per_zone: 3,", "per_zone: 3, kind: containerd,");
+        assert!(problems(&containerd(on_fleet("blackhole"))).is_empty());
+        let s = parse(&containerd(on_fleet("blackhole"))).unwrap();
+        let plan = crate::plan::build(&s, "r", 1);
+        let crate::plan::StepPlan::Fault(f) = &plan.timeline[1].what else {
+            panic!("the second step is the fault")
+        };
+        assert_eq!(f.containers.len(), 6, "{:?}", f.containers);
+        assert_eq!(f.regions, ["eu"]);
+        for (src, says) in [
+            (on_fleet("blackhole"), "has native hosts"),
+            (
+                containerd(on_fleet("kill")),
+                "acts on the registry's containers",
+            ),
+            (
+                containerd(on_fleet("bandwidth")).replace(", for: 10s", ", for: 10s, rate: 1MiB"),
+                "limit the registry's side instead (e.g. target: eu-lb)",
+            ),
+            (
+                on_fleet("cache-wipe").replace(", for: 10s", ""),
+                "empty their cache at every cold start",
+            ),
+        ] {
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].field, "timeline[1].target");
+            assert!(p[0].message.contains(says), "{:?}", p[0]);
+        }
+    }
+
+    #[test]
+    fn fill_disk_needs_a_size_limited_region() {
+        let fill = GOOD.replace(
+            "fault: zone-outage, target: eu-a, for: 10s",
+            "fault: fill-disk, target: eu, for: 10s",
+        );
+        let p = problems(&fill);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "timeline[1].target");
+        assert!(p[0].message.contains("storage_limit"), "{:?}", p[0]);
+        let limited = fill.replace(
+            "zones: [eu-a, eu-b] }",
+            "zones: [eu-a, eu-b], storage_limit: 64MiB }",
+        );
+        assert!(problems(&limited).is_empty(), "{:?}", problems(&limited));
+        let plan = crate::plan::build(&parse(&limited).unwrap(), "r", 1);
+        let keeper = "drill-r-eu-storage-keeper";
+        assert_eq!(
+            plan.regions[0].storage,
+            Some((64 << 20, keeper.to_string()))
+        );
+        assert_eq!(
+            plan.container_count(),
+            4 + 2 + 1,
+            "nodes, load balancers, keeper"
+        );
+        let crate::plan::StepPlan::Fault(f) = &plan.timeline[1].what else {
+            panic!("the second step is the fault")
+        };
+        assert_eq!(f.containers, [keeper]);
+        assert!(plan
+            .describe()
+            .contains(&format!("kept mounted by {keeper}")));
+        let tiny = limited.replace("64MiB", "1MiB");
+        let p = problems(&tiny);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "topology.regions[0].storage_limit");
     }
 
     #[test]

@@ -36,7 +36,26 @@ pub async fn up(
         .map_err(DrillError::Setup)?;
     engine.create_network(&plan.network, run).await?;
     for r in &plan.regions {
-        engine.create_volume(&r.volume, run).await?;
+        let Some((bytes, keeper)) = &r.storage else {
+            engine.create_volume(&r.volume, run).await?;
+            continue;
+        };
+        engine.create_tmpfs_volume(&r.volume, run, *bytes).await?;
+        // Mounted before the nodes and for the whole run, so the tmpfs (and the
+        // images in it) outlives any outage of the region's nodes.
+        let spec = ContainerSpec {
+            name: keeper.clone(),
+            image: images.toolbox.clone(),
+            network: "none".into(),
+            volumes: vec![(r.volume.clone(), "/storage".into())],
+            labels: vec![
+                ("drill.role".into(), "storage-keeper".into()),
+                ("drill.region".into(), r.name.clone()),
+            ],
+            ..Default::default()
+        };
+        engine.create_container(run, &spec).await?;
+        engine.start(&spec.name).await?;
     }
     let nodes = plan.regions.iter().flat_map(|r| {
         let mut env = vec![format!("REGISTRY_HTTP_SECRET={}", r.http_secret)];

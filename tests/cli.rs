@@ -16,6 +16,22 @@ fn bundled_scenarios_validate() {
     assert_eq!(text(&out.stdout).lines().count(), files.len());
 }
 
+/// `--live` draws on a terminal only; piped (a CI log), drill says so and keeps its
+/// plain lines. (The dashboard itself is tested as rendering in src/dashboard.rs.)
+#[test]
+fn live_without_a_terminal_falls_back_to_plain_lines() {
+    let out = drill()
+        .args(["run", "--live", "/nonexistent/scenario.yaml"])
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--live: stdout is not a terminal; printing plain progress lines instead"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(64), "{err}");
+}
+
 #[test]
 fn malformed_scenario_exits_64_with_file_line_and_field() {
     let bad = variant("outage.yaml", "per_zone: 2, mirrors", "per_zone: 2, mirror");

@@ -415,3 +415,136 @@ fn clean_after_kill_9_removes_everything_of_the_run_only() {
         "the unlabelled container survived"
     );
 }
+
+/// fill-disk: pushes to the region fail while its size-limited storage is full and
+/// succeed again once the filler is deleted; pulls and stored images are untouched.
+#[test]
+fn fill_disk_fails_pushes_until_healed() {
+    let r = run(&scenario("fill-disk.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let (injected, healed) = window(&r, 1);
+    // (start, ok) of each push probe; the event is written when the push ends.
+    let pushes: Vec<(u64, bool)> = r
+        .journal()
+        .iter()
+        .filter(|e| e["type"] == "push" && e["region"] == "eu")
+        .map(|e| {
+            let end = e["t_us"].as_u64().unwrap();
+            (end - e["latency_us"].as_u64().unwrap(), e["ok"] == true)
+        })
+        .collect();
+    let during: Vec<bool> = pushes
+        .iter()
+        .filter(|(t, _)| *t > injected + 1_000_000 && *t < healed)
+        .map(|p| p.1)
+        .collect();
+    let after: Vec<bool> = pushes
+        .iter()
+        .filter(|(t, _)| *t > healed + 1_000_000)
+        .map(|p| p.1)
+        .collect();
+    let before: Vec<bool> = pushes
+        .iter()
+        .filter(|(t, _)| *t < injected)
+        .map(|p| p.1)
+        .collect();
+    assert!(
+        !before.is_empty() && before.iter().all(|ok| *ok),
+        "pushes worked before: {pushes:?}"
+    );
+    assert!(
+        !during.is_empty() && during.iter().all(|ok| !ok),
+        "pushes fail on a full disk: {pushes:?} (fault {injected}..{healed})"
+    );
+    assert!(
+        !after.is_empty() && after.iter().all(|ok| *ok),
+        "pushes work after the heal: {pushes:?}"
+    );
+    let journal = r.journal();
+    let fault = journal
+        .iter()
+        .find(|e| e["type"] == "fault_injected")
+        .unwrap();
+    assert!(
+        fault["method"].as_str().unwrap().contains("ENOSPC"),
+        "{fault}"
+    );
+    assert!(r.stdout().contains("push probes: eu"), "{}", r.stdout());
+    let failed_pushes = r.summary()["analysis"]["faults"][0]["failed_pushes"].as_u64();
+    assert!(
+        failed_pushes >= Some(during.len() as u64),
+        "{failed_pushes:?}"
+    );
+    assert!(
+        r.stdout().contains("failed while it lasted"),
+        "{}",
+        r.stdout()
+    );
+    let data_loss = &r.summary()["analysis"]["data_loss"];
+    assert_eq!(data_loss["checked"], data_loss["ok"], "{data_loss}");
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}
+
+/// A fault on the client side: a containerd fleet's own network blackholed. The
+/// registry never notices (no probe fails); the host's cold start during it cannot
+/// finish before the heal.
+#[test]
+fn blackholed_containerd_fleet_waits_for_the_heal() {
+    let r = run(&scenario("fleet-blackhole.yaml"), &[]);
+    assert_eq!(
+        r.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let (injected, healed) = window(&r, 1);
+    let journal = r.journal();
+    let fault = journal
+        .iter()
+        .find(|e| e["type"] == "fault_injected")
+        .unwrap();
+    let members = fault["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{fault}");
+    assert!(
+        members[0].as_str().unwrap().ends_with("-host-ctr-eu-a-1"),
+        "{fault}"
+    );
+    let (failed, total) = probes(&r, "eu", injected, healed);
+    assert_eq!(
+        failed, 0,
+        "the registry is untouched ({failed} of {total} probes failed)"
+    );
+    let cold: Vec<&Value> = journal
+        .iter()
+        .filter(|e| e["type"] == "cold_start")
+        .collect();
+    assert_eq!(cold.len(), 2, "{cold:?}");
+    let end = |c: &Value| c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
+    let during = cold.iter().find(|c| c["wave"] == 2).unwrap();
+    assert_eq!(during["ok"], true, "{during}");
+    assert!(
+        end(during) >= healed,
+        "the pull finished only after the heal: ended {} µs, healed {healed} µs",
+        end(during)
+    );
+    eprintln!(
+        "containerd cold start before the fault {} µs, during it {} µs (heal {} µs after its start)",
+        cold.iter().find(|c| c["wave"] == 1).unwrap()["duration_us"],
+        during["duration_us"],
+        healed - during["started_us"].as_u64().unwrap()
+    );
+    assert!(
+        leftovers(&r.run_id()).is_empty(),
+        "run removed what it created"
+    );
+}

@@ -157,6 +157,16 @@ fn impossible_sla_exits_1_names_it_and_wins_over_a_pass() {
 /// run reports itself aborted with exit 3.
 #[test]
 fn sigint_mid_fault_heals_cleans_up_and_exits_3() {
+    interrupted_mid_fault("INT");
+}
+
+/// The terminal closed in the middle of a fault (SIGHUP): the same as Ctrl-C.
+#[test]
+fn sighup_mid_fault_heals_cleans_up_and_exits_3() {
+    interrupted_mid_fault("HUP");
+}
+
+fn interrupted_mid_fault(signal: &str) {
     let out = tempfile::tempdir().unwrap();
     let child = drill()
         .arg("run")
@@ -185,7 +195,7 @@ fn sigint_mid_fault_heals_cleans_up_and_exits_3() {
     };
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .unwrap()
         .success());
@@ -198,7 +208,7 @@ fn sigint_mid_fault_heals_cleans_up_and_exits_3() {
     );
     let stdout = common::text(&output.stdout);
     assert!(
-        stdout.contains("aborted") && stdout.contains("interrupted by SIGINT"),
+        stdout.contains("aborted") && stdout.contains(&format!("interrupted by SIG{signal}")),
         "{stdout}"
     );
 
@@ -212,7 +222,7 @@ fn sigint_mid_fault_heals_cleans_up_and_exits_3() {
     assert_eq!(journal.last().unwrap()["type"], "run_finished");
     assert!(
         leftovers(&common::run_id(&dir)).is_empty(),
-        "nothing left after Ctrl-C"
+        "nothing left after SIG{signal}"
     );
 }
 

@@ -7,8 +7,8 @@
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
     fault_budget_text, fault_title, no_heal_text, outcome_text, percent, phase_rows, pull_rows,
-    reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall,
-    Summary,
+    pushes_text, reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text,
+    waterfall, Summary,
 };
 use crate::analysis::{Analysis, FaultRecovery};
 use crate::verdict::Status;
@@ -190,6 +190,7 @@ pub fn render(s: &Summary) -> io::Result<String> {
         }
         h.push_str(&table(&rows, &[2]));
         let mut notes = vec![disruption_text(f)];
+        notes.extend(pushes_text(f));
         notes.extend(settle_note(f));
         if f.healed_us.is_none() {
             notes.push(no_heal_text(f).into());

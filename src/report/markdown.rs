@@ -4,8 +4,9 @@
 
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
-    fault_budget_text, fault_title, outcome_text, phase_rows, pull_rows, reference_line,
-    regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall, Summary,
+    fault_budget_text, fault_title, outcome_text, phase_rows, pull_rows, pushes_text,
+    reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall,
+    Summary,
 };
 use crate::verdict::Status;
 
@@ -92,6 +93,7 @@ pub fn render(s: &Summary) -> String {
         out.extend(table(&rows));
         out.push(String::new());
         let mut notes = vec![disruption_text(f)];
+        notes.extend(pushes_text(f));
         notes.extend(settle_note(f));
         if f.healed_us.is_none() {
             notes.push("no heal recorded".into());
