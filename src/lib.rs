@@ -18,6 +18,7 @@ pub mod journal;
 pub mod live;
 pub mod oci;
 pub mod plan;
+pub mod replication;
 pub mod report;
 pub mod runner;
 pub mod scenario;

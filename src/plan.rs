@@ -3,8 +3,8 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    Action, AllHosts, BlobRef, Direction, FaultKind, Guardrails, HostKind, HostSelector,
-    LatencyVia, OutageMode, Probes, Scenario, Sla, Step, Timeouts,
+    Action, AllHosts, BlobRef, Canaries, Direction, FaultKind, Guardrails, HostKind, HostSelector,
+    LatencyVia, OutageMode, Probes, Replication, ReplicationMode, Scenario, Sla, Step, Timeouts,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -29,6 +29,8 @@ pub struct Plan {
     pub probes: Probes,
     pub sla: Sla,
     pub guardrails: Guardrails,
+    pub replication: Replication,
+    pub canaries: Option<Canaries>,
 }
 
 #[derive(Debug, Clone)]
@@ -270,6 +272,8 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         probes: s.probes,
         sla: s.sla.clone(),
         guardrails: s.guardrails,
+        replication: s.topology.value.replication(),
+        canaries: s.canaries.as_ref().map(|c| c.value),
     }
 }
 
@@ -481,15 +485,29 @@ impl Plan {
                 );
             }
         }
+        let _ = writeln!(out, "\nreplication: {}", self.replication.describe());
+        let seeded_to = match &self.replication.primary {
+            Some(p) if self.replication.mode != ReplicationMode::PushToAll => {
+                format!("pushed to {p}")
+            }
+            _ => "pushed to every region".to_string(),
+        };
         let _ = writeln!(out, "\nimages:");
         for i in &self.images {
             let total: u64 = i.layers.iter().sum();
             let _ = writeln!(
                 out,
-                "  {} ({} layers, {} bytes), seeded to every region",
+                "  {} ({} layers, {} bytes), {seeded_to}",
                 i.reference,
                 i.layers.len(),
                 total
+            );
+        }
+        if let Some(c) = &self.canaries {
+            let _ = writeln!(
+                out,
+                "  canaries: one {} image every {}, {seeded_to}; each region polled until it has it",
+                c.size, c.every
             );
         }
         let _ = writeln!(out, "\nhosts: {}", self.hosts.len());

@@ -10,11 +10,15 @@ use crate::fixtures;
 use crate::guardrails::Guardrail;
 use crate::hosts::{self, Fleet};
 use crate::images::{self, Images};
-use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
+use crate::journal::{
+    self, EntryPoint, Event, Journal, Outcome, PhaseKind, RunInfo, ViolationKind,
+};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
+use crate::replication::{self, Ledger, Replication};
 use crate::report;
 use crate::scenario;
+use crate::scenario::ReplicationMode;
 use crate::topology::{self, Live};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,7 +150,7 @@ pub async fn run_plan(
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
     let (journal, writer) = Journal::create(&journal_path)?;
-    journal.record(Event::RunStarted(RunInfo {
+    journal.record(Event::RunStarted(Box::new(RunInfo {
         format: journal::FORMAT_VERSION,
         run_id: plan.run_id.clone(),
         scenario: plan.scenario.clone(),
@@ -157,7 +161,8 @@ pub async fn run_plan(
         probe_interval_us: plan.probes.interval.0.as_micros() as u64,
         regions: plan.regions.iter().map(|r| r.name.clone()).collect(),
         sla: plan.sla.clone(),
-    }));
+        replication: plan.replication.clone(),
+    })));
 
     let faults = FaultBook::default();
     let injector = Injector {
@@ -323,11 +328,23 @@ async fn execute(
             r.name, live.entry_points[&r.name]
         ));
     }
-    let seeded = seed(&plan, &live, &journal).await?;
+    let ledger = Ledger::default();
+    let seeded = seed(&plan, &live, &journal, &ledger).await?;
     let mut live = live;
     injector
         .start_proxies(&plan, &mut live.entry_points)
         .await?;
+    let replication = Replication::new(&plan, &live.entry_points, &journal, &ledger);
+    if plan.replication.mode == ReplicationMode::Async {
+        // The run starts from a replicated state; the canaries measure the lag after.
+        let failed = replication.replicate_once().await;
+        if !failed.is_empty() {
+            return Err(DrillError::Setup(format!(
+                "replicating the seeded images failed: {}",
+                failed.join("; ")
+            )));
+        }
+    }
     for step in &plan.timeline {
         if let StepPlan::Fault(f) = &step.what {
             if f.params.via == Some(crate::scenario::LatencyVia::Proxy) {
@@ -381,6 +398,11 @@ async fn execute(
     );
     let mut tasks = JoinSet::new();
     let run_over = CancellationToken::new();
+    replication.spawn(
+        &mut tasks,
+        plan.canaries.map(|c| (c.every.0, c.size.0)),
+        &run_over,
+    );
     let mut wave = 0;
     let mut steps = plan.timeline.iter().peekable();
     // A run ends with its timeline; a game day when `drill down` says so.
@@ -447,7 +469,7 @@ async fn execute(
     run_over.cancel();
     while tasks.join_next().await.is_some() {}
 
-    verify(&plan, &live, &seeded, &journal).await;
+    verify(&live, &ledger, &journal).await;
     stop_probes.cancel();
     while probes.join_next().await.is_some() {}
     Ok(())
@@ -536,16 +558,21 @@ fn spawn_fault(
     });
 }
 
-/// An image as pushed: what verification and storage faults need.
+/// An image as pushed: what storage faults need.
 struct SeededImage {
     reference: String,
-    manifest: String,
     config: String,
     layers: Vec<String>,
 }
 
-/// Generates the scenario's images and pushes each to every region.
-async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededImage>, DrillError> {
+/// Generates the scenario's images and pushes each to every region, or to the primary
+/// when the replication mode says so.
+async fn seed(
+    plan: &Plan,
+    live: &Live,
+    journal: &Journal,
+    ledger: &Ledger,
+) -> Result<Vec<SeededImage>, DrillError> {
     let (images, seed) = (plan.images.clone(), plan.seed);
     let generated = tokio::task::spawn_blocking(move || {
         images
@@ -556,14 +583,28 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
     .await
     .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
     let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
+    let targets: Vec<&plan::RegionPlan> = plan
+        .regions
+        .iter()
+        .filter(
+            |r| match (&plan.replication.primary, plan.replication.mode) {
+                (Some(p), ReplicationMode::Async | ReplicationMode::None) => &r.name == p,
+                _ => true,
+            },
+        )
+        .collect();
     say(format!(
-        "seeding {} images ({:.1} MiB) into {} regions",
+        "seeding {} images ({:.1} MiB) into {}",
         generated.len(),
         total as f64 / 1048576.0,
-        plan.regions.len()
+        targets
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
-    let pushes = plan.regions.iter().flat_map(|r| {
+    let pushes = targets.into_iter().flat_map(|r| {
         let base = &live.entry_points[&r.name];
         generated.iter().map(move |img| async move {
             oci::push(client, base, img).await.map_err(|e| {
@@ -572,8 +613,10 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
                     img.repository, img.tag, r.name
                 ))
             })?;
+            let reference = format!("{}:{}", img.repository, img.tag);
+            ledger.acknowledged(&reference, &img.manifest.digest, &r.name);
             journal.record(Event::ImageSeeded {
-                image: format!("{}:{}", img.repository, img.tag),
+                image: reference,
                 region: r.name.clone(),
                 digest: img.manifest.digest.clone(),
                 bytes: img.total_bytes(),
@@ -588,46 +631,53 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
         .iter()
         .map(|g| SeededImage {
             reference: format!("{}:{}", g.repository, g.tag),
-            manifest: g.manifest.digest.clone(),
             config: g.config.digest.clone(),
             layers: g.layers.iter().map(|l| l.digest.clone()).collect(),
         })
         .collect())
 }
 
-/// Pulls every seeded image back from every region, verifying each digest: what the
-/// data-loss SLA judges.
-async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Journal) {
-    say("verifying every image in every region");
+/// Pulls every image of the run back from every region that acknowledged it (seeded,
+/// canary or copied), verifying each blob and that the tag still resolves to the
+/// digest last pushed: the integrity check the data-loss SLA judges.
+async fn verify(live: &Live, ledger: &Ledger, journal: &Journal) {
+    say("verifying every image in every region that should hold it");
     let client = oci::client(Duration::from_secs(2), Duration::from_secs(60));
-    for r in &plan.regions {
+    let writes = ledger.writes();
+    for (region, writes) in replication::expected_holdings(&writes) {
+        let Some(base) = live.entry_points.get(&region) else {
+            continue;
+        };
         let mirror = [Mirror {
-            region: r.name.clone(),
-            base: live.entry_points[&r.name].clone(),
+            region: region.clone(),
+            base: base.clone(),
         }];
         // A region healed at the very end may need a moment to answer again.
-        let _ = topology::wait_ready(&client, &r.name, &mirror[0].base).await;
-        for SeededImage {
-            reference,
-            manifest: digest,
-            ..
-        } in seeded
-        {
-            let outcome = oci::pull(&client, &mirror, reference, 3).await;
-            let served = outcome.phases.first().map(|p| p.digest.as_str());
+        let _ = topology::wait_ready(&client, &region, base).await;
+        for w in writes {
+            let outcome = oci::pull(&client, &mirror, &w.reference, 3).await;
+            let served = outcome
+                .phases
+                .iter()
+                .find(|p| p.phase == PhaseKind::Manifest)
+                .map(|p| p.digest.as_str());
             // The tag must still resolve to the manifest drill pushed, not just to a valid one.
-            let error = match (outcome.error, served) {
-                (Some(e), _) => Some(e),
-                (None, Some(d)) if d != digest => {
-                    Some(format!("tag now points to {d}, pushed {digest}"))
-                }
-                (None, _) => None,
+            let (violation, error) = match (served, outcome.error) {
+                (Some(d), _) if d != w.digest => (
+                    Some(ViolationKind::TagMoved),
+                    Some(format!("tag now points to {d}, pushed {}", w.digest)),
+                ),
+                (None, Some(e)) => (Some(ViolationKind::Missing), Some(e)),
+                (Some(_), Some(e)) => (Some(ViolationKind::BadBlob), Some(e)),
+                (_, None) => (None, None),
             };
             journal.record(Event::Verified {
-                region: r.name.clone(),
-                image: reference.clone(),
+                region: region.clone(),
+                image: w.reference.clone(),
                 ok: error.is_none(),
                 error,
+                digest: Some(w.digest.clone()),
+                violation,
             });
         }
     }

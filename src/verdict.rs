@@ -1,6 +1,8 @@
 //! Judging a run: each declared SLA becomes checks (what was measured, the limit, the
 //! margin), and the checks with the way the run ended give its exit status.
 
+mod replication;
+
 use crate::analysis::{Analysis, FaultRecovery, ProbeStats, WindowStats};
 use crate::error::exit;
 use crate::journal::Outcome;
@@ -102,6 +104,15 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
     }
     if let Some(b) = &sla.error_budget {
         error_budget(b, a, &mut checks);
+    }
+    if let Some(limit) = sla.rpo {
+        replication::rpo(limit, a, &mut checks);
+    }
+    if let Some(i) = &sla.isolation {
+        replication::isolation(i, a, &mut checks);
+    }
+    if let Some(f) = &sla.fallback {
+        replication::fallback(f, a, &mut checks);
     }
     let status = status(a, &checks);
     Verdict { checks, status }
