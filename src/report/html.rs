@@ -212,31 +212,25 @@ pub fn render(s: &Summary) -> io::Result<String> {
         h.push_str("</ul>\n");
     }
 
-    h.push_str("<h2>Data</h2>\n");
-    let d = &a.data_loss;
-    let data = if d.checked == 0 {
-        "Data loss: not checked.".to_string()
-    } else {
-        format!(
-            "Data loss: {} of {} image copies lost.",
-            d.failures.len(),
-            d.checked
-        )
-    };
-    let _ = writeln!(h, "<p>{}</p>", esc(&data));
-    if !d.failures.is_empty() {
-        h.push_str("<ul>\n");
-        for l in &d.failures {
-            let error = l.error.as_deref().unwrap_or("no detail");
-            let _ = writeln!(
-                h,
-                "<li>{} in {}: {}</li>",
-                esc(&l.image),
-                esc(&l.region),
-                esc(error)
-            );
+    if a.data_loss.checked == 0 {
+        h.push_str("<h2>Integrity</h2>\n<p>Data loss: not checked.</p>\n");
+    }
+    for section in super::replication::sections(a, true) {
+        let _ = writeln!(h, "<h2>{}</h2>", esc(section.title));
+        for l in &section.lines {
+            let _ = writeln!(h, "<p>{}</p>", esc(l));
         }
-        h.push_str("</ul>\n");
+        if let Some(rows) = &section.table {
+            let numeric: Vec<usize> = (1..rows[0].len()).collect();
+            h.push_str(&table(rows, &numeric));
+        }
+        if !section.items.is_empty() {
+            h.push_str("<ul>\n");
+            for i in &section.items {
+                let _ = writeln!(h, "<li>{}</li>", esc(i));
+            }
+            h.push_str("</ul>\n");
+        }
     }
     h.push_str("</body>\n</html>\n");
     Ok(h)

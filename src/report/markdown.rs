@@ -145,6 +145,20 @@ pub fn render(s: &Summary) -> String {
         out.push(String::new());
         out.extend(table(&phase_rows(a)));
     }
+    for section in super::replication::sections(a, true) {
+        out.push(String::new());
+        out.push(format!("### {}", section.title));
+        out.push(String::new());
+        out.extend(section.lines.iter().map(|l| esc(l)));
+        if let Some(rows) = &section.table {
+            out.push(String::new());
+            out.extend(table(rows));
+        }
+        if !section.items.is_empty() {
+            out.push(String::new());
+            out.extend(section.items.iter().map(|i| format!("- {}", esc(i))));
+        }
+    }
     let mut text = out.join("\n");
     text.push('\n');
     text
