@@ -4,7 +4,7 @@
 //! whole; every problem is reported with the file, line, column and field it concerns.
 
 use crate::error::DrillError;
-use crate::units::{Percent, Size, Span};
+use crate::units::{Growth, Percent, Size, Span};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
@@ -568,8 +568,8 @@ pub struct IsolationSla {
     /// Largest drop of the probe success rate allowed, in percentage points.
     pub max_availability_drop: Percent,
     /// Largest rise allowed of the median probe latency and of the median pull time of
-    /// the region's hosts, relative to steady state.
-    pub max_latency_increase: Percent,
+    /// the region's hosts, relative to steady state (may exceed 100%).
+    pub max_latency_increase: Growth,
 }
 
 #[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
