@@ -128,3 +128,133 @@ fn signed_percent(change: f64) -> String {
     let sign = if change < 0.0 { '-' } else { '+' };
     format!("{sign}{}", format_percent(change.abs()))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::analyze;
+    use crate::analysis::tests::*;
+    use crate::journal::{Event, PhaseKind};
+    use crate::scenario::{FallbackSla, FaultKind, IsolationSla, Sla};
+    use crate::units::{Growth, Percent, Span};
+    use crate::verdict::{judge, Check, Status, Verdict};
+    use std::time::Duration;
+
+    const S: u64 = 1_000_000;
+
+    fn find<'a>(v: &'a Verdict, name: &str) -> &'a Check {
+        v.checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no check {name} in {:?}", v.checks))
+    }
+
+    fn isolation_sla() -> Sla {
+        Sla {
+            isolation: Some(IsolationSla {
+                max_availability_drop: Percent(0.01),
+                max_latency_increase: Growth(0.5),
+            }),
+            ..Sla::default()
+        }
+    }
+
+    #[test]
+    fn isolation_holds_for_a_spared_region_and_breaks_when_it_fails_too() {
+        let mut j = outage_journal();
+        let sla = isolation_sla();
+        let v = judge(&sla, &analyze(&j, false));
+        let c = find(&v, "isolation us availability");
+        assert!(c.passed, "{c:?}");
+        assert_eq!(c.measured_value, Some(0.0));
+        assert!(find(&v, "isolation us probe latency").passed);
+        assert!(!v.checks.iter().any(|c| c.name.starts_with("isolation eu")));
+
+        // us fails a tenth of its probes while eu's fault lasts: the bulkhead leaked.
+        for r in &mut j {
+            if let Event::Probe { region, ok, .. } = &mut r.event {
+                if region == "us" && (10 * S..15 * S).contains(&r.t_us) && r.t_us % S == 0 {
+                    *ok = false;
+                }
+            }
+        }
+        let v = judge(&sla, &analyze(&j, false));
+        let c = find(&v, "isolation us availability");
+        assert!(!c.passed, "{c:?}");
+        assert!(c.measured_value.unwrap() > 0.01);
+        assert_eq!(v.status, Status::SlaBroken);
+    }
+
+    #[test]
+    fn rpo_is_judged_per_region_outage() {
+        let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+        j.extend(probes("eu", 0, 10 * S, 0, 0));
+        j.push(rec(
+            2 * S,
+            Event::ImageSeeded {
+                image: "team/app:1".into(),
+                region: "eu".into(),
+                digest: "sha256:a".into(),
+                bytes: 10,
+            },
+        ));
+        j.push(rec(
+            8 * S,
+            Event::FaultInjected {
+                fault: 1,
+                kind: FaultKind::RegionOutage,
+                target: "eu".into(),
+                members: vec![],
+                regions: vec!["eu".into()],
+                method: "docker kill".into(),
+            },
+        ));
+        let sla = |secs| Sla {
+            rpo: Some(Span(Duration::from_secs(secs))),
+            ..Sla::default()
+        };
+        let a = analyze(&j, false);
+        let broken = judge(&sla(5), &a);
+        let c = find(&broken, "rpo fault #1 region eu");
+        assert!(!c.passed);
+        assert_eq!(c.measured_value, Some(6.0));
+        assert_eq!(c.fault, Some(1));
+        assert!(find(&judge(&sla(6), &a), "rpo fault #1 region eu").passed);
+
+        // Without a region outage there is nothing to judge: not measured.
+        let none = judge(&sla(5), &analyze(&j[..j.len() - 1], false));
+        let c = find(&none, "rpo");
+        assert!(!c.passed && c.measured_value.is_none(), "{c:?}");
+    }
+
+    #[test]
+    fn fallback_pulls_are_judged_against_max_pull_and_min_pulls() {
+        let mut j = outage_journal();
+        j.push(pull(
+            12 * S,
+            "eu",
+            true,
+            vec![phase(PhaseKind::Manifest, "us", 1000, 10)],
+        ));
+        j.push(pull(
+            13 * S,
+            "eu",
+            true,
+            vec![phase(PhaseKind::Manifest, "eu", 1000, 10)],
+        ));
+        let sla = |max_ms, min_pulls| Sla {
+            fallback: Some(FallbackSla {
+                max_pull: Span(Duration::from_millis(max_ms)),
+                min_pulls,
+            }),
+            ..Sla::default()
+        };
+        let a = analyze(&j, false);
+        assert_eq!(a.fallback.pulls, 1);
+        let v = judge(&sla(100, 1), &a);
+        assert!(find(&v, "fallback max pull").passed);
+        assert!(find(&v, "fallback pulls").passed);
+        let v = judge(&sla(99, 2), &a);
+        assert!(!find(&v, "fallback max pull").passed);
+        assert!(!find(&v, "fallback pulls").passed);
+    }
+}
