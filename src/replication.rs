@@ -7,7 +7,7 @@ use crate::fixtures::{self, TestImage};
 use crate::journal::{Event, Journal, PushOrigin};
 use crate::oci;
 use crate::plan::{ImagePlan, Plan};
-use crate::scenario::{ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
+use crate::scenario::{Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,11 +58,10 @@ impl Ledger {
     }
 }
 
-/// Where the replicator and the canaries reach the regions.
+/// The replicator and the canaries, and where they reach the regions.
 #[derive(Clone)]
-pub struct Replication {
-    pub primary: Option<String>,
-    pub mode: ReplicationMode,
+pub struct Replicator {
+    pub replication: Replication,
     pub interval: Duration,
     pub regions: Vec<String>,
     pub entry_points: HashMap<String, String>,
@@ -71,16 +70,15 @@ pub struct Replication {
     pub seed: u64,
 }
 
-impl Replication {
+impl Replicator {
     pub fn new(
         plan: &Plan,
         entry_points: &HashMap<String, String>,
         journal: &Journal,
         ledger: &Ledger,
-    ) -> Replication {
-        Replication {
-            primary: plan.replication.primary.clone(),
-            mode: plan.replication.mode,
+    ) -> Replicator {
+        Replicator {
+            replication: plan.replication.clone(),
             interval: plan
                 .replication
                 .interval
@@ -93,12 +91,13 @@ impl Replication {
         }
     }
 
-    /// The regions a push goes to: the primary, or every region.
-    pub fn push_targets(&self) -> Vec<String> {
-        match (&self.primary, self.mode) {
-            (Some(p), ReplicationMode::Async | ReplicationMode::None) => vec![p.clone()],
-            _ => self.regions.clone(),
-        }
+    /// The regions a canary is pushed to: the primary, or every region.
+    fn push_targets(&self) -> Vec<String> {
+        self.regions
+            .iter()
+            .filter(|r| self.replication.pushes_to(r))
+            .cloned()
+            .collect()
     }
 
     /// One replicator pass: every write the primary acknowledged is copied, from the
@@ -106,7 +105,7 @@ impl Replication {
     /// reads the primary through the registry API, as a real replicator does: while
     /// the primary is down nothing is copied.
     pub async fn replicate_once(&self) -> Vec<String> {
-        let Some(primary) = &self.primary else {
+        let Some(primary) = &self.replication.primary else {
             return Vec::new();
         };
         let client = oci::client(Duration::from_secs(1), Duration::from_secs(10));
@@ -178,7 +177,7 @@ impl Replication {
         canaries: Option<(Duration, u64)>,
         stop: &CancellationToken,
     ) {
-        if self.mode == ReplicationMode::Async {
+        if self.replication.mode == ReplicationMode::Async {
             let (me, stop) = (self.clone(), stop.clone());
             tasks.spawn(async move {
                 let mut tick = tokio::time::interval(me.interval);

@@ -15,7 +15,7 @@ use crate::journal::{
 };
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
-use crate::replication::{self, Ledger, Replication};
+use crate::replication::{self, Ledger, Replicator};
 use crate::report;
 use crate::scenario;
 use crate::scenario::ReplicationMode;
@@ -334,7 +334,7 @@ async fn execute(
     injector
         .start_proxies(&plan, &mut live.entry_points)
         .await?;
-    let replication = Replication::new(&plan, &live.entry_points, &journal, &ledger);
+    let replication = Replicator::new(&plan, &live.entry_points, &journal, &ledger);
     if plan.replication.mode == ReplicationMode::Async {
         // The run starts from a replicated state; the canaries measure the lag after.
         let failed = replication.replicate_once().await;

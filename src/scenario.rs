@@ -128,6 +128,15 @@ pub enum ReplicationMode {
 }
 
 impl Replication {
+    /// Whether a push (a seeded image, a canary) goes to `region`: every region, or
+    /// the primary only.
+    pub fn pushes_to(&self, region: &str) -> bool {
+        match (&self.primary, self.mode) {
+            (Some(p), ReplicationMode::Async | ReplicationMode::None) => p == region,
+            _ => true,
+        }
+    }
+
     /// One line for `drill plan` and the reports.
     pub fn describe(&self) -> String {
         match (self.mode, &self.primary) {
