@@ -3,13 +3,12 @@
 //! back to prove the integrity check fails when it should and passes when it should.
 
 mod common;
-use common::{drill, leftovers, run, scenario, text};
+use common::{ask, game_day_up, leftovers, run, scenario, text};
 use registry_drill::fixtures;
 use registry_drill::oci;
 use registry_drill::plan::ImagePlan;
 use serde_json::Value;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn check<'a>(summary: &'a Value, name: &str) -> &'a Value {
     summary["verdict"]["checks"]
@@ -116,32 +115,10 @@ fn async_replication_has_a_measured_lag_and_breaks_the_rpo_when_the_primary_is_l
     assert!(leftovers(&r.run_id()).is_empty());
 }
 
-fn ask(out: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let o = drill().args(args).arg("--out").arg(out).output().unwrap();
-    (o.status.code().unwrap(), text(&o.stdout))
-}
-
 #[test]
 fn integrity_check_catches_a_deleted_blob_and_a_tag_moved_behind_drills_back() {
     let out = tempfile::tempdir().unwrap();
-    let up = drill()
-        .arg("up")
-        .arg(scenario("integrity.yaml"))
-        .arg("--out")
-        .arg(out.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        assert!(Instant::now() < deadline, "the game day never came up");
-        std::thread::sleep(Duration::from_millis(300));
-        let (code, stdout) = ask(out.path(), &["status"]);
-        if code == 0 {
-            break stdout;
-        }
-    };
+    let (up, status) = game_day_up(&scenario("integrity.yaml"), out.path());
     let us = status
         .lines()
         .find_map(|l| l.trim().strip_prefix("region us: "))
@@ -162,7 +139,7 @@ fn integrity_check_catches_a_deleted_blob_and_a_tag_moved_behind_drills_back() {
     // The timeline deletes a layer of team/app:1 in eu at 1s.
     std::thread::sleep(Duration::from_secs(3));
     // `down` exits with the run's code: 1, the data-loss SLA is broken.
-    let (code, stdout) = ask(out.path(), &["down"]);
+    let (code, stdout, _) = ask(out.path(), &["down"]);
     assert_eq!(code, 1, "{stdout}");
     let folder = std::path::PathBuf::from(stdout.trim().rsplit(' ').next().unwrap());
     let up = up.wait_with_output().unwrap();
