@@ -584,8 +584,10 @@ pub struct IsolationSla {
 #[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FallbackSla {
-    /// Every successful pull served (in part) by another region must take at most this.
-    pub max_pull: Span,
+    /// Every successful pull served (in part) by another region must take at most this;
+    /// default `cold_pull.p99`, the pull-time SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pull: Option<Span>,
     /// Fallback pulls that must be seen (default 0): proves the fallback path was used.
     #[serde(default)]
     pub min_pulls: u64,
@@ -759,12 +761,15 @@ struct SlaEntryLocations {
     error_budget: Option<Spanned<serde::de::IgnoredAny>>,
     #[serde(default)]
     isolation: Option<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    fallback: Option<Spanned<serde::de::IgnoredAny>>,
 }
 
 struct SlaSpans {
     availability: Location,
     error_budget: Location,
     isolation: Location,
+    fallback: Location,
 }
 
 fn sla_locations(source: &str) -> SlaSpans {
@@ -778,11 +783,25 @@ fn sla_locations(source: &str) -> SlaSpans {
         availability: at(entries.availability),
         error_budget: at(entries.error_budget),
         isolation: at(entries.isolation),
+        fallback: at(entries.fallback),
     }
 }
 
 /// The SLA keys that depend on the rest of the scenario (probe interval, duration).
 fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
+    let pull_sla = s.sla.cold_pull.as_ref().and_then(|c| c.p99);
+    if s.sla
+        .fallback
+        .as_ref()
+        .is_some_and(|f| f.max_pull.is_none())
+        && pull_sla.is_none()
+    {
+        p.push(Problem::at(
+            &at.fallback,
+            "sla.fallback.max_pull",
+            "set it, or declare cold_pull.p99 for fallback pulls to be held to",
+        ));
+    }
     if s.sla.isolation.is_some() && s.topology.value.regions.len() < 2 {
         p.push(Problem::at(
             &at.isolation,

@@ -112,7 +112,8 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
         replication::isolation(i, a, &mut checks);
     }
     if let Some(f) = &sla.fallback {
-        replication::fallback(f, a, &mut checks);
+        let pull_sla = sla.cold_pull.as_ref().and_then(|c| c.p99);
+        replication::fallback(f, pull_sla, a, &mut checks);
     }
     let status = status(a, &checks);
     Verdict { checks, status }

@@ -428,3 +428,23 @@ fn bad_replication_and_canaries_exit_64_naming_line_and_field() {
         "{err}"
     );
 }
+
+#[test]
+fn fallback_sla_needs_a_limit() {
+    let bad = variant(
+        "bulkhead.yaml",
+        "fallback: { max_pull: 10s, min_pulls: 1 }",
+        "fallback: { min_pulls: 1 }",
+    );
+    let out = drill().arg("validate").arg(bad.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:23:", bad.path().display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("sla.fallback.max_pull: set it, or declare cold_pull.p99"),
+        "{err}"
+    );
+}

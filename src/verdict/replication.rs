@@ -99,15 +99,19 @@ pub fn isolation(sla: &IsolationSla, a: &Analysis, checks: &mut Vec<Check>) {
     }
 }
 
-/// The slowest fallback pull against the limit, and, when asked, that fallback happened.
-pub fn fallback(sla: &FallbackSla, a: &Analysis, checks: &mut Vec<Check>) {
+/// The slowest fallback pull against its limit (`max_pull`, else the pull-time SLA
+/// `cold_pull.p99`), and, when asked, that fallback happened.
+pub fn fallback(sla: &FallbackSla, pull_sla: Option<Span>, a: &Analysis, checks: &mut Vec<Check>) {
     let f = &a.fallback;
-    checks.push(duration_check(
-        "fallback max pull".into(),
-        f.duration.map(|d| d.max_us),
-        sla.max_pull.0,
-        "no successful pull served by another region",
-    ));
+    // Validation refuses a fallback SLA with neither.
+    if let Some(limit) = sla.max_pull.or(pull_sla) {
+        checks.push(duration_check(
+            "fallback max pull".into(),
+            f.duration.map(|d| d.max_us),
+            limit.0,
+            "no successful pull served by another region",
+        ));
+    }
     if sla.min_pulls > 0 {
         checks.push(Check {
             name: "fallback pulls".into(),
@@ -243,7 +247,7 @@ mod tests {
         ));
         let sla = |max_ms, min_pulls| Sla {
             fallback: Some(FallbackSla {
-                max_pull: Span(Duration::from_millis(max_ms)),
+                max_pull: Some(Span(Duration::from_millis(max_ms))),
                 min_pulls,
             }),
             ..Sla::default()
@@ -256,5 +260,23 @@ mod tests {
         let v = judge(&sla(99, 2), &a);
         assert!(!find(&v, "fallback max pull").passed);
         assert!(!find(&v, "fallback pulls").passed);
+
+        // Without max_pull, fallback pulls are held to the pull-time SLA.
+        let held_to_p99 = |p99_ms| Sla {
+            fallback: Some(FallbackSla {
+                max_pull: None,
+                min_pulls: 0,
+            }),
+            cold_pull: Some(crate::scenario::ColdPullSla {
+                p99: Some(Span(Duration::from_millis(p99_ms))),
+                ..Default::default()
+            }),
+            ..Sla::default()
+        };
+        let c = judge(&held_to_p99(99), &a);
+        let c = find(&c, "fallback max pull");
+        assert!(!c.passed);
+        assert_eq!(c.limit_value, Some(0.099));
+        assert!(find(&judge(&held_to_p99(100), &a), "fallback max pull").passed);
     }
 }
