@@ -139,7 +139,11 @@ fn recovery_point(a: &Analysis) -> Option<Section> {
 
 fn isolation(a: &Analysis) -> Option<Section> {
     let iso = &a.isolation;
-    if a.faults.is_empty() || iso.regions.is_empty() {
+    let probed = iso
+        .regions
+        .values()
+        .any(|r| r.steady.probes + r.during.probes > 0);
+    if a.faults.is_empty() || !probed {
         return None;
     }
     let lines = vec![format!(
@@ -240,4 +244,82 @@ fn integrity_section(a: &Analysis) -> Option<Section> {
         table: None,
         items: capped(d.failures.iter().map(violation_text).collect()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze;
+    use crate::analysis::tests::*;
+    use crate::journal::{Event, PushOrigin, ViolationKind};
+    use crate::scenario::{FaultKind, Sla};
+
+    const S: u64 = 1_000_000;
+
+    fn titles(a: &Analysis, integrity: bool) -> Vec<&'static str> {
+        sections(a, integrity).iter().map(|s| s.title).collect()
+    }
+
+    #[test]
+    fn a_plain_run_shows_only_what_applies() {
+        let a = analyze(&outage_journal(), false);
+        // A fault spared us: isolation applies; nothing was pushed, lost or verified.
+        assert_eq!(titles(&a, true), ["Bulkhead isolation"]);
+    }
+
+    #[test]
+    fn a_lost_region_lists_each_unreplicated_write_and_each_violation() {
+        let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+        let pushed = |t, image: &str, region: &str, ok| {
+            rec(
+                t,
+                Event::Pushed {
+                    image: image.into(),
+                    digest: format!("sha256:{image}"),
+                    region: region.into(),
+                    origin: PushOrigin::Canary,
+                    ok,
+                    error: (!ok).then(|| "cannot connect: connection refused".into()),
+                },
+            )
+        };
+        j.push(pushed(S, "drill/canary:c0001", "eu", true));
+        j.push(rec(
+            2 * S,
+            Event::FaultInjected {
+                fault: 1,
+                kind: FaultKind::RegionOutage,
+                target: "eu".into(),
+                members: vec![],
+                regions: vec!["eu".into()],
+                method: "docker kill".into(),
+            },
+        ));
+        j.push(pushed(3 * S, "drill/canary:c0002", "eu", false));
+        j.push(rec(
+            4 * S,
+            Event::Verified {
+                region: "us".into(),
+                image: "team/app:1".into(),
+                ok: false,
+                error: Some("tag now points to sha256:b, pushed sha256:a".into()),
+                digest: Some("sha256:a".into()),
+                violation: Some(ViolationKind::TagMoved),
+            },
+        ));
+        let a = analyze(&j, false);
+        let all = sections(&a, true);
+        let titles: Vec<&str> = all.iter().map(|s| s.title).collect();
+        assert_eq!(titles, ["Replication", "Recovery point", "Integrity"]);
+        assert!(all[0].items[0].contains("drill/canary:c0002 to eu (canary)"));
+        assert!(all[1].lines[0].contains("Region eu lost at t+2.000s (fault #1): recovery point 1.000s, 1 write it alone held."), "{:?}", all[1].lines);
+        assert!(all[1].items[0]
+            .starts_with("drill/canary:c0001 sha256:drill/canary:c0001 written t+1.000s"));
+        assert_eq!(
+            all[2].items,
+            ["tag-moved: team/app:1 in us (tag now points to sha256:b, pushed sha256:a)"]
+        );
+        // The terminal lists violations in its data-loss line instead.
+        assert!(!sections(&a, false).iter().any(|s| s.title == "Integrity"));
+    }
 }
