@@ -16,8 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Repository of the canary images; each canary has its own tag.
 pub const CANARY_REPOSITORY: &str = "drill/canary";
-/// How often a region is asked whether a canary has reached it: the lag's resolution.
+/// How often a region is first asked whether a canary has reached it: the resolution
+/// of a short lag. The wait grows by a quarter each time, up to [`VISIBILITY_POLL_MAX`],
+/// so canaries a region never gets do not flood it.
 const VISIBILITY_POLL: Duration = Duration::from_millis(100);
+const VISIBILITY_POLL_MAX: Duration = Duration::from_secs(1);
 
 /// One write: the digest last pushed to a tag, and the regions that acknowledged it.
 #[derive(Debug, Clone)]
@@ -236,8 +239,10 @@ impl Replicator {
                 (&client, &reference, &digest, &self.journal);
             let base = &self.entry_points[region];
             async move {
+                let mut wait = VISIBILITY_POLL;
                 while oci::resolve(client, base, reference).await.as_deref() != Some(digest) {
-                    tokio::time::sleep(VISIBILITY_POLL).await;
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 5 / 4).min(VISIBILITY_POLL_MAX);
                 }
                 journal.record(Event::Visible {
                     image: reference.clone(),
