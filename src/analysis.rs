@@ -8,7 +8,9 @@ mod isolation;
 mod replication;
 
 pub use isolation::{Fallback, FaultSpan, Isolation, RegionIsolation, Side};
-pub use replication::{PushFailure, RegionLag, RegionLoss, ReplicationAnalysis, UnreplicatedWrite};
+pub use replication::{
+    LagPoint, PushFailure, RegionLag, RegionLoss, ReplicationAnalysis, UnreplicatedWrite,
+};
 
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,

@@ -23,6 +23,10 @@ pub struct ReplicationAnalysis {
     /// Per region: from a canary's first acknowledged push to its first appearance
     /// in the region (its tag resolving to the pushed digest).
     pub lag: BTreeMap<String, RegionLag>,
+    /// Every canary's arrival in every region it reached, in write order: the points of
+    /// the lag chart.
+    #[serde(default)]
+    pub points: Vec<LagPoint>,
     /// One entry per region outage: what the lost region held that no other region
     /// had yet.
     pub losses: Vec<RegionLoss>,
@@ -46,6 +50,15 @@ pub struct RegionLag {
     pub never: u64,
     /// Lag of the canaries seen.
     pub lag: Option<Latency>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+pub struct LagPoint {
+    pub image: String,
+    pub region: String,
+    /// The canary's first acknowledged push.
+    pub written_us: u64,
+    pub lag_us: u64,
 }
 
 /// The recovery point of one region outage.
@@ -149,16 +162,31 @@ pub fn analyze(
     }
     push_failures.sort_by_key(|f| f.t_us);
 
-    let canaries: Vec<&Arrivals> = writes.values().filter(|w| w.canary).collect();
+    let canaries: Vec<(&String, &Arrivals)> = writes
+        .iter()
+        .filter(|(_, w)| w.canary)
+        .map(|((image, _), w)| (image, w))
+        .collect();
+    let mut points: Vec<LagPoint> = canaries
+        .iter()
+        .filter_map(|(image, w)| Some((image, w, w.first_us?)))
+        .flat_map(|(image, w, first)| {
+            w.by_region.iter().map(move |(region, at)| LagPoint {
+                image: image.to_string(),
+                region: region.clone(),
+                written_us: first,
+                lag_us: at.saturating_sub(first),
+            })
+        })
+        .collect();
+    points.sort_by(|a, b| (a.written_us, &a.region).cmp(&(b.written_us, &b.region)));
     let lag = regions
         .iter()
         .map(|region| {
-            let seen: Vec<u64> = canaries
+            let seen: Vec<u64> = points
                 .iter()
-                .filter_map(|w| {
-                    let at = w.by_region.get(*region)?;
-                    Some(at.saturating_sub(w.first_us?))
-                })
+                .filter(|p| p.region == *region)
+                .map(|p| p.lag_us)
                 .collect();
             let stats = RegionLag {
                 visible: seen.len() as u64,
@@ -206,6 +234,7 @@ pub fn analyze(
         pushes,
         push_failures,
         lag,
+        points,
         losses,
     }
 }
@@ -287,6 +316,13 @@ mod tests {
         let eu = &a.lag["eu"];
         assert_eq!((eu.visible, eu.never), (2, 0));
         assert_eq!(eu.lag.unwrap().max_us, 0);
+        let us_points: Vec<(u64, u64)> = a
+            .points
+            .iter()
+            .filter(|p| p.region == "us")
+            .map(|p| (p.written_us, p.lag_us))
+            .collect();
+        assert_eq!(us_points, [(1_000_000, 1_900_000)]);
     }
 
     #[test]
