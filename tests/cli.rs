@@ -440,7 +440,7 @@ fn fallback_sla_needs_a_limit() {
     assert_eq!(out.status.code(), Some(64));
     let err = text(&out.stderr);
     assert!(
-        err.contains(&format!("{}:23:", bad.path().display())),
+        err.contains(&format!("{}:26:", bad.path().display())),
         "{err}"
     );
     assert!(
