@@ -647,7 +647,9 @@ pub struct RecoverySla {
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataLoss {
-    /// Every seeded image must still be served, byte for byte, by every region.
+    /// Every image pushed (seeded, canaries, the replicator's copies) must still be
+    /// served, byte for byte and under the tag last pushed, by every region that
+    /// acknowledged it.
     None,
 }
 
