@@ -11,6 +11,8 @@ pub use isolation::{Fallback, FaultSpan, Isolation, RegionIsolation, Side};
 pub use replication::{
     LagPoint, PushFailure, RegionLag, RegionLoss, ReplicationAnalysis, UnreplicatedWrite,
 };
+mod proxy;
+pub use proxy::{ProxyBehaviour, ProxyCheckRow};
 
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
@@ -73,6 +75,9 @@ pub struct Analysis {
     /// Pulls another region served.
     #[serde(default)]
     pub fallback: Fallback,
+    /// What the pull-through proxies served (proxy checks) and the HTTP errors hosts got.
+    #[serde(default)]
+    pub proxy: ProxyBehaviour,
 }
 
 /// A game-day note (`drill note`), at its time in the run.
@@ -582,7 +587,9 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
             Event::TopologyUp { .. }
             | Event::TimelineStarted
             | Event::Pushed { .. }
-            | Event::Visible { .. } => {}
+            | Event::Visible { .. }
+            | Event::ProxyWarmed { .. }
+            | Event::ProxyCheck(_) => {}
         }
     }
     // Events are written in the order they were recorded, which concurrent tasks may
@@ -638,6 +645,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         seeded,
         timeline,
         notes,
+        proxy: proxy::analyze(records),
     }
 }
 
@@ -1273,6 +1281,7 @@ pub(crate) mod tests {
                 error: (!ok).then(|| "manifest: 503".into()),
                 fallbacks: if ok { 0 } else { 1 },
                 phases,
+                http_errors: Default::default(),
             }),
         )
     }

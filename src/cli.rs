@@ -53,7 +53,7 @@ pub enum Command {
     Inject {
         /// Fault kind (see README, "Faults").
         kind: String,
-        /// Target: a node, zone, region or `<region>-lb` (none for a partition).
+        /// Target: a node, zone, region, `<region>-lb`, `<region>-proxy` or `upstream` (none for a partition or an `upstream-*` fault).
         target: Option<String>,
         /// Heal it after this long; without it, it stays until `drill heal`.
         #[arg(long = "for")]
@@ -207,6 +207,9 @@ pub enum SchemaOf {
 pub enum ImagesAction {
     /// Build the registry and haproxy images (done by `run` when needed).
     Build,
+    /// Remove helper images the current recipes no longer build (older drill versions,
+    /// upgraded host packages); the current ones and those in use stay.
+    Prune,
 }
 
 /// Parses the command line, runs the command, and maps every outcome to an exit code.
@@ -393,6 +396,20 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
                 Ok(tag) => println!("{tag}"),
                 Err(e) => eprintln!("not built (needed only by containerd hosts): {e}"),
             }
+            Ok(exit::PASS)
+        }
+        Command::Images {
+            action: ImagesAction::Prune,
+        } => {
+            let engine = Engine::connect().await?;
+            let pruned = images::prune(&engine).await?;
+            for tag in &pruned.removed {
+                println!("removed {tag}");
+            }
+            for (tag, why) in &pruned.kept {
+                eprintln!("kept {tag}: {why}");
+            }
+            println!("removed {} outdated helper images", pruned.removed.len());
             Ok(exit::PASS)
         }
     }

@@ -242,13 +242,18 @@ impl Engine {
 
     /// SIGKILL, as a crashed machine would.
     pub async fn kill(&self, container: &str) -> Result<(), DrillError> {
+        self.signal(container, "SIGKILL").await
+    }
+
+    /// Sends a signal to the container's main process (e.g. SIGUSR2: haproxy reloads).
+    pub async fn signal(&self, container: &str, signal: &str) -> Result<(), DrillError> {
         let options = KillContainerOptionsBuilder::default()
-            .signal("SIGKILL")
+            .signal(signal)
             .build();
         self.docker
             .kill_container(container, Some(options))
             .await
-            .setup_context(|| format!("cannot kill container {container}"))
+            .setup_context(|| format!("cannot send {signal} to container {container}"))
     }
 
     /// Graceful stop: SIGTERM, then SIGKILL after `grace`.

@@ -16,6 +16,7 @@ use crate::images::{BUSYBOX, IPTABLES};
 use crate::journal::{Event, Journal};
 use crate::plan::{FaultPlan, Plan, StepPlan};
 use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
+use crate::upstream::{self, GateMode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -69,9 +70,16 @@ pub fn method(f: &FaultPlan) -> String {
             p.delay.as_millis(),
             p.jitter.as_millis()
         ),
+        FaultKind::CacheWipe if f.volume.is_some() => {
+            "the proxy killed, its storage volume emptied from a toolbox container, the proxy started again: everything it cached is gone".into()
+        }
         FaultKind::CacheWipe => {
             "registry restarted through the engine API, dropping its in-memory blob descriptor cache".into()
         }
+        FaultKind::UpstreamOutage
+        | FaultKind::UpstreamRateLimit
+        | FaultKind::UpstreamErrors
+        | FaultKind::UpstreamSlow => upstream::method(f),
         FaultKind::CorruptBlob => format!(
             "the first 64 bytes of {}'s {} overwritten with random bytes in the region's storage volume (same size, wrong content); not healed",
             p.image,
@@ -124,6 +132,8 @@ enum Undo {
     Sidecars(Vec<(String, String, Vec<Vec<String>>)>),
     /// Load balancers whose delaying proxy goes back to pass-through.
     Proxy(Vec<String>),
+    /// The upstream's gate, back to passing everything.
+    Gate(String),
 }
 
 struct Active {
@@ -281,6 +291,10 @@ fn undo_for(f: &FaultPlan) -> Option<Undo> {
             Some(sidecars(flush))
         }
         FaultKind::Latency if f.params.via == Some(LatencyVia::Proxy) => Some(Undo::Proxy(all)),
+        FaultKind::UpstreamOutage
+        | FaultKind::UpstreamRateLimit
+        | FaultKind::UpstreamErrors
+        | FaultKind::UpstreamSlow => all.first().cloned().map(Undo::Gate),
         FaultKind::Bandwidth | FaultKind::Latency => {
             Some(sidecars(vec![tc(&["qdisc", "del", "dev", "eth0", "root"])]))
         }
@@ -324,7 +338,17 @@ impl Injector {
         match f.kind {
             FaultKind::Kill => on_all(members, |c| e.kill(c)).await,
             FaultKind::Stop => on_all(members, |c| e.stop(c, STOP_GRACE)).await,
+            FaultKind::CacheWipe if f.volume.is_some() => self.wipe_proxy(f).await,
             FaultKind::Restart | FaultKind::CacheWipe => on_all(members, |c| e.restart(c)).await,
+            FaultKind::UpstreamOutage
+            | FaultKind::UpstreamRateLimit
+            | FaultKind::UpstreamErrors
+            | FaultKind::UpstreamSlow => {
+                let gate = members
+                    .first()
+                    .ok_or_else(|| DrillError::setup("the scenario has no upstream to act on"))?;
+                upstream::switch(e, gate, GateMode::of(f)).await
+            }
             FaultKind::Pause => on_all(members, |c| e.pause(c)).await,
             FaultKind::ZoneOutage | FaultKind::RegionOutage => match f.params.mode {
                 OutageMode::Kill => on_all(members, |c| e.kill(c)).await,
@@ -411,6 +435,29 @@ impl Injector {
         }
     }
 
+    /// Empties a proxy's storage while it is down, so it starts again with nothing cached
+    /// (and no in-memory descriptor cache remembering what was there).
+    async fn wipe_proxy(&self, f: &FaultPlan) -> Result<(), DrillError> {
+        let proxy = f
+            .containers
+            .first()
+            .ok_or_else(|| DrillError::setup("cache-wipe: no proxy to wipe"))?;
+        self.engine.kill(proxy).await?;
+        let wiped = self
+            .in_storage(
+                f,
+                vec![
+                    BUSYBOX.into(),
+                    "rm".into(),
+                    "-rf".into(),
+                    "/storage/docker".into(),
+                ],
+            )
+            .await;
+        let started = self.engine.start(proxy).await;
+        wiped.and(started)
+    }
+
     /// Starts a toolbox sidecar in each member's network namespace and runs its commands.
     /// Starts a toolbox sidecar in each member's network namespace, for the faults
     /// that act from one.
@@ -450,7 +497,6 @@ impl Injector {
     }
 
     async fn damage_blob(&self, f: &FaultPlan) -> Result<(), DrillError> {
-        let volume = f.volume.clone().unwrap_or_default();
         let (config, layers) = self
             .blobs
             .get(&f.params.image)
@@ -465,17 +511,6 @@ impl Injector {
             "/storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
             &hex[..2]
         );
-        let name = format!("drill-{}-storage-fault{}", self.run_id, f.id);
-        let spec = ContainerSpec {
-            name: name.clone(),
-            image: self.toolbox.clone(),
-            network: "none".into(),
-            volumes: vec![(volume, "/storage".into())],
-            labels: vec![("drill.role".into(), "storage-fault".into())],
-            ..Default::default()
-        };
-        self.engine.create_container(&self.run_id, &spec).await?;
-        self.engine.start(&name).await?;
         let cmd: Vec<String> = match f.kind {
             FaultKind::CorruptBlob => vec![
                 BUSYBOX.into(),
@@ -488,6 +523,24 @@ impl Injector {
             ],
             _ => vec![BUSYBOX.into(), "rm".into(), path],
         };
+        self.in_storage(f, cmd).await
+    }
+
+    /// Runs one command in a throwaway toolbox container with the fault's storage volume
+    /// mounted at `/storage`.
+    async fn in_storage(&self, f: &FaultPlan, cmd: Vec<String>) -> Result<(), DrillError> {
+        let volume = f.volume.clone().unwrap_or_default();
+        let name = format!("drill-{}-storage-fault{}", self.run_id, f.id);
+        let spec = ContainerSpec {
+            name: name.clone(),
+            image: self.toolbox.clone(),
+            network: "none".into(),
+            volumes: vec![(volume, "/storage".into())],
+            labels: vec![("drill.role".into(), "storage-fault".into())],
+            ..Default::default()
+        };
+        self.engine.create_container(&self.run_id, &spec).await?;
+        self.engine.start(&name).await?;
         let result = self.engine.exec(&name, &cmd).await;
         self.engine.remove_container(&name).await?;
         result.map(|_| ())
@@ -508,6 +561,7 @@ impl Injector {
             }
             Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
             Undo::Proxy(lbs) => self.set_proxies(lbs, Duration::ZERO, Duration::ZERO),
+            Undo::Gate(gate) => upstream::switch(e, gate, GateMode::Pass).await,
             Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
             Undo::Sidecars(list) => {
                 let mut errors = Vec::new();

@@ -129,6 +129,7 @@ mod tests {
         ImagePlan {
             reference: reference.into(),
             layers: layers.to_vec(),
+            source: Default::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::journal::{ColdStartRecord, Event, Journal, Phase, PullRecord};
 use crate::oci::{self, Mirror};
 use crate::plan::HostPlan;
 use crate::scenario::{HostKind, Probes};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -177,10 +177,12 @@ struct Ctx<'a> {
 }
 
 /// What one pull attempt gave, whatever the kind of host.
+#[derive(Default)]
 struct Attempt {
     error: Option<String>,
     fallbacks: u32,
     phases: Vec<Phase>,
+    http_errors: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 /// One host's cold start: empty its cache, then pull every image in order, retrying a
@@ -235,6 +237,7 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
                 error: attempt.error,
                 fallbacks: attempt.fallbacks,
                 phases: attempt.phases,
+                http_errors: attempt.http_errors,
             }));
             if ok {
                 break;
@@ -296,6 +299,7 @@ async fn pull(
                 error: outcome.error,
                 fallbacks: outcome.fallbacks,
                 phases: outcome.phases,
+                http_errors: outcome.http_errors,
             }
         }
         HostClient::Containerd {
@@ -326,7 +330,7 @@ async fn pull(
                 error,
                 // containerd logs each move to the next host.
                 fallbacks: output.matches("trying next host").count() as u32,
-                phases: Vec::new(),
+                ..Default::default()
             }
         }
         HostClient::Docker { mirrors } => {
@@ -337,7 +341,7 @@ async fn pull(
                         return Attempt {
                             error: None,
                             fallbacks: errors.len() as u32,
-                            phases: Vec::new(),
+                            ..Default::default()
                         }
                     }
                     Err(e) => errors.push(format!("{region}: {e}")),
@@ -346,7 +350,7 @@ async fn pull(
             Attempt {
                 error: Some(errors.join("; ")),
                 fallbacks: errors.len().saturating_sub(1) as u32,
-                phases: Vec::new(),
+                ..Default::default()
             }
         }
     }
@@ -370,24 +374,23 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
-/// Probes every region's entry point with `GET /v2/` until `stop` is cancelled; each
-/// result goes to the journal and to the guardrail, if any.
+/// Probes every entry point with `GET /v2/` until `stop` is cancelled; each result goes
+/// to the journal, and to the guardrail, if any, when the entry point is one it watches.
 pub fn spawn_probes(
     entry_points: &HashMap<String, String>,
     probes: &Probes,
     journal: &Journal,
-    guard: Option<Guardrail>,
+    guard: Option<(Guardrail, Vec<String>)>,
     stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for (region, base) in entry_points {
-        let (region, base, journal, stop, guard) = (
-            region.clone(),
-            base.clone(),
-            journal.clone(),
-            stop.clone(),
-            guard.clone(),
-        );
+        let guard = guard
+            .as_ref()
+            .filter(|(_, watched)| watched.contains(region))
+            .map(|(g, _)| g.clone());
+        let (region, base, journal, stop) =
+            (region.clone(), base.clone(), journal.clone(), stop.clone());
         let (interval, timeout) = (probes.interval.0, probes.timeout.0);
         set.spawn(async move {
             let client = oci::client(timeout, timeout);

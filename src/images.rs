@@ -175,6 +175,58 @@ pub async fn ensure(engine: &Engine, recipe: &Recipe) -> Result<String, DrillErr
     Ok(tag)
 }
 
+/// What `drill images prune` did.
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub removed: Vec<String>,
+    /// Outdated tags the engine would not remove (a container still uses them), with why.
+    pub kept: Vec<(String, String)>,
+}
+
+/// Removes helper images that the current recipes no longer build: tags left by an
+/// older drill or by host binaries since upgraded. Images of a recipe this drill does
+/// not know (another drill version's), or whose inputs are missing here, are left.
+pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
+    let current: Vec<(&str, String)> = [
+        registry_recipe(),
+        haproxy_recipe(),
+        toolbox_recipe(),
+        containerd_recipe(),
+    ]
+    .iter()
+    .filter_map(|r| {
+        collect(r)
+            .ok()
+            .map(|fs| (r.name, format!("drill/{}:{}", r.name, fs.hash)))
+    })
+    .collect();
+    let filters =
+        std::collections::HashMap::from([("label".to_string(), vec![IMAGE_LABEL.to_string()])]);
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let images = engine
+        .docker()
+        .list_images(Some(options))
+        .await
+        .setup_context(|| "cannot list the helper images".to_string())?;
+    let mut pruned = Pruned::default();
+    for tag in images.iter().flat_map(|i| &i.repo_tags) {
+        let Some(name) = tag.strip_prefix("drill/").and_then(|t| t.split(':').next()) else {
+            continue;
+        };
+        let outdated = current.iter().any(|(n, cur)| *n == name && cur != tag);
+        if !outdated {
+            continue;
+        }
+        match engine.remove_image(tag).await {
+            Ok(()) => pruned.removed.push(tag.clone()),
+            Err(e) => pruned.kept.push((tag.clone(), e.to_string())),
+        }
+    }
+    Ok(pruned)
+}
+
 /// Two drills importing the same image at once leave the first import untagged; such
 /// leftovers of this recipe are removed (one still used by a container stays).
 async fn remove_untagged(engine: &Engine, name: &str) {

@@ -6,6 +6,7 @@ use crate::error::{DrillError, SetupContext};
 use crate::live::LiveStats;
 use crate::scenario::{FaultKind, HostKind, Replication, Sla};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -105,6 +106,13 @@ pub enum Event {
     Note {
         text: String,
     },
+    /// Before the timeline (`proxy_cache: warm`): an upstream image pulled through a proxy.
+    ProxyWarmed {
+        proxy: String,
+        image: String,
+    },
+    /// A `proxy-check`: one upstream image pulled through one proxy, by tag or by digest.
+    ProxyCheck(ProxyCheckRecord),
     RunFinished {
         /// `completed`, or why the run stopped early.
         outcome: Outcome,
@@ -175,6 +183,30 @@ pub enum Outcome {
     Aborted { reason: String },
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct ProxyCheckRecord {
+    /// `<region>-proxy`.
+    pub proxy: String,
+    /// `repository:tag`.
+    pub image: String,
+    pub by: PullBy,
+    pub ok: bool,
+    pub duration_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Requests that reached the upstream's fault point during this pull (none read when
+    /// the fault point refused its statistics too, i.e. while the upstream is down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_requests: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PullBy {
+    Tag,
+    Digest,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PullRecord {
     pub host: String,
@@ -194,6 +226,9 @@ pub struct PullRecord {
     /// Requests that failed on one mirror and were retried on the next.
     pub fallbacks: u32,
     pub phases: Vec<Phase>,
+    /// Requests answered with an HTTP error, by entry point and status (native hosts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub http_errors: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -8,8 +8,9 @@ use crate::journal::{Phase, PhaseKind};
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Response, StatusCode};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
@@ -44,6 +45,13 @@ pub struct PullOutcome {
     pub phases: Vec<Phase>,
     /// Requests that failed on one mirror and moved on to the next.
     pub fallbacks: u32,
+    /// Requests answered with an HTTP error, by mirror and status (`"429"`: JSON keys).
+    pub http_errors: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+/// The status of a failed request's error, as [`fetch_one`] words it (`HTTP 429...`).
+fn http_status(error: &str) -> Option<u16> {
+    error.strip_prefix("HTTP ")?.get(..3)?.parse().ok()
 }
 
 impl PullOutcome {
@@ -52,7 +60,7 @@ impl PullOutcome {
     }
 }
 
-/// Pulls `reference` (repository:tag) through `mirrors`, fetching up to `parallel`
+/// Pulls `reference` (repository:tag or repository@digest) through `mirrors`, fetching up to `parallel`
 /// layers at once. Layer bytes are verified and dropped: the host's cache is not kept.
 pub async fn pull(
     client: &Client,
@@ -74,12 +82,19 @@ async fn pull_into(
     parallel: usize,
     out: &mut PullOutcome,
 ) -> Result<(), String> {
-    let (repo, tag) = split_reference(reference);
+    // `repository@sha256:...` pulls by digest: the manifest must hash to it.
+    let (repo, tag, expect) = match reference.split_once('@') {
+        Some((repo, digest)) => (repo, digest, Expect::Digest(digest)),
+        None => {
+            let (repo, tag) = split_reference(reference);
+            (repo, tag, Expect::Tag)
+        }
+    };
     let manifest = fetch(
         client,
         mirrors,
         &format!("/v2/{repo}/manifests/{tag}"),
-        Expect::Tag,
+        expect,
         PhaseKind::Manifest,
         out,
     )
@@ -202,6 +217,13 @@ async fn fetch(
             }
             Err(e) => {
                 out.fallbacks += 1;
+                if let Some(status) = http_status(&e) {
+                    *out.http_errors
+                        .entry(mirror.region.clone())
+                        .or_default()
+                        .entry(status.to_string())
+                        .or_default() += 1;
+                }
                 errors.push(format!("{}: {e}", mirror.region));
             }
         }
@@ -219,11 +241,7 @@ async fn fetch_one(
     kind: PhaseKind,
 ) -> Result<(Phase, Bytes), String> {
     let started = Instant::now();
-    let mut req = client.get(format!("{}{path}", mirror.base));
-    if kind == PhaseKind::Manifest {
-        req = req.header(ACCEPT, MANIFEST_ACCEPT);
-    }
-    let resp = req.send().await.map_err(describe)?;
+    let resp = send_get(client, &format!("{}{path}", mirror.base), kind).await?;
     let ttfb = started.elapsed();
     let status = resp.status();
     if !status.is_success() {
@@ -268,6 +286,29 @@ async fn fetch_one(
         },
         body.freeze(),
     ))
+}
+
+/// Sends a GET, and sends it once more if the connection died before any response
+/// came. A pooled connection the load balancer closed while idle fails that way; Go's
+/// HTTP transport (containerd, the Docker engine) replays an idempotent request in
+/// that case, so the race is not a registry failure for real hosts and must not be one
+/// here. Timeouts and refused connections are not replayed: they move on to the next
+/// mirror.
+async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, String> {
+    let mut replayed = false;
+    loop {
+        let mut req = client.get(url);
+        if kind == PhaseKind::Manifest {
+            req = req.header(ACCEPT, MANIFEST_ACCEPT);
+        }
+        match req.send().await {
+            Ok(resp) => return Ok(resp),
+            Err(e) if !replayed && e.is_request() && !e.is_timeout() && !e.is_connect() => {
+                replayed = true;
+            }
+            Err(e) => return Err(describe(e)),
+        }
+    }
 }
 
 /// A short reason for a failed request, without reqwest's nested detail.
@@ -463,5 +504,77 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("HTTP {}", resp.status().as_u16()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Reads one request head.
+    async fn read_request(conn: &mut tokio::net::TcpStream) -> bool {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            match conn.read(&mut byte).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => buf.extend_from_slice(&byte[..n]),
+            }
+        }
+        true
+    }
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_closed_by_the_server_is_replayed_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            // First connection: one response kept alive, then the next request is read
+            // and the connection closed without an answer, as an idle-timeout race does.
+            let (mut first, _) = listener.accept().await.unwrap();
+            assert!(read_request(&mut first).await);
+            first.write_all(OK).await.unwrap();
+            assert!(read_request(&mut first).await);
+            drop(first);
+            // Every later connection answers.
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                if read_request(&mut conn).await {
+                    conn.write_all(OK).await.unwrap();
+                }
+            }
+        });
+        let client = client(Duration::from_secs(1), Duration::from_secs(5));
+        let mirror = Mirror {
+            region: "eu".into(),
+            base: format!("http://{addr}"),
+        };
+        for round in 0..2 {
+            let got = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config).await;
+            let (phase, body) = got.unwrap_or_else(|e| panic!("request {round}: {e}"));
+            assert_eq!(&body[..], b"ok");
+            assert_eq!(phase.endpoint, "eu");
+        }
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_not_replayed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let client = client(Duration::from_secs(1), Duration::from_secs(5));
+        let mirror = Mirror {
+            region: "eu".into(),
+            base: format!("http://{addr}"),
+        };
+        let err = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config)
+            .await
+            .unwrap_err();
+        assert!(err.starts_with("cannot connect"), "{err}");
     }
 }

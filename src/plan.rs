@@ -3,8 +3,9 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    Action, AllHosts, BlobRef, Canaries, Direction, FaultKind, Guardrails, HostKind, HostSelector,
-    LatencyVia, OutageMode, Probes, Replication, ReplicationMode, Scenario, Sla, Step, Timeouts,
+    proxy_name, Action, AllHosts, BlobRef, CacheState, Canaries, Direction, FaultKind, Guardrails,
+    HostKind, HostSelector, ImageSource, LatencyVia, OutageMode, Probes, Replication,
+    ReplicationMode, Scenario, Sla, Step, Timeouts, UPSTREAM,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -31,6 +32,30 @@ pub struct Plan {
     pub guardrails: Guardrails,
     pub replication: Replication,
     pub canaries: Option<Canaries>,
+    /// The registry that plays the public registry, and its fault point.
+    pub upstream: Option<UpstreamPlan>,
+    /// Whether the proxies are filled before the timeline.
+    pub proxy_cache: CacheState,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamPlan {
+    /// The registry holding the `source: upstream` images; reached only through the gate.
+    pub container: String,
+    pub volume: String,
+    /// haproxy in front of it: the fault point, and the upstream's entry point; named
+    /// `<container>-gate`.
+    pub gate: String,
+}
+
+/// A region's pull-through cache of the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyPlan {
+    /// `<region>-proxy`: its name in mirror lists, fault targets and reports.
+    pub name: String,
+    pub container: String,
+    /// Its own storage: proxies never share one (their expiry state would race).
+    pub volume: String,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +68,7 @@ pub struct RegionPlan {
     pub load_balancer: String,
     pub haproxy_cfg: String,
     pub nodes: Vec<NodePlan>,
+    pub proxy: Option<ProxyPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +83,7 @@ pub struct NodePlan {
 pub struct ImagePlan {
     pub reference: String,
     pub layers: Vec<u64>,
+    pub source: ImageSource,
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +92,8 @@ pub struct HostPlan {
     pub fleet: String,
     pub region: String,
     pub zone: String,
-    /// Regions whose entry points the host tries, in order.
+    /// Entry points the host tries, in order: regions, proxies (`<region>-proxy`) and
+    /// `upstream`.
     pub mirrors: Vec<String>,
     pub pull: Vec<String>,
     pub timeouts: Timeouts,
@@ -91,6 +119,8 @@ pub enum StepPlan {
         ramp: Duration,
     },
     Fault(Box<FaultPlan>),
+    /// Every upstream image pulled through every proxy, by tag and by digest.
+    ProxyCheck,
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +157,15 @@ pub struct FaultParams {
     pub blob: Option<BlobRef>,
     /// For latency: chosen by the scenario, or at run time from what the kernel has.
     pub via: Option<LatencyVia>,
+    /// For upstream-errors: the status answered.
+    pub status: u16,
+    /// For upstream-rate-limit: the `Retry-After` sent.
+    pub retry_after: Duration,
 }
+
+/// Defaults of the upstream faults' parameters.
+pub const DEFAULT_ERROR_STATUS: u16 = 503;
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Makes a run id: short, random, safe in container names.
 pub fn new_run_id() -> String {
@@ -168,9 +206,25 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 load_balancer: format!("{prefix}-{}-lb", r.name),
                 haproxy_cfg: haproxy_config(&nodes),
                 nodes,
+                proxy: s.topology.value.proxy.map(|_| {
+                    let name = proxy_name(&r.name);
+                    ProxyPlan {
+                        container: format!("{prefix}-{name}"),
+                        volume: format!("{prefix}-{name}-storage"),
+                        name,
+                    }
+                }),
             }
         })
         .collect();
+    let upstream = s.topology.value.upstream.then(|| {
+        let container = format!("{prefix}-{UPSTREAM}");
+        UpstreamPlan {
+            volume: format!("{container}-storage"),
+            gate: format!("{container}-gate"),
+            container,
+        }
+    });
 
     let mut hosts = Vec::new();
     for f in &s.hosts {
@@ -184,6 +238,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     .filter(|r| r.name != f.region)
                     .map(|r| r.name.clone())
                     .collect(),
+                "proxy" => vec![proxy_name(&f.region)],
                 other => vec![other.to_string()],
             };
             for n in names {
@@ -234,10 +289,16 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     ramp: step.ramp.map(|r| r.0).unwrap_or_default(),
                 }
             }
+            (Some(Action::ProxyCheck), _) => StepPlan::ProxyCheck,
             (None, Some(kind)) => {
                 fault_id += 1;
                 StepPlan::Fault(Box::new(plan_fault(
-                    &regions, fault_id, kind, step, &mut rng,
+                    &regions,
+                    upstream.as_ref(),
+                    fault_id,
+                    kind,
+                    step,
+                    &mut rng,
                 )))
             }
             (None, None) => continue, // refused by validation
@@ -264,6 +325,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             .map(|i| ImagePlan {
                 reference: i.value.reference.clone(),
                 layers: i.value.layers.iter().map(|l| l.0).collect(),
+                source: i.value.source,
             })
             .collect(),
         hosts,
@@ -274,6 +336,8 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         guardrails: s.guardrails,
         replication: s.topology.value.replication(),
         canaries: s.canaries.as_ref().map(|c| c.value),
+        upstream,
+        proxy_cache: s.preconditions.proxy_cache,
     }
 }
 
@@ -295,6 +359,7 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
 
 pub fn plan_fault(
     regions: &[RegionPlan],
+    upstream: Option<&UpstreamPlan>,
     id: usize,
     kind: FaultKind,
     step: &Step,
@@ -320,11 +385,33 @@ pub fn plan_fault(
             image: step.image.clone().unwrap_or_default(),
             blob: step.blob,
             via: step.via,
+            status: step.status.unwrap_or(DEFAULT_ERROR_STATUS),
+            retry_after: step.retry_after.map_or(DEFAULT_RETRY_AFTER, |r| r.0),
         },
     };
     let members: Vec<Member> = match kind {
-        FaultKind::ZoneOutage => members_of(regions, &target, false),
-        FaultKind::RegionOutage => members_of(regions, &target, true),
+        FaultKind::ZoneOutage => members_of(regions, upstream, &target, false),
+        FaultKind::RegionOutage => members_of(regions, upstream, &target, true),
+        kind if kind.is_upstream() => {
+            fault.target = UPSTREAM.into();
+            fault.containers = upstream.map(|u| u.gate.clone()).into_iter().collect();
+            fault.regions = proxied_regions(regions);
+            return fault;
+        }
+        FaultKind::CacheWipe if target.ends_with("-proxy") => {
+            let proxy = regions.iter().find_map(|r| {
+                r.proxy
+                    .as_ref()
+                    .filter(|p| p.name == target)
+                    .map(|p| (r, p))
+            });
+            if let Some((r, p)) = proxy {
+                fault.volume = Some(p.volume.clone());
+                fault.containers = vec![p.container.clone()];
+                fault.regions = vec![r.name.clone()];
+            }
+            return fault;
+        }
         FaultKind::Partition => {
             let groups: Vec<Vec<Member>> = step
                 .groups
@@ -332,7 +419,7 @@ pub fn plan_fault(
                 .flatten()
                 .map(|g| {
                     g.iter()
-                        .flat_map(|name| members_of(regions, name, true))
+                        .flat_map(|name| members_of(regions, upstream, name, true))
                         .collect()
                 })
                 .collect();
@@ -357,7 +444,7 @@ pub fn plan_fault(
             Vec::new()
         }
         _ => {
-            let mut matches = members_of(regions, &target, false);
+            let mut matches = members_of(regions, upstream, &target, false);
             if let Some(n) = step.pick {
                 // Seeded: the same seed picks the same victims.
                 while matches.len() > n as usize {
@@ -368,12 +455,24 @@ pub fn plan_fault(
         }
     };
     for m in &members {
-        if !fault.regions.contains(&m.region) {
+        if !m.region.is_empty() && !fault.regions.contains(&m.region) {
             fault.regions.push(m.region.clone());
         }
     }
     fault.containers = members.into_iter().map(|m| m.container).collect();
+    if target == UPSTREAM {
+        fault.regions = proxied_regions(regions);
+    }
     fault
+}
+
+/// The regions a fault of the upstream is felt in: those whose proxy caches it.
+fn proxied_regions(regions: &[RegionPlan]) -> Vec<String> {
+    regions
+        .iter()
+        .filter(|r| r.proxy.is_some())
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 struct Member {
@@ -381,10 +480,24 @@ struct Member {
     region: String,
 }
 
-/// What a name designates: a load balancer (`<region>-lb`), a node, a zone's nodes, or
-/// a region's nodes (and its load balancer when `whole_region`).
-fn members_of(regions: &[RegionPlan], name: &str, whole_region: bool) -> Vec<Member> {
+/// What a name designates: a load balancer (`<region>-lb`), a proxy (`<region>-proxy`),
+/// the upstream's gate, a node, a zone's nodes, or a region's nodes (and its load
+/// balancer when `whole_region`).
+fn members_of(
+    regions: &[RegionPlan],
+    upstream: Option<&UpstreamPlan>,
+    name: &str,
+    whole_region: bool,
+) -> Vec<Member> {
     let mut out = Vec::new();
+    if let Some(u) = upstream.filter(|_| name == UPSTREAM) {
+        // The upstream belongs to no region: cutting it off touches the proxies' regions.
+        out.push(Member {
+            container: u.gate.clone(),
+            region: String::new(),
+        });
+        return out;
+    }
     for r in regions {
         let member = |container: &str| Member {
             container: container.to_string(),
@@ -392,6 +505,10 @@ fn members_of(regions: &[RegionPlan], name: &str, whole_region: bool) -> Vec<Mem
         };
         if name == format!("{}-lb", r.name) {
             out.push(member(&r.load_balancer));
+            continue;
+        }
+        if let Some(p) = r.proxy.as_ref().filter(|p| p.name == name) {
+            out.push(member(&p.container));
             continue;
         }
         out.extend(
@@ -411,11 +528,29 @@ fn members_of(regions: &[RegionPlan], name: &str, whole_region: bool) -> Vec<Mem
 /// at run time (`resolvers`), so a node that dies or comes back with a new address is
 /// followed; failed connections are redispatched to another node.
 pub fn haproxy_config(nodes: &[NodePlan]) -> String {
-    let mut cfg = String::from(
+    let mut cfg = format!(
         "global
     maxconn 4096
 
-resolvers docker
+{HAPROXY_COMMON}
+frontend registry
+    bind :5000
+    default_backend nodes
+
+backend nodes
+    balance roundrobin
+    option httpchk GET /
+    http-check expect status 200
+",
+    );
+    for n in nodes {
+        let _ = writeln!(cfg, "    server {} {}:{REGISTRY_PORT}", n.name, n.container);
+    }
+    cfg
+}
+
+/// What every haproxy drill runs shares: Docker's DNS as resolver and the timeouts.
+pub const HAPROXY_COMMON: &str = "resolvers docker
     nameserver dns 127.0.0.11:53
     resolve_retries 2
     timeout resolve 500ms
@@ -437,29 +572,15 @@ defaults
     option redispatch 1
     retry-on conn-failure empty-response response-timeout
     default-server init-addr last,libc,none resolvers docker check inter 500ms fall 2 rise 2
-
-frontend registry
-    bind :5000
-    default_backend nodes
-
-backend nodes
-    balance roundrobin
-    option httpchk GET /
-    http-check expect status 200
-",
-    );
-    for n in nodes {
-        let _ = writeln!(cfg, "    server {} {}:{REGISTRY_PORT}", n.name, n.container);
-    }
-    cfg
-}
+";
 
 impl Plan {
     pub fn container_count(&self) -> usize {
         self.regions
             .iter()
-            .map(|r| r.nodes.len() + 1)
+            .map(|r| r.nodes.len() + 1 + usize::from(r.proxy.is_some()))
             .sum::<usize>()
+            + if self.upstream.is_some() { 2 } else { 0 }
             + self.hosts.iter().filter(|h| h.container.is_some()).count()
     }
 
@@ -484,29 +605,51 @@ impl Plan {
                     n.name, n.zone, n.container
                 );
             }
+            if let Some(p) = &r.proxy {
+                let _ = writeln!(
+                    out,
+                    "    proxy {}: {} (pull-through cache of the upstream), storage volume {}",
+                    p.name, p.container, p.volume
+                );
+            }
+        }
+        if let Some(u) = &self.upstream {
+            let cache = match self.proxy_cache {
+                CacheState::Warm => {
+                    "warm: every upstream image pulled through every proxy before the timeline"
+                }
+                CacheState::Cold => "cold: proxies start empty",
+            };
+            let _ = writeln!(
+                out,
+                "  upstream: {} (storage volume {}) behind the fault point {} (haproxy); proxy cache {cache}",
+                u.container, u.volume, u.gate
+            );
         }
         let _ = writeln!(out, "\nreplication: {}", self.replication.describe());
-        let seeded_to = match &self.replication.primary {
-            Some(p) if self.replication.mode != ReplicationMode::PushToAll => {
-                format!("pushed to {p}")
-            }
-            _ => "pushed to every region".to_string(),
+        let pushed_to = match &self.replication.primary {
+            Some(p) if self.replication.mode != ReplicationMode::PushToAll => p.clone(),
+            _ => "every region".to_string(),
         };
         let _ = writeln!(out, "\nimages:");
         for i in &self.images {
             let total: u64 = i.layers.iter().sum();
             let _ = writeln!(
                 out,
-                "  {} ({} layers, {} bytes), {seeded_to}",
+                "  {} ({} layers, {} bytes), pushed to {}",
                 i.reference,
                 i.layers.len(),
-                total
+                total,
+                match i.source {
+                    ImageSource::Regions => pushed_to.as_str(),
+                    ImageSource::Upstream => "the upstream only",
+                }
             );
         }
         if let Some(c) = &self.canaries {
             let _ = writeln!(
                 out,
-                "  canaries: one {} image every {}, {seeded_to}; each region polled until it has it",
+                "  canaries: one {} image every {}, pushed to {pushed_to}; each region polled until it has it",
                 c.size, c.every
             );
         }
@@ -543,6 +686,12 @@ impl Plan {
                         out,
                         "  {at:>6}  cold start of {} hosts{spread}",
                         hosts.len()
+                    );
+                }
+                StepPlan::ProxyCheck => {
+                    let _ = writeln!(
+                        out,
+                        "  {at:>6}  proxy check: every upstream image through every proxy, by tag and by digest"
                     );
                 }
                 StepPlan::Fault(f) => {
@@ -673,5 +822,63 @@ timeline:
         assert_eq!(pick(5), pick(5));
         let all: std::collections::BTreeSet<String> = (0..32).map(pick).collect();
         assert_eq!(all.len(), 2, "both eu-b nodes get picked over 32 seeds");
+    }
+
+    #[test]
+    fn upstream_proxies_mirrors_and_upstream_faults() {
+        let src = r#"
+name: proxied
+duration: 30s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a] }
+    - { name: us, zones: [us-a] }
+  upstream: true
+  proxy: per-region
+images:
+  - { ref: library/base:1, layers: [1MiB], source: upstream }
+hosts:
+  - { name: f, region: eu, per_zone: 1, mirrors: [proxy, upstream, us-proxy], pull: [library/base:1] }
+timeline:
+  - { at: 1s, fault: upstream-errors, for: 5s }
+  - { at: 2s, fault: cache-wipe, target: us-proxy }
+  - { at: 3s, fault: partition, groups: [[eu-proxy], [upstream]], for: 5s }
+  - { at: 4s, fault: bandwidth, target: upstream, rate: 1MiB, for: 5s }
+"#;
+        let p = build(&parse(src).unwrap(), "abc12345", 1);
+        assert_eq!(p.hosts[0].mirrors, ["eu-proxy", "upstream", "us-proxy"]);
+        let u = p.upstream.as_ref().unwrap();
+        assert_eq!(u.gate, "drill-abc12345-upstream-gate");
+        assert_eq!(
+            crate::upstream::registry_behind(&u.gate),
+            "drill-abc12345-upstream"
+        );
+        assert_eq!(p.container_count(), 2 * 3 + 2);
+        let faults: Vec<&FaultPlan> = p
+            .timeline
+            .iter()
+            .filter_map(|s| match &s.what {
+                StepPlan::Fault(f) => Some(&**f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(faults[0].containers, [u.gate.as_str()]);
+        assert_eq!(faults[0].regions, ["eu", "us"]);
+        assert_eq!(faults[0].params.status, DEFAULT_ERROR_STATUS);
+        assert_eq!(faults[1].containers, ["drill-abc12345-us-proxy"]);
+        assert_eq!(
+            faults[1].volume.as_deref(),
+            Some("drill-abc12345-us-proxy-storage")
+        );
+        assert_eq!(
+            faults[2].groups,
+            [
+                vec!["drill-abc12345-eu-proxy".to_string()],
+                vec![u.gate.clone()]
+            ]
+        );
+        assert_eq!(faults[2].regions, ["eu"]);
+        assert_eq!(faults[3].containers, [u.gate.as_str()]);
+        assert_eq!(faults[3].regions, ["eu", "us"]);
     }
 }

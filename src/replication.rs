@@ -7,7 +7,7 @@ use crate::fixtures::{self, TestImage};
 use crate::journal::{Event, Journal, PushOrigin};
 use crate::oci;
 use crate::plan::{ImagePlan, Plan};
-use crate::scenario::{Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
+use crate::scenario::{ImageSource, Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -213,6 +213,7 @@ impl Replicator {
                 &ImagePlan {
                     reference: format!("{CANARY_REPOSITORY}:c{n:04}"),
                     layers: vec![size],
+                    source: ImageSource::Regions,
                 },
                 self.seed,
             );

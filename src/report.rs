@@ -12,6 +12,7 @@ mod baseline;
 mod html;
 mod junit;
 mod markdown;
+mod proxy;
 mod replication;
 #[cfg(test)]
 pub(crate) mod schema_check;
@@ -209,6 +210,19 @@ pub fn terminal(s: &Summary) -> String {
             out.extend(table(rows, &right).into_iter().map(|l| format!("  {l}")));
         }
         out.extend(section.items.iter().map(|i| format!("  - {i}")));
+    }
+    if proxy::intro(a).is_some() {
+        out.push(String::new());
+        out.push(proxy::HEADING.to_lowercase());
+        out.extend(table(
+            &proxy::check_rows(a),
+            &[false, false, false, false, false, false, true, true, false],
+        ));
+    }
+    let errors = proxy::http_error_rows(a);
+    if !errors.is_empty() {
+        out.push("HTTP errors answered to hosts' requests:".into());
+        out.extend(table(&errors, &[false, false, true]));
     }
     out.push(String::new());
     out.push(data_loss(a));

@@ -15,11 +15,12 @@ use crate::journal::{
 };
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
+use crate::proxy_check;
 use crate::replication::{self, Ledger, Replicator};
 use crate::report;
-use crate::scenario;
-use crate::scenario::ReplicationMode;
+use crate::scenario::{self, CacheState, ImageSource, ReplicationMode, UPSTREAM};
 use crate::topology::{self, Live};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -312,24 +313,28 @@ async fn execute(
     let live = topology::up(&engine, &plan, &images).await?;
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
-        entry_points: plan
-            .regions
-            .iter()
-            .map(|r| EntryPoint {
-                region: r.name.clone(),
-                url: live.entry_points[&r.name].clone(),
+        entry_points: entry_point_names(&plan)
+            .into_iter()
+            .map(|name| EntryPoint {
+                url: live.entry_points[&name].clone(),
+                region: name,
             })
             .collect(),
         took_us: started.elapsed().as_micros() as u64,
     });
-    for r in &plan.regions {
-        say(format!(
-            "region {} answers at {}",
-            r.name, live.entry_points[&r.name]
-        ));
+    for name in entry_point_names(&plan) {
+        say(format!("{name} answers at {}", live.entry_points[&name]));
     }
     let ledger = Ledger::default();
     let seeded = seed(&plan, &live, &journal, &ledger).await?;
+    if plan.proxy_cache == CacheState::Warm {
+        say("warming the proxies with the upstream images fleets pull through them");
+        proxy_check::warm(&plan, &live.entry_points, &journal).await?;
+    }
+    let digests: HashMap<String, String> = seeded
+        .iter()
+        .map(|s| (s.reference.clone(), s.manifest.clone()))
+        .collect();
     let mut live = live;
     injector
         .start_proxies(&plan, &mut live.entry_points)
@@ -358,11 +363,14 @@ async fn execute(
         .collect();
 
     let stop_probes = CancellationToken::new();
+    // Guardrails watch the regions' entry points, as the SLA does: an upstream outage is
+    // a fault under test, not a reason to abort.
+    let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
         &plan.probes,
         &journal,
-        guard,
+        guard.map(|g| (g, regions)),
         &stop_probes,
     );
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
@@ -426,6 +434,13 @@ async fn execute(
                     StepPlan::Fault(f) => {
                         let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
                         spawn_fault(&mut tasks, ctx, f, Some(t0 + step.at + f.duration), None);
+                    }
+                    StepPlan::ProxyCheck => {
+                        say("proxy check: every upstream image through every proxy, by tag and by digest");
+                        let (plan, entry_points, digests, journal) = (plan.clone(), live.entry_points.clone(), digests.clone(), journal.clone());
+                        tasks.spawn(async move {
+                            proxy_check::check(&plan, &entry_points, &digests, &journal).await;
+                        });
                     }
                 }
             }
@@ -561,12 +576,39 @@ fn spawn_fault(
 /// An image as pushed: what storage faults need.
 struct SeededImage {
     reference: String,
+    manifest: String,
     config: String,
     layers: Vec<String>,
 }
 
-/// Generates the scenario's images and pushes each to every region, or to the primary
-/// when the replication mode says so.
+/// Every entry point of the topology: the regions', then the proxies' and the upstream's.
+fn entry_point_names(plan: &Plan) -> Vec<String> {
+    let regions = plan.regions.iter().map(|r| r.name.clone());
+    let proxies = plan
+        .regions
+        .iter()
+        .filter_map(|r| r.proxy.as_ref().map(|p| p.name.clone()));
+    let upstream = plan.upstream.as_ref().map(|_| UPSTREAM.to_string());
+    regions.chain(proxies).chain(upstream).collect()
+}
+
+/// Where images of a source are seeded: the regions the replication mode pushes to
+/// (every region, or the primary), or the upstream.
+fn homes(plan: &Plan, source: ImageSource) -> Vec<String> {
+    match source {
+        ImageSource::Regions => plan
+            .regions
+            .iter()
+            .map(|r| r.name.clone())
+            .filter(|r| plan.replication.pushes_to(r))
+            .collect(),
+        ImageSource::Upstream => vec![UPSTREAM.to_string()],
+    }
+}
+
+/// Generates the scenario's images and pushes each to its homes: every region (or the
+/// primary when the replication mode says so), or, for `source: upstream`, the upstream
+/// only (through its fault point, which passes everything until a fault says otherwise).
 async fn seed(
     plan: &Plan,
     live: &Live,
@@ -583,46 +625,39 @@ async fn seed(
     .await
     .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
     let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
-    let targets: Vec<&plan::RegionPlan> = plan
-        .regions
-        .iter()
-        .filter(
-            |r| match (&plan.replication.primary, plan.replication.mode) {
-                (Some(p), ReplicationMode::Async | ReplicationMode::None) => &r.name == p,
-                _ => true,
-            },
-        )
-        .collect();
     say(format!(
-        "seeding {} images ({:.1} MiB) into {}",
+        "seeding {} images ({:.1} MiB) into {}{}",
         generated.len(),
         total as f64 / 1048576.0,
-        targets
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        homes(plan, ImageSource::Regions).join(", "),
+        if plan.upstream.is_some() {
+            " and the upstream"
+        } else {
+            ""
+        }
     ));
     let client = &oci::client(Duration::from_secs(5), Duration::from_secs(120));
-    let pushes = targets.into_iter().flat_map(|r| {
-        let base = &live.entry_points[&r.name];
-        generated.iter().map(move |img| async move {
-            oci::push(client, base, img).await.map_err(|e| {
-                DrillError::Setup(format!(
-                    "seeding {}:{} into region {} failed: {e}",
-                    img.repository, img.tag, r.name
-                ))
-            })?;
-            let reference = format!("{}:{}", img.repository, img.tag);
-            ledger.acknowledged(&reference, &img.manifest.digest, &r.name);
-            journal.record(Event::ImageSeeded {
-                image: reference,
-                region: r.name.clone(),
-                digest: img.manifest.digest.clone(),
-                bytes: img.total_bytes(),
-            });
-            Ok::<(), DrillError>(())
-        })
+    let pushes = generated.iter().zip(&plan.images).flat_map(|(img, spec)| {
+        homes(plan, spec.source)
+            .into_iter()
+            .map(move |home| async move {
+                let base = &live.entry_points[&home];
+                oci::push(client, base, img).await.map_err(|e| {
+                    DrillError::Setup(format!(
+                        "seeding {}:{} into {home} failed: {e}",
+                        img.repository, img.tag
+                    ))
+                })?;
+                let reference = format!("{}:{}", img.repository, img.tag);
+                ledger.acknowledged(&reference, &img.manifest.digest, &home);
+                journal.record(Event::ImageSeeded {
+                    image: reference,
+                    region: home,
+                    digest: img.manifest.digest.clone(),
+                    bytes: img.total_bytes(),
+                });
+                Ok::<(), DrillError>(())
+            })
     });
     for r in futures_util::future::join_all(pushes).await {
         r?;
@@ -631,6 +666,7 @@ async fn seed(
         .iter()
         .map(|g| SeededImage {
             reference: format!("{}:{}", g.repository, g.tag),
+            manifest: g.manifest.digest.clone(),
             config: g.config.digest.clone(),
             layers: g.layers.iter().map(|l| l.digest.clone()).collect(),
         })

@@ -53,6 +53,26 @@ pub struct Scenario {
     #[serde(default)]
     #[schemars(with = "Option<Canaries>")]
     pub canaries: Option<Spanned<Canaries>>,
+    #[serde(default)]
+    pub preconditions: Preconditions,
+}
+
+/// The state the topology is put in before the timeline starts.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Preconditions {
+    /// `warm`: drill pulls every upstream image through every proxy before the timeline;
+    /// `cold` (default): the proxies start empty.
+    #[serde(default)]
+    pub proxy_cache: CacheState,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheState {
+    #[default]
+    Cold,
+    Warm,
 }
 
 /// Limits that abort the run (exit 3) when crossed; every fault is healed first.
@@ -87,6 +107,13 @@ pub struct Topology {
     #[serde(default)]
     #[schemars(with = "Option<Replication>")]
     pub replication: Option<Spanned<Replication>>,
+    /// A registry that plays the public registry, behind a fault point (`upstream-*`
+    /// faults). Images with `source: upstream` are seeded there only.
+    #[serde(default)]
+    pub upstream: bool,
+    /// `per-region`: one pull-through cache of the upstream per region.
+    #[serde(default)]
+    pub proxy: Option<ProxyMode>,
 }
 
 impl Topology {
@@ -181,6 +208,21 @@ fn canary_size() -> Size {
     Size(4096)
 }
 
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyMode {
+    /// One distribution registry in proxy mode per region, with its own storage.
+    PerRegion,
+}
+
+/// The mirror name of the upstream, in host mirror lists and fault targets.
+pub const UPSTREAM: &str = "upstream";
+
+/// The mirror name of a region's proxy: `<region>-proxy`.
+pub fn proxy_name(region: &str) -> String {
+    format!("{region}-proxy")
+}
+
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadBalancerKind {
@@ -207,6 +249,17 @@ pub struct ImageSpec {
     #[serde(rename = "ref")]
     pub reference: String,
     pub layers: Vec<Size>,
+    /// Where the image is seeded: every region (default) or the upstream only.
+    #[serde(default)]
+    pub source: ImageSource,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageSource {
+    #[default]
+    Regions,
+    Upstream,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
@@ -244,7 +297,8 @@ pub struct Fleet {
     #[serde(default)]
     pub kind: HostKind,
     /// Ordered mirror list: `region` (the fleet's own region), `other-regions`
-    /// (every other region in file order) or a region's name.
+    /// (every other region in file order), a region's name, `proxy` (the region's
+    /// pull-through cache), `<region>-proxy` or `upstream`.
     pub mirrors: Vec<String>,
     pub pull: Vec<String>,
     #[serde(default)]
@@ -333,7 +387,8 @@ pub struct Step {
     pub hosts: Option<HostSelector>,
     #[serde(default)]
     pub fault: Option<FaultKind>,
-    /// A node (`eu-a-1`), a zone, a region, or a load balancer (`<region>-lb`).
+    /// A node (`eu-a-1`), a zone, a region, a load balancer (`<region>-lb`), a proxy
+    /// (`<region>-proxy`) or `upstream` (its fault point).
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default, rename = "for")]
@@ -367,7 +422,14 @@ pub struct Step {
     /// Which blob of that image: a layer index (0 = first), or `config`.
     #[serde(default)]
     pub blob: Option<BlobRef>,
-    /// Partition groups: zones, regions, nodes or load balancers.
+    /// Status an `upstream-errors` fault answers with (500-599).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// `Retry-After` an `upstream-rate-limit` fault sends with its 429s.
+    #[serde(default)]
+    pub retry_after: Option<Span>,
+    /// Partition groups: zones, regions, nodes, load balancers, proxies (`<region>-proxy`)
+    /// or `upstream`.
     #[serde(default)]
     pub groups: Option<Vec<Vec<String>>>,
     /// Spreads a cold start's hosts evenly over this time instead of starting them at once.
@@ -422,6 +484,9 @@ pub enum Action {
     /// Every selected host forgets its cache and pulls its whole image list.
     #[default]
     ColdStart,
+    /// drill pulls every upstream image through every proxy, by tag and by digest, and
+    /// records what each proxy served.
+    ProxyCheck,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -441,6 +506,10 @@ pub enum FaultKind {
     CacheWipe,
     CorruptBlob,
     DeleteBlob,
+    UpstreamOutage,
+    UpstreamRateLimit,
+    UpstreamErrors,
+    UpstreamSlow,
 }
 
 impl FaultKind {
@@ -460,6 +529,10 @@ impl FaultKind {
             FaultKind::CacheWipe => "cache-wipe",
             FaultKind::CorruptBlob => "corrupt-blob",
             FaultKind::DeleteBlob => "delete-blob",
+            FaultKind::UpstreamOutage => "upstream-outage",
+            FaultKind::UpstreamRateLimit => "upstream-rate-limit",
+            FaultKind::UpstreamErrors => "upstream-errors",
+            FaultKind::UpstreamSlow => "upstream-slow",
         }
     }
 
@@ -489,7 +562,22 @@ impl FaultKind {
             FaultKind::PacketLoss => &["pick", "direction", "loss"],
             FaultKind::Latency => &["pick", "delay", "jitter", "via"],
             FaultKind::CorruptBlob | FaultKind::DeleteBlob => &["image", "blob"],
+            FaultKind::UpstreamOutage => &[],
+            FaultKind::UpstreamRateLimit => &["retry_after"],
+            FaultKind::UpstreamErrors => &["status"],
+            FaultKind::UpstreamSlow => &["delay"],
         }
+    }
+
+    /// Faults done at the upstream's fault point.
+    pub fn is_upstream(self) -> bool {
+        matches!(
+            self,
+            FaultKind::UpstreamOutage
+                | FaultKind::UpstreamRateLimit
+                | FaultKind::UpstreamErrors
+                | FaultKind::UpstreamSlow
+        )
     }
 }
 
@@ -513,6 +601,8 @@ impl Step {
         add(self.image.is_some(), "image");
         add(self.blob.is_some(), "blob");
         add(self.groups.is_some(), "groups");
+        add(self.status.is_some(), "status");
+        add(self.retry_after.is_some(), "retry_after");
         out
     }
 }
@@ -967,6 +1057,23 @@ impl Scenario {
             .find(|r| r.name == name)
     }
 
+    /// Whether `name` is a proxy of this topology (`<region>-proxy`).
+    pub fn is_proxy(&self, name: &str) -> bool {
+        self.topology.value.proxy.is_some()
+            && name
+                .strip_suffix("-proxy")
+                .is_some_and(|r| self.region(r).is_some())
+    }
+
+    /// Images seeded to the upstream only.
+    pub fn upstream_images(&self) -> impl Iterator<Item = &ImageSpec> {
+        self.images
+            .value
+            .iter()
+            .map(|i| &i.value)
+            .filter(|i| i.source == ImageSource::Upstream)
+    }
+
     /// The zones a fleet is placed in.
     pub fn fleet_zones<'a>(&'a self, fleet: &'a Fleet) -> Vec<&'a str> {
         match &fleet.zones {
@@ -1152,6 +1259,25 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
             ));
         }
     }
+    let t = &s.topology.value;
+    if t.proxy.is_some() && !t.upstream {
+        p.push(Problem::at(
+            &s.topology.referenced,
+            "topology.proxy",
+            "a pull-through proxy caches the upstream: set `upstream: true` too",
+        ));
+    }
+    for name in names.iter().chain(&zones) {
+        let clash =
+            (t.upstream && *name == UPSTREAM) || (t.proxy.is_some() && name.ends_with("-proxy"));
+        if clash {
+            p.push(Problem::at(
+                &s.topology.referenced,
+                "topology.regions",
+                format!("'{name}' would clash with the upstream's or a proxy's name; rename it"),
+            ));
+        }
+    }
     for z in &zones {
         if names.contains(z) {
             p.push(Problem::at(
@@ -1190,6 +1316,13 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
                 loc,
                 format!("{field}.ref"),
                 format!("image '{}' is declared twice", img.value.reference),
+            ));
+        }
+        if img.value.source == ImageSource::Upstream && !s.topology.value.upstream {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.source"),
+                "source: upstream needs an upstream: set `topology.upstream: true`",
             ));
         }
         if img.value.layers.is_empty() || img.value.layers.len() > MAX_LAYERS {
@@ -1264,14 +1397,24 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
             ));
         }
         for m in &fleet.mirrors {
-            let known = m == "region" || m == "other-regions" || s.region(m).is_some();
+            let known = m == "region"
+                || m == "other-regions"
+                || s.region(m).is_some()
+                || s.is_proxy(m)
+                || (m == "proxy" && s.topology.value.proxy.is_some())
+                || (m == UPSTREAM && s.topology.value.upstream);
             if !known {
                 p.push(Problem::at(
                     loc,
                     format!("{field}.mirrors"),
                     format!(
-                        "unknown mirror '{m}'; use region, other-regions or a region name ({})",
-                        region_list(s)
+                        "unknown mirror '{m}'; use region, other-regions, a region name ({}){}",
+                        region_list(s),
+                        match (s.topology.value.proxy.is_some(), s.topology.value.upstream) {
+                            (true, _) => ", proxy, <region>-proxy or upstream",
+                            (false, true) => " or upstream (proxies need `topology.proxy: per-region`)",
+                            (false, false) => " (proxy and upstream need `topology.upstream: true` and `topology.proxy: per-region`)",
+                        }
                     ),
                 ));
             }
@@ -1290,13 +1433,25 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 "list at least one image to pull",
             ));
         }
+        let via_upstream = fleet
+            .mirrors
+            .iter()
+            .any(|m| m == "proxy" || m == UPSTREAM || s.is_proxy(m));
         for r in &fleet.pull {
-            if !s.images.value.iter().any(|i| &i.value.reference == r) {
-                p.push(Problem::at(
+            match s.images.value.iter().find(|i| &i.value.reference == r) {
+                None => p.push(Problem::at(
                     loc,
                     format!("{field}.pull"),
                     format!("image '{r}' is not declared under images"),
-                ));
+                )),
+                Some(i) if i.value.source == ImageSource::Upstream && !via_upstream => {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.pull"),
+                        format!("image '{r}' is seeded to the upstream only: add proxy or upstream to the fleet's mirrors"),
+                    ))
+                }
+                Some(_) => {}
             }
         }
         if fleet.parallel_layers == 0 || fleet.parallel_layers > 16 {
@@ -1394,6 +1549,27 @@ fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
                 &field,
                 "a step needs `do: cold-start` or `fault: <kind>`",
             )),
+            (Some(Action::ProxyCheck), None) => {
+                if step.hosts.is_some()
+                    || step.target.is_some()
+                    || step.duration.is_some()
+                    || step.ramp.is_some()
+                    || !step.given().is_empty()
+                {
+                    p.push(Problem::at(
+                        loc,
+                        &field,
+                        "proxy-check takes no parameters: it pulls every upstream image through every proxy",
+                    ));
+                }
+                if s.topology.value.proxy.is_none() || s.upstream_images().next().is_none() {
+                    p.push(Problem::at(
+                        loc,
+                        format!("{field}.do"),
+                        "proxy-check needs `topology.proxy: per-region` and at least one image with `source: upstream`",
+                    ));
+                }
+            }
             (Some(Action::ColdStart), None) => {
                 if step.target.is_some() || step.duration.is_some() {
                     p.push(Problem::at(
@@ -1490,7 +1666,7 @@ fn validate_fault(
             Some(groups) if groups.len() >= 2 && groups.iter().all(|g| !g.is_empty()) => {
                 let mut seen = BTreeSet::new();
                 for name in groups.iter().flatten() {
-                    if let Err(msg) = check_target(s, FaultKind::Kill, name) {
+                    if let Err(msg) = check_target(s, FaultKind::Partition, name) {
                         problem("groups", msg);
                     }
                     if !seen.insert(name.as_str()) {
@@ -1499,6 +1675,22 @@ fn validate_fault(
                 }
             }
             _ => problem("groups", "a partition needs at least two non-empty groups, e.g. groups: [[eu-a], [eu-b, eu-lb]]".into()),
+        }
+    } else if kind.is_upstream() {
+        if !s.topology.value.upstream {
+            problem(
+                "fault",
+                format!(
+                    "{} acts on the upstream: set `topology.upstream: true`",
+                    kind.name()
+                ),
+            );
+        }
+        if step.target.as_deref().is_some_and(|t| t != UPSTREAM) {
+            problem(
+                "target",
+                format!("{} acts on the upstream's fault point: omit `target` or write `target: upstream`; to cut one region off the upstream use a partition, e.g. groups: [[eu-proxy], [upstream]]", kind.name()),
+            );
         }
     } else {
         match &step.target {
@@ -1542,6 +1734,13 @@ fn validate_fault(
             Some(r) if r.0 < 1024 => problem("rate", "must be at least 1KiB (per second)".into()),
             Some(_) => {}
         },
+        FaultKind::UpstreamSlow if step.delay.is_none() => problem(
+            "delay",
+            "upstream-slow needs the delay added to each request, e.g. delay: 2s".into(),
+        ),
+        FaultKind::UpstreamErrors if step.status.is_some_and(|c| !(500..=599).contains(&c)) => {
+            problem("status", "must be an HTTP 5xx status, e.g. 503".into())
+        }
         FaultKind::PacketLoss if step.loss.is_none() => problem(
             "loss",
             "packet-loss needs the share of packets dropped, e.g. loss: 20%".into(),
@@ -1597,7 +1796,14 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
             let is_lb = target
                 .strip_suffix("-lb")
                 .is_some_and(|r| s.region(r).is_some());
+            // The upstream's gate takes the engine and network faults; wiping or
+            // restarting it would only reset its fault point.
+            let upstream_gate = target == UPSTREAM
+                && s.topology.value.upstream
+                && !matches!(kind, FaultKind::CacheWipe | FaultKind::Restart);
             if is_lb
+                || s.is_proxy(target)
+                || upstream_gate
                 || nodes.iter().any(|n| n == target)
                 || s.region_of_zone(target).is_some()
                 || s.region(target).is_some()
@@ -1612,9 +1818,10 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
                     .map(|r| format!("{}-lb", r.value.name))
                     .collect();
                 Err(format!(
-                    "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region",
+                    "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region{}",
                     nodes.join(", "),
-                    lbs.join(", ")
+                    lbs.join(", "),
+                    if s.topology.value.proxy.is_some() { ", or a proxy (<region>-proxy)" } else { "" }
                 ))
             }
         }
@@ -1880,5 +2087,117 @@ sla:
             "  data_loss: none\n  error_budget: { slo: 99.9% }",
         );
         assert!(problems(&src)[0].message.contains("missing field `period`"));
+    }
+
+    const PROXIED: &str = r#"
+name: proxied
+duration: 30s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a] }
+  upstream: true
+  proxy: per-region
+preconditions: { proxy_cache: warm }
+images:
+  - { ref: team/app:1, layers: [1MiB] }
+  - { ref: library/base:1, layers: [1MiB], source: upstream }
+hosts:
+  - { name: f, region: eu, per_zone: 1, mirrors: [region, proxy, upstream], pull: [team/app:1, library/base:1] }
+timeline:
+  - { at: 1s, fault: upstream-rate-limit, retry_after: 3s, for: 5s }
+  - { at: 2s, do: proxy-check }
+  - { at: 3s, fault: cache-wipe, target: eu-proxy }
+  - { at: 4s, fault: partition, groups: [[eu-proxy], [upstream]], for: 5s }
+"#;
+
+    #[test]
+    fn upstream_proxies_and_their_faults_parse() {
+        let s = parse(PROXIED).expect("valid");
+        assert_eq!(s.preconditions.proxy_cache, CacheState::Warm);
+        assert_eq!(s.upstream_images().count(), 1);
+        assert!(s.is_proxy("eu-proxy") && !s.is_proxy("us-proxy"));
+    }
+
+    #[test]
+    fn upstream_faults_can_be_injected_by_hand() {
+        let s = parse(PROXIED).unwrap();
+        let (kind, step) = parse_fault(
+            &s,
+            "{ at: 0s, fault: upstream-rate-limit, retry_after: 2s }",
+        )
+        .expect("no target, no `for` needed by hand");
+        assert_eq!(kind, FaultKind::UpstreamRateLimit);
+        assert_eq!(step.retry_after.map(|r| r.0.as_secs()), Some(2));
+        let err = parse_fault(&s, "{ at: 0s, fault: upstream-outage, target: eu }").unwrap_err();
+        assert!(err.contains("partition"), "{err}");
+    }
+
+    #[test]
+    fn upstream_mistakes_are_located_and_explained() {
+        let cases = [
+            (
+                "  upstream: true\n",
+                "",
+                "topology.proxy",
+                "set `upstream: true`",
+            ),
+            (
+                "[region, proxy, upstream], pull",
+                "[region], pull",
+                "hosts[0].pull",
+                "seeded to the upstream only",
+            ),
+            (
+                "mirrors: [region, proxy,",
+                "mirrors: [region, cache,",
+                "hosts[0].mirrors",
+                "unknown mirror 'cache'",
+            ),
+            (
+                "retry_after: 3s",
+                "status: 503",
+                "timeline[0].status",
+                "does not take `status`",
+            ),
+            (
+                "upstream-rate-limit, retry_after: 3s,",
+                "upstream-errors, status: 404,",
+                "timeline[0].status",
+                "5xx",
+            ),
+            (
+                "upstream-rate-limit,",
+                "upstream-outage, target: eu,",
+                "timeline[0].target",
+                "groups: [[eu-proxy], [upstream]]",
+            ),
+            (
+                "target: eu-proxy",
+                "target: us-proxy",
+                "timeline[2].target",
+                "matches nothing",
+            ),
+            (
+                "target: eu-proxy",
+                "target: upstream",
+                "timeline[2].target",
+                "matches nothing",
+            ),
+            (
+                "  proxy: per-region\n",
+                "",
+                "timeline[1].do",
+                "proxy-check needs",
+            ),
+        ];
+        for (from, to, field, words) in cases {
+            assert!(PROXIED.contains(from), "{from}");
+            let p = problems(&PROXIED.replace(from, to));
+            assert!(
+                p.iter()
+                    .any(|p| p.field == field && p.message.contains(words) && p.line > 0),
+                "{from} → {to}: expected {field}: {words}, got {p:?}"
+            );
+        }
     }
 }

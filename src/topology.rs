@@ -1,11 +1,14 @@
 //! Brings a plan's topology up in Docker: the run's network, one storage volume per
-//! region, registry nodes sharing it, and haproxy in front of each region.
+//! region, registry nodes sharing it, and haproxy in front of each region; with an
+//! upstream, the upstream registry behind its fault point and a proxy per region.
 
 use crate::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::error::DrillError;
 use crate::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
 use crate::oci;
-use crate::plan::{HostPlan, Plan, REGISTRY_PORT};
+use crate::plan::{HostPlan, Plan, UpstreamPlan, REGISTRY_PORT};
+use crate::scenario::UPSTREAM;
+use crate::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -69,6 +72,10 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
         entry_points.insert(r.name.clone(), format!("http://127.0.0.1:{port}"));
     }
 
+    if let Some(u) = &plan.upstream {
+        upstream_up(engine, plan, images, u, &mut entry_points).await?;
+    }
+
     let client = oci::client(Duration::from_secs(1), Duration::from_secs(2));
     for (region, base) in &entry_points {
         wait_ready(&client, region, base).await?;
@@ -77,12 +84,95 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
     Ok(Live { entry_points })
 }
 
-/// The load balancer containers of a host's mirrors, in order, as `name:5000`.
+/// The upstream registry, its gate (the fault point, published as the `upstream` entry
+/// point) and one pull-through proxy per region, each with its own storage volume.
+async fn upstream_up(
+    engine: &Engine,
+    plan: &Plan,
+    images: &Images,
+    u: &UpstreamPlan,
+    entry_points: &mut HashMap<String, String>,
+) -> Result<(), DrillError> {
+    let run = &plan.run_id;
+    let registry =
+        |name: &str, volume: &str, role: &str, env: Vec<String>, publish| ContainerSpec {
+            name: name.to_string(),
+            image: images.registry.clone(),
+            network: plan.network.clone(),
+            env,
+            volumes: vec![(volume.to_string(), "/var/lib/registry".into())],
+            publish,
+            labels: vec![("drill.role".into(), role.into())],
+            ..Default::default()
+        };
+    engine.create_volume(&u.volume, run).await?;
+    let spec = registry(&u.container, &u.volume, "upstream", Vec::new(), None);
+    engine.create_container(run, &spec).await?;
+    engine.start(&spec.name).await?;
+
+    let port = free_loopback_port()?;
+    let gate = ContainerSpec {
+        name: u.gate.clone(),
+        image: images.haproxy.clone(),
+        network: plan.network.clone(),
+        publish: Some((REGISTRY_PORT, port)),
+        labels: vec![("drill.role".into(), "upstream-gate".into())],
+        ..Default::default()
+    };
+    engine.create_container(run, &gate).await?;
+    engine
+        .upload_file(&u.gate, GATE_LUA_PATH, GATE_LUA.as_bytes())
+        .await?;
+    engine
+        .upload_file(
+            &u.gate,
+            HAPROXY_CONFIG_PATH,
+            upstream::config(&u.container, GateMode::Pass).as_bytes(),
+        )
+        .await?;
+    engine.start(&u.gate).await?;
+    entry_points.insert(UPSTREAM.into(), format!("http://127.0.0.1:{port}"));
+
+    for p in plan.regions.iter().filter_map(|r| r.proxy.as_ref()) {
+        engine.create_volume(&p.volume, run).await?;
+        let port = free_loopback_port()?;
+        let env = vec![format!(
+            "REGISTRY_PROXY_REMOTEURL=http://{}:{REGISTRY_PORT}",
+            u.gate
+        )];
+        let spec = registry(
+            &p.container,
+            &p.volume,
+            "proxy",
+            env,
+            Some((REGISTRY_PORT, port)),
+        );
+        engine.create_container(run, &spec).await?;
+        engine.start(&p.container).await?;
+        entry_points.insert(p.name.clone(), format!("http://127.0.0.1:{port}"));
+    }
+    Ok(())
+}
+
+/// The containers of a host's mirrors, in order, as `name:5000`: a region's load
+/// balancer, a proxy, or the upstream's gate.
 pub fn mirror_hosts(plan: &Plan, host: &HostPlan) -> Vec<String> {
     host.mirrors
         .iter()
-        .filter_map(|m| plan.regions.iter().find(|r| &r.name == m))
-        .map(|r| format!("{}:{REGISTRY_PORT}", r.load_balancer))
+        .filter_map(|m| {
+            let region = plan.regions.iter().find(|r| &r.name == m);
+            let proxy = plan
+                .regions
+                .iter()
+                .filter_map(|r| r.proxy.as_ref())
+                .find(|p| &p.name == m);
+            let gate = plan.upstream.as_ref().filter(|_| m == UPSTREAM);
+            region
+                .map(|r| r.load_balancer.clone())
+                .or_else(|| proxy.map(|p| p.container.clone()))
+                .or_else(|| gate.map(|u| u.gate.clone()))
+        })
+        .map(|c| format!("{c}:{REGISTRY_PORT}"))
         .collect()
 }
 

@@ -216,7 +216,10 @@ fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
     };
     match sla.per {
         AvailabilityScope::Region => {
-            for (region, s) in &a.availability.regions {
+            // Proxies and the upstream are probed and reported, not judged: the SLA is
+            // the regions' promise.
+            let judged = |name: &String| a.run.as_ref().is_none_or(|r| r.regions.contains(name));
+            for (region, s) in a.availability.regions.iter().filter(|(r, _)| judged(r)) {
                 checks.push(check(
                     format!("availability {region}"),
                     s,

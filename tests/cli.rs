@@ -448,3 +448,72 @@ fn fallback_sla_needs_a_limit() {
         "{err}"
     );
 }
+
+fn docker(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
+}
+
+fn image_exists(reference: &str) -> bool {
+    docker(&["image", "inspect", reference]).status.success()
+}
+
+/// Imports a one-file image, labelled as a helper image or not.
+fn import_image(reference: &str, label: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("marker"), reference).unwrap();
+    let tar = dir.path().join("rootfs.tar");
+    let packed = std::process::Command::new("tar")
+        .args([
+            "-cf",
+            tar.to_str().unwrap(),
+            "-C",
+            dir.path().to_str().unwrap(),
+            "marker",
+        ])
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    let mut args = vec!["import".to_string()];
+    if let Some(label) = label {
+        args.extend(["--change".to_string(), format!("LABEL {label}")]);
+    }
+    args.extend([tar.display().to_string(), reference.to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = docker(&args);
+    assert!(out.status.success(), "docker import: {}", text(&out.stderr));
+}
+
+#[test]
+fn images_prune_removes_only_outdated_helper_images() {
+    let built = drill().args(["images", "build"]).output().unwrap();
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let current = text(&built.stdout)
+        .lines()
+        .find(|l| l.starts_with("drill/toolbox:"))
+        .expect("images build prints the toolbox tag")
+        .to_string();
+    let outdated = "drill/toolbox:outdated-prune-test";
+    let unlabelled = "drill/toolbox:unlabelled-prune-test";
+    import_image(outdated, Some("drill.image=toolbox"));
+    import_image(unlabelled, None);
+
+    let out = drill().args(["images", "prune"]).output().unwrap();
+    let removed_unlabelled = !image_exists(unlabelled);
+    docker(&["rmi", unlabelled, outdated]);
+
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("removed {outdated}")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!image_exists(outdated));
+    assert!(
+        !removed_unlabelled,
+        "an image without the drill.image label was removed"
+    );
+    assert!(image_exists(&current), "the current {current} was removed");
+}

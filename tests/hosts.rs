@@ -179,6 +179,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
     let image = registry_drill::plan::ImagePlan {
         reference: "team/tiny:1".into(),
         layers: vec![64 * 1024],
+        source: Default::default(),
     };
     let our_id = registry_drill::fixtures::generate(&image, 6).config.digest;
     // The image drill pulled is untagged twice: by the second cold start's wipe, and at

@@ -7,6 +7,7 @@ use common::{ask, game_day_up, leftovers, run, scenario, text};
 use registry_drill::fixtures;
 use registry_drill::oci;
 use registry_drill::plan::ImagePlan;
+use registry_drill::scenario::ImageSource;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -129,6 +130,7 @@ fn integrity_check_catches_a_deleted_blob_and_a_tag_moved_behind_drills_back() {
         &ImagePlan {
             reference: "team/base:1".into(),
             layers: vec![1000],
+            source: ImageSource::Regions,
         },
         999,
     );

@@ -221,6 +221,7 @@ mod tests {
             duration_us,
             error: None,
             fallbacks: 0,
+            http_errors: Default::default(),
             phases: served
                 .iter()
                 .map(|e| Phase {

@@ -212,6 +212,20 @@ pub fn render(s: &Summary) -> io::Result<String> {
         h.push_str("</ul>\n");
     }
 
+    let errors = super::proxy::http_error_rows(a);
+    let intro = super::proxy::intro(a);
+    if intro.is_some() || !errors.is_empty() {
+        let _ = writeln!(h, "<h2>{}</h2>", super::proxy::HEADING);
+        if let Some(intro) = intro {
+            let _ = writeln!(h, "<p>{}</p>", esc(intro));
+            h.push_str(&table(&super::proxy::check_rows(a), &[6, 7]));
+        }
+        if !errors.is_empty() {
+            h.push_str("<p>HTTP errors answered to hosts' requests (native hosts):</p>\n");
+            h.push_str(&table(&errors, &[2]));
+        }
+    }
+
     if a.data_loss.checked == 0 {
         h.push_str("<h2>Integrity</h2>\n<p>Data loss: not checked.</p>\n");
     }

@@ -159,6 +159,23 @@ pub fn render(s: &Summary) -> String {
             out.extend(section.items.iter().map(|i| format!("- {}", esc(i))));
         }
     }
+    let errors = super::proxy::http_error_rows(a);
+    if let Some(intro) = super::proxy::intro(a).or((!errors.is_empty()).then_some("")) {
+        out.push(String::new());
+        out.push(format!("### {}", super::proxy::HEADING));
+        if !intro.is_empty() {
+            out.push(String::new());
+            out.push(esc(intro));
+            out.push(String::new());
+            out.extend(table(&super::proxy::check_rows(a)));
+        }
+        if !errors.is_empty() {
+            out.push(String::new());
+            out.push("HTTP errors answered to hosts' requests (native hosts):".into());
+            out.push(String::new());
+            out.extend(table(&errors));
+        }
+    }
     let mut text = out.join("\n");
     text.push('\n');
     text
