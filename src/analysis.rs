@@ -1311,6 +1311,21 @@ pub(crate) mod tests {
         )
     }
 
+    /// Region `region` lost whole (fault `fault`) at `t_us`.
+    pub(crate) fn region_outage(t_us: u64, fault: usize, region: &str) -> Record {
+        rec(
+            t_us,
+            Event::FaultInjected {
+                fault,
+                kind: FaultKind::RegionOutage,
+                target: region.into(),
+                members: vec![],
+                regions: vec![region.into()],
+                method: "docker kill".into(),
+            },
+        )
+    }
+
     pub(crate) fn heal(t_us: u64, fault: usize) -> Record {
         rec(
             t_us,

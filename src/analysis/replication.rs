@@ -242,6 +242,7 @@ pub fn analyze(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::tests::region_outage;
     use crate::scenario::ReplicationMode;
 
     fn at(t_us: u64, event: Event) -> Record {
@@ -269,20 +270,6 @@ mod tests {
                 image: image.into(),
                 digest: format!("sha256:{image}"),
                 region: region.into(),
-            },
-        )
-    }
-
-    fn region_outage(t: u64, fault: usize, region: &str) -> Record {
-        at(
-            t,
-            Event::FaultInjected {
-                fault,
-                kind: FaultKind::RegionOutage,
-                target: region.into(),
-                members: vec![],
-                regions: vec![region.into()],
-                method: "docker kill".into(),
             },
         )
     }

@@ -252,7 +252,7 @@ mod tests {
     use crate::analysis::analyze;
     use crate::analysis::tests::*;
     use crate::journal::{Event, PushOrigin, ViolationKind};
-    use crate::scenario::{FaultKind, Sla};
+    use crate::scenario::Sla;
 
     const S: u64 = 1_000_000;
 
@@ -284,17 +284,7 @@ mod tests {
             )
         };
         j.push(pushed(S, "drill/canary:c0001", "eu", true));
-        j.push(rec(
-            2 * S,
-            Event::FaultInjected {
-                fault: 1,
-                kind: FaultKind::RegionOutage,
-                target: "eu".into(),
-                members: vec![],
-                regions: vec!["eu".into()],
-                method: "docker kill".into(),
-            },
-        ));
+        j.push(region_outage(2 * S, 1, "eu"));
         j.push(pushed(3 * S, "drill/canary:c0002", "eu", false));
         j.push(rec(
             4 * S,

@@ -138,7 +138,7 @@ mod tests {
     use crate::analysis::analyze;
     use crate::analysis::tests::*;
     use crate::journal::{Event, PhaseKind};
-    use crate::scenario::{FallbackSla, FaultKind, IsolationSla, Sla};
+    use crate::scenario::{FallbackSla, IsolationSla, Sla};
     use crate::units::{Growth, Percent, Span};
     use crate::verdict::{judge, Check, Status, Verdict};
     use std::time::Duration;
@@ -201,17 +201,7 @@ mod tests {
                 bytes: 10,
             },
         ));
-        j.push(rec(
-            8 * S,
-            Event::FaultInjected {
-                fault: 1,
-                kind: FaultKind::RegionOutage,
-                target: "eu".into(),
-                members: vec![],
-                regions: vec!["eu".into()],
-                method: "docker kill".into(),
-            },
-        ));
+        j.push(region_outage(8 * S, 1, "eu"));
         let sla = |secs| Sla {
             rpo: Some(Span(Duration::from_secs(secs))),
             ..Sla::default()
