@@ -4,6 +4,13 @@
 //! pull?), steady state, data loss and whether authentication held (`auth`). A pure function of the recorded events, so any
 //! run (a killed one too) can be analysed again.
 
+mod isolation;
+mod replication;
+
+pub use isolation::{Fallback, FaultSpan, Isolation, RegionIsolation, Side};
+pub use replication::{
+    LagPoint, PushFailure, RegionLag, RegionLoss, ReplicationAnalysis, UnreplicatedWrite,
+};
 mod proxy;
 pub use proxy::{ProxyBehaviour, ProxyCheckRow};
 pub mod auth;
@@ -11,7 +18,7 @@ pub mod auth;
 pub use auth::AuthCheck;
 
 use crate::journal::{
-    ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo,
+    ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
 };
 use crate::scenario::{AvailabilityScope, AvailabilitySla, ErrorBudgetSla, FaultKind, Sla};
 use crate::units::{format_secs, Percent};
@@ -61,6 +68,16 @@ pub struct Analysis {
     /// Notes written during a game day, in time order.
     #[serde(default)]
     pub notes: Vec<NoteEntry>,
+    /// Replication lag per region, push failures and the recovery point of each
+    /// region outage.
+    #[serde(default)]
+    pub replication: ReplicationAnalysis,
+    /// The regions no fault touched, during the faults against their steady state.
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// Pulls another region served.
+    #[serde(default)]
+    pub fallback: Fallback,
     /// What the pull-through proxies served (proxy checks) and the HTTP errors hosts got.
     #[serde(default)]
     pub proxy: ProxyBehaviour,
@@ -423,6 +440,12 @@ pub struct LostImage {
     pub region: String,
     pub image: String,
     pub error: Option<String>,
+    /// The digest last pushed to the tag; `None` in older journals.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// `missing`, `tag_moved` or `bad_blob`; `None` in older journals.
+    #[serde(default)]
+    pub violation: Option<ViolationKind>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
@@ -504,7 +527,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
 
     for r in records {
         match &r.event {
-            Event::RunStarted(info) => run = Some(info.clone()),
+            Event::RunStarted(info) => run = Some((**info).clone()),
             Event::RunFinished { outcome: o } => outcome = Some(o.clone()),
             Event::Probe { region, ok, .. } => signals.push(Signal {
                 t_us: r.t_us,
@@ -552,6 +575,8 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 image,
                 ok,
                 error,
+                digest,
+                violation,
             } => {
                 data_loss.checked += 1;
                 if *ok {
@@ -561,6 +586,8 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                         region: region.clone(),
                         image: image.clone(),
                         error: error.clone(),
+                        digest: digest.clone(),
+                        violation: *violation,
                     });
                 }
             }
@@ -581,6 +608,8 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
             }),
             Event::TopologyUp { .. }
             | Event::TimelineStarted
+            | Event::Pushed { .. }
+            | Event::Visible { .. }
             | Event::ProxyWarmed { .. }
             | Event::ProxyCheck(_)
             | Event::AuthProbe { .. } => {}
@@ -624,12 +653,23 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     }
     let timeline = timeline(&faults, &cold_starts);
     let auth = auth::auth_check(records, &faults);
+    let replication = replication::analyze(
+        records,
+        &regions,
+        &run.as_ref()
+            .map(|r| r.replication.clone())
+            .unwrap_or_default(),
+    );
+    let isolation = isolation::isolation(records, &regions, &faults);
 
     Analysis {
         incomplete: run.is_none() || outcome.is_none() || truncated,
         availability: availability(&regions, &signals, end_us, sla.availability.as_ref()),
         cold_starts: cold_start_stats(&cold_starts),
         pulls: pull_stats(&pulls),
+        fallback: isolation::fallback(&pulls),
+        replication,
+        isolation,
         steady_state: steady_state(&signals, injected.first().map(|f| f.t_us)),
         error_budget: sla.error_budget.as_ref().map(|b| error_budget(b, &faults)),
         cold_pull_reference,
@@ -1190,7 +1230,7 @@ pub(crate) mod tests {
     pub(crate) fn run_started(regions: &[&str], sla: Sla) -> Record {
         rec(
             0,
-            Event::RunStarted(RunInfo {
+            Event::RunStarted(Box::new(RunInfo {
                 format: 1,
                 run_id: "0badcafe".into(),
                 scenario: "zone-outage".into(),
@@ -1201,7 +1241,8 @@ pub(crate) mod tests {
                 probe_interval_us: S,
                 regions: regions.iter().map(|r| r.to_string()).collect(),
                 sla,
-            }),
+                replication: Default::default(),
+            })),
         )
     }
 
@@ -1310,6 +1351,21 @@ pub(crate) mod tests {
         )
     }
 
+    /// Region `region` lost whole (fault `fault`) at `t_us`.
+    pub(crate) fn region_outage(t_us: u64, fault: usize, region: &str) -> Record {
+        rec(
+            t_us,
+            Event::FaultInjected {
+                fault,
+                kind: FaultKind::RegionOutage,
+                target: region.into(),
+                members: vec![],
+                regions: vec![region.into()],
+                method: "docker kill".into(),
+            },
+        )
+    }
+
     pub(crate) fn heal(t_us: u64, fault: usize) -> Record {
         rec(
             t_us,
@@ -1329,6 +1385,8 @@ pub(crate) mod tests {
                 image: image.into(),
                 ok,
                 error: (!ok).then(|| "manifest unknown".into()),
+                digest: Some("sha256:pushed".into()),
+                violation: (!ok).then_some(ViolationKind::Missing),
             },
         )
     }
@@ -1580,6 +1638,8 @@ pub(crate) mod tests {
                 region: "us".into(),
                 image: "team/app:1".into(),
                 error: Some("manifest unknown".into()),
+                digest: Some("sha256:pushed".into()),
+                violation: Some(ViolationKind::Missing),
             }]
         );
     }

@@ -4,7 +4,7 @@
 
 use crate::error::{DrillError, SetupContext};
 use crate::live::LiveStats;
-use crate::scenario::{FaultKind, HostKind, Sla};
+use crate::scenario::{FaultKind, HostKind, Replication, Sla};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -27,7 +27,7 @@ pub struct Record {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted(RunInfo),
+    RunStarted(Box<RunInfo>),
     TopologyUp {
         containers: usize,
         entry_points: Vec<EntryPoint>,
@@ -92,13 +92,37 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
-    /// After the timeline: one seeded image pulled back from one region and verified.
+    /// One push of one image to one region during the run: a canary, or the
+    /// replicator's copy. Stamped when the registry acknowledged it (or refused it).
+    Pushed {
+        image: String,
+        digest: String,
+        region: String,
+        origin: PushOrigin,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A canary's tag first resolved to its pushed digest in a region.
+    Visible {
+        image: String,
+        digest: String,
+        region: String,
+    },
+    /// After the timeline: one image pulled back from one region that should hold it
+    /// (a push or a copy to it succeeded) and verified, blob by blob.
     Verified {
         region: String,
         image: String,
         ok: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// The digest last pushed to the tag. Older journals lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+        /// What kind of violation a failure is. Older journals lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation: Option<ViolationKind>,
     },
     /// A note written during a game day (`drill note`).
     Note {
@@ -117,6 +141,39 @@ pub enum Event {
     },
 }
 
+/// Where a push during the run came from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOrigin {
+    /// A canary pushed by drill, as a pipeline would.
+    Canary,
+    /// The replicator's copy from the primary.
+    Replica,
+}
+
+/// How a region fails the integrity check for one image.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// The tag is not served at all: the image is gone from the region.
+    Missing,
+    /// The tag resolves to another manifest than the one last pushed (a rollback or
+    /// an overwrite behind drill's back).
+    TagMoved,
+    /// The manifest is right but a blob is missing or does not match its digest.
+    BadBlob,
+}
+
+impl ViolationKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::Missing => "missing",
+            ViolationKind::TagMoved => "tag-moved",
+            ViolationKind::BadBlob => "bad-blob",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RunInfo {
     pub format: u32,
@@ -130,6 +187,9 @@ pub struct RunInfo {
     pub probe_interval_us: u64,
     pub regions: Vec<String>,
     pub sla: Sla,
+    /// How pushes reached the regions. Older journals lack it (they pushed to all).
+    #[serde(default)]
+    pub replication: Replication,
 }
 
 /// Who an auth probe claims to be.

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod progress;
 pub mod proxy_check;
 pub mod push_probe;
+pub mod replication;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -505,6 +505,76 @@ pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Res
     Ok(())
 }
 
+/// Downloads a whole image (manifest by tag, config, layers) from one registry, every
+/// blob verified against its digest: the read half of a replicator's copy.
+pub async fn fetch_image(
+    client: &Client,
+    base: &str,
+    reference: &str,
+) -> Result<TestImage, String> {
+    let (repo, tag) = split_reference(reference);
+    let get = |path: String, accept: bool| async move {
+        let mut req = client.get(format!("{base}{path}"));
+        if accept {
+            req = req.header(ACCEPT, MANIFEST_ACCEPT);
+        }
+        let resp = expect(
+            client.send(req).await.map_err(describe)?,
+            StatusCode::OK,
+            || format!("GET {path}"),
+        )
+        .await?;
+        resp.bytes().await.map_err(describe)
+    };
+    let manifest = Blob::new(get(format!("/v2/{repo}/manifests/{tag}"), true).await?);
+    let doc: serde_json::Value = serde_json::from_slice(&manifest.data)
+        .map_err(|e| format!("manifest of {reference} is not JSON: {e}"))?;
+    let wanted: Vec<&str> = std::iter::once(&doc["config"])
+        .chain(doc["layers"].as_array().into_iter().flatten())
+        .filter_map(|d| d["digest"].as_str())
+        .collect();
+    let mut blobs = Vec::new();
+    for digest in wanted {
+        let blob = Blob::new(get(format!("/v2/{repo}/blobs/{digest}"), false).await?);
+        if blob.digest != digest {
+            return Err(format!(
+                "blob {digest} of {reference} hashes to {}",
+                blob.digest
+            ));
+        }
+        blobs.push(blob);
+    }
+    if blobs.is_empty() {
+        return Err(format!("manifest of {reference} has no config"));
+    }
+    let config = blobs.remove(0);
+    Ok(TestImage {
+        repository: repo.to_string(),
+        tag: tag.to_string(),
+        manifest,
+        config,
+        layers: blobs,
+    })
+}
+
+/// The digest `reference`'s tag resolves to in one registry (`HEAD` on the manifest);
+/// `None` when it is not there or the registry does not answer.
+pub async fn resolve(client: &Client, base: &str, reference: &str) -> Option<String> {
+    let (repo, tag) = split_reference(reference);
+    let head = client
+        .http
+        .head(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .header(ACCEPT, MANIFEST_ACCEPT);
+    let resp = client.send(head).await.ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}
+
 /// Passes a response on if it has the wanted status; otherwise says what failed.
 async fn expect(
     resp: reqwest::Response,

@@ -3,9 +3,9 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    proxy_name, Action, AllHosts, AuthKind, BlobRef, CacheState, Direction, FaultKind, Guardrails,
-    HostKind, HostSelector, ImageSource, LatencyVia, OutageMode, Probes, Scenario, Sla, Step,
-    Timeouts, UPSTREAM,
+    proxy_name, Action, AllHosts, AuthKind, BlobRef, CacheState, Canaries, Direction, FaultKind,
+    Guardrails, HostKind, HostSelector, ImageSource, LatencyVia, OutageMode, Probes, Replication,
+    ReplicationMode, Scenario, Sla, Step, Timeouts, UPSTREAM,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -34,6 +34,8 @@ pub struct Plan {
     pub guardrails: Guardrails,
     /// Entry points speak HTTPS with a certificate signed by the run's own CA.
     pub tls: bool,
+    pub replication: Replication,
+    pub canaries: Option<Canaries>,
     /// The registry that plays the public registry, and its fault point.
     pub upstream: Option<UpstreamPlan>,
     /// Whether the proxies are filled before the timeline.
@@ -356,6 +358,8 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         sla: s.sla.clone(),
         tls,
         guardrails: s.guardrails,
+        replication: s.topology.value.replication(),
+        canaries: s.canaries.as_ref().map(|c| c.value),
         upstream,
         proxy_cache: s.preconditions.proxy_cache,
     }
@@ -704,19 +708,31 @@ impl Plan {
                 u.container, u.volume, u.gate
             );
         }
+        let _ = writeln!(out, "\nreplication: {}", self.replication.describe());
+        let pushed_to = match &self.replication.primary {
+            Some(p) if self.replication.mode != ReplicationMode::PushToAll => p.clone(),
+            _ => "every region".to_string(),
+        };
         let _ = writeln!(out, "\nimages:");
         for i in &self.images {
             let total: u64 = i.layers.iter().sum();
             let _ = writeln!(
                 out,
-                "  {} ({} layers, {} bytes), seeded to {}",
+                "  {} ({} layers, {} bytes), pushed to {}",
                 i.reference,
                 i.layers.len(),
                 total,
                 match i.source {
-                    ImageSource::Regions => "every region",
+                    ImageSource::Regions => pushed_to.as_str(),
                     ImageSource::Upstream => "the upstream only",
                 }
+            );
+        }
+        if let Some(c) = &self.canaries {
+            let _ = writeln!(
+                out,
+                "  canaries: one {} image every {}, pushed to {pushed_to}; each region polled until it has it",
+                c.size, c.every
             );
         }
         let _ = writeln!(out, "\nhosts: {}", self.hosts.len());

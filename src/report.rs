@@ -14,6 +14,7 @@ mod html;
 mod junit;
 mod markdown;
 mod proxy;
+mod replication;
 #[cfg(test)]
 pub(crate) mod schema_check;
 
@@ -208,6 +209,16 @@ pub fn terminal(s: &Summary) -> String {
         out.push(String::new());
         out.push("notes".into());
         out.extend(note_lines(a));
+    }
+    for section in replication::sections(a, false) {
+        out.push(String::new());
+        out.push(section.title.to_lowercase());
+        out.extend(section.lines.iter().map(|l| format!("  {l}")));
+        if let Some(rows) = &section.table {
+            let right: Vec<bool> = (0..rows[0].len()).map(|i| i > 0).collect();
+            out.extend(table(rows, &right).into_iter().map(|l| format!("  {l}")));
+        }
+        out.extend(section.items.iter().map(|i| format!("  - {i}")));
     }
     if proxy::intro(a).is_some() {
         out.push(String::new());
@@ -724,14 +735,7 @@ fn data_loss(a: &Analysis) -> String {
             plural(d.checked, "image", "images")
         );
     }
-    let lost: Vec<String> = d
-        .failures
-        .iter()
-        .map(|f| match &f.error {
-            Some(e) => format!("{} in {} ({e})", f.image, f.region),
-            None => format!("{} in {}", f.image, f.region),
-        })
-        .collect();
+    let lost: Vec<String> = d.failures.iter().map(replication::violation_text).collect();
     format!(
         "data loss: {} of {} lost: {}",
         d.failures.len(),
@@ -975,7 +979,7 @@ mod tests {
             "  seed's question: longer than a cold pull (5.000s against 0.050s): cold starts during it fail or wait\n  \
              0 cold starts during it: 0 failed, 0 delayed",
             "pulls: 1 attempt, 0 failed, 0 fallbacks; requests served by eu 1",
-            "data loss: 1 of 2 lost: team/app:1 in us (manifest unknown)",
+            "data loss: 1 of 2 lost: missing: team/app:1 in us (manifest unknown)",
             "  group   count  failed     p50     p90     p95     p99     max    mean\n  \
              all        11       1  0.050s  0.090s  0.100s  0.100s  0.100s  0.055s",
             "  us          1       1       —       —       —       —       —       —",

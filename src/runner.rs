@@ -10,13 +10,16 @@ use crate::fixtures;
 use crate::guardrails::Guardrail;
 use crate::hosts::{self, Fleet};
 use crate::images::{self, Images};
-use crate::journal::{self, EntryPoint, Event, Journal, Outcome, RunInfo};
+use crate::journal::{
+    self, EntryPoint, Event, Journal, Outcome, PhaseKind, RunInfo, ViolationKind,
+};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
 use crate::progress;
 use crate::proxy_check;
+use crate::replication::{self, Ledger, Replicator};
 use crate::report;
-use crate::scenario::{self, CacheState, ImageSource, UPSTREAM};
+use crate::scenario::{self, CacheState, ImageSource, ReplicationMode, UPSTREAM};
 use crate::security::Material;
 use crate::topology::{self, Live};
 use std::collections::HashMap;
@@ -159,7 +162,7 @@ pub async fn run_plan(
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
     let (journal, writer) = Journal::create(&journal_path, material.secrets())?;
-    journal.record(Event::RunStarted(RunInfo {
+    journal.record(Event::RunStarted(Box::new(RunInfo {
         format: journal::FORMAT_VERSION,
         run_id: plan.run_id.clone(),
         scenario: plan.scenario.clone(),
@@ -170,7 +173,8 @@ pub async fn run_plan(
         probe_interval_us: plan.probes.interval.0.as_micros() as u64,
         regions: plan.regions.iter().map(|r| r.name.clone()).collect(),
         sla: plan.sla.clone(),
-    }));
+        replication: plan.replication.clone(),
+    })));
 
     let faults = FaultBook::default();
     let injector = Injector {
@@ -365,7 +369,8 @@ async fn execute(
     for name in entry_point_names(&plan) {
         say(format!("{name} answers at {}", live.entry_points[&name]));
     }
-    let seeded = seed(&plan, &live, &journal).await?;
+    let ledger = Ledger::default();
+    let seeded = seed(&plan, &live, &journal, &ledger).await?;
     if plan.proxy_cache == CacheState::Warm {
         say("warming the proxies with the upstream images fleets pull through them");
         proxy_check::warm(&plan, &live.entry_points, &journal).await?;
@@ -378,6 +383,17 @@ async fn execute(
     injector
         .start_proxies(&plan, &mut live.entry_points)
         .await?;
+    let replication = Replicator::new(&plan, &live.entry_points, &live.access, &journal, &ledger);
+    if plan.replication.mode == ReplicationMode::Async {
+        // The run starts from a replicated state; the canaries measure the lag after.
+        let failed = replication.replicate_once().await;
+        if !failed.is_empty() {
+            return Err(DrillError::Setup(format!(
+                "replicating the seeded images failed: {}",
+                failed.join("; ")
+            )));
+        }
+    }
     for step in &plan.timeline {
         if let StepPlan::Fault(f) = &step.what {
             if f.params.via == Some(crate::scenario::LatencyVia::Proxy) {
@@ -464,6 +480,11 @@ async fn execute(
     );
     let mut tasks = JoinSet::new();
     let run_over = CancellationToken::new();
+    replication.spawn(
+        &mut tasks,
+        plan.canaries.map(|c| (c.every.0, c.size.0)),
+        &run_over,
+    );
     let mut wave = 0;
     let mut steps = plan.timeline.iter().peekable();
     // A run ends with its timeline; a game day when `drill down` says so.
@@ -537,7 +558,7 @@ async fn execute(
     run_over.cancel();
     while tasks.join_next().await.is_some() {}
 
-    verify(&plan, &live, &seeded, &journal).await;
+    verify(&live, &ledger, &journal).await;
     stop_probes.cancel();
     while probes.join_next().await.is_some() {}
     Ok(())
@@ -634,13 +655,12 @@ fn spawn_fault(
     });
 }
 
-/// An image as pushed: what verification and storage faults need.
+/// An image as pushed: what storage faults need.
 struct SeededImage {
     reference: String,
     manifest: String,
     config: String,
     layers: Vec<String>,
-    source: ImageSource,
 }
 
 /// Every entry point of the topology: the regions', then the proxies' and the upstream's.
@@ -654,18 +674,29 @@ fn entry_point_names(plan: &Plan) -> Vec<String> {
     regions.chain(proxies).chain(upstream).collect()
 }
 
-/// Where images of a source are seeded and verified: every region, or the upstream.
+/// Where images of a source are seeded: the regions the replication mode pushes to
+/// (every region, or the primary), or the upstream.
 fn homes(plan: &Plan, source: ImageSource) -> Vec<String> {
     match source {
-        ImageSource::Regions => plan.regions.iter().map(|r| r.name.clone()).collect(),
+        ImageSource::Regions => plan
+            .regions
+            .iter()
+            .map(|r| r.name.clone())
+            .filter(|r| plan.replication.pushes_to(r))
+            .collect(),
         ImageSource::Upstream => vec![UPSTREAM.to_string()],
     }
 }
 
-/// Generates the scenario's images and pushes each to every region, or, for
-/// `source: upstream`, to the upstream only (through its fault point, which passes
-/// everything until a fault says otherwise).
-async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededImage>, DrillError> {
+/// Generates the scenario's images and pushes each to its homes: every region (or the
+/// primary when the replication mode says so), or, for `source: upstream`, the upstream
+/// only (through its fault point, which passes everything until a fault says otherwise).
+async fn seed(
+    plan: &Plan,
+    live: &Live,
+    journal: &Journal,
+    ledger: &Ledger,
+) -> Result<Vec<SeededImage>, DrillError> {
     let (images, seed) = (plan.images.clone(), plan.seed);
     let generated = tokio::task::spawn_blocking(move || {
         images
@@ -677,10 +708,10 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
     .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
     let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
     say(format!(
-        "seeding {} images ({:.1} MiB) into {} regions{}",
+        "seeding {} images ({:.1} MiB) into {}{}",
         generated.len(),
         total as f64 / 1048576.0,
-        plan.regions.len(),
+        homes(plan, ImageSource::Regions).join(", "),
         if plan.upstream.is_some() {
             " and the upstream"
         } else {
@@ -709,8 +740,10 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
                         img.repository, img.tag
                     ))
                 })?;
+                let reference = format!("{}:{}", img.repository, img.tag);
+                ledger.acknowledged(&reference, &img.manifest.digest, &home);
                 journal.record(Event::ImageSeeded {
-                    image: format!("{}:{}", img.repository, img.tag),
+                    image: reference,
                     region: home,
                     digest: img.manifest.digest.clone(),
                     bytes: img.total_bytes(),
@@ -725,62 +758,60 @@ async fn seed(plan: &Plan, live: &Live, journal: &Journal) -> Result<Vec<SeededI
     bar.finish_and_clear();
     Ok(generated
         .iter()
-        .zip(&plan.images)
-        .map(|(g, spec)| SeededImage {
+        .map(|g| SeededImage {
             reference: format!("{}:{}", g.repository, g.tag),
             manifest: g.manifest.digest.clone(),
             config: g.config.digest.clone(),
             layers: g.layers.iter().map(|l| l.digest.clone()).collect(),
-            source: spec.source,
         })
         .collect())
 }
 
-/// Pulls every seeded image back from every region (upstream images from the
-/// upstream), verifying each digest: what the data-loss SLA judges.
-async fn verify(plan: &Plan, live: &Live, seeded: &[SeededImage], journal: &Journal) {
-    say("verifying every image where it was seeded");
+/// Pulls every image of the run back from every region that acknowledged it (seeded,
+/// canary or copied), verifying each blob and that the tag still resolves to the
+/// digest last pushed: the integrity check the data-loss SLA judges.
+async fn verify(live: &Live, ledger: &Ledger, journal: &Journal) {
+    say("verifying every image in every region that should hold it");
     let client = oci::client(
         Duration::from_secs(2),
         Duration::from_secs(60),
         &live.access,
     );
-    let everywhere: Vec<String> = homes(plan, ImageSource::Regions)
-        .into_iter()
-        .chain(plan.upstream.as_ref().map(|_| UPSTREAM.to_string()))
-        .collect();
-    for home in &everywhere {
+    let writes = ledger.writes();
+    for (region, writes) in replication::expected_holdings(&writes) {
+        let Some(base) = live.entry_points.get(&region) else {
+            continue;
+        };
         let mirror = [Mirror {
-            region: home.clone(),
-            base: live.entry_points[home].clone(),
+            region: region.clone(),
+            base: base.clone(),
         }];
         // A region healed at the very end may need a moment to answer again.
-        let _ = topology::wait_ready(&client, home, &mirror[0].base).await;
-        for SeededImage {
-            reference,
-            manifest: digest,
-            source,
-            ..
-        } in seeded
-        {
-            if !homes(plan, *source).contains(home) {
-                continue;
-            }
-            let outcome = oci::pull(&client, &mirror, reference, 3).await;
-            let served = outcome.phases.first().map(|p| p.digest.as_str());
+        let _ = topology::wait_ready(&client, &region, base).await;
+        for w in writes {
+            let outcome = oci::pull(&client, &mirror, &w.reference, 3).await;
+            let served = outcome
+                .phases
+                .iter()
+                .find(|p| p.phase == PhaseKind::Manifest)
+                .map(|p| p.digest.as_str());
             // The tag must still resolve to the manifest drill pushed, not just to a valid one.
-            let error = match (outcome.error, served) {
-                (Some(e), _) => Some(e),
-                (None, Some(d)) if d != digest => {
-                    Some(format!("tag now points to {d}, pushed {digest}"))
-                }
-                (None, _) => None,
+            let (violation, error) = match (served, outcome.error) {
+                (Some(d), _) if d != w.digest => (
+                    Some(ViolationKind::TagMoved),
+                    Some(format!("tag now points to {d}, pushed {}", w.digest)),
+                ),
+                (None, Some(e)) => (Some(ViolationKind::Missing), Some(e)),
+                (Some(_), Some(e)) => (Some(ViolationKind::BadBlob), Some(e)),
+                (_, None) => (None, None),
             };
             journal.record(Event::Verified {
-                region: home.clone(),
-                image: reference.clone(),
+                region: region.clone(),
+                image: w.reference.clone(),
                 ok: error.is_none(),
                 error,
+                digest: Some(w.digest.clone()),
+                violation,
             });
         }
     }

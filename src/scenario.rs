@@ -5,7 +5,7 @@
 
 use crate::backoff::{BackoffModel, KubeletBackoff};
 use crate::error::DrillError;
-use crate::units::{Percent, Size, Span};
+use crate::units::{Growth, Percent, Size, Span};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
@@ -52,6 +52,10 @@ pub struct Scenario {
     pub sla: Sla,
     #[serde(default)]
     pub guardrails: Guardrails,
+    /// Small images pushed during the run to measure replication lag.
+    #[serde(default)]
+    #[schemars(with = "Option<Canaries>")]
+    pub canaries: Option<Spanned<Canaries>>,
     #[serde(default)]
     pub preconditions: Preconditions,
 }
@@ -102,6 +106,10 @@ pub struct Topology {
     pub regions: Vec<Spanned<Region>>,
     #[serde(default)]
     pub load_balancer: LoadBalancerKind,
+    /// How images pushed to one region reach the others.
+    #[serde(default)]
+    #[schemars(with = "Option<Replication>")]
+    pub replication: Option<Spanned<Replication>>,
     /// A registry that plays the public registry, behind a fault point (`upstream-*`
     /// faults). Images with `source: upstream` are seeded there only.
     #[serde(default)]
@@ -115,6 +123,98 @@ pub struct Topology {
     /// Authentication every registry node demands (regions may override it).
     #[serde(default)]
     pub auth: AuthKind,
+}
+
+impl Topology {
+    /// The replication as declared, or the default (`push-to-all`).
+    pub fn replication(&self) -> Replication {
+        self.replication
+            .as_ref()
+            .map(|r| r.value.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// How pushed images reach the regions: pushed to every region by the pipeline, pushed
+/// to a primary and copied by drill's replicator, or left where pushed.
+#[derive(Debug, Deserialize, Default, Clone, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    #[serde(default)]
+    pub mode: ReplicationMode,
+    /// The region every push goes to with `async` and `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    /// With `async`: how often the replicator looks for images the other regions lack
+    /// (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Span>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicationMode {
+    /// Every image is pushed to every region, as a CI pipeline that knows them all does.
+    #[default]
+    PushToAll,
+    /// Pushed to the primary; a replicator copies it to the other regions, with a lag.
+    Async,
+    /// Pushed to the primary only; nothing copies it.
+    None,
+}
+
+impl Replication {
+    /// Whether a push (a seeded image, a canary) goes to `region`: every region, or
+    /// the primary only.
+    pub fn pushes_to(&self, region: &str) -> bool {
+        match (&self.primary, self.mode) {
+            (Some(p), ReplicationMode::Async | ReplicationMode::None) => p == region,
+            _ => true,
+        }
+    }
+
+    /// One line for `drill plan` and the reports.
+    pub fn describe(&self) -> String {
+        match (self.mode, &self.primary) {
+            (ReplicationMode::Async, Some(p)) => format!(
+                "async: pushes go to {p}; drill's replicator copies them to the other regions every {}",
+                Span(self.interval.map_or(DEFAULT_REPLICATION_INTERVAL, |i| i.0))
+            ),
+            (ReplicationMode::None, Some(p)) => {
+                format!("none: pushes go to {p} only; nothing copies them")
+            }
+            _ => "push-to-all: every image is pushed to every region".to_string(),
+        }
+    }
+}
+
+impl ReplicationMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicationMode::PushToAll => "push-to-all",
+            ReplicationMode::Async => "async",
+            ReplicationMode::None => "none",
+        }
+    }
+}
+
+/// Replication's default pass interval.
+pub const DEFAULT_REPLICATION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Canary images pushed during the timeline, as the replication mode says; drill polls
+/// every region until each is visible there.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Canaries {
+    /// One canary push this often, from the start of the timeline.
+    pub every: Span,
+    /// Size of the canary's single layer (default 4KiB).
+    #[serde(default = "canary_size")]
+    pub size: Size,
+}
+
+fn canary_size() -> Size {
+    Size(4096)
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -593,6 +693,16 @@ pub struct Sla {
     pub error_budget: Option<ErrorBudgetSla>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSla>,
+    /// Recovery point: when a region is lost, the age of its oldest write that had not
+    /// reached another region must stay at or below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo: Option<Span>,
+    /// Bulkhead isolation: regions no fault touches keep their availability and latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<IsolationSla>,
+    /// Pulls served by another region than the host's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackSla>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -601,6 +711,30 @@ pub enum AuthSla {
     /// Anonymous and wrong-credential pulls fail on every entry point for the whole
     /// run, faults and failovers included.
     Enforced,
+}
+
+/// Each region no fault touches, during the fault windows, against its own steady state
+/// (the rest of the run).
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IsolationSla {
+    /// Largest drop of the probe success rate allowed, in percentage points.
+    pub max_availability_drop: Percent,
+    /// Largest rise allowed of the median probe latency and of the median pull time of
+    /// the region's hosts, relative to steady state (may exceed 100%).
+    pub max_latency_increase: Growth,
+}
+
+#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackSla {
+    /// Every successful pull served (in part) by another region must take at most this;
+    /// default `cold_pull.p99`, the pull-time SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pull: Option<Span>,
+    /// Fallback pulls that must be seen (default 0): proves the fallback path was used.
+    #[serde(default)]
+    pub min_pulls: u64,
 }
 
 #[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
@@ -657,7 +791,9 @@ pub struct RecoverySla {
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataLoss {
-    /// Every seeded image must still be served, byte for byte, by every region.
+    /// Every image pushed (seeded, canaries, the replicator's copies) must still be
+    /// served, byte for byte and under the tag last pushed, by every region that
+    /// acknowledged it.
     None,
 }
 
@@ -771,12 +907,18 @@ struct SlaEntryLocations {
     error_budget: Option<Spanned<serde::de::IgnoredAny>>,
     #[serde(default)]
     auth: Option<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    isolation: Option<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    fallback: Option<Spanned<serde::de::IgnoredAny>>,
 }
 
 struct SlaSpans {
     availability: Location,
     error_budget: Location,
     auth: Location,
+    isolation: Location,
+    fallback: Location,
 }
 
 fn sla_locations(source: &str) -> SlaSpans {
@@ -790,6 +932,8 @@ fn sla_locations(source: &str) -> SlaSpans {
         availability: at(entries.availability),
         error_budget: at(entries.error_budget),
         auth: at(entries.auth),
+        isolation: at(entries.isolation),
+        fallback: at(entries.fallback),
     }
 }
 
@@ -805,6 +949,26 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
             &at.auth,
             "sla.auth",
             "`enforced` needs registries that demand credentials: set topology.auth: htpasswd",
+        ));
+    }
+    let pull_sla = s.sla.cold_pull.as_ref().and_then(|c| c.p99);
+    if s.sla
+        .fallback
+        .as_ref()
+        .is_some_and(|f| f.max_pull.is_none())
+        && pull_sla.is_none()
+    {
+        p.push(Problem::at(
+            &at.fallback,
+            "sla.fallback.max_pull",
+            "set it, or declare cold_pull.p99 for fallback pulls to be held to",
+        ));
+    }
+    if s.sla.isolation.is_some() && s.topology.value.regions.len() < 2 {
+        p.push(Problem::at(
+            &at.isolation,
+            "sla.isolation",
+            "compares the regions a fault spares with their steady state: declare two regions or more",
         ));
     }
     if let Some(av) = &s.sla.availability {
@@ -1020,6 +1184,7 @@ fn validate(s: &Scenario) -> Vec<Problem> {
     let fleets_ok = p.len() == before;
     validate_timeline(s, fleets_ok, &mut p);
     validate_security(s, &mut p);
+    validate_replication(s, &mut p);
     if let Some(a) = s.guardrails.abort_if {
         let field = "guardrails.abort_if";
         let mut problem = |msg: &str| {
@@ -1063,6 +1228,63 @@ fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
                  registry CA only from /etc/docker/certs.d on this machine, which is the \
                  engine's own configuration and drill does not change it; use kind native or \
                  containerd",
+            ));
+        }
+    }
+}
+
+/// Largest canary layer: canaries measure replication lag, not bandwidth.
+pub const MAX_CANARY_BYTES: u64 = 16 << 20;
+
+fn validate_replication(s: &Scenario, p: &mut Vec<Problem>) {
+    if let Some(r) = &s.topology.value.replication {
+        let (loc, r) = (&r.referenced, &r.value);
+        match (&r.primary, r.mode) {
+            (None, ReplicationMode::Async | ReplicationMode::None) => p.push(Problem::at(
+                loc,
+                "topology.replication.primary",
+                format!(
+                    "mode {} pushes to one region: name it, e.g. primary: {}",
+                    r.mode.name(),
+                    s.topology
+                        .value
+                        .regions
+                        .first()
+                        .map_or("eu", |r| &r.value.name)
+                ),
+            )),
+            (Some(primary), _) if s.region(primary).is_none() => p.push(Problem::at(
+                loc,
+                "topology.replication.primary",
+                format!("'{primary}' is not a region of this scenario"),
+            )),
+            _ => {}
+        }
+        match (r.interval, r.mode) {
+            (Some(_), ReplicationMode::PushToAll | ReplicationMode::None) => p.push(Problem::at(
+                loc,
+                "topology.replication.interval",
+                "only mode async has a replicator to pace; remove it or set mode: async",
+            )),
+            (Some(i), ReplicationMode::Async) if i.0 < std::time::Duration::from_millis(100) => p
+                .push(Problem::at(
+                    loc,
+                    "topology.replication.interval",
+                    "must be at least 100ms",
+                )),
+            _ => {}
+        }
+    }
+    if let Some(c) = &s.canaries {
+        let (loc, c) = (&c.referenced, &c.value);
+        if c.every.0 < std::time::Duration::from_millis(100) {
+            p.push(Problem::at(loc, "canaries.every", "must be at least 100ms"));
+        }
+        if c.size.0 == 0 || c.size.0 > MAX_CANARY_BYTES {
+            p.push(Problem::at(
+                loc,
+                "canaries.size",
+                format!("must be between 1B and {}", Size(MAX_CANARY_BYTES)),
             ));
         }
     }

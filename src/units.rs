@@ -144,18 +144,63 @@ pub struct Percent(pub f64);
 
 impl Percent {
     pub fn parse(s: &str) -> Result<Percent, String> {
-        let t = s.trim();
-        let Some(num) = t.strip_suffix('%') else {
-            return Err(format!(
-                "invalid percentage '{s}': write it with a percent sign, e.g. 99.9%"
-            ));
-        };
-        match num.trim().parse::<f64>() {
-            Ok(p) if (0.0..=100.0).contains(&p) => Ok(Percent(p / 100.0)),
-            _ => Err(format!(
-                "invalid percentage '{s}': must be between 0% and 100%"
-            )),
-        }
+        parse_percent(s, 100.0).map(Percent)
+    }
+}
+
+/// A fraction written as a percentage between 0% and `max`%.
+fn parse_percent(s: &str, max: f64) -> Result<f64, String> {
+    let t = s.trim();
+    let Some(num) = t.strip_suffix('%') else {
+        return Err(format!(
+            "invalid percentage '{s}': write it with a percent sign, e.g. 99.9%"
+        ));
+    };
+    match num.trim().parse::<f64>() {
+        Ok(p) if (0.0..=max).contains(&p) => Ok(p / 100.0),
+        _ => Err(format!(
+            "invalid percentage '{s}': must be between 0% and {}%",
+            format_percent(max / 100.0)
+        )),
+    }
+}
+
+/// A relative increase written like `50%` or `300%`, stored as a fraction (3.0 for
+/// 300%); at most 10000%.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Growth(pub f64);
+
+impl fmt::Display for Growth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", format_percent(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Growth {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_percent(&s, 10_000.0)
+            .map(Growth)
+            .map_err(de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for Growth {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Growth".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A relative increase with its percent sign, 0% to 10000%, e.g. 50% or 300%.",
+        })
+    }
+}
+
+impl Serialize for Growth {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
     }
 }
 

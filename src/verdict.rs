@@ -1,6 +1,8 @@
 //! Judging a run: each declared SLA becomes checks (what was measured, the limit, the
 //! margin), and the checks with the way the run ended give its exit status.
 
+mod replication;
+
 use crate::analysis::{Analysis, FaultRecovery, ProbeStats, WindowStats};
 use crate::error::exit;
 use crate::journal::Outcome;
@@ -105,6 +107,16 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
     }
     if sla.auth.is_some() {
         auth(a, &mut checks);
+    }
+    if let Some(limit) = sla.rpo {
+        replication::rpo(limit, a, &mut checks);
+    }
+    if let Some(i) = &sla.isolation {
+        replication::isolation(i, a, &mut checks);
+    }
+    if let Some(f) = &sla.fallback {
+        let pull_sla = sla.cold_pull.as_ref().and_then(|c| c.p99);
+        replication::fallback(f, pull_sla, a, &mut checks);
     }
     let status = status(a, &checks);
     Verdict { checks, status }

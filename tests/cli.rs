@@ -386,6 +386,85 @@ fn scenario_schema_is_current_and_accepts_every_bundled_scenario() {
     assert!(!common::schema_check::validate(&committed, &typo).is_empty());
 }
 
+#[test]
+fn bad_replication_and_canaries_exit_64_naming_line_and_field() {
+    let bad = variant(
+        "async.yaml",
+        "primary: eu, interval: 3s",
+        "primary: asia, interval: 3s",
+    );
+    let out = drill().arg("validate").arg(bad.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:12:", bad.path().display())),
+        "names the replication line: {err}"
+    );
+    assert!(
+        err.contains("topology.replication.primary: 'asia' is not a region of this scenario"),
+        "{err}"
+    );
+
+    let bad = variant(
+        "async.yaml",
+        "mode: async, primary: eu, interval: 3s",
+        "mode: none, interval: 3s",
+    );
+    let err = text(
+        &drill()
+            .arg("validate")
+            .arg(bad.path())
+            .output()
+            .unwrap()
+            .stderr,
+    );
+    assert!(
+        err.contains("topology.replication.primary: mode none pushes to one region"),
+        "{err}"
+    );
+    assert!(
+        err.contains("topology.replication.interval: only mode async"),
+        "{err}"
+    );
+
+    let bad = variant("async.yaml", "every: 500ms", "every: 10ms, size: 1GiB");
+    let out = drill().arg("validate").arg(bad.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:15:", bad.path().display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("canaries.every: must be at least 100ms"),
+        "{err}"
+    );
+    assert!(
+        err.contains("canaries.size: must be between 1B and 16MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fallback_sla_needs_a_limit() {
+    let bad = variant(
+        "bulkhead.yaml",
+        "fallback: { max_pull: 10s, min_pulls: 1 }",
+        "fallback: { min_pulls: 1 }",
+    );
+    let out = drill().arg("validate").arg(bad.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:26:", bad.path().display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("sla.fallback.max_pull: set it, or declare cold_pull.p99"),
+        "{err}"
+    );
+}
+
 fn docker(args: &[&str]) -> std::process::Output {
     std::process::Command::new("docker")
         .args(args)

@@ -2,36 +2,13 @@
 //! from another terminal, against the real engine.
 
 mod common;
-use common::{drill, leftovers, scenario, text};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-fn ask(out: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let o = drill().args(args).arg("--out").arg(out).output().unwrap();
-    (o.status.code().unwrap(), text(&o.stdout), text(&o.stderr))
-}
+use common::{ask, drill, game_day_up, leftovers, scenario, text};
+use std::time::Duration;
 
 #[test]
 fn up_inject_note_heal_down_and_a_second_up_is_refused() {
     let out = tempfile::tempdir().unwrap();
-    let up = drill()
-        .arg("up")
-        .arg(scenario("tiny.yaml"))
-        .arg("--out")
-        .arg(out.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        assert!(Instant::now() < deadline, "the game day never came up");
-        std::thread::sleep(Duration::from_millis(300));
-        let (code, stdout, _) = ask(out.path(), &["status"]);
-        if code == 0 {
-            break stdout;
-        }
-    };
+    let (up, status) = game_day_up(&scenario("tiny.yaml"), out.path());
     assert!(status.contains("region eu: http://127.0.0.1:"), "{status}");
 
     let second = drill()

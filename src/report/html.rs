@@ -227,31 +227,28 @@ pub fn render(s: &Summary) -> io::Result<String> {
         }
     }
 
-    h.push_str("<h2>Data</h2>\n");
-    let d = &a.data_loss;
-    let data = if d.checked == 0 {
-        "Data loss: not checked.".to_string()
-    } else {
-        format!(
-            "Data loss: {} of {} image copies lost.",
-            d.failures.len(),
-            d.checked
-        )
-    };
-    let _ = writeln!(h, "<p>{}</p>", esc(&data));
-    if !d.failures.is_empty() {
-        h.push_str("<ul>\n");
-        for l in &d.failures {
-            let error = l.error.as_deref().unwrap_or("no detail");
-            let _ = writeln!(
-                h,
-                "<li>{} in {}: {}</li>",
-                esc(&l.image),
-                esc(&l.region),
-                esc(error)
-            );
+    if a.data_loss.checked == 0 {
+        h.push_str("<h2>Integrity</h2>\n<p>Data loss: not checked.</p>\n");
+    }
+    for section in super::replication::sections(a, true) {
+        let _ = writeln!(h, "<h2>{}</h2>", esc(section.title));
+        if section.title == "Replication" && !a.replication.points.is_empty() {
+            h.push_str(&chart(WIDTH, 320, |root| lag_chart(a, root))?);
         }
-        h.push_str("</ul>\n");
+        for l in &section.lines {
+            let _ = writeln!(h, "<p>{}</p>", esc(l));
+        }
+        if let Some(rows) = &section.table {
+            let numeric: Vec<usize> = (1..rows[0].len()).collect();
+            h.push_str(&table(rows, &numeric));
+        }
+        if !section.items.is_empty() {
+            h.push_str("<ul>\n");
+            for i in &section.items {
+                let _ = writeln!(h, "<li>{}</li>", esc(i));
+            }
+            h.push_str("</ul>\n");
+        }
     }
     if let Some((head, details)) = super::auth::lines(a).split_first() {
         h.push_str("<h2>Authentication</h2>\n");
@@ -418,6 +415,33 @@ fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
             .draw_series(crosses)?
             .label("failed")
             .legend(|(x, y)| Cross::new((x + 8, y), 5, FAILED.stroke_width(2)));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// Each canary's arrival in each region: at its write time, its height its lag.
+fn lag_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Drawn {
+    root.fill(&WHITE)?;
+    let points = &a.replication.points;
+    let top = points.iter().map(|p| s_of(p.lag_us)).fold(0.001, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Replication lag of the canaries", (FONT, 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..time_axis(a), 0f64..top)?;
+    axes(&mut chart, "write time in the run (s)", "lag (s)")?;
+    shade_faults(a, &mut chart, top)?;
+    for region in a.replication.lag.keys() {
+        let color = color_of(a, region);
+        let dots = points
+            .iter()
+            .filter(|p| &p.region == region)
+            .map(|p| Circle::new((s_of(p.written_us), s_of(p.lag_us)), 3, color.filled()));
+        chart
+            .draw_series(dots)?
+            .label(region.as_str())
+            .legend(move |(x, y)| Circle::new((x + 8, y), 3, color.filled()));
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }

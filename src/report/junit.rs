@@ -4,8 +4,9 @@
 //!
 //! - one test case per SLA check (class `<scenario>.<kind>`, the first word of the
 //!   check's name: `availability`, `cold_pull`, `data_loss`, `error_budget`,
-//!   `regression`), failed when the check failed; the failure message carries the
-//!   measured value, the limit and the margin;
+//!   `regression`, `rpo`, `isolation`, `fallback`), failed when the check failed; the
+//!   failure message carries the measured value, the limit and the margin; the
+//!   `data_loss` case lists every integrity violation in its output;
 //! - one test case per fault's recovery (class `<scenario>.recovery`): the recovery
 //!   check when the SLA declares one, otherwise a passing case (recovered) or a skipped
 //!   one (never recovered: there was no limit to judge it against), with the waterfall
@@ -16,6 +17,7 @@
 //! Regressions that do not fail the run (no `--fail-on-regression`) are listed in the
 //! suite's output only.
 
+use super::replication::violation_text;
 use super::{
     at, cold_starts_during, disruption_text, fault_title, regressions_heading, waterfall, Summary,
 };
@@ -41,7 +43,15 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
 
     for c in s.verdict.checks.iter().filter(|c| !is_recovery(c)) {
         let kind = c.name.split_whitespace().next().unwrap_or("sla");
-        suite.add_test_case(check_case(c, &class(kind)));
+        let mut case = check_case(c, &class(kind));
+        let failures = &s.analysis.data_loss.failures;
+        if kind == "data_loss" && !failures.is_empty() {
+            // Each integrity violation on its own line, for whoever opens the failure.
+            let mut out = vec![format!("measured {}; limit {}", c.measured, c.limit)];
+            out.extend(failures.iter().map(|l| format!("  {}", violation_text(l))));
+            case.set_system_out(out.join("\n"));
+        }
+        suite.add_test_case(case);
     }
     for f in &s.analysis.faults {
         let recovery = s

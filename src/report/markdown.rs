@@ -156,6 +156,20 @@ pub fn render(s: &Summary) -> String {
         out.push(String::new());
         out.extend(table(&phase_rows(a)));
     }
+    for section in super::replication::sections(a, true) {
+        out.push(String::new());
+        out.push(format!("### {}", section.title));
+        out.push(String::new());
+        out.extend(section.lines.iter().map(|l| esc(l)));
+        if let Some(rows) = &section.table {
+            out.push(String::new());
+            out.extend(table(rows));
+        }
+        if !section.items.is_empty() {
+            out.push(String::new());
+            out.extend(section.items.iter().map(|i| format!("- {}", esc(i))));
+        }
+    }
     let errors = super::proxy::http_error_rows(a);
     if let Some(intro) = super::proxy::intro(a).or((!errors.is_empty()).then_some("")) {
         out.push(String::new());

@@ -147,3 +147,40 @@ pub fn leftovers(run_id: &str) -> Labelled {
             .expect("engine lists objects")
     })
 }
+
+/// Runs `drill <args> --out <out>`: a game-day command. Returns code, stdout, stderr.
+pub fn ask(out: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = drill().args(args).arg("--out").arg(out).output().unwrap();
+    (o.status.code().unwrap(), text(&o.stdout), text(&o.stderr))
+}
+
+/// Starts `drill up <scenario file>` and waits until `drill status` answers; returns
+/// the running `up` and the status it printed.
+#[allow(clippy::zombie_processes)] // the caller waits for the returned child
+pub fn game_day_up(scenario_file: &Path, out: &Path) -> (std::process::Child, String) {
+    let mut up = drill()
+        .arg("up")
+        .arg(scenario_file)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if std::time::Instant::now() > deadline {
+            // SIGTERM, not SIGKILL: drill heals and removes what it created.
+            let _ = Command::new("kill")
+                .args(["-TERM", &up.id().to_string()])
+                .status();
+            let _ = up.wait();
+            panic!("the game day never came up");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (code, stdout, _) = ask(out, &["status"]);
+        if code == 0 {
+            return (up, stdout);
+        }
+    }
+}
