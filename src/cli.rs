@@ -19,6 +19,11 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Act on the Docker engine DOCKER_HOST names even when it is not a local Unix
+    /// socket (tcp://, ssh://, …). Without it drill refuses (exit 64): it kills
+    /// containers and cuts networks, which belongs on an engine you mean to break.
+    #[arg(long, global = true, env = "DRILL_ALLOW_REMOTE")]
+    pub allow_remote: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -223,6 +228,9 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    if cli.allow_remote {
+        crate::docker_host::allow_remote();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,8 +4,10 @@
 //! verdict → report. Everything after the journal is a pure function of it.
 
 pub mod analysis;
+pub mod atomic_file;
 pub mod cli;
 pub mod delay_proxy;
+pub mod docker_host;
 pub mod engine;
 pub mod error;
 pub mod faults;
@@ -15,6 +17,7 @@ pub mod guardrails;
 pub mod hosts;
 pub mod images;
 pub mod journal;
+pub mod limits;
 pub mod live;
 pub mod oci;
 pub mod plan;
