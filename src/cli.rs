@@ -22,7 +22,8 @@ pub struct Cli {
     /// Act on the Docker engine DOCKER_HOST names even when it is not a local Unix
     /// socket (tcp://, ssh://, …). Without it drill refuses (exit 64): it kills
     /// containers and cuts networks, which belongs on an engine you mean to break.
-    #[arg(long, global = true, env = "DRILL_ALLOW_REMOTE")]
+    #[arg(long, global = true, env = "DRILL_ALLOW_REMOTE",
+          value_parser = clap::builder::FalseyValueParser::new())]
     pub allow_remote: bool,
 }
 

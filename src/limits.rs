@@ -221,7 +221,7 @@ fn fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 &f.referenced,
                 format!("{field}.per_zone"),
                 format!(
-                    "the fleets up to this one hold {hosts} hosts (per_zone × zones); at most \
+                    "{hosts} hosts (per_zone × zones) counted up to this fleet; at most \
                      {MAX_HOSTS} per scenario"
                 ),
             ));

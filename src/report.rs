@@ -256,7 +256,9 @@ fn header(s: &Summary) -> Vec<String> {
     if let Some(started) = &r.started_at {
         first.push_str(&format!("   started {started}"));
     }
-    vec![first, format!("outcome  {}", outcome_text(a))]
+    let mut lines = vec![first, format!("outcome  {}", outcome_text(a))];
+    lines.extend(incomplete_warning(a));
+    lines
 }
 
 /// `completed at t+13.100s`, `aborted at t+5.000s: <reason>`, with what is missing.
@@ -278,6 +280,17 @@ pub(crate) fn outcome_text(a: &Analysis) -> String {
         outcome.push_str(&format!(" (journal incomplete: {})", missing.join(", ")));
     }
     outcome
+}
+
+/// The warning every report opens with when the journal is incomplete (the run was
+/// killed or crashed, or the file was cut): its numbers cover only what was recorded.
+pub(crate) fn incomplete_warning(a: &Analysis) -> Option<String> {
+    a.incomplete.then(|| {
+        format!(
+            "INCOMPLETE RUN: {}. The numbers below cover only what was recorded.",
+            outcome_text(a)
+        )
+    })
 }
 
 /// Rows of the availability table: region (and total), probes, failed, available,

@@ -12,6 +12,15 @@ use std::time::{Duration, Instant};
 /// How long drill waits for every entry point to answer `/v2/`.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Tries at publishing an entry point before giving up on free ports.
+const PORT_ATTEMPTS: u32 = 5;
+
+/// Docker's refusal to publish a port something else bound meanwhile.
+fn port_taken(e: &DrillError) -> bool {
+    let msg = e.to_string();
+    msg.contains("port is already allocated") || msg.contains("address already in use")
+}
+
 /// The running topology's entry points, by region: `http://127.0.0.1:<port>`.
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -49,23 +58,35 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
 
     let mut entry_points = HashMap::new();
     for r in &plan.regions {
-        let port = free_loopback_port()?;
-        let spec = ContainerSpec {
+        let mut spec = ContainerSpec {
             name: r.load_balancer.clone(),
             image: images.haproxy.clone(),
             network: plan.network.clone(),
-            publish: Some((REGISTRY_PORT, port)),
             labels: vec![
                 ("drill.role".into(), "load-balancer".into()),
                 ("drill.region".into(), r.name.clone()),
             ],
             ..Default::default()
         };
-        engine.create_container(run, &spec).await?;
-        engine
-            .upload_file(&spec.name, HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())
-            .await?;
-        engine.start(&spec.name).await?;
+        // The free port is picked before Docker binds it, so another run starting at
+        // the same moment may take it in between: then pick another.
+        let mut attempt = 1;
+        let port = loop {
+            let port = free_loopback_port()?;
+            spec.publish = Some((REGISTRY_PORT, port));
+            engine.create_container(run, &spec).await?;
+            engine
+                .upload_file(&spec.name, HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())
+                .await?;
+            match engine.start(&spec.name).await {
+                Ok(()) => break port,
+                Err(e) if attempt < PORT_ATTEMPTS && port_taken(&e) => {
+                    engine.remove_container(&spec.name).await?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         entry_points.insert(r.name.clone(), format!("http://127.0.0.1:{port}"));
     }
 
