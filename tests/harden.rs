@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{drill, scenario, text};
+use common::{drill, scenario, text, CleanRun};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -301,27 +301,9 @@ fn a_full_disk_never_leaves_a_truncated_report() {
 
 // ---- concurrent runs and kill -9 (real Docker) -------------------------------------
 
-/// Removes a run's objects when the test ends, passed or not.
-struct CleanRun(String);
-
-impl Drop for CleanRun {
-    fn drop(&mut self) {
-        let _ = drill().args(["clean", "--run", &self.0]).output();
-    }
-}
-
 /// Names of a run's containers, and the entry points its journal recorded.
 fn containers_and_entry_points(run_id: &str, dir: &Path) -> (Vec<String>, Vec<String>) {
-    let left = common::leftovers(run_id);
-    let names = common::block_on(async {
-        let engine = registry_drill::engine::Engine::connect().await.unwrap();
-        let mut names = Vec::new();
-        for id in &left.containers {
-            let info = engine.docker().inspect_container(id, None).await.unwrap();
-            names.push(info.name.unwrap().trim_start_matches('/').to_string());
-        }
-        names
-    });
+    let names = common::container_names(run_id);
     let urls = common::journal(dir)
         .into_iter()
         .find(|e| e["type"] == "topology_up")
@@ -394,35 +376,13 @@ fn two_concurrent_runs_pass_and_clean_only_their_own() {
 #[test]
 fn kill_9_mid_run_then_clean_and_report_recover() {
     let out = tempfile::tempdir().unwrap();
-    let mut child = drill()
-        .arg("run")
-        .arg(scenario("killed.yaml"))
-        .arg("--out")
-        .arg(out.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let dir = loop {
-        assert!(
-            Instant::now() < deadline,
-            "the fault was never injected; run folder: {:?}",
-            std::fs::read_dir(out.path()).map(|d| d.count())
-        );
-        std::thread::sleep(Duration::from_millis(200));
-        let Some(Ok(entry)) = std::fs::read_dir(out.path())
-            .ok()
-            .and_then(|mut d| d.next())
-        else {
-            continue;
-        };
-        let journal =
-            std::fs::read_to_string(entry.path().join("journal.jsonl")).unwrap_or_default();
-        if journal.contains("\"fault_injected\"") {
-            break entry.path();
-        }
-    };
+    let (mut child, dir) = common::run_until(
+        &scenario("killed.yaml"),
+        out.path(),
+        "fault_injected",
+        1,
+        Duration::from_secs(120),
+    );
     let run_id = common::run_id(&dir);
     let _clean = CleanRun(run_id.clone());
     child.kill().unwrap(); // SIGKILL: no handler, no teardown
