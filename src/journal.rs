@@ -301,11 +301,20 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        match serde_json::from_slice::<Record>(line) {
+        let parsed = serde_json::from_slice::<Record>(line).and_then(|r| {
+            match crate::journal_bounds::check_record(&r) {
+                Some(why) => Err(serde::de::Error::custom(why)),
+                None => Ok(r),
+            }
+        });
+        match parsed {
             Ok(r) => records.push(r),
             Err(_) if i + 1 == lines.len() => truncated = true,
             Err(e) => return Err((i + 1, e)),
         }
+    }
+    if let Some(why) = crate::journal_bounds::check_journal(&records) {
+        return Err((lines.len(), serde::de::Error::custom(why)));
     }
     Ok(Loaded { records, truncated })
 }

@@ -17,6 +17,7 @@ pub mod guardrails;
 pub mod hosts;
 pub mod images;
 pub mod journal;
+pub mod journal_bounds;
 pub mod limits;
 pub mod live;
 pub mod oci;

@@ -58,6 +58,8 @@ struct Sections {
 #[derive(Deserialize, Default)]
 struct SlaSections {
     #[serde(default)]
+    availability: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
     cold_pull: Option<Spanned<IgnoredAny>>,
     #[serde(default)]
     recovery: Option<Spanned<IgnoredAny>>,
@@ -78,6 +80,20 @@ pub fn check(s: &Scenario, source: &str, p: &mut Vec<Problem>) {
     let sections = serde_saphyr::from_str::<Sections>(source).unwrap_or_default();
     let sla = sections.sla.unwrap_or_default();
     let probes = at(&sections.probes);
+    if let Some(w) = s.sla.availability.as_ref().and_then(|a| a.window) {
+        // One window per `window` of the run is kept in summary.json.
+        let windows = s.duration.value.0.as_micros() / w.0.as_micros().max(1);
+        if windows > u128::from(crate::journal_bounds::MAX_WINDOWS) {
+            p.push(Problem::at(
+                &at(&sla.availability),
+                "sla.availability.window",
+                format!(
+                    "cuts the run into {windows} windows; at most {}: make it longer",
+                    crate::journal_bounds::MAX_WINDOWS
+                ),
+            ));
+        }
+    }
     let mut over = |loc: &Location, field: &str, value: Span, max: Duration| {
         if value.0 > max {
             p.push(too_long(loc, field, value, max));
@@ -498,6 +514,17 @@ timeline:
             13,
             "sla.error_budget.period",
             "at most",
+        );
+    }
+
+    #[test]
+    fn availability_windows_per_run_are_bounded() {
+        refused(
+            "duration: 30s",
+            "duration: 24h\nprobes: { interval: 10ms }\nsla:\n  availability: { min: 99%, window: 50ms }",
+            5,
+            "sla.availability.window",
+            "1728000 windows; at most 1000000",
         );
     }
 
