@@ -13,12 +13,19 @@ use std::process::ExitCode;
 ///
 /// Exit codes: 0 every SLA met · 1 an SLA broken · 2 inconclusive (no steady state
 /// before the first fault) · 3 aborted (signal or guardrail) · 4 setup or engine error ·
-/// 5 cleanup or heal failed · 64 invalid scenario or usage.
+/// 5 cleanup or heal failed · 64 invalid scenario or usage (a remote Docker engine
+/// without --allow-remote too).
 #[derive(Parser, Debug)]
 #[command(name = "drill", version, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Act on the Docker engine DOCKER_HOST names even when it is not a local Unix
+    /// socket (tcp://, ssh://, …). Without it drill refuses (exit 64): it kills
+    /// containers and cuts networks, which belongs on an engine you mean to break.
+    #[arg(long, global = true, env = "DRILL_ALLOW_REMOTE",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_remote: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,7 +123,9 @@ pub enum Command {
         of: SchemaOf,
     },
     /// Re-render a run's reports (summary.json, junit.xml, summary.md, report.html)
-    /// and its summary from its journal.
+    /// and its summary from its journal. Exits with the run's verdict code; a journal
+    /// that ends before the run finished (kill -9, crash) is rendered marked incomplete
+    /// and exits 3, unless an SLA was already broken (1).
     Report {
         /// A run folder (holding journal.jsonl) or the journal itself.
         run: PathBuf,
@@ -236,6 +245,9 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    if cli.allow_remote {
+        crate::docker_host::allow_remote();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,6 +1,7 @@
 //! The only code that talks to the Docker engine: a thin layer over bollard that
 //! labels everything it creates with `drill.run=<run-id>` and removes it by that label.
 
+use crate::docker_host::EngineAddr;
 use crate::error::{DrillError, SetupContext};
 use crate::security::Credentials;
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -64,11 +65,16 @@ pub struct Removed {
 }
 
 impl Engine {
-    /// Connects to the local engine and checks that it answers.
+    /// Connects to the engine `DOCKER_HOST` names (a remote one only with
+    /// `--allow-remote`, see [`docker_host`](crate::docker_host)) and checks that it answers.
     pub async fn connect() -> Result<Engine, DrillError> {
         let hint =
             "start the Docker engine (e.g. `systemctl start docker`) or point DOCKER_HOST at it";
-        let docker = Docker::connect_with_local_defaults()
+        let docker = match crate::docker_host::current()? {
+            EngineAddr::Local(_) => Docker::connect_with_local_defaults(),
+            EngineAddr::Remote(host) => Docker::connect_with_host(&host),
+        };
+        let docker = docker
             .map_err(|e| {
                 DrillError::Setup(format!("cannot connect to the Docker engine: {e}; {hint}"))
             })?

@@ -98,7 +98,8 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
         run_folder,
     })
     .expect("serializes");
-    let _ = std::fs::write(dir.join("outcome.json"), outcome);
+    // `drill down` reads it: whole or absent, never half written.
+    let _ = crate::atomic_file::write(&dir.join("outcome.json"), &outcome);
     result.map(|(code, _)| code)
 }
 

@@ -7,7 +7,7 @@ use crate::live::LiveStats;
 use crate::scenario::{FaultKind, HostKind, Replication, Sla};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -440,16 +440,10 @@ pub struct Loaded {
 /// Reads a journal. A damaged last line is dropped (a killed run may leave one);
 /// damage anywhere else is an error naming the line.
 pub fn read(path: &Path) -> Result<Loaded, DrillError> {
-    let file = std::fs::File::open(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         DrillError::Usage(format!("{}: cannot read the journal: {e}", path.display()))
     })?;
-    let lines: Vec<String> = std::io::BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            DrillError::Usage(format!("{}: cannot read the journal: {e}", path.display()))
-        })?;
-    parse_lines(&lines).map_err(|(line, e)| {
+    parse(&bytes).map_err(|(line, e)| {
         DrillError::Usage(format!(
             "{}:{line}: not a journal event: {e}",
             path.display()
@@ -457,18 +451,32 @@ pub fn read(path: &Path) -> Result<Loaded, DrillError> {
     })
 }
 
-fn parse_lines(lines: &[String]) -> Result<Loaded, (usize, serde_json::Error)> {
+/// Parses journal bytes; on damage before the last line, its number (from 1) and why.
+/// Bytes, not text: a run killed mid-write can cut a character in two, and that must
+/// cost the last line only.
+pub fn parse(bytes: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     let mut records = Vec::with_capacity(lines.len());
     let mut truncated = false;
     for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Record>(line) {
+        let parsed = serde_json::from_slice::<Record>(line).and_then(|r| {
+            match crate::journal_bounds::check_record(&r) {
+                Some(why) => Err(serde::de::Error::custom(why)),
+                None => Ok(r),
+            }
+        });
+        match parsed {
             Ok(r) => records.push(r),
             Err(_) if i + 1 == lines.len() => truncated = true,
             Err(e) => return Err((i + 1, e)),
         }
+    }
+    if let Some(why) = crate::journal_bounds::check_journal(&records) {
+        return Err((lines.len(), serde::de::Error::custom(why)));
     }
     Ok(Loaded { records, truncated })
 }
@@ -516,12 +524,26 @@ mod tests {
 
     #[test]
     fn truncated_last_line_is_dropped_but_inner_damage_is_an_error() {
-        let good = r#"{"t_us":1,"type":"timeline_started"}"#.to_string();
-        let cut = r#"{"t_us":2,"type":"pro"#.to_string();
-        let loaded = parse_lines(&[good.clone(), cut.clone()]).unwrap();
+        let good = r#"{"t_us":1,"type":"timeline_started"}"#;
+        let cut = r#"{"t_us":2,"type":"pro"#;
+        let loaded = parse(format!("{good}\n{cut}").as_bytes()).unwrap();
         assert_eq!(loaded.records.len(), 1);
         assert!(loaded.truncated);
-        let (line, _) = parse_lines(&[good.clone(), cut, good]).unwrap_err();
+        let (line, _) = parse(format!("{good}\n{cut}\n{good}\n").as_bytes()).unwrap_err();
         assert_eq!(line, 2);
+        let whole = parse(format!("{good}\n{good}\n").as_bytes()).unwrap();
+        assert_eq!((whole.records.len(), whole.truncated), (2, false));
+    }
+
+    #[test]
+    fn a_character_cut_in_two_costs_the_last_line_only() {
+        let good = r#"{"t_us":1,"type":"note","text":"eu → us"}"#;
+        let arrow = good.find('→').unwrap();
+        // Killed after the first byte of the three-byte arrow.
+        let bytes = format!("{good}\n{good}");
+        let cut = &bytes.as_bytes()[..good.len() + 1 + arrow + 1];
+        let loaded = parse(cut).unwrap();
+        assert_eq!(loaded.records.len(), 1);
+        assert!(loaded.truncated);
     }
 }

@@ -4,10 +4,12 @@
 //! verdict → report. Everything after the journal is a pure function of it.
 
 pub mod analysis;
+pub mod atomic_file;
 pub mod backoff;
 pub mod cli;
 pub mod dashboard;
 pub mod delay_proxy;
+pub mod docker_host;
 pub mod engine;
 pub mod error;
 pub mod faults;
@@ -17,6 +19,8 @@ pub mod guardrails;
 pub mod hosts;
 pub mod images;
 pub mod journal;
+pub mod journal_bounds;
+pub mod limits;
 pub mod live;
 pub mod oci;
 pub mod plan;

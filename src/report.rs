@@ -26,7 +26,6 @@ use crate::units::{format_percent, format_secs};
 use crate::verdict::{judge, Status, Verdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -134,10 +133,8 @@ pub fn summarize_against(
     s
 }
 
-/// Writes every report file ([`REPORT_FILES`]) in `dir` and returns their paths. Each
-/// file is written whole or not at all (a temporary file renamed into place), so a
-/// reader never sees half a file.
-pub fn write_all(dir: &Path, s: &Summary) -> std::io::Result<Vec<PathBuf>> {
+/// Every report file's name ([`REPORT_FILES`]) and content.
+pub fn render_files(s: &Summary) -> std::io::Result<Vec<(&'static str, Vec<u8>)>> {
     let mut json = serde_json::to_vec_pretty(s)?;
     json.push(b'\n');
     let contents = [
@@ -146,22 +143,20 @@ pub fn write_all(dir: &Path, s: &Summary) -> std::io::Result<Vec<PathBuf>> {
         markdown::render(s).into_bytes(),
         html::render(s)?.into_bytes(),
     ];
-    REPORT_FILES
-        .iter()
-        .zip(contents)
-        .map(|(name, bytes)| write_atomically(&dir.join(name), &bytes))
-        .collect()
+    Ok(REPORT_FILES.into_iter().zip(contents).collect())
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(path.to_path_buf())
+/// Writes every report file ([`REPORT_FILES`]) in `dir` and returns their paths. Each
+/// file is written whole or not at all ([`atomic_file`](crate::atomic_file)), so a
+/// reader never sees half a file, not even after a crash or a full disk.
+pub fn write_all(dir: &Path, s: &Summary) -> std::io::Result<Vec<PathBuf>> {
+    render_files(s)?
+        .into_iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(name);
+            crate::atomic_file::write(&path, &bytes).map(|()| path)
+        })
+        .collect()
 }
 
 /// The line printed after the files are written: `wrote summary.json, junit.xml, ...`.
@@ -300,7 +295,9 @@ fn header(s: &Summary) -> Vec<String> {
     if let Some(started) = &r.started_at {
         first.push_str(&format!("   started {started}"));
     }
-    vec![first, format!("outcome  {}", outcome_text(a))]
+    let mut lines = vec![first, format!("outcome  {}", outcome_text(a))];
+    lines.extend(incomplete_warning(a));
+    lines
 }
 
 /// `completed at t+13.100s`, `aborted at t+5.000s: <reason>`, with what is missing.
@@ -322,6 +319,17 @@ pub(crate) fn outcome_text(a: &Analysis) -> String {
         outcome.push_str(&format!(" (journal incomplete: {})", missing.join(", ")));
     }
     outcome
+}
+
+/// The warning every report opens with when the journal is incomplete (the run was
+/// killed or crashed, or the file was cut): its numbers cover only what was recorded.
+pub(crate) fn incomplete_warning(a: &Analysis) -> Option<String> {
+    a.incomplete.then(|| {
+        format!(
+            "INCOMPLETE RUN: {}. The numbers below cover only what was recorded.",
+            outcome_text(a)
+        )
+    })
 }
 
 /// Rows of the availability table: region (and total), probes, failed, available,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::Path;
 
 /// Scenario files larger than this are refused before parsing.
@@ -821,7 +822,11 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn at(loc: &Location, field: impl Into<String>, message: impl Into<String>) -> Problem {
+    pub(crate) fn at(
+        loc: &Location,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             line: loc.line() as usize,
             column: loc.column() as usize,
@@ -862,26 +867,48 @@ pub fn parse_fault(s: &Scenario, step_yaml: &str) -> Result<(FaultKind, Step), S
 /// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)
 /// whose message names the file, line, column and field.
 pub fn load(path: &Path) -> Result<Scenario, DrillError> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
+    let shown = path.display().to_string();
+    let cannot = |e: std::io::Error| {
+        DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}"))
+    };
+    // Read at most one byte past the limit, so that neither a huge file nor an endless
+    // one (a FIFO, /dev/zero) is ever held in memory.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(DrillError::Usage(format!(
-            "{shown}: the scenario file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
-            meta.len()
+            "{shown}: the scenario file is larger than {MAX_FILE_BYTES} bytes, the limit; \
+             a scenario this large is not one a person wrote: check the path"
         )));
     }
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}")))?;
-    parse(&source).map_err(|problems| {
-        DrillError::Usage(render_problems(&shown.to_string(), &source, &problems))
-    })
+    let source = String::from_utf8(bytes).map_err(|e| {
+        DrillError::Usage(format!(
+            "{shown}: the scenario file is not UTF-8 text (first bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    check_source(&shown, &source)
+}
+
+/// Parses and validates scenario text read from `file`: what `drill validate` does
+/// once the file is read. Problems are rendered with `file` and the offending line.
+pub fn check_source(file: &str, source: &str) -> Result<Scenario, DrillError> {
+    parse(source).map_err(|problems| DrillError::Usage(render_problems(file, source, &problems)))
 }
 
 /// Parses and validates scenario text.
 pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
     let scenario: Scenario =
         serde_saphyr::from_str(source).map_err(|e| vec![syntax_problem(&e)])?;
+    // Bounds first: the cross-field checks below are quadratic in places, and a
+    // scenario past its bounds is refused whatever else it says.
+    let mut problems = Vec::new();
+    crate::limits::check(&scenario, source, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let mut problems = validate(&scenario);
     validate_sla(&scenario, &sla_locations(source), &mut problems);
     if problems.is_empty() {
@@ -1719,7 +1746,7 @@ fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
                     ));
                 }
                 if let Some(ramp) = step.ramp {
-                    if step.at.0 + ramp.0 > s.duration.value.0 {
+                    if step.at.0.saturating_add(ramp.0) > s.duration.value.0 {
                         p.push(Problem::at(
                             loc,
                             format!("{field}.ramp"),

@@ -16,6 +16,44 @@ use std::time::{Duration, Instant};
 /// How long drill waits for every entry point to answer `/v2/`.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Tries at publishing an entry point before giving up on free ports.
+const PORT_ATTEMPTS: u32 = 5;
+
+/// Docker's refusal to publish a port something else bound meanwhile.
+fn port_taken(e: &DrillError) -> bool {
+    let msg = e.to_string();
+    msg.contains("port is already allocated") || msg.contains("address already in use")
+}
+
+/// Creates `spec` with a port on 127.0.0.1 published to [`REGISTRY_PORT`], copies
+/// `files` (path, contents) into it, starts it and returns the port. The free port is
+/// picked before Docker binds it, so another run starting at the same moment may take
+/// it in between: then another is picked.
+async fn start_published(
+    engine: &Engine,
+    run: &str,
+    spec: &mut ContainerSpec,
+    files: &[(&str, &[u8])],
+) -> Result<u16, DrillError> {
+    let mut attempt = 1;
+    loop {
+        let port = free_loopback_port()?;
+        spec.publish = Some((REGISTRY_PORT, port));
+        engine.create_container(run, spec).await?;
+        for (path, contents) in files {
+            engine.upload_file(&spec.name, path, contents).await?;
+        }
+        match engine.start(&spec.name).await {
+            Ok(()) => return Ok(port),
+            Err(e) if attempt < PORT_ATTEMPTS && port_taken(&e) => {
+                engine.remove_container(&spec.name).await?;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The running topology's entry points, by region: `http(s)://127.0.0.1:<port>`, and
 /// what a client needs to use them.
 #[derive(Debug, Clone)]
@@ -94,34 +132,32 @@ pub async fn up(
         r?;
     }
 
-    let mut entry_points = HashMap::new();
-    for r in &plan.regions {
-        let port = free_loopback_port()?;
-        let spec = ContainerSpec {
+    // Regions are independent: their load balancers start side by side.
+    let balancers = plan.regions.iter().map(|r| async move {
+        let mut spec = ContainerSpec {
             name: r.load_balancer.clone(),
             image: images.haproxy.clone(),
             network: plan.network.clone(),
-            publish: Some((REGISTRY_PORT, port)),
             labels: vec![
                 ("drill.role".into(), "load-balancer".into()),
                 ("drill.region".into(), r.name.clone()),
             ],
             ..Default::default()
         };
-        engine.create_container(run, &spec).await?;
-        engine
-            .upload_file(&spec.name, HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())
-            .await?;
+        let mut files = vec![(HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())];
         if let Some(pem) = material.lb_pem.get(&r.load_balancer) {
-            engine
-                .upload_file(&spec.name, HAPROXY_CERT_PATH, pem.as_bytes())
-                .await?;
+            files.push((HAPROXY_CERT_PATH, pem.as_bytes()));
         }
-        engine.start(&spec.name).await?;
-        entry_points.insert(
+        let port = start_published(engine, run, &mut spec, &files).await?;
+        Ok::<_, DrillError>((
             r.name.clone(),
             format!("{}://127.0.0.1:{port}", scheme(plan)),
-        );
+        ))
+    });
+    let mut entry_points = HashMap::new();
+    for r in futures_util::future::join_all(balancers).await {
+        let (region, base) = r?;
+        entry_points.insert(region, base);
     }
 
     if let Some(u) = &plan.upstream {
@@ -157,61 +193,43 @@ async fn upstream_up(
     entry_points: &mut HashMap<String, String>,
 ) -> Result<(), DrillError> {
     let run = &plan.run_id;
-    let registry =
-        |name: &str, volume: &str, role: &str, env: Vec<String>, publish| ContainerSpec {
-            name: name.to_string(),
-            image: images.registry.clone(),
-            network: plan.network.clone(),
-            env,
-            volumes: vec![(volume.to_string(), "/var/lib/registry".into())],
-            publish,
-            labels: vec![("drill.role".into(), role.into())],
-            ..Default::default()
-        };
+    let registry = |name: &str, volume: &str, role: &str, env: Vec<String>| ContainerSpec {
+        name: name.to_string(),
+        image: images.registry.clone(),
+        network: plan.network.clone(),
+        env,
+        volumes: vec![(volume.to_string(), "/var/lib/registry".into())],
+        labels: vec![("drill.role".into(), role.into())],
+        ..Default::default()
+    };
     engine.create_volume(&u.volume, run).await?;
-    let spec = registry(&u.container, &u.volume, "upstream", Vec::new(), None);
+    let spec = registry(&u.container, &u.volume, "upstream", Vec::new());
     engine.create_container(run, &spec).await?;
     engine.start(&spec.name).await?;
 
-    let port = free_loopback_port()?;
-    let gate = ContainerSpec {
+    let mut gate = ContainerSpec {
         name: u.gate.clone(),
         image: images.haproxy.clone(),
         network: plan.network.clone(),
-        publish: Some((REGISTRY_PORT, port)),
         labels: vec![("drill.role".into(), "upstream-gate".into())],
         ..Default::default()
     };
-    engine.create_container(run, &gate).await?;
-    engine
-        .upload_file(&u.gate, GATE_LUA_PATH, GATE_LUA.as_bytes())
-        .await?;
-    engine
-        .upload_file(
-            &u.gate,
-            HAPROXY_CONFIG_PATH,
-            upstream::config(&u.container, GateMode::Pass).as_bytes(),
-        )
-        .await?;
-    engine.start(&u.gate).await?;
+    let config = upstream::config(&u.container, GateMode::Pass);
+    let files = [
+        (GATE_LUA_PATH, GATE_LUA.as_bytes()),
+        (HAPROXY_CONFIG_PATH, config.as_bytes()),
+    ];
+    let port = start_published(engine, run, &mut gate, &files).await?;
     entry_points.insert(UPSTREAM.into(), format!("http://127.0.0.1:{port}"));
 
     for p in plan.regions.iter().filter_map(|r| r.proxy.as_ref()) {
         engine.create_volume(&p.volume, run).await?;
-        let port = free_loopback_port()?;
         let env = vec![format!(
             "REGISTRY_PROXY_REMOTEURL=http://{}:{REGISTRY_PORT}",
             u.gate
         )];
-        let spec = registry(
-            &p.container,
-            &p.volume,
-            "proxy",
-            env,
-            Some((REGISTRY_PORT, port)),
-        );
-        engine.create_container(run, &spec).await?;
-        engine.start(&p.container).await?;
+        let mut spec = registry(&p.container, &p.volume, "proxy", env);
+        let port = start_published(engine, run, &mut spec, &[]).await?;
         entry_points.insert(p.name.clone(), format!("http://127.0.0.1:{port}"));
     }
     Ok(())

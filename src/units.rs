@@ -59,6 +59,11 @@ pub struct Size(pub u64);
 impl Size {
     pub fn parse(s: &str) -> Result<Size, String> {
         let t = s.trim();
+        let out_of_range =
+            || format!("size '{s}' is out of range: a layer holds between 1 byte and 4GiB");
+        if t.starts_with('-') {
+            return Err(out_of_range());
+        }
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(t.len());
@@ -82,9 +87,7 @@ impl Size {
             .map_err(|_| format!("invalid size '{s}'; write e.g. 512KiB or 8MiB"))?;
         let bytes = n * mult as f64;
         if !(bytes.is_finite() && bytes >= 1.0 && bytes <= MAX_LAYER_BYTES as f64) {
-            return Err(format!(
-                "size '{s}' is out of range: a layer holds between 1 byte and 4GiB"
-            ));
+            return Err(out_of_range());
         }
         Ok(Size(bytes as u64))
     }
@@ -93,7 +96,9 @@ impl Size {
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
+            write!(f, "{}GiB", b >> 30)
+        } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
             write!(f, "{}MiB", b >> 20)
         } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {
             write!(f, "{}KiB", b >> 10)
@@ -105,17 +110,34 @@ impl fmt::Display for Size {
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Bytes(u64),
-            Text(String),
+        // Every number form goes through `Size::parse`, so 2^64, -1 or 1e30 get the
+        // same "out of range" message as `9999GiB`, not a type error.
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: a number of bytes, or 512KiB, 8MiB, 1GB")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
+                Size::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Bytes(n) => Size::parse(&n.to_string()),
-            Raw::Text(s) => Size::parse(&s),
-        }
-        .map_err(de::Error::custom)
+        d.deserialize_any(Visitor)
     }
 }
 

@@ -350,34 +350,13 @@ fn clean_after_kill_9_removes_everything_of_the_run_only() {
     assert!(made.status.success(), "{}", common::text(&made.stderr));
 
     let out = tempfile::tempdir().unwrap();
-    let mut child = drill()
-        .arg("run")
-        .arg(scenario("faults-a.yaml"))
-        .arg("--out")
-        .arg(out.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    let dir = loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "faults never injected"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let Some(dir) = std::fs::read_dir(out.path())
-            .unwrap()
-            .next()
-            .map(|e| e.unwrap().path())
-        else {
-            continue;
-        };
-        let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
-        if journal.matches("\"fault_injected\"").count() == 4 {
-            break dir;
-        }
-    };
+    let (mut child, dir) = common::run_until(
+        &scenario("faults-a.yaml"),
+        out.path(),
+        "fault_injected",
+        4,
+        std::time::Duration::from_secs(90),
+    );
     std::thread::sleep(std::time::Duration::from_millis(500));
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();

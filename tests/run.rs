@@ -2,8 +2,8 @@
 //! Each test checks that its run left nothing labelled behind.
 
 mod common;
-use common::{drill, leftovers, run, scenario, variant};
-use std::time::{Duration, Instant};
+use common::{drill, leftovers, run, scenario, variant, CleanRun};
+use std::time::Duration;
 
 /// A region lost while its hosts cold-start shows as failures, then recovery, and the
 /// honest SLAs of the scenario hold.
@@ -168,31 +168,13 @@ fn sighup_mid_fault_heals_cleans_up_and_exits_3() {
 
 fn interrupted_mid_fault(signal: &str) {
     let out = tempfile::tempdir().unwrap();
-    let child = drill()
-        .arg("run")
-        .arg(scenario("long-fault.yaml"))
-        .arg("--out")
-        .arg(out.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let dir = loop {
-        assert!(Instant::now() < deadline, "the fault was never injected");
-        std::thread::sleep(Duration::from_millis(200));
-        let Ok(mut entries) = std::fs::read_dir(out.path()) else {
-            continue;
-        };
-        let Some(Ok(entry)) = entries.next() else {
-            continue;
-        };
-        let journal =
-            std::fs::read_to_string(entry.path().join("journal.jsonl")).unwrap_or_default();
-        if journal.contains("\"fault_injected\"") {
-            break entry.path();
-        }
-    };
+    let (child, dir) = common::run_until(
+        &scenario("long-fault.yaml"),
+        out.path(),
+        "fault_injected",
+        1,
+        Duration::from_secs(90),
+    );
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
         .args([&format!("-{signal}"), &pid])
@@ -346,19 +328,10 @@ fn plan_matches_what_run_creates() {
     let r = run(file.path(), &["--seed", "99", "--keep"]);
     let run_id = r.run_id();
     let planned = plan.replace("<run-id>", &run_id);
-    let left = leftovers(&run_id);
     let _cleanup = CleanRun(run_id.clone());
     assert_eq!(r.code(), 0, "{}", r.stderr());
 
-    let names: Vec<String> = common::block_on(async {
-        let engine = registry_drill::engine::Engine::connect().await.unwrap();
-        let mut names = Vec::new();
-        for id in &left.containers {
-            let info = engine.docker().inspect_container(id, None).await.unwrap();
-            names.push(info.name.unwrap().trim_start_matches('/').to_string());
-        }
-        names
-    });
+    let names = common::container_names(&run_id);
     assert_eq!(names.len(), 5, "{names:?}");
     for name in &names {
         assert!(
@@ -378,13 +351,4 @@ fn plan_matches_what_run_creates() {
         planned.contains(&format!("kill eu for 1s: {killed}")),
         "{killed} as planned:\n{planned}"
     );
-}
-
-/// Removes a `--keep` run's topology, whether the test passed or not.
-struct CleanRun(String);
-
-impl Drop for CleanRun {
-    fn drop(&mut self) {
-        let _ = drill().args(["clean", "--run", &self.0]).output();
-    }
 }

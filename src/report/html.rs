@@ -6,9 +6,9 @@
 
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
-    fault_budget_text, fault_title, no_heal_text, outcome_text, percent, phase_rows, pull_rows,
-    pushes_text, reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text,
-    waterfall, Summary,
+    fault_budget_text, fault_title, incomplete_warning, no_heal_text, outcome_text, percent,
+    phase_rows, pull_rows, pushes_text, reference_line, regressions_heading, secs, settle_note,
+    sla_rows, verdict_text, waterfall, Summary,
 };
 use crate::analysis::{Analysis, FaultRecovery};
 use crate::verdict::Status;
@@ -44,7 +44,8 @@ th{background:#f3f3f3}td.num{text-align:right}.verdict{font-size:1.2em;padding:.
 border-radius:4px;font-weight:bold}.pass{background:#e3f4e1;color:#1d5c1a}\
 .fail{background:#fbe3e3;color:#8a1616}.other{background:#fff3d6;color:#6b4b00}\
 .answer{padding:.4em .8em;border-left:4px solid #888;background:#f7f7f7;margin:.4em 0}\
-.meta{color:#555}svg{display:block;margin:.5em 0;max-width:100%;height:auto}";
+.meta{color:#555}.incomplete{background:#fff3d6;color:#6b4b00;border:2px solid #e0a800;\
+padding:.6em 1em;font-weight:bold}svg{display:block;margin:.5em 0;max-width:100%;height:auto}";
 
 type Drawn = Result<(), Box<dyn Error>>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -65,6 +66,9 @@ pub fn render(s: &Summary) -> io::Result<String> {
         Status::Inconclusive { .. } | Status::Aborted { .. } => "other",
     };
     let _ = writeln!(h, "<h1>drill — {}</h1>", esc(&s.run.scenario));
+    if let Some(w) = incomplete_warning(a) {
+        let _ = writeln!(h, "<p class=\"banner incomplete\">{}</p>", esc(&w));
+    }
     let description = a.run.as_ref().map(|r| r.description.trim());
     if let Some(d) = description.filter(|d| !d.is_empty()) {
         let _ = writeln!(h, "<p>{}</p>", esc(d));

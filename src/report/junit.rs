@@ -19,7 +19,8 @@
 
 use super::replication::violation_text;
 use super::{
-    at, cold_starts_during, disruption_text, fault_title, regressions_heading, waterfall, Summary,
+    at, cold_starts_during, disruption_text, fault_title, incomplete_warning, regressions_heading,
+    waterfall, Summary,
 };
 use crate::verdict::{Check, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -38,6 +39,8 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
         suite.add_property(("started_at", started.as_str()));
     }
     suite.add_property(("outcome", s.run.outcome.as_str()));
+    let incomplete = s.analysis.incomplete.to_string();
+    suite.add_property(("incomplete", incomplete.as_str()));
     suite.add_property(("verdict", s.verdict.status.label()));
     suite.add_property(("exit_code", s.run.exit_code.to_string().as_str()));
 
@@ -90,17 +93,30 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
         suite.add_test_case(case);
     }
 
-    let mut run = match &s.verdict.status {
-        Status::Aborted { reason } | Status::Inconclusive { reason } => {
+    // The run case fails when the exit code is not 0 for a reason other than a check,
+    // and when the journal is incomplete, whatever the checks said.
+    let failure = match &s.verdict.status {
+        Status::Aborted { reason } | Status::Inconclusive { reason } => Some((
+            s.verdict.status.label(),
+            format!("{}: {reason}", s.verdict.status.label()),
+        )),
+        Status::Pass | Status::SlaBroken => None,
+    }
+    .or_else(|| incomplete_warning(&s.analysis).map(|w| ("INCOMPLETE", w)));
+    let mut run = match failure {
+        Some((kind, message)) => {
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            st.set_message(format!("{}: {reason}", s.verdict.status.label()));
-            st.set_type(s.verdict.status.label());
+            st.set_message(message);
+            st.set_type(kind);
             TestCase::new("run", st)
         }
-        Status::Pass | Status::SlaBroken => TestCase::new("run", TestCaseStatus::success()),
+        None => TestCase::new("run", TestCaseStatus::success()),
     };
     run.set_classname(class("run"));
-    run.set_system_out(format!("outcome: {}", s.run.outcome));
+    run.set_system_out(match incomplete_warning(&s.analysis) {
+        Some(w) => format!("outcome: {}\n{w}", s.run.outcome),
+        None => format!("outcome: {}", s.run.outcome),
+    });
     suite.add_test_case(run);
 
     if let Some(b) = &s.baseline {

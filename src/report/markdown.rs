@@ -4,9 +4,9 @@
 
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
-    fault_budget_text, fault_title, outcome_text, phase_rows, pull_rows, pushes_text,
-    reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall,
-    Summary,
+    fault_budget_text, fault_title, incomplete_warning, outcome_text, phase_rows, pull_rows,
+    pushes_text, reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text,
+    waterfall, Summary,
 };
 use crate::verdict::Status;
 
@@ -34,6 +34,10 @@ pub fn render(s: &Summary) -> String {
     }
     facts.push(esc(&outcome_text(a)));
     out.push(facts.join(" · "));
+    if let Some(w) = incomplete_warning(a) {
+        out.push(String::new());
+        out.push(format!("> ⚠️ **{}**", esc(&w)));
+    }
 
     out.push(String::new());
     out.push("### SLAs".into());

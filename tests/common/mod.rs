@@ -148,6 +148,79 @@ pub fn leftovers(run_id: &str) -> Labelled {
     })
 }
 
+/// Starts `drill <command> <scenario file> --out <out>` in the background, its output
+/// captured.
+pub fn spawn_drill(command: &str, scenario_file: &Path, out: &Path) -> std::process::Child {
+    drill()
+        .arg(command)
+        .arg(scenario_file)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("drill starts")
+}
+
+/// Starts `drill run <scenario file> --out <out>` in the background and waits (at most
+/// `within`) until its journal holds `count` events of type `event`. Returns the
+/// running drill and its run folder.
+#[allow(clippy::zombie_processes)] // the caller waits for the child it is given
+pub fn run_until(
+    scenario_file: &Path,
+    out: &Path,
+    event: &str,
+    count: usize,
+    within: std::time::Duration,
+) -> (std::process::Child, PathBuf) {
+    let mut child = spawn_drill("run", scenario_file, out);
+    let deadline = std::time::Instant::now() + within;
+    let needle = format!("\"type\":\"{event}\"");
+    loop {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no {count} {event} events in the journal within {within:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let Some(dir) = std::fs::read_dir(out)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path())
+        else {
+            continue;
+        };
+        let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+        if journal.matches(&needle).count() >= count {
+            return (child, dir);
+        }
+    }
+}
+
+/// The names of the containers labelled with this run id.
+pub fn container_names(run_id: &str) -> Vec<String> {
+    let left = leftovers(run_id);
+    block_on(async {
+        let engine = Engine::connect().await.expect("Docker engine reachable");
+        let mut names = Vec::new();
+        for id in &left.containers {
+            let info = engine.docker().inspect_container(id, None).await.unwrap();
+            names.push(info.name.unwrap().trim_start_matches('/').to_string());
+        }
+        names
+    })
+}
+
+/// Removes a run's objects when the test ends, passed or not.
+pub struct CleanRun(pub String);
+
+impl Drop for CleanRun {
+    fn drop(&mut self) {
+        let _ = drill().args(["clean", "--run", &self.0]).output();
+    }
+}
+
 /// Runs `drill <args> --out <out>`: a game-day command. Returns code, stdout, stderr.
 pub fn ask(out: &Path, args: &[&str]) -> (i32, String, String) {
     let o = drill().args(args).arg("--out").arg(out).output().unwrap();
@@ -158,15 +231,7 @@ pub fn ask(out: &Path, args: &[&str]) -> (i32, String, String) {
 /// the running `up` and the status it printed.
 #[allow(clippy::zombie_processes)] // the caller waits for the returned child
 pub fn game_day_up(scenario_file: &Path, out: &Path) -> (std::process::Child, String) {
-    let mut up = drill()
-        .arg("up")
-        .arg(scenario_file)
-        .arg("--out")
-        .arg(out)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut up = spawn_drill("up", scenario_file, out);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         if std::time::Instant::now() > deadline {
