@@ -131,6 +131,12 @@ impl Fleet {
         }
     }
 
+    /// Waits until every cold start started so far has finished (`drill bench`: the
+    /// end of a wave).
+    pub async fn settle(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+
     /// Ends the run for every host: cold starts still going are recorded as failed. The
     /// Docker host's engine is left without the images drill pulled into it.
     pub async fn stop(mut self) {
@@ -393,23 +399,42 @@ pub fn spawn_probes(
             let client = oci::client(timeout, timeout);
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Each probe is sent on time, whatever the ones before it are doing: one
+            // hanging until its timeout must not hide a recovery for that long.
+            let mut in_flight = JoinSet::new();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
+                    _ = stop.cancelled() => break,
                 }
-                let started = Instant::now();
-                let result = oci::probe(&client, &base).await;
-                if let Some(g) = &guard {
-                    g.observe(&region, result.is_ok(), Instant::now());
-                }
-                journal.record(Event::Probe {
-                    region: region.clone(),
-                    ok: result.is_ok(),
-                    latency_us: started.elapsed().as_micros() as u64,
-                    error: result.err(),
+                let (client, region, base, journal, guard) = (
+                    client.clone(),
+                    region.clone(),
+                    base.clone(),
+                    journal.clone(),
+                    guard.clone(),
+                );
+                in_flight.spawn(async move {
+                    let started = Instant::now();
+                    let result = oci::probe(&client, &base).await;
+                    if let Some(g) = &guard {
+                        g.observe(&region, result.is_ok(), Instant::now());
+                    }
+                    // Stamped when sent: the entry point served (or failed) a request
+                    // made at that instant.
+                    journal.record_at(
+                        journal.offset_us(started),
+                        Event::Probe {
+                            region,
+                            ok: result.is_ok(),
+                            latency_us: started.elapsed().as_micros() as u64,
+                            error: result.err(),
+                        },
+                    );
                 });
+                while in_flight.try_join_next().is_some() {}
             }
+            while in_flight.join_next().await.is_some() {}
         });
     }
     set

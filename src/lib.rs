@@ -4,7 +4,9 @@
 //! verdict → report. Everything after the journal is a pure function of it.
 
 pub mod analysis;
+pub mod bench;
 pub mod cli;
+pub mod compose;
 pub mod delay_proxy;
 pub mod engine;
 pub mod error;

@@ -249,7 +249,7 @@ pub async fn run_plan(
 }
 
 /// Resolves on Ctrl-C or SIGTERM with the signal's name.
-async fn shutdown_signal() -> &'static str {
+pub async fn shutdown_signal() -> &'static str {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
