@@ -347,6 +347,15 @@ impl Ctx {
         )
         .await?;
 
+        // Straight to the registry's address on the benchmark's own network: with
+        // thousands of connections at once, the engine's userland proxy behind a
+        // 127.0.0.1 port gives out before drill or the registry (it stopped listening
+        // at 5,000 hosts here), and the point is which of those two saturates first.
+        let direct = engine
+            .address(&registry, &self.network)
+            .await?
+            .map(|ip| format!("http://{ip}:{REGISTRY_PORT}"))
+            .ok_or_else(|| DrillError::setup("the registry has no address on its network"))?;
         let mut fleets = Vec::new();
         for &hosts in &p.fleets {
             say(format!(
@@ -356,7 +365,7 @@ impl Ctx {
                 fleet::measure(
                     engine,
                     &registry,
-                    &base,
+                    &direct,
                     "bench/small:1",
                     small.total_bytes(),
                     hosts,

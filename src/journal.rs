@@ -6,7 +6,7 @@ use crate::error::{DrillError, SetupContext};
 use crate::live::LiveStats;
 use crate::scenario::{FaultKind, HostKind, Sla};
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -278,16 +278,10 @@ pub struct Loaded {
 /// Reads a journal. A damaged last line is dropped (a killed run may leave one);
 /// damage anywhere else is an error naming the line.
 pub fn read(path: &Path) -> Result<Loaded, DrillError> {
-    let file = std::fs::File::open(path).map_err(|e| {
+    let text = std::fs::read(path).map_err(|e| {
         DrillError::Usage(format!("{}: cannot read the journal: {e}", path.display()))
     })?;
-    let lines: Vec<String> = std::io::BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            DrillError::Usage(format!("{}: cannot read the journal: {e}", path.display()))
-        })?;
-    parse_lines(&lines).map_err(|(line, e)| {
+    parse(&text).map_err(|(line, e)| {
         DrillError::Usage(format!(
             "{}:{line}: not a journal event: {e}",
             path.display()
@@ -295,20 +289,74 @@ pub fn read(path: &Path) -> Result<Loaded, DrillError> {
     })
 }
 
-fn parse_lines(lines: &[String]) -> Result<Loaded, (usize, serde_json::Error)> {
-    let mut records = Vec::with_capacity(lines.len());
-    let mut truncated = false;
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(line) {
-            Ok(r) => records.push(r),
-            Err(_) if i + 1 == lines.len() => truncated = true,
-            Err(e) => return Err((i + 1, e)),
+/// What one slice of a journal held.
+struct Slice {
+    records: Vec<Record>,
+    lines: usize,
+    /// The first line (1-based, within the slice) that is not an event.
+    error: Option<(usize, serde_json::Error)>,
+}
+
+/// Parses a journal's lines, in one slice per core: parsing dominates the time a
+/// long run's reports take.
+fn parse(text: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
+    let slices = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut bounds = vec![0];
+    for k in 1..slices {
+        let at = (text.len() * k / slices).max(*bounds.last().expect("starts with 0"));
+        match text[at..].iter().position(|&b| b == b'\n') {
+            Some(p) => bounds.push(at + p + 1),
+            None => break,
         }
     }
+    bounds.push(text.len());
+    bounds.dedup();
+    let parsed: Vec<Slice> = std::thread::scope(|scope| {
+        let workers: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let slice = &text[w[0]..w[1]];
+                scope.spawn(move || parse_slice(slice))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("parsing a journal does not panic"))
+            .collect()
+    });
+    let total: usize = parsed.iter().map(|s| s.lines).sum();
+    let mut records = Vec::with_capacity(parsed.iter().map(|s| s.records.len()).sum());
+    let (mut offset, mut truncated) = (0, false);
+    for slice in parsed {
+        if let Some((line, e)) = slice.error {
+            if offset + line != total {
+                return Err((offset + line, e));
+            }
+            truncated = true;
+        }
+        offset += slice.lines;
+        records.extend(slice.records);
+    }
     Ok(Loaded { records, truncated })
+}
+
+fn parse_slice(text: &[u8]) -> Slice {
+    let mut out = Slice {
+        records: Vec::with_capacity(text.len() / 128),
+        lines: 0,
+        error: None,
+    };
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        out.lines += 1;
+        if out.error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(r) => out.records.push(r),
+            Err(e) => out.error = Some((out.lines, e)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -336,12 +384,29 @@ mod tests {
 
     #[test]
     fn truncated_last_line_is_dropped_but_inner_damage_is_an_error() {
-        let good = r#"{"t_us":1,"type":"timeline_started"}"#.to_string();
-        let cut = r#"{"t_us":2,"type":"pro"#.to_string();
-        let loaded = parse_lines(&[good.clone(), cut.clone()]).unwrap();
+        let good = r#"{"t_us":1,"type":"timeline_started"}"#;
+        let cut = r#"{"t_us":2,"type":"pro"#;
+        let loaded = parse(format!("{good}\n{cut}").as_bytes()).unwrap();
         assert_eq!(loaded.records.len(), 1);
         assert!(loaded.truncated);
-        let (line, _) = parse_lines(&[good.clone(), cut, good]).unwrap_err();
+        let (line, _) = parse(format!("{good}\n{cut}\n{good}\n").as_bytes()).unwrap_err();
         assert_eq!(line, 2);
+    }
+
+    #[test]
+    fn a_long_journal_parses_in_slices_in_order_with_its_line_numbers() {
+        let line = |t: u64| format!("{{\"t_us\":{t},\"type\":\"timeline_started\"}}\n");
+        let mut text: String = (0..5000).map(line).collect();
+        text.push_str("\n  \n");
+        let loaded = parse(text.as_bytes()).unwrap();
+        let times: Vec<u64> = loaded.records.iter().map(|r| r.t_us).collect();
+        assert_eq!(times, (0..5000).collect::<Vec<_>>());
+        assert!(!loaded.truncated);
+        let mut damaged: String = (0..5000).map(line).collect();
+        damaged.replace_range(
+            damaged.find("\"t_us\":3000").unwrap()..damaged.find("\"t_us\":3000").unwrap() + 1,
+            "x",
+        );
+        assert_eq!(parse(damaged.as_bytes()).unwrap_err().0, 3001);
     }
 }

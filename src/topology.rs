@@ -47,8 +47,8 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
         r?;
     }
 
-    let mut entry_points = HashMap::new();
-    for r in &plan.regions {
+    // Regions are independent: their load balancers start, and answer, side by side.
+    let balancers = plan.regions.iter().map(|r| async move {
         let port = free_loopback_port()?;
         let spec = ContainerSpec {
             name: r.load_balancer.clone(),
@@ -66,12 +66,15 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
             .upload_file(&spec.name, HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())
             .await?;
         engine.start(&spec.name).await?;
-        entry_points.insert(r.name.clone(), format!("http://127.0.0.1:{port}"));
-    }
-
-    let client = oci::client(Duration::from_secs(1), Duration::from_secs(2));
-    for (region, base) in &entry_points {
-        wait_ready(&client, region, base).await?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = oci::client(Duration::from_secs(1), Duration::from_secs(2));
+        wait_ready(&client, &r.name, &base).await?;
+        Ok::<_, DrillError>((r.name.clone(), base))
+    });
+    let mut entry_points = HashMap::new();
+    for r in futures_util::future::join_all(balancers).await {
+        let (region, base) = r?;
+        entry_points.insert(region, base);
     }
     containerd_hosts_up(engine, plan, images).await?;
     Ok(Live { entry_points })

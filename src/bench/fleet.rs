@@ -77,6 +77,8 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
     fleet.stop().await;
     drop(journal);
     writer.finish().await?;
+    // The wave's own peak, before the journal is read back to count its outcomes.
+    let peak_rss_bytes = usage::peak_rss_bytes();
     let loaded = journal::read(&path)?;
     let _ = std::fs::remove_dir_all(&dir);
     let mut out = WaveOutcome {
@@ -88,7 +90,7 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
         wall_s: wall.as_secs_f64(),
         cold_start_p50_s: 0.0,
         cold_start_max_s: 0.0,
-        peak_rss_bytes: 0,
+        peak_rss_bytes,
     };
     let mut durations = Vec::new();
     for r in &loaded.records {
@@ -108,7 +110,6 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
         out.cold_start_p50_s = durations[durations.len() / 2] as f64 / 1e6;
         out.cold_start_max_s = *max as f64 / 1e6;
     }
-    out.peak_rss_bytes = usage::peak_rss_bytes();
     println!(
         "{}",
         serde_json::to_string(&out).expect("plain data serializes")
