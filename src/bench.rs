@@ -43,7 +43,7 @@ const MIB: u64 = 1 << 20;
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Size {
-    /// A minute or two: small images, one run each, 20 hosts, 20,000 events (CI).
+    /// About half a minute: small images, one run each, 20 hosts, 20,000 events (CI).
     Tiny,
     /// A few minutes: 32 MiB images, 3 runs, fleets of 100 and 1,000, 200,000 events.
     Small,

@@ -111,7 +111,7 @@ pub enum Command {
     /// bring-up and teardown, fleets of native hosts, analysis of a large journal and
     /// the accuracy of recovery times. Writes bench.json and bench.md under --out.
     Bench {
-        /// How much to run: `tiny` for CI (a minute or two), `full` for the numbers in
+        /// How much to run: `tiny` for CI (about half a minute), `full` for the numbers in
         /// the README (build with --release).
         #[arg(long, value_enum, default_value = "full")]
         size: bench::Size,

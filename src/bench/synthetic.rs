@@ -83,6 +83,12 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
             "fleet-{region}-{region}-a-{}",
             (i / 2) % HOSTS_PER_REGION as u64
         );
+        // The host each pull or cold start is of.
+        let (fleet, zone, wave) = (
+            format!("fleet-{region}"),
+            format!("{region}-a"),
+            1 + (i / 10_000) as usize,
+        );
         let event = match i % 10 {
             // Mostly probes, as in a real run.
             0..=6 => Event::Probe {
@@ -94,11 +100,11 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
             },
             7 | 8 => Event::Pull(PullRecord {
                 host,
-                fleet: format!("fleet-{region}"),
+                fleet,
                 kind: HostKind::Native,
                 region: region.into(),
-                zone: format!("{region}-a"),
-                wave: 1 + (i / 10_000) as usize,
+                zone,
+                wave,
                 image: "team/app:1".into(),
                 ok: !faulty,
                 started_us: t.saturating_sub(400_000),
@@ -119,11 +125,11 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
             }),
             _ => Event::ColdStart(ColdStartRecord {
                 host,
-                fleet: format!("fleet-{region}"),
+                fleet,
                 kind: HostKind::Native,
                 region: region.into(),
-                zone: format!("{region}-a"),
-                wave: 1 + (i / 10_000) as usize,
+                zone,
+                wave,
                 ok: true,
                 started_us: t.saturating_sub(900_000),
                 duration_us: 900_000 + (i * 104_729) % 600_000,
