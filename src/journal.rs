@@ -325,7 +325,7 @@ fn parse(text: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
             .collect()
     });
     let total: usize = parsed.iter().map(|s| s.lines).sum();
-    let mut records = Vec::with_capacity(parsed.iter().map(|s| s.records.len()).sum());
+    let mut records: Vec<Record> = Vec::new();
     let (mut offset, mut truncated) = (0, false);
     for slice in parsed {
         if let Some((line, e)) = slice.error {
@@ -335,14 +335,20 @@ fn parse(text: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
             truncated = true;
         }
         offset += slice.lines;
-        records.extend(slice.records);
+        // The first slice's records are kept as they are: no second copy of them all.
+        if records.is_empty() {
+            records = slice.records;
+        } else {
+            records.extend(slice.records);
+        }
     }
     Ok(Loaded { records, truncated })
 }
 
 fn parse_slice(text: &[u8]) -> Slice {
     let mut out = Slice {
-        records: Vec::with_capacity(text.len() / 128),
+        // A first guess at the event count (lines are a few hundred bytes).
+        records: Vec::with_capacity(text.len() / 256),
         lines: 0,
         error: None,
     };

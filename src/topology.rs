@@ -21,8 +21,12 @@ pub struct Live {
 pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, DrillError> {
     let run = &plan.run_id;
     engine.create_network(&plan.network, run).await?;
-    for r in &plan.regions {
-        engine.create_volume(&r.volume, run).await?;
+    let volumes = plan
+        .regions
+        .iter()
+        .map(|r| engine.create_volume(&r.volume, run));
+    for r in futures_util::future::join_all(volumes).await {
+        r?;
     }
     let nodes = plan.regions.iter().flat_map(|r| {
         r.nodes.iter().map(move |n| ContainerSpec {
@@ -43,11 +47,8 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
         engine.create_container(run, &spec).await?;
         engine.start(&spec.name).await
     });
-    for r in futures_util::future::join_all(node_starts).await {
-        r?;
-    }
-
-    // Regions are independent: their load balancers start, and answer, side by side.
+    // Load balancers are created and configured while the nodes start; each starts
+    // once every node runs, so that haproxy finds them at once.
     let balancers = plan.regions.iter().map(|r| async move {
         let port = free_loopback_port()?;
         let spec = ContainerSpec {
@@ -65,14 +66,26 @@ pub async fn up(engine: &Engine, plan: &Plan, images: &Images) -> Result<Live, D
         engine
             .upload_file(&spec.name, HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())
             .await?;
-        engine.start(&spec.name).await?;
+        Ok::<_, DrillError>((r, port))
+    });
+    let (started, created) = tokio::join!(
+        futures_util::future::join_all(node_starts),
+        futures_util::future::join_all(balancers)
+    );
+    for r in started {
+        r?;
+    }
+    let created = created.into_iter().collect::<Result<Vec<_>, _>>()?;
+    // Regions are independent: their load balancers start, and answer, side by side.
+    let ready = created.into_iter().map(|(r, port)| async move {
+        engine.start(&r.load_balancer).await?;
         let base = format!("http://127.0.0.1:{port}");
         let client = oci::client(Duration::from_secs(1), Duration::from_secs(2));
         wait_ready(&client, &r.name, &base).await?;
         Ok::<_, DrillError>((r.name.clone(), base))
     });
     let mut entry_points = HashMap::new();
-    for r in futures_util::future::join_all(balancers).await {
+    for r in futures_util::future::join_all(ready).await {
         let (region, base) = r?;
         entry_points.insert(region, base);
     }
