@@ -5,6 +5,8 @@
 set -euo pipefail
 
 packages=(docker-registry haproxy busybox-static iproute2 iptables containerd)
+# What `drill bench` compares drill with (it reports a missing one as not installed).
+packages+=(skopeo docker-compose)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (sudo $0)" >&2

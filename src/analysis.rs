@@ -889,12 +889,13 @@ fn cold_start_stats(all: &[&ColdStartRecord]) -> ColdStarts {
 }
 
 fn phase_stats(phases: &[&Phase], kind: PhaseKind) -> PhaseStats {
-    let of_kind = phases.iter().filter(|p| p.phase == kind);
+    // One pass over the phases: a long run has millions of them.
+    let of_kind: Vec<&Phase> = phases.iter().copied().filter(|p| p.phase == kind).collect();
     PhaseStats {
-        count: of_kind.clone().count() as u64,
-        bytes: of_kind.clone().map(|p| p.bytes).sum(),
-        ttfb: Latency::of(of_kind.clone().map(|p| p.ttfb_us)),
-        duration: Latency::of(of_kind.map(|p| p.duration_us)),
+        count: of_kind.len() as u64,
+        bytes: of_kind.iter().map(|p| p.bytes).sum(),
+        ttfb: Latency::of(of_kind.iter().map(|p| p.ttfb_us)),
+        duration: Latency::of(of_kind.iter().map(|p| p.duration_us)),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::engine::Engine;
 use crate::error::{exit, DrillError};
 use crate::runner::{self, RunOptions};
 use crate::units::Percent;
-use crate::{gameday, images, plan, report, scenario};
+use crate::{bench, compose, gameday, images, plan, report, scenario};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,7 +116,43 @@ pub enum Command {
         scenario: PathBuf,
         #[arg(long)]
         seed: Option<u64>,
+        /// Instead, write the topology as a docker-compose project into this folder
+        /// (`docker-compose.yml` and each region's haproxy configuration), with the same
+        /// images, names, secrets and labels as `drill run`; builds the helper images
+        /// if the engine lacks them. Entry-point ports on 127.0.0.1 are picked now.
+        #[arg(long, value_name = "DIR")]
+        compose: Option<PathBuf>,
     },
+    /// Measure drill against the tools a user would otherwise use (skopeo, docker
+    /// pull, ctr, docker-compose) and against what the machine allows: the pull path,
+    /// bring-up and teardown, fleets of native hosts, analysis of a large journal and
+    /// the accuracy of recovery times. Writes bench.json and bench.md under --out.
+    Bench {
+        /// How much to run: `tiny` for CI (about half a minute), `full` for the numbers in
+        /// the README (build with --release).
+        #[arg(long, value_enum, default_value = "full")]
+        size: bench::Size,
+        /// Folder the bench folder is written under.
+        #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+        out: PathBuf,
+    },
+    /// Internal to `drill bench`: one wave of native hosts, measured in a process of
+    /// its own; prints its outcome as JSON.
+    #[command(hide = true)]
+    BenchFleet {
+        /// The registry, `http://127.0.0.1:<port>`.
+        #[arg(long)]
+        base: String,
+        /// The image every host pulls (repository:tag).
+        #[arg(long)]
+        image: String,
+        #[arg(long)]
+        hosts: usize,
+    },
+    /// Internal to `drill bench`: `drill report` on a folder, then this process's peak
+    /// memory as JSON on stderr.
+    #[command(hide = true)]
+    BenchReport { run: PathBuf },
     /// Print the JSON Schema of the scenario format (or of summary.json).
     Schema {
         #[arg(value_enum, default_value = "scenario")]
@@ -391,12 +427,53 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
         Command::Plan {
             scenario: path,
             seed,
+            compose: None,
         } => {
             let s = scenario::load(&path)?;
             let seed = seed.or(s.seed).unwrap_or(0);
             print!("{}", plan::build(&s, "<run-id>", seed).describe());
             Ok(exit::PASS)
         }
+        Command::Plan {
+            scenario: path,
+            seed,
+            compose: Some(dir),
+        } => {
+            let s = scenario::load(&path)?;
+            let seed = seed.or(s.seed).unwrap_or(0);
+            let plan = plan::build(&s, &plan::new_run_id(), seed);
+            let engine = Engine::connect().await?;
+            let images = images::ensure_all(&engine).await?;
+            let mut ports = std::collections::HashMap::new();
+            for r in &plan.regions {
+                ports.insert(r.name.clone(), crate::engine::free_loopback_port()?);
+            }
+            let project = compose::render(&plan, &images, &ports);
+            compose::write(&dir, &project)?;
+            let file = dir.join(compose::COMPOSE_FILE);
+            println!(
+                "wrote {} (run id {}); start it with `docker-compose -p {} -f {} up -d`, \
+                 remove it with `docker-compose -p {} -f {} down -v` or `drill clean --run {}`",
+                file.display(),
+                plan.run_id,
+                plan.network,
+                file.display(),
+                plan.network,
+                file.display(),
+                plan.run_id
+            );
+            let mut regions: Vec<_> = project.entry_points.iter().collect();
+            regions.sort();
+            for (region, url) in regions {
+                println!("  region {region} answers at {url}");
+            }
+            Ok(exit::PASS)
+        }
+        Command::Bench { size, out } => bench::run(size, &out).await,
+        Command::BenchFleet { base, image, hosts } => {
+            bench::fleet_child(&base, &image, hosts).await
+        }
+        Command::BenchReport { run } => bench::report_child(&run),
         Command::Report { run, baseline } => {
             let baseline = baseline.load()?;
             let path = if run.is_dir() {

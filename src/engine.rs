@@ -13,8 +13,9 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    RestartContainerOptionsBuilder, StatsOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -457,6 +458,74 @@ impl Engine {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// CPU time the container has used since it started (cgroup `total_usage`), from
+    /// one sample of the engine's stats API.
+    pub async fn cpu_time(&self, container: &str) -> Result<Duration, DrillError> {
+        let options = StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut stream = self.docker.stats(container, Some(options));
+        let stats = stream
+            .next()
+            .await
+            .ok_or_else(|| DrillError::setup(format!("no stats for container {container}")))?
+            .setup_context(|| format!("cannot read the stats of container {container}"))?;
+        let ns = stats
+            .cpu_stats
+            .and_then(|c| c.cpu_usage)
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0);
+        Ok(Duration::from_nanos(ns))
+    }
+
+    /// Every line the container logged so far, each with the time the engine received
+    /// it (RFC 3339, nanoseconds).
+    pub async fn log_lines(&self, container: &str) -> Result<Vec<(String, String)>, DrillError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .build();
+        let mut stream = self.docker.logs(container, Some(options));
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.setup_context(|| format!("cannot read the logs of container {container}"))?;
+            text.push_str(&chunk.to_string());
+        }
+        Ok(text
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(t, l)| (t.to_string(), l.to_string()))
+            .collect())
+    }
+
+    /// When the container's process last exited (RFC 3339, nanoseconds).
+    pub async fn finished_at(&self, container: &str) -> Result<String, DrillError> {
+        Ok(self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .setup_context(|| format!("cannot inspect container {container}"))?
+            .state
+            .and_then(|s| s.finished_at)
+            .unwrap_or_default())
+    }
+
+    /// The networks the engine pulls from over plain HTTP (`insecure-registries`).
+    pub async fn insecure_registry_cidrs(&self) -> Result<Vec<String>, DrillError> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .setup_context(|| "cannot read the engine's configuration".to_string())?;
+        Ok(info
+            .registry_config
+            .and_then(|r| r.insecure_registry_cidrs)
+            .unwrap_or_default())
     }
 
     pub async fn is_running(&self, container: &str) -> bool {

@@ -139,6 +139,12 @@ impl Fleet {
         }
     }
 
+    /// Waits until every cold start started so far has finished (`drill bench`: the
+    /// end of a wave).
+    pub async fn settle(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+
     /// Ends the run for every host: cold starts still going are recorded as failed. The
     /// Docker host's engine is left without the images drill pulled into it.
     pub async fn stop(mut self) {
@@ -457,12 +463,17 @@ pub fn spawn_probes(
                 if let Some(g) = &guard {
                     g.observe(&region, result.is_ok(), Instant::now());
                 }
-                journal.record(Event::Probe {
-                    region,
-                    ok: result.is_ok(),
-                    latency_us: started.elapsed().as_micros() as u64,
-                    error: result.err(),
-                });
+                // Stamped when sent: the entry point served (or failed) a request made
+                // at that instant.
+                journal.record_at(
+                    journal.offset_us(started),
+                    Event::Probe {
+                        region,
+                        ok: result.is_ok(),
+                        latency_us: started.elapsed().as_micros() as u64,
+                        error: result.err(),
+                    },
+                );
             }
         }));
         let Some(auth) = auth.clone().filter(|a| a.entry_points.contains(region)) else {
@@ -499,17 +510,22 @@ pub fn spawn_probes(
     set
 }
 
-/// Runs `probe` every `interval` until `stop` is cancelled. A probe slower than the
-/// interval delays the next one rather than overlapping it.
+/// Runs `probe` every `interval` until `stop` is cancelled. Each probe is sent on time,
+/// whatever the ones before it are doing: one hanging until its timeout must not hide a
+/// recovery (or an open entry point) for that long.
 async fn every<F, Fut>(interval: Duration, stop: CancellationToken, mut probe: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut ticker = Ticker::new(interval, stop);
+    let mut in_flight = JoinSet::new();
     while ticker.next().await {
-        probe().await;
+        in_flight.spawn(probe());
+        // Reap the finished ones as we go, so a long run holds only those in flight.
+        while in_flight.try_join_next().is_some() {}
     }
+    while in_flight.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

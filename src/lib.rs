@@ -6,7 +6,9 @@
 pub mod analysis;
 pub mod atomic_file;
 pub mod backoff;
+pub mod bench;
 pub mod cli;
+pub mod compose;
 pub mod dashboard;
 pub mod delay_proxy;
 pub mod docker_host;

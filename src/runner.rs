@@ -274,7 +274,7 @@ pub async fn run_plan(
 /// Resolves on Ctrl-C or SIGTERM with the signal's name.
 /// A closed terminal (SIGHUP) counts too: a run under `--live` cleans up as on Ctrl-C,
 /// and progress lines written to the dead terminal are dropped, not fatal.
-async fn shutdown_signal() -> &'static str {
+pub async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let received = |kind: SignalKind| {
         let mut stream = signal(kind).ok();
