@@ -647,6 +647,20 @@ mod tests {
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 
+    /// A plain-HTTP client, and the server at `addr` as its only mirror.
+    fn client_of(addr: std::net::SocketAddr) -> (Client, Mirror) {
+        let http = client(
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            &Access::default(),
+        );
+        let mirror = Mirror {
+            region: "eu".into(),
+            base: format!("http://{addr}"),
+        };
+        (http, mirror)
+    }
+
     #[tokio::test]
     async fn a_request_on_a_connection_closed_by_the_server_is_replayed_once() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -667,15 +681,7 @@ mod tests {
                 }
             }
         });
-        let client = client(
-            Duration::from_secs(1),
-            Duration::from_secs(5),
-            &Access::default(),
-        );
-        let mirror = Mirror {
-            region: "eu".into(),
-            base: format!("http://{addr}"),
-        };
+        let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config).await;
             let (phase, body) = got.unwrap_or_else(|e| panic!("request {round}: {e}"));
@@ -690,15 +696,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let client = client(
-            Duration::from_secs(1),
-            Duration::from_secs(5),
-            &Access::default(),
-        );
-        let mirror = Mirror {
-            region: "eu".into(),
-            base: format!("http://{addr}"),
-        };
+        let (client, mirror) = client_of(addr);
         let err = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config)
             .await
             .unwrap_err();

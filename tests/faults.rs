@@ -72,13 +72,7 @@ fn assert_region_down_then_back(r: &Run, region: &str, fault: u64, what: &str) {
 #[test]
 fn pause_stop_blackhole_and_isolation() {
     let r = run(&scenario("faults-a.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     assert_region_down_then_back(&r, "pa", 1, "pause");
     assert_region_down_then_back(&r, "st", 2, "stop");
     assert_region_down_then_back(&r, "bh", 3, "blackhole");
@@ -128,13 +122,7 @@ fn pause_stop_blackhole_and_isolation() {
 #[test]
 fn bandwidth_loss_partition_and_restart() {
     let r = run(&scenario("faults-b.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     // 1 MiB through a 256 KiB/s limit takes at least 4 s.
     let pull = r
         .journal()
@@ -182,13 +170,7 @@ fn bandwidth_loss_partition_and_restart() {
 #[test]
 fn corrupted_and_deleted_blobs_are_data_loss() {
     let r = run(&scenario("storage.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(1);
     let loss = &r.summary()["analysis"]["data_loss"];
     let lost: Vec<(String, String)> = loss["failures"]
         .as_array()
@@ -228,13 +210,7 @@ fn corrupted_and_deleted_blobs_are_data_loss() {
 #[test]
 fn guardrail_aborts_heals_and_exits_3() {
     let r = run(&scenario("guardrail.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        3,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(3);
     assert!(
         r.stdout()
             .contains("10 consecutive failed probes of region gr"),
@@ -254,13 +230,7 @@ fn guardrail_aborts_heals_and_exits_3() {
 #[test]
 fn latency_slows_requests_while_it_lasts() {
     let r = run(&scenario("latency.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     let journal = r.journal();
     let method = journal
         .iter()
@@ -400,13 +370,7 @@ fn clean_after_kill_9_removes_everything_of_the_run_only() {
 #[test]
 fn fill_disk_fails_pushes_until_healed() {
     let r = run(&scenario("fill-disk.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     let (injected, healed) = window(&r, 1);
     // (start, ok) of each push probe; the event is written when the push ends.
     let pushes: Vec<(u64, bool)> = r
@@ -479,13 +443,7 @@ fn fill_disk_fails_pushes_until_healed() {
 #[test]
 fn blackholed_containerd_fleet_waits_for_the_heal() {
     let r = run(&scenario("fleet-blackhole.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     let (injected, healed) = window(&r, 1);
     let journal = r.journal();
     let fault = journal

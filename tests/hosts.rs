@@ -9,10 +9,6 @@ fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
     journal.iter().filter(|e| e["type"] == kind).collect()
 }
 
-fn show(r: &common::Run) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", r.stdout(), r.stderr())
-}
-
 /// containerd 1.6's dial timeout: what each request pays on a blackholed mirror
 /// before containerd tries the next host (it has no setting for it before 2.1).
 const CONTAINERD_DIAL_TIMEOUT_US: i64 = 30_000_000;
@@ -25,7 +21,7 @@ const CONTAINERD_DIAL_TIMEOUT_US: i64 = 30_000_000;
 #[test]
 fn containerd_host_falls_back_to_its_second_mirror() {
     let r = run(&scenario("hosts-containerd.yaml"), &[]);
-    assert_eq!(r.code(), 0, "{}", show(&r));
+    r.assert_code(0);
     let journal = r.journal();
     let pulls = of_type(&journal, "pull");
     assert!(pulls.iter().all(|p| p["kind"] == "containerd"), "{pulls:?}");
@@ -171,7 +167,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
             .await;
         (out, id)
     });
-    assert_eq!(r.code(), 0, "{}", show(&r));
+    r.assert_code(0);
     let journal = r.journal();
     let port = journal
         .iter()
@@ -223,7 +219,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
 #[test]
 fn five_hundred_native_hosts_cold_start() {
     let r = run(&scenario("hosts-500.yaml"), &[]);
-    assert_eq!(r.code(), 0, "{}", show(&r));
+    r.assert_code(0);
     let journal = r.journal();
     let cold = of_type(&journal, "cold_start");
     assert_eq!(cold.len(), 500);
@@ -250,7 +246,7 @@ fn five_hundred_native_hosts_cold_start() {
 #[test]
 fn kubelet_backoff_keeps_a_pod_stuck_after_the_registry_recovered() {
     let r = run(&scenario("kubelet-backoff.yaml"), &[]);
-    assert_eq!(r.code(), 0, "{}", show(&r));
+    r.assert_code(0);
     let journal = r.journal();
     let pulls = of_type(&journal, "pull");
     let failed: Vec<&&Value> = pulls.iter().filter(|p| p["ok"] == false).collect();

@@ -48,13 +48,7 @@ fn timeline_start_s(r: &Run) -> u64 {
 #[test]
 fn warm_and_wiped_proxies_under_an_upstream_outage_and_a_rate_limit() {
     let r = run(&scenario("proxy.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     let s = r.summary();
     let t0 = timeline_start_s(&r);
 
@@ -127,13 +121,7 @@ fn cold_proxies_cannot_serve_during_an_upstream_outage() {
         .join("scenarios/upstream-outage-cold.yaml");
     let r = run(&file, &[]);
     // The bundled scenario fails by design: its cold starts wait out the outage.
-    assert_eq!(
-        r.code(),
-        1,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(1);
     let s = r.summary();
     let all = checks(&s, 0, u64::MAX);
     assert!(!all.is_empty());
@@ -171,13 +159,7 @@ fn cold_proxies_cannot_serve_during_an_upstream_outage() {
 #[test]
 fn upstream_errors_are_answered_and_a_slow_upstream_slows_uncached_pulls() {
     let r = run(&scenario("upstream-errors-slow.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     let s = r.summary();
     let t0 = timeline_start_s(&r);
     // Hosts pulling from the upstream got its 502s, then their image once it healed.
@@ -208,13 +190,7 @@ fn upstream_errors_are_answered_and_a_slow_upstream_slows_uncached_pulls() {
 #[test]
 fn a_region_cut_off_the_upstream_waits_while_the_other_pulls() {
     let r = run(&scenario("upstream-cut.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     let journal = r.journal();
     let healed_us = journal
         .iter()

@@ -10,13 +10,7 @@ use std::time::Duration;
 #[test]
 fn zone_outage_fails_then_recovers_and_slas_hold() {
     let r = run(&scenario("outage.yaml"), &[]);
-    assert_eq!(
-        r.code(),
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    r.assert_code(0);
     assert!(r.stdout().contains("verdict: PASS"), "{}", r.stdout());
 
     let journal = r.journal();

@@ -12,10 +12,6 @@ fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
     journal.iter().filter(|e| e["type"] == kind).collect()
 }
 
-fn show(r: &common::Run) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", r.stdout(), r.stderr())
-}
-
 /// The `Authorization` value drill wrote into a containerd host's `hosts.toml`: the
 /// only place outside drill's memory where the run's password can be read back.
 fn containerd_authorization(run_id: &str) -> String {
@@ -75,7 +71,7 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
     assert!(clean.status.success(), "{}", text(&clean.stderr));
     assert!(leftovers(&run_id).is_empty(), "drill clean left objects");
 
-    assert_eq!(r.code(), 0, "{}", show(&r));
+    r.assert_code(0);
     let journal = r.journal();
     let entry_points = &of_type(&journal, "topology_up")[0]["entry_points"];
     for e in entry_points.as_array().unwrap() {
@@ -92,7 +88,7 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
                     .iter()
                     .any(|p| p["kind"] == kind && p["wave"] == wave && p["ok"] == true),
                 "a {kind} host pulled in wave {wave}: {}",
-                show(&r)
+                r.show()
             );
         }
     }
@@ -182,7 +178,7 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
 #[test]
 fn an_open_entry_point_breaks_the_auth_sla() {
     let r = run(&scenario("secure-open.yaml"), &[]);
-    assert_eq!(r.code(), 1, "{}", show(&r));
+    r.assert_code(1);
     assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
 
     let summary = r.summary();
@@ -229,7 +225,7 @@ fn an_open_entry_point_breaks_the_auth_sla() {
 #[test]
 fn docker_host_pulls_with_credentials_per_request() {
     let r = run(&scenario("secure-docker.yaml"), &[]);
-    assert_eq!(r.code(), 0, "{}", show(&r));
+    r.assert_code(0);
     assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
     let journal = r.journal();
     let pulls = of_type(&journal, "pull");
@@ -239,7 +235,7 @@ fn docker_host_pulls_with_credentials_per_request() {
                 .iter()
                 .any(|p| p["kind"] == "docker" && p["wave"] == wave && p["ok"] == true),
             "the docker host pulled in wave {wave}: {}",
-            show(&r)
+            r.show()
         );
     }
     let probes = of_type(&journal, "auth_probe");

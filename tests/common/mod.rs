@@ -34,6 +34,15 @@ impl Run {
     pub fn code(&self) -> i32 {
         self.output.status.code().expect("drill exited by itself")
     }
+    /// What drill printed, for a failed assertion's message.
+    pub fn show(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr())
+    }
+    /// Asserts the exit code, showing what drill printed when it is another.
+    #[track_caller]
+    pub fn assert_code(&self, expected: i32) {
+        assert_eq!(self.code(), expected, "{}", self.show());
+    }
     pub fn stdout(&self) -> String {
         text(&self.output.stdout)
     }
