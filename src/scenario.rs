@@ -1545,7 +1545,8 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                         "unknown mirror '{m}'; use region, other-regions, a region name ({}){}",
                         region_list(s),
                         match (s.topology.value.proxy.is_some(), s.topology.value.upstream) {
-                            (true, _) => ", proxy, <region>-proxy or upstream",
+                            (true, true) => ", proxy, <region>-proxy or upstream",
+                            (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",
                             (false, true) => " or upstream (proxies need `topology.proxy: per-region`)",
                             (false, false) => " (proxy and upstream need `topology.upstream: true` and `topology.proxy: per-region`)",
                         }
