@@ -442,6 +442,15 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             let s = scenario::load(&path)?;
             let seed = seed.or(s.seed).unwrap_or(0);
             let plan = plan::build(&s, &plan::new_run_id(), seed);
+            let missing = compose::unsupported(&plan);
+            if !missing.is_empty() {
+                return Err(DrillError::Usage(format!(
+                    "{}: --compose renders plain, open topologies of registry nodes and load \
+                     balancers; this scenario has {}, which only `drill run` and `drill up` build",
+                    path.display(),
+                    missing.join(", ")
+                )));
+            }
             let engine = Engine::connect().await?;
             let images = images::ensure_all(&engine).await?;
             let mut ports = std::collections::HashMap::new();

@@ -23,6 +23,30 @@ pub struct Project {
     pub entry_points: HashMap<String, String>,
 }
 
+/// What a compose project cannot reproduce of this plan: the parts a run makes at run
+/// time (certificates, credentials, the upstream and its gate, size-limited storage).
+/// Rendering them without those would give another topology than the run's.
+pub fn unsupported(plan: &Plan) -> Vec<&'static str> {
+    let mut parts = Vec::new();
+    if plan.tls {
+        parts.push("tls");
+    }
+    if plan
+        .regions
+        .iter()
+        .any(|r| r.auth != crate::scenario::AuthKind::None)
+    {
+        parts.push("auth");
+    }
+    if plan.upstream.is_some() {
+        parts.push("upstream and proxies");
+    }
+    if plan.regions.iter().any(|r| r.storage.is_some()) {
+        parts.push("storage_limit");
+    }
+    parts
+}
+
 /// Renders the plan's registry nodes and load balancers; `ports` gives each region's
 /// entry-point port on 127.0.0.1. The compose file is JSON, which every YAML parser
 /// (docker-compose's included) reads as YAML.
@@ -112,6 +136,18 @@ topology:
 images:
   - { ref: team/app:1, layers: [1KiB] }
 ";
+
+    #[test]
+    fn parts_made_at_run_time_are_named_as_unsupported() {
+        let plain = crate::plan::build(&parse(SRC).unwrap(), "abc12345", 1);
+        assert!(unsupported(&plain).is_empty());
+        let secure = SRC.replace(
+            "    - { name: eu, zones: [eu-a, eu-b] }",
+            "    - { name: eu, zones: [eu-a, eu-b] }\n  tls: self-signed\n  auth: htpasswd",
+        );
+        let plan = crate::plan::build(&parse(&secure).unwrap(), "abc12345", 1);
+        assert_eq!(unsupported(&plan), ["tls", "auth"]);
+    }
 
     #[test]
     fn every_container_of_the_plan_is_a_labelled_service() {

@@ -390,8 +390,8 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
-/// Ticks every interval until a token is cancelled. A tick missed while a probe hung
-/// is not caught up: the next probe waits a whole interval.
+/// Ticks every interval until a token is cancelled. A tick missed while the caller was
+/// busy is not caught up: the next one waits a whole interval.
 pub struct Ticker {
     tick: tokio::time::Interval,
     stop: CancellationToken,
@@ -495,14 +495,19 @@ pub fn spawn_probes(
                     (Claim::WrongCredentials, Some(&auth.wrong)),
                 ];
                 for (claim, wrong) in tries {
+                    let sent = Instant::now();
                     let answer = oci::auth_probe(&intruder, &base, &auth.reference, wrong).await;
-                    journal.record(Event::AuthProbe {
-                        region: region.clone(),
-                        claim,
-                        status: answer.as_ref().ok().copied(),
-                        served: matches!(answer, Ok(200..=299)),
-                        error: answer.err(),
-                    });
+                    // Stamped when sent, as availability probes are.
+                    journal.record_at(
+                        journal.offset_us(sent),
+                        Event::AuthProbe {
+                            region: region.clone(),
+                            claim,
+                            status: answer.as_ref().ok().copied(),
+                            served: matches!(answer, Ok(200..=299)),
+                            error: answer.err(),
+                        },
+                    );
                 }
             }
         }));
@@ -513,7 +518,7 @@ pub fn spawn_probes(
 /// Runs `probe` every `interval` until `stop` is cancelled. Each probe is sent on time,
 /// whatever the ones before it are doing: one hanging until its timeout must not hide a
 /// recovery (or an open entry point) for that long.
-async fn every<F, Fut>(interval: Duration, stop: CancellationToken, mut probe: F)
+pub(crate) async fn every<F, Fut>(interval: Duration, stop: CancellationToken, mut probe: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,

@@ -6,6 +6,7 @@ use crate::error::{DrillError, SetupContext};
 use crate::live::LiveStats;
 use crate::scenario::{FaultKind, HostKind, Replication, Sla};
 use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -390,7 +391,6 @@ impl Journal {
         self.record_at(self.now_us(), event);
     }
 
-    /// Records an event that happened at `t_us` (e.g. a heal, stamped when it began).
     /// The live view's line for the interval since the previous call.
     pub fn live_line(&self) -> String {
         self.live.lock().expect("live view lock").line()
@@ -402,6 +402,7 @@ impl Journal {
         self.live.lock().expect("live view lock").snapshot(now)
     }
 
+    /// Records an event that happened at `t_us` (e.g. a heal, stamped when it began).
     pub fn record_at(&self, t_us: u64, event: Event) {
         self.live
             .lock()
@@ -493,7 +494,10 @@ pub fn parse(text: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
     let (mut offset, mut truncated) = (0, false);
     for slice in parsed {
         if let Some((line, e)) = slice.error {
-            if offset + line != total {
+            // Only a last line cut short (not valid JSON) is a kill's mark; a complete
+            // line that breaks the journal's bounds is damage wherever it stands.
+            let cut = matches!(e.classify(), Category::Eof | Category::Syntax);
+            if offset + line != total || !cut {
                 return Err((offset + line, e));
             }
             truncated = true;

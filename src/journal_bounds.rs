@@ -52,9 +52,12 @@ pub fn check_journal(records: &[Record]) -> Option<String> {
             _ => None,
         })
         .collect();
-    if regions.len() > MAX_REGIONS {
+    // Every region's entry point, its proxy, and the upstream are probed.
+    let entry_points = 2 * MAX_REGIONS + 1;
+    if regions.len() > entry_points {
         return Some(format!(
-            "probes of {} regions; a scenario has at most {MAX_REGIONS}",
+            "probes of {} entry points; a scenario has at most {entry_points} \
+             ({MAX_REGIONS} regions, their proxies and the upstream)",
             regions.len()
         ));
     }
@@ -91,6 +94,9 @@ mod tests {
         let text = format!("{START}\n{}\n{}\n", probe(u64::MAX, "eu"), probe(1, "eu"));
         let (line, e) = parse(text.as_bytes()).unwrap_err();
         assert_eq!(line, 2);
+        // On the last line too: a complete line out of bounds is not a cut one.
+        let last = format!("{START}\n{}\n", probe(u64::MAX, "eu"));
+        assert_eq!(parse(last.as_bytes()).unwrap_err().0, 2);
         assert!(
             e.to_string().contains("t_us is 18446744073709551615"),
             "{e}"
@@ -107,10 +113,14 @@ mod tests {
         );
         let (_, e) = parse(text.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("over 1000000 windows"), "{e}");
-        let many: Vec<String> = (0..17).map(|i| probe(1, &format!("r{i}"))).collect();
-        let text = format!("{START}\n{}\n", many.join("\n"));
+        // 16 regions, their proxies and the upstream are fine; one more is not.
+        let names =
+            |n: usize| -> Vec<String> { (0..n).map(|i| probe(1, &format!("r{i}"))).collect() };
+        let text = format!("{START}\n{}\n", names(33).join("\n"));
+        assert!(parse(text.as_bytes()).is_ok());
+        let text = format!("{START}\n{}\n", names(34).join("\n"));
         let (_, e) = parse(text.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("probes of 17 regions"), "{e}");
+        assert!(e.to_string().contains("probes of 34 entry points"), "{e}");
         let fine = format!("{START}\n{}\n{}\n", probe(0, "eu"), probe(5_000_000, "eu"));
         assert_eq!(parse(fine.as_bytes()).unwrap().records.len(), 3);
     }

@@ -3,7 +3,6 @@
 //! full disk shows as failed pushes while pulls and `GET /v2/` probes still succeed.
 
 use crate::fixtures::Blob;
-use crate::hosts::Ticker;
 use crate::journal::{Event, Journal};
 use crate::oci;
 use std::time::{Duration, Instant};
@@ -26,17 +25,26 @@ pub fn spawn(
     client: oci::Client,
 ) {
     let blob = Blob::new(format!("drill push probe of region {region}\n").repeat(40));
-    set.spawn(async move {
-        let mut ticker = Ticker::new(EVERY, stop);
-        while ticker.next().await {
+    set.spawn(crate::hosts::every(EVERY, stop, move || {
+        let (client, base, blob, journal, region) = (
+            client.clone(),
+            base.clone(),
+            blob.clone(),
+            journal.clone(),
+            region.clone(),
+        );
+        async move {
             let started = Instant::now();
             let result = oci::upload(&client, &base, REPOSITORY, &blob).await;
-            journal.record(Event::Push {
-                region: region.clone(),
-                ok: result.is_ok(),
-                latency_us: started.elapsed().as_micros() as u64,
-                error: result.err(),
-            });
+            journal.record_at(
+                journal.offset_us(started),
+                Event::Push {
+                    region,
+                    ok: result.is_ok(),
+                    latency_us: started.elapsed().as_micros() as u64,
+                    error: result.err(),
+                },
+            );
         }
-    });
+    }));
 }

@@ -1257,6 +1257,15 @@ fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
                  containerd",
             ));
         }
+        let plain = |m: &String| m == "proxy" || m == UPSTREAM || s.is_proxy(m);
+        if f.value.kind == HostKind::Containerd && f.value.mirrors.iter().any(plain) {
+            p.push(Problem::at(
+                &f.referenced,
+                format!("hosts[{i}].mirrors"),
+                "containerd hosts under `tls: self-signed` speak TLS to every mirror, and the \
+                 proxies and the upstream serve plain HTTP: list only regions, or use kind native",
+            ));
+        }
     }
 }
 
@@ -2146,6 +2155,23 @@ sla:
         assert_eq!(p[0].field, "hosts[0].kind");
         assert_eq!(p[0].line, 13);
         assert!(p[0].message.contains("/etc/docker/certs.d"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn containerd_hosts_under_tls_list_regions_only() {
+        let src = GOOD
+            .replace(
+                "nodes_per_zone: 2 }",
+                "nodes_per_zone: 2 }\n  tls: self-signed\n  upstream: true\n  proxy: per-region",
+            )
+            .replace(
+                "per_zone: 3, mirrors: [region",
+                "per_zone: 1, kind: containerd, mirrors: [proxy, region",
+            );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "hosts[0].mirrors");
+        assert!(p[0].message.contains("plain HTTP"), "{:?}", p[0]);
     }
 
     #[test]
