@@ -516,6 +516,20 @@ pub fn parse(text: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
     Ok(Loaded { records, truncated })
 }
 
+/// One journal line as a record. The same as deserializing a [`Record`], but faster: a
+/// flattened, internally tagged event is buffered twice by serde, once for the flatten
+/// and once for the tag. Here the time is read by a scan that skips everything else, and
+/// the event straight from the line (it ignores the `t_us` key), buffered once.
+fn record(line: &[u8]) -> Result<Record, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Stamp {
+        t_us: u64,
+    }
+    let Stamp { t_us } = serde_json::from_slice(line)?;
+    let event = serde_json::from_slice(line)?;
+    Ok(Record { t_us, event })
+}
+
 fn parse_slice(text: &[u8]) -> Slice {
     let mut out = Slice {
         // A first guess at the event count (lines are a few hundred bytes).
@@ -528,11 +542,9 @@ fn parse_slice(text: &[u8]) -> Slice {
         if out.error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let parsed = serde_json::from_slice::<Record>(line).and_then(|r| {
-            match crate::journal_bounds::check_record(&r) {
-                Some(why) => Err(serde::de::Error::custom(why)),
-                None => Ok(r),
-            }
+        let parsed = record(line).and_then(|r| match crate::journal_bounds::check_record(&r) {
+            Some(why) => Err(serde::de::Error::custom(why)),
+            None => Ok(r),
         });
         match parsed {
             Ok(r) => out.records.push(r),
