@@ -153,6 +153,13 @@ pub enum Command {
     /// memory as JSON on stderr.
     #[command(hide = true)]
     BenchReport { run: PathBuf },
+    /// Internal to `auth: token` topologies: the run's token service, as it runs in its
+    /// own container (it reads the configuration drill wrote there).
+    #[command(hide = true)]
+    TokenService {
+        #[arg(long, default_value = crate::token_service::CONFIG_PATH)]
+        config: PathBuf,
+    },
     /// Print the JSON Schema of the scenario format (or of summary.json).
     Schema {
         #[arg(value_enum, default_value = "scenario")]
@@ -483,6 +490,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             bench::fleet_child(&base, &image, hosts).await
         }
         Command::BenchReport { run } => bench::report_child(&run),
+        Command::TokenService { config } => crate::token_service::serve(&config).await,
         Command::Report { run, baseline } => {
             let baseline = baseline.load()?;
             let path = if run.is_dir() {
@@ -519,6 +527,10 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
                 Ok(tag) => println!("{tag}"),
                 Err(e) => eprintln!("not built (needed only by containerd hosts): {e}"),
             }
+            println!(
+                "{}",
+                images::ensure(&engine, &images::token_service_recipe()?).await?
+            );
             Ok(exit::PASS)
         }
         Command::Images {

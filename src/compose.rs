@@ -157,6 +157,7 @@ images:
             haproxy: "drill/haproxy:h".into(),
             toolbox: "drill/toolbox:t".into(),
             containerd: None,
+            token_service: None,
         };
         let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)]));
         let names: Vec<&str> = project.files.iter().map(|(n, _)| n.as_str()).collect();

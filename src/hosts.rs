@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::guardrails::Guardrail;
 use crate::images::CONTAINERD_HOSTS_DIR;
 use crate::journal::{Claim, ColdStartRecord, Event, Journal, Phase, PullRecord};
-use crate::oci::{self, Access, Mirror};
+use crate::oci::{self, Access, Intrusion, Mirror};
 use crate::plan::HostPlan;
 use crate::scenario::{HostKind, Probes};
 use crate::security::Credentials;
@@ -321,18 +321,31 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
             registry,
         } => {
             // With TLS, hosts.toml names the run's CA; without, plain HTTP must be allowed.
-            let plain = ctx.access.ca.is_none().then_some("--plain-http");
+            let plain = ctx
+                .access
+                .ca
+                .is_none()
+                .then_some("--plain-http".to_string());
+            // Token services trade credentials for tokens: containerd must hold them
+            // itself, as the CRI gives them to it (hosts.toml can only add headers).
+            let creds = ctx
+                .access
+                .credentials
+                .as_ref()
+                .filter(|_| !ctx.access.realms.is_empty());
+            let user = creds.map(|c| format!("{}:{}", c.user, c.password()));
             let cmd: Vec<String> = ["ctr", "images", "pull"]
                 .into_iter()
-                .chain(plain)
-                .chain(["--hosts-dir", CONTAINERD_HOSTS_DIR])
                 .map(String::from)
+                .chain(plain)
+                .chain(user.into_iter().flat_map(|u| ["--user".to_string(), u]))
+                .chain(["--hosts-dir".to_string(), CONTAINERD_HOSTS_DIR.to_string()])
                 .chain([format!("{registry}/{image}")])
                 .collect();
             let (output, error) = match ctx.engine.exec(container, &cmd).await {
                 Ok(out) => (out, None),
                 Err(e) => {
-                    let text = e.to_string();
+                    let text = ctr_failure(&e.to_string(), creds);
                     let last = ctr_error(&text);
                     (text, Some(last))
                 }
@@ -370,6 +383,13 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
             }
         }
     }
+}
+
+/// A failed `ctr` exec's text without the password: the engine's error repeats the
+/// command line, `--user` included.
+fn ctr_failure(text: &str, creds: Option<&Credentials>) -> String {
+    let secrets: Vec<String> = creds.iter().map(|c| c.password().to_string()).collect();
+    crate::security::redact(text, &secrets)
 }
 
 /// The line of ctr's output that says why a pull failed: its own `ctr: ...` line, or
@@ -414,7 +434,8 @@ impl Ticker {
 }
 
 /// What the auth probes try on every entry point at each tick: a seeded image's
-/// manifest, anonymously and with the run's user name and a wrong password.
+/// manifest, anonymously, with the run's user name and a wrong password, and, on
+/// `auth: token` regions, with a forged token.
 #[derive(Debug, Clone)]
 pub struct AuthProbes {
     pub reference: String,
@@ -422,6 +443,8 @@ pub struct AuthProbes {
     /// The entry points whose registries demand credentials: the regions'. The
     /// upstream and its proxies play a public registry and are open by design.
     pub entry_points: Vec<String>,
+    /// A token signed by a key nobody trusts, and the regions it is tried on.
+    pub forged: Option<(String, Vec<String>)>,
 }
 
 /// Probes every entry point with `GET /v2/` (with the run's CA and credentials) until
@@ -490,13 +513,24 @@ pub fn spawn_probes(
                 auth.clone(),
             );
             async move {
+                let forged = auth
+                    .forged
+                    .as_ref()
+                    .filter(|(_, regions)| regions.contains(&region))
+                    .map(|(token, _)| (Claim::ForgedToken, Intrusion::ForgedToken(token)));
                 let tries = [
-                    (Claim::Anonymous, None),
-                    (Claim::WrongCredentials, Some(&auth.wrong)),
-                ];
-                for (claim, wrong) in tries {
+                    (Claim::Anonymous, Intrusion::Anonymous),
+                    (
+                        Claim::WrongCredentials,
+                        Intrusion::WrongPassword(&auth.wrong),
+                    ),
+                ]
+                .into_iter()
+                .chain(forged);
+                for (claim, intrusion) in tries {
                     let sent = Instant::now();
-                    let answer = oci::auth_probe(&intruder, &base, &auth.reference, wrong).await;
+                    let answer =
+                        oci::auth_probe(&intruder, &base, &auth.reference, intrusion).await;
                     // Stamped when sent, as availability probes are.
                     journal.record_at(
                         journal.offset_us(sent),
@@ -536,6 +570,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_pull_with_credentials_does_not_repeat_the_password() {
+        let c = Credentials::generate("drill");
+        let text = format!(
+            "`ctr images pull --user drill:{} x` in h failed (exit code 1): time=\"x\" level=info\nctr: not found",
+            c.password()
+        );
+        let clean = ctr_failure(&text, Some(&c));
+        assert!(!clean.contains(c.password()), "{clean}");
+        assert!(clean.contains("--user drill:[redacted]"), "{clean}");
+        assert_eq!(ctr_error(&clean), "not found");
+        assert_eq!(ctr_failure("plain", None), "plain");
+    }
 
     #[test]
     fn ctr_error_is_its_own_line() {

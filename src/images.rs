@@ -20,7 +20,7 @@ const RECIPE_VERSION: &str = "1";
 pub struct Recipe {
     pub name: &'static str,
     /// (host binary, path in the image, the Debian package that provides it)
-    pub binaries: &'static [(&'static str, &'static str, &'static str)],
+    pub binaries: Vec<(String, &'static str, &'static str)>,
     /// Host folders of plugins a binary loads at run time (invisible to `ldd`), copied
     /// whole with the libraries they need.
     pub plugin_dirs: &'static [&'static str],
@@ -57,8 +57,8 @@ health:
 pub fn registry_recipe() -> Recipe {
     Recipe {
         name: "registry",
-        binaries: &[(
-            "/usr/bin/docker-registry",
+        binaries: vec![(
+            "/usr/bin/docker-registry".into(),
             "/bin/registry",
             "docker-registry",
         )],
@@ -74,7 +74,7 @@ pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 pub fn haproxy_recipe() -> Recipe {
     Recipe {
         name: "haproxy",
-        binaries: &[("/usr/sbin/haproxy", "/usr/sbin/haproxy", "haproxy")],
+        binaries: vec![("/usr/sbin/haproxy".into(), "/usr/sbin/haproxy", "haproxy")],
         plugin_dirs: &[],
         files: vec![],
         dirs: &["usr/local/etc/haproxy", "tmp", "run"],
@@ -92,10 +92,14 @@ pub const BUSYBOX: &str = "/bin/busybox";
 pub fn toolbox_recipe() -> Recipe {
     Recipe {
         name: "toolbox",
-        binaries: &[
-            ("/bin/busybox", BUSYBOX, "busybox-static"),
-            ("/usr/sbin/tc", "/usr/sbin/tc", "iproute2"),
-            ("/usr/sbin/xtables-legacy-multi", IPTABLES, "iptables"),
+        binaries: vec![
+            ("/bin/busybox".into(), BUSYBOX, "busybox-static"),
+            ("/usr/sbin/tc".into(), "/usr/sbin/tc", "iproute2"),
+            (
+                "/usr/sbin/xtables-legacy-multi".into(),
+                IPTABLES,
+                "iptables",
+            ),
         ],
         plugin_dirs: &["/usr/lib/x86_64-linux-gnu/xtables"],
         files: vec![],
@@ -113,15 +117,39 @@ pub const CONTAINERD_HOSTS_DIR: &str = "/etc/containerd/certs.d";
 pub fn containerd_recipe() -> Recipe {
     Recipe {
         name: "containerd",
-        binaries: &[
-            ("/usr/bin/containerd", "/usr/bin/containerd", "containerd"),
-            ("/usr/bin/ctr", "/usr/bin/ctr", "containerd"),
+        binaries: vec![
+            (
+                "/usr/bin/containerd".into(),
+                "/usr/bin/containerd",
+                "containerd",
+            ),
+            ("/usr/bin/ctr".into(), "/usr/bin/ctr", "containerd"),
         ],
         plugin_dirs: &[],
         files: vec![],
         dirs: &["tmp", "run", "var/lib/containerd", "etc/containerd/certs.d"],
         entrypoint: &["/usr/bin/containerd"],
     }
+}
+
+/// The token service of `auth: token` regions: drill's own binary, run as
+/// `drill token-service` (see [`crate::token_service`]). Its tag follows the binary,
+/// so a rebuilt drill builds a new one.
+pub fn token_service_recipe() -> Result<Recipe, DrillError> {
+    let exe = std::env::current_exe()
+        .setup_context(|| "cannot find drill's own binary for the token service image".into())?;
+    Ok(Recipe {
+        name: "token-service",
+        binaries: vec![(
+            exe.display().to_string(),
+            "/usr/bin/drill",
+            "registry-drill",
+        )],
+        plugin_dirs: &[],
+        files: vec![],
+        dirs: &["etc/drill", "tmp"],
+        entrypoint: &["/usr/bin/drill", "token-service"],
+    })
 }
 
 /// The images a run uses, by role.
@@ -132,6 +160,8 @@ pub struct Images {
     pub toolbox: String,
     /// Built only for runs with containerd hosts.
     pub containerd: Option<String>,
+    /// Built only for runs with `auth: token` regions.
+    pub token_service: Option<String>,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -141,6 +171,7 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         haproxy: ensure(engine, &haproxy_recipe()).await?,
         toolbox: ensure(engine, &toolbox_recipe()).await?,
         containerd: None,
+        token_service: None,
     })
 }
 
@@ -193,6 +224,9 @@ pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
         toolbox_recipe(),
         containerd_recipe(),
     ]
+    .into_iter()
+    .chain(token_service_recipe().ok())
+    .collect::<Vec<_>>()
     .iter()
     .filter_map(|r| {
         collect(r)
@@ -268,7 +302,7 @@ enum FileSource {
 fn collect(recipe: &Recipe) -> Result<RootFs, DrillError> {
     let mut files = Vec::new();
     let mut libraries = std::collections::BTreeSet::new();
-    for &(host_bin, image_bin, package) in recipe.binaries {
+    for (host_bin, image_bin, package) in &recipe.binaries {
         if !Path::new(host_bin).exists() {
             return Err(DrillError::Setup(format!(
                 "{host_bin} is missing: drill builds its {} image from it. Install the Debian package: apt-get install {package}",
@@ -335,6 +369,9 @@ impl RootFs {
     fn to_tar(&self) -> std::io::Result<Vec<u8>> {
         let mut b = tar::Builder::new(Vec::new());
         b.follow_symlinks(true);
+        // The engine's importer refuses GNU sparse entries, which a linker's output
+        // (drill's own binary) may be written as.
+        b.sparse(false);
         for d in &self.dirs {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Directory);
@@ -417,8 +454,8 @@ mod tests {
     fn missing_binary_names_the_package() {
         let recipe = Recipe {
             name: "nothing",
-            binaries: &[(
-                "/usr/bin/drill-no-such-binary",
+            binaries: vec![(
+                "/usr/bin/drill-no-such-binary".into(),
                 "/bin/x",
                 "drill-no-such-package",
             )],

@@ -211,8 +211,12 @@ pub struct RunInfo {
 pub enum Claim {
     /// No `Authorization` header at all.
     Anonymous,
-    /// The run's user name with a password that is not theirs.
+    /// The run's user name with a password that is not theirs (under `auth: token`,
+    /// given to the token service, and whatever it answers presented to the registry).
     WrongCredentials,
+    /// A bearer token drill signs with a key of its own that no registry trusts
+    /// (`auth: token` regions only).
+    ForgedToken,
 }
 
 impl Claim {
@@ -220,6 +224,7 @@ impl Claim {
         match self {
             Claim::Anonymous => "anonymous",
             Claim::WrongCredentials => "wrong credentials",
+            Claim::ForgedToken => "forged token",
         }
     }
 }

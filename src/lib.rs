@@ -34,6 +34,8 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod security;
+pub mod token;
+pub mod token_service;
 pub mod topology;
 pub mod units;
 pub mod upstream;

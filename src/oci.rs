@@ -6,14 +6,15 @@
 use crate::fixtures::{split_reference, Blob, TestImage, OCI_MANIFEST};
 use crate::journal::{Phase, PhaseKind};
 use crate::security::Credentials;
+use crate::token::{self, Challenge};
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
@@ -32,11 +33,15 @@ pub struct Mirror {
 }
 
 /// What a client needs to reach a secure topology: the CA its entry points' certificates
-/// chain to, and the credentials its registries demand.
+/// chain to, the credentials its registries demand, and where the token services the
+/// registries name are reached from this machine.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     pub ca: Option<reqwest::Certificate>,
     pub credentials: Option<Credentials>,
+    /// Realm authority as registries name it (`<container>:5000`, reachable only on the
+    /// run's network) → `http(s)://127.0.0.1:<port>` (its published port).
+    pub realms: HashMap<String, String>,
 }
 
 impl Access {
@@ -45,7 +50,11 @@ impl Access {
             .map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()))
             .transpose()
             .map_err(|e| format!("the run's CA certificate does not parse: {e}"))?;
-        Ok(Access { ca, credentials })
+        Ok(Access {
+            ca,
+            credentials,
+            realms: HashMap::new(),
+        })
     }
 
     /// The same trust, no credentials: what an anonymous client has.
@@ -53,18 +62,38 @@ impl Access {
         Access {
             ca: self.ca.clone(),
             credentials: None,
+            realms: self.realms.clone(),
         }
     }
 }
 
-/// An HTTP client as a registry client uses it: it answers a `401` with a basic
+/// An HTTP client as a registry client uses it. It answers a `401` with a basic
 /// `WWW-Authenticate` challenge by sending its credentials, and, like containerd and
-/// Docker, sends them at once on later requests instead of being challenged again.
+/// Docker, sends them at once on later requests instead of being challenged again. It
+/// answers a bearer challenge by trading its credentials for a token at the realm the
+/// registry names, and keeps the token for later requests on the same repository.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     credentials: Option<Arc<Credentials>>,
     challenged: Arc<AtomicBool>,
+    /// Bearer tokens held, by entry point and scope ([`token_key`]).
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+    realms: Arc<HashMap<String, String>>,
+}
+
+/// Why a request got no response.
+#[derive(Debug)]
+pub enum SendError {
+    Http(reqwest::Error),
+    /// No token from the token service: it did not answer, or refused.
+    Token(String),
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(e: reqwest::Error) -> SendError {
+        SendError::Http(e)
+    }
 }
 
 /// A fresh HTTP client: its own connection pool, as a cold-started host has. It trusts
@@ -89,6 +118,8 @@ pub fn client(connect: Duration, request: Duration, access: &Access) -> Client {
             .expect("an HTTP client with a parsed CA always builds"),
         credentials: access.credentials.clone().map(Arc::new),
         challenged: Arc::new(AtomicBool::new(false)),
+        tokens: Arc::default(),
+        realms: Arc::new(access.realms.clone()),
     }
 }
 
@@ -97,36 +128,151 @@ impl Client {
         self.http.get(url)
     }
 
-    /// Sends a request, answering a basic-auth challenge once with the credentials.
-    async fn send(&self, req: RequestBuilder) -> Result<Response, reqwest::Error> {
+    /// Sends a request, answering one authentication challenge with the credentials.
+    async fn send(&self, req: RequestBuilder) -> Result<Response, SendError> {
         let Some(creds) = &self.credentials else {
-            return req.send().await;
+            return Ok(req.send().await?);
         };
-        if self.challenged.load(Ordering::Relaxed) {
-            return req.header(AUTHORIZATION, creds.basic_header()).send().await;
+        let mut req = req.build()?;
+        let key = token_key(&req);
+        let held = self.tokens.lock().expect("not poisoned").get(&key).cloned();
+        if let Some(token) = &held {
+            set_authorization(&mut req, &format!("Bearer {token}"));
+        } else if self.challenged.load(Ordering::Relaxed) {
+            set_authorization(&mut req, &creds.basic_header());
         }
         let again = req.try_clone();
-        let resp = req.send().await?;
-        match again {
-            Some(again) if resp.status() == StatusCode::UNAUTHORIZED && basic_challenge(&resp) => {
-                self.challenged.store(true, Ordering::Relaxed);
-                again
-                    .header(AUTHORIZATION, creds.basic_header())
-                    .send()
-                    .await
-            }
-            _ => Ok(resp),
+        let resp = self.http.execute(req).await?;
+        let Some(mut again) = again.filter(|_| resp.status() == StatusCode::UNAUTHORIZED) else {
+            return Ok(resp);
+        };
+        // A held token that is refused has expired: ask for a new one.
+        if let Some(challenge) = bearer_challenge(&resp) {
+            let token = self.fetch_token(&challenge, creds).await?;
+            self.tokens
+                .lock()
+                .expect("not poisoned")
+                .insert(key, token.clone());
+            set_authorization(&mut again, &format!("Bearer {token}"));
+            return Ok(self.http.execute(again).await?);
         }
+        if !self.challenged.load(Ordering::Relaxed) && basic_challenge(&resp) {
+            self.challenged.store(true, Ordering::Relaxed);
+            set_authorization(&mut again, &creds.basic_header());
+            return Ok(self.http.execute(again).await?);
+        }
+        Ok(resp)
+    }
+
+    /// Trades `creds` for a token at the challenge's realm (`GET` with basic
+    /// credentials, as the Docker engine does), reached through its published port.
+    async fn fetch_token(
+        &self,
+        challenge: &Challenge,
+        creds: &Credentials,
+    ) -> Result<String, SendError> {
+        let (status, body) = self
+            .ask_token(challenge, creds)
+            .await
+            .map_err(SendError::Token)?;
+        if !status.is_success() {
+            return Err(SendError::Token(format!("HTTP {}", status.as_u16())));
+        }
+        token_from(&body).ok_or_else(|| SendError::Token("its answer holds no token".into()))
+    }
+
+    /// Asks the challenge's realm for a token with `creds`: its status and body.
+    async fn ask_token(
+        &self,
+        challenge: &Challenge,
+        creds: &Credentials,
+    ) -> Result<(StatusCode, Bytes), String> {
+        let mut url = reqwest::Url::parse(&reachable(&challenge.realm, &self.realms))
+            .map_err(|e| format!("realm {}: {e}", challenge.realm))?;
+        {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in [("service", &challenge.service), ("scope", &challenge.scope)] {
+                if let Some(v) = value {
+                    query.append_pair(name, v);
+                }
+            }
+        }
+        let resp = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, creds.basic_header())
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = resp.status();
+        Ok((status, resp.bytes().await.map_err(describe)?))
     }
 }
 
-/// Whether a 401 asks for basic credentials (a bearer challenge needs a token service).
+/// The token in a token service's JSON answer (`token`, or OAuth2's `access_token`).
+fn token_from(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v["token"]
+        .as_str()
+        .or(v["access_token"].as_str())
+        .map(String::from)
+}
+
+fn set_authorization(req: &mut reqwest::Request, value: &str) {
+    if let Ok(v) = reqwest::header::HeaderValue::from_str(value) {
+        req.headers_mut().insert(AUTHORIZATION, v);
+    }
+}
+
+/// What a token is held for: the entry point, and the repository and whether it is
+/// read (`GET`, `HEAD`) or written, as registries scope their challenges.
+fn token_key(req: &reqwest::Request) -> String {
+    let url = req.url();
+    let entry = format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    );
+    let repo = url.path().strip_prefix("/v2/").and_then(|rest| {
+        ["/manifests/", "/blobs/", "/tags/"]
+            .iter()
+            .find_map(|part| rest.find(part).map(|at| &rest[..at]))
+    });
+    let write = !matches!(*req.method(), reqwest::Method::GET | reqwest::Method::HEAD);
+    match repo {
+        Some(repo) => format!("{entry} {repo} {}", if write { "push" } else { "pull" }),
+        None => entry,
+    }
+}
+
+/// The realm as drill reaches it: its authority swapped for the published address
+/// when it names a container of the run.
+fn reachable(realm: &str, realms: &HashMap<String, String>) -> String {
+    let Some((_, rest)) = realm.split_once("://") else {
+        return realm.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match realms.get(authority) {
+        Some(base) => format!("{base}{path}"),
+        None => realm.to_string(),
+    }
+}
+
+/// Whether a 401 asks for basic credentials.
 fn basic_challenge(resp: &Response) -> bool {
+    challenges(resp).any(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
+}
+
+/// The bearer challenge of a 401, if it made one.
+pub fn bearer_challenge(resp: &Response) -> Option<Challenge> {
+    challenges(resp).find_map(token::parse_challenge)
+}
+
+fn challenges(resp: &Response) -> impl Iterator<Item = &str> {
     resp.headers()
         .get_all(WWW_AUTHENTICATE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
 }
 
 /// What one pull did.
@@ -394,7 +540,9 @@ async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Respons
         }
         match client.send(req).await {
             Ok(resp) => return Ok(resp),
-            Err(e) if !replayed && e.is_request() && !e.is_timeout() && !e.is_connect() => {
+            Err(SendError::Http(e))
+                if !replayed && e.is_request() && !e.is_timeout() && !e.is_connect() =>
+            {
                 replayed = true;
             }
             Err(e) => return Err(describe(e)),
@@ -403,7 +551,11 @@ async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Respons
 }
 
 /// A short reason for a failed request, without reqwest's nested detail.
-fn describe(e: reqwest::Error) -> String {
+fn describe(e: impl Into<SendError>) -> String {
+    let e = match e.into() {
+        SendError::Http(e) => e,
+        SendError::Token(why) => return format!("no token from the token service: {why}"),
+    };
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
@@ -604,26 +756,55 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
     }
 }
 
-/// Tries to fetch a manifest anonymously or with `wrong` credentials (never with the
-/// run's real ones), the way an intruder would: the status the entry point answered, or why it did not answer.
+/// How an auth probe tries to get in.
+#[derive(Debug, Clone, Copy)]
+pub enum Intrusion<'a> {
+    Anonymous,
+    /// The run's user with a password that is not theirs.
+    WrongPassword(&'a Credentials),
+    /// A signed token no registry of the run should trust ([`token::forge`]).
+    ForgedToken(&'a str),
+}
+
+/// Tries to fetch a manifest the way an intruder would, never with the run's real
+/// credentials: the status that refused or served it, or why nothing answered.
 pub async fn auth_probe(
     client: &Client,
     base: &str,
     reference: &str,
-    wrong: Option<&Credentials>,
+    intrusion: Intrusion<'_>,
 ) -> Result<u16, String> {
     let (repo, tag) = split_reference(reference);
-    let mut req = client
-        .http
-        .get(format!("{base}/v2/{repo}/manifests/{tag}"))
-        .header(ACCEPT, MANIFEST_ACCEPT);
-    if let Some(w) = wrong {
-        req = req.header(AUTHORIZATION, w.basic_header());
+    let url = format!("{base}/v2/{repo}/manifests/{tag}");
+    let attempt = |authorization: Option<String>| {
+        let mut req = client.http.get(&url).header(ACCEPT, MANIFEST_ACCEPT);
+        if let Some(a) = authorization {
+            req = req.header(AUTHORIZATION, a);
+        }
+        async move {
+            let resp = req.send().await.map_err(describe)?;
+            let status = resp.status().as_u16();
+            let challenge = bearer_challenge(&resp);
+            let _ = resp.bytes().await;
+            Ok::<_, String>((status, challenge))
+        }
+    };
+    let (status, challenge) = match intrusion {
+        Intrusion::Anonymous => attempt(None).await?,
+        Intrusion::ForgedToken(token) => attempt(Some(format!("Bearer {token}"))).await?,
+        Intrusion::WrongPassword(wrong) => attempt(Some(wrong.basic_header())).await?,
+    };
+    // A token registry ignores basic credentials and names its token service: the
+    // intruder asks it with the wrong password and presents whatever it is given.
+    let (Intrusion::WrongPassword(wrong), 401, Some(challenge)) = (intrusion, status, challenge)
+    else {
+        return Ok(status);
+    };
+    let (token_status, body) = client.ask_token(&challenge, wrong).await?;
+    match token_from(&body).filter(|_| token_status.is_success()) {
+        Some(token) => Ok(attempt(Some(format!("Bearer {token}"))).await?.0),
+        None => Ok(token_status.as_u16()),
     }
-    let resp = req.send().await.map_err(describe)?;
-    let status = resp.status().as_u16();
-    let _ = resp.bytes().await;
-    Ok(status)
 }
 
 #[cfg(test)]
@@ -688,6 +869,191 @@ mod tests {
             assert_eq!(&body[..], b"ok");
             assert_eq!(phase.endpoint, "eu");
         }
+        server.abort();
+    }
+
+    /// Reads one request head, lower-cased.
+    async fn head_of(conn: &mut tokio::net::TcpStream) -> String {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            match conn.read(&mut byte).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&byte[..n]),
+            }
+        }
+        String::from_utf8_lossy(&buf).to_ascii_lowercase()
+    }
+
+    #[test]
+    fn tokens_are_held_per_entry_point_repository_and_access() {
+        let http = reqwest::Client::new();
+        let key = |method: reqwest::Method, url: &str| {
+            token_key(&http.request(method, url).build().unwrap())
+        };
+        use reqwest::Method;
+        let pull = key(Method::GET, "http://127.0.0.1:9/v2/team/app/manifests/1");
+        assert_eq!(pull, "127.0.0.1:9 team/app pull");
+        assert_eq!(
+            key(
+                Method::HEAD,
+                "http://127.0.0.1:9/v2/team/app/blobs/sha256:ab"
+            ),
+            pull
+        );
+        assert_eq!(
+            key(
+                Method::PUT,
+                "http://127.0.0.1:9/v2/team/app/blobs/uploads/u?digest=x"
+            ),
+            "127.0.0.1:9 team/app push"
+        );
+        assert_eq!(key(Method::GET, "https://h/v2/"), "h:443");
+        assert_ne!(
+            key(Method::GET, "http://127.0.0.1:8/v2/team/app/manifests/1"),
+            pull
+        );
+    }
+
+    #[test]
+    fn realms_on_the_run_network_are_reached_through_their_published_port() {
+        let realms = HashMap::from([(
+            "drill-x-eu-token:5000".to_string(),
+            "https://127.0.0.1:4444".to_string(),
+        )]);
+        assert_eq!(
+            reachable("https://drill-x-eu-token:5000/token", &realms),
+            "https://127.0.0.1:4444/token"
+        );
+        assert_eq!(
+            reachable("https://auth.example/token", &realms),
+            "https://auth.example/token"
+        );
+    }
+
+    /// The bearer flow against a registry stand-in that demands a token: the client
+    /// asks the realm (through the published address it was given) with basic
+    /// credentials and the challenge's service and scope, retries with the token,
+    /// keeps it for the next request, and asks again once it is refused.
+    #[tokio::test]
+    async fn a_bearer_challenge_is_answered_with_a_token_from_the_realm() {
+        use std::sync::atomic::AtomicUsize;
+        let tokens = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let token_addr = tokens.local_addr().unwrap();
+        let asked = Arc::new(AtomicUsize::new(0));
+        let creds = Credentials::generate("drill");
+        let (counter, basic) = (asked.clone(), creds.basic_header().to_ascii_lowercase());
+        let token_server = tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = tokens.accept().await.unwrap();
+                let head = head_of(&mut conn).await;
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                assert!(
+                    head.starts_with("get /token?service=svc&scope=repository%3aa%3apull "),
+                    "{head}"
+                );
+                assert!(head.contains(&format!("authorization: {basic}")), "{head}");
+                let body = format!("{{\"token\":\"t{n}\"}}");
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(resp.as_bytes()).await.unwrap();
+            }
+        });
+        let registry = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let registry_addr = registry.local_addr().unwrap();
+        // t1 is accepted for two requests, then refused as expired; t2 from then on.
+        let registry_server = tokio::spawn(async move {
+            let mut served_with_t1 = 0;
+            loop {
+                let (mut conn, _) = registry.accept().await.unwrap();
+                let head = head_of(&mut conn).await;
+                let ok = (head.contains("authorization: bearer t1") && served_with_t1 < 2)
+                    || head.contains("authorization: bearer t2");
+                served_with_t1 += usize::from(head.contains("bearer t1") && ok);
+                let resp = if ok {
+                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                        .to_string()
+                } else {
+                    "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm=\"http://tokens.internal:5000/token\",service=\"svc\",scope=\"repository:a:pull\"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+                };
+                conn.write_all(resp.as_bytes()).await.unwrap();
+            }
+        });
+        let access = Access {
+            credentials: Some(creds),
+            realms: HashMap::from([(
+                "tokens.internal:5000".to_string(),
+                format!("http://{token_addr}"),
+            )]),
+            ..Default::default()
+        };
+        let client = client(Duration::from_secs(1), Duration::from_secs(5), &access);
+        let mirror = Mirror {
+            region: "eu".into(),
+            base: format!("http://{registry_addr}"),
+        };
+        for (round, tokens_asked) in [(1, 1), (2, 1), (3, 2), (4, 2)] {
+            let got = fetch_one(
+                &client,
+                &mirror,
+                "/v2/a/manifests/1",
+                Expect::Tag,
+                PhaseKind::Config,
+            )
+            .await;
+            assert_eq!(
+                &got.unwrap_or_else(|e| panic!("request {round}: {e}")).1[..],
+                b"ok"
+            );
+            assert_eq!(
+                asked.load(Ordering::SeqCst),
+                tokens_asked,
+                "after request {round}"
+            );
+        }
+        token_server.abort();
+        registry_server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_token_service_that_does_not_answer_fails_the_request_with_that_reason() {
+        let registry = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let registry_addr = registry.local_addr().unwrap();
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closed_addr = closed.local_addr().unwrap();
+        drop(closed);
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = registry.accept().await.unwrap();
+                head_of(&mut conn).await;
+                conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm=\"http://t:5000/token\"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await.unwrap();
+            }
+        });
+        let access = Access {
+            credentials: Some(Credentials::generate("drill")),
+            realms: HashMap::from([("t:5000".to_string(), format!("http://{closed_addr}"))]),
+            ..Default::default()
+        };
+        let client = client(Duration::from_secs(1), Duration::from_secs(5), &access);
+        let mirror = Mirror {
+            region: "eu".into(),
+            base: format!("http://{registry_addr}"),
+        };
+        let err = fetch_one(
+            &client,
+            &mirror,
+            "/v2/a/manifests/1",
+            Expect::Tag,
+            PhaseKind::Manifest,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.starts_with("no token from the token service: cannot connect"),
+            "{err}"
+        );
         server.abort();
     }
 

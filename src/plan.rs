@@ -3,9 +3,9 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 use crate::scenario::{
-    proxy_name, Action, AllHosts, AuthKind, BlobRef, CacheState, Canaries, Direction, FaultKind,
-    Guardrails, HostKind, HostSelector, ImageSource, LatencyVia, OutageMode, Probes, Replication,
-    ReplicationMode, Scenario, Sla, Step, Timeouts, UPSTREAM,
+    proxy_name, token_service_name, Action, AllHosts, AuthKind, BlobRef, CacheState, Canaries,
+    Direction, FaultKind, Guardrails, HostKind, HostSelector, ImageSource, LatencyVia, OutageMode,
+    Probes, Replication, ReplicationMode, Scenario, Sla, Step, Timeouts, UPSTREAM,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -62,6 +62,27 @@ pub struct ProxyPlan {
     pub volume: String,
 }
 
+/// A region's token service (`auth: token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenServicePlan {
+    /// `<region>-token`: its name in fault targets and reports.
+    pub name: String,
+    pub container: String,
+}
+
+impl TokenServicePlan {
+    /// The realm the region's registries send clients to: the container's name on the
+    /// run's network, which is what containerd hosts dial.
+    pub fn realm(&self, tls: bool) -> String {
+        let scheme = if tls { "https" } else { "http" };
+        format!(
+            "{scheme}://{}:{REGISTRY_PORT}{}",
+            self.container,
+            crate::token_service::TOKEN_PATH
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RegionPlan {
     pub name: String,
@@ -75,6 +96,8 @@ pub struct RegionPlan {
     pub proxy: Option<ProxyPlan>,
     /// What the region's nodes demand of a client.
     pub auth: AuthKind,
+    /// Where the region's clients get tokens, with `auth: token`.
+    pub token_service: Option<TokenServicePlan>,
     /// With `storage_limit`: the volume is a tmpfs of this many bytes, and a container
     /// that only holds it mounted (the engine unmounts a tmpfs volume, losing its data,
     /// once no container uses it, e.g. during a region outage).
@@ -229,6 +252,13 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     }
                 }),
                 auth,
+                token_service: (auth == AuthKind::Token).then(|| {
+                    let name = token_service_name(&r.name);
+                    TokenServicePlan {
+                        container: format!("{prefix}-{name}"),
+                        name,
+                    }
+                }),
                 storage: r
                     .storage_limit
                     .map(|l| (l.0, format!("{prefix}-{}-storage-keeper", r.name))),
@@ -536,8 +566,8 @@ fn fleet_members(hosts: &[HostPlan], fleet: &str) -> Vec<Member> {
 }
 
 /// What a name designates: a load balancer (`<region>-lb`), a proxy (`<region>-proxy`),
-/// the upstream's gate, a node, a zone's nodes, or a region's nodes (and its load
-/// balancer when `whole_region`).
+/// a token service (`<region>-token`), the upstream's gate, a node, a zone's nodes, or a
+/// region's nodes (and its load balancer and token service when `whole_region`).
 fn members_of(
     regions: &[RegionPlan],
     upstream: Option<&UpstreamPlan>,
@@ -566,6 +596,10 @@ fn members_of(
             out.push(member(&p.container));
             continue;
         }
+        if let Some(t) = r.token_service.as_ref().filter(|t| t.name == name) {
+            out.push(member(&t.container));
+            continue;
+        }
         out.extend(
             r.nodes
                 .iter()
@@ -574,6 +608,8 @@ fn members_of(
         );
         if whole_region && r.name == name {
             out.push(member(&r.load_balancer));
+            // The region's token service goes down with it.
+            out.extend(r.token_service.iter().map(|t| member(&t.container)));
         }
     }
     out
@@ -646,6 +682,7 @@ impl Plan {
                 r.nodes.len()
                     + 1
                     + usize::from(r.proxy.is_some())
+                    + usize::from(r.token_service.is_some())
                     + usize::from(r.storage.is_some())
             })
             .sum::<usize>()
@@ -672,8 +709,18 @@ impl Plan {
                 match r.auth {
                     AuthKind::None => "",
                     AuthKind::Htpasswd => ", nodes demand htpasswd credentials",
+                    AuthKind::Token => ", nodes demand bearer tokens",
                 }
             );
+            if let Some(t) = &r.token_service {
+                let _ = writeln!(
+                    out,
+                    "    token service {}: {} (realm {})",
+                    t.name,
+                    t.container,
+                    t.realm(self.tls)
+                );
+            }
             if let Some((bytes, keeper)) = &r.storage {
                 let _ = writeln!(
                     out,
@@ -842,6 +889,48 @@ timeline:
         assert!(cfg.contains("option httpchk GET /"), "{cfg}");
         assert!(!plan(1).regions[0].haproxy_cfg.contains("ssl"));
         assert!(p.describe().contains("(haproxy, TLS)"), "{}", p.describe());
+    }
+
+    #[test]
+    fn token_regions_get_a_token_service_that_faults_can_aim_at() {
+        let src = SRC
+            .replace(
+                "{ name: us, zones: [us-a] }",
+                "{ name: us, zones: [us-a], auth: htpasswd }",
+            )
+            .replace("images:", "  tls: self-signed\n  auth: token\nimages:")
+            .replace(
+                "fault: kill, target: eu-b, pick: 1,",
+                "fault: pause, target: eu-token,",
+            )
+            .replace("region-outage, target: us", "region-outage, target: eu");
+        let p = build(&parse(&src).unwrap(), "abc12345", 1);
+        let eu = &p.regions[0];
+        let t = eu.token_service.as_ref().expect("eu demands tokens");
+        assert_eq!(
+            (t.name.as_str(), t.container.as_str()),
+            ("eu-token", "drill-abc12345-eu-token")
+        );
+        assert_eq!(t.realm(p.tls), "https://drill-abc12345-eu-token:5000/token");
+        assert_eq!(p.regions[1].token_service, None);
+        assert_eq!(p.container_count(), 8);
+        assert!(p.describe().contains(
+            "token service eu-token: drill-abc12345-eu-token (realm https://drill-abc12345-eu-token:5000/token)"
+        ), "{}", p.describe());
+        let faults: Vec<&FaultPlan> = p
+            .timeline
+            .iter()
+            .filter_map(|s| match &s.what {
+                StepPlan::Fault(f) => Some(&**f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
+        assert_eq!(faults[0].regions, ["eu"]);
+        // A region's loss takes its token service with it.
+        assert!(faults[1]
+            .containers
+            .contains(&"drill-abc12345-eu-token".to_string()));
     }
 
     #[test]

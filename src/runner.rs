@@ -157,6 +157,10 @@ pub async fn run_plan(
     {
         images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
     }
+    if plan.regions.iter().any(|r| r.token_service.is_some()) {
+        let recipe = images::token_service_recipe()?;
+        images.token_service = Some(images::ensure(&engine, &recipe).await?);
+    }
     building.finish_and_clear();
     let material = Material::generate(&plan)?;
     let dir = run_folder(&opts.out, &plan)?;
@@ -411,13 +415,37 @@ async fn execute(
     // a fault under test, not a reason to abort.
     let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
     // Intruders try the first seeded image: the content the credentials protect.
-    let auth_probes = material.credentials.as_ref().and_then(|c| {
-        seeded.first().map(|s| hosts::AuthProbes {
-            reference: s.reference.clone(),
-            wrong: c.wrong(),
-            entry_points: regions.clone(),
-        })
-    });
+    let token_regions: Vec<String> = plan
+        .regions
+        .iter()
+        .filter(|r| r.token_service.is_some())
+        .map(|r| r.name.clone())
+        .collect();
+    let auth_probes = match (material.credentials.as_ref(), seeded.first()) {
+        (Some(c), Some(s)) => {
+            let forged = if token_regions.is_empty() {
+                None
+            } else {
+                let repository = crate::fixtures::split_reference(&s.reference).0;
+                let now = SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                // Valid for the whole run: refused for its signature, never its age.
+                let valid = plan.duration.as_secs() + 3600;
+                let token = crate::token::forge(repository, now, valid).map_err(|e| {
+                    DrillError::setup(format!("cannot forge the intruder's token: {e}"))
+                })?;
+                Some((token, token_regions))
+            };
+            Some(hosts::AuthProbes {
+                reference: s.reference.clone(),
+                wrong: c.wrong(),
+                entry_points: regions.clone(),
+                forged,
+            })
+        }
+        _ => None,
+    };
     let mut probes = hosts::spawn_probes(
         &live.entry_points,
         &plan.probes,

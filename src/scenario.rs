@@ -233,6 +233,11 @@ pub fn proxy_name(region: &str) -> String {
     format!("{region}-proxy")
 }
 
+/// The name of a region's token service (`auth: token`): `<region>-token`.
+pub fn token_service_name(region: &str) -> String {
+    format!("{region}-token")
+}
+
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsMode {
@@ -249,6 +254,9 @@ pub enum AuthKind {
     None,
     /// HTTP basic authentication against a bcrypt htpasswd file generated per run.
     Htpasswd,
+    /// Bearer tokens (distribution's `auth: token`): each such region gets a token
+    /// service, `<region>-token`, that trades the run's credentials for a signed token.
+    Token,
 }
 
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -975,7 +983,8 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
         p.push(Problem::at(
             &at.auth,
             "sla.auth",
-            "`enforced` needs registries that demand credentials: set topology.auth: htpasswd",
+            "`enforced` needs registries that demand credentials: set topology.auth: htpasswd \
+             or token",
         ));
     }
     let pull_sla = s.sla.cold_pull.as_ref().and_then(|c| c.p99);
@@ -1154,6 +1163,13 @@ impl Scenario {
             .find(|r| r.name == name)
     }
 
+    /// Whether `name` is the token service of a region with `auth: token`.
+    pub fn is_token_service(&self, name: &str) -> bool {
+        name.strip_suffix("-token")
+            .and_then(|r| self.region(r))
+            .is_some_and(|r| self.topology.value.auth_of(r) == AuthKind::Token)
+    }
+
     /// Whether `name` is a proxy of this topology (`<region>-proxy`).
     pub fn is_proxy(&self, name: &str) -> bool {
         self.topology.value.proxy.is_some()
@@ -1243,11 +1259,13 @@ fn validate(s: &Scenario) -> Vec<Problem> {
 
 /// TLS and authentication against the host kinds that must honour them.
 fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
-    if s.topology.value.tls.is_none() {
-        return;
-    }
+    let topology = &s.topology.value;
+    let token = topology
+        .regions
+        .iter()
+        .any(|r| topology.auth_of(&r.value) == AuthKind::Token);
     for (i, f) in s.hosts.iter().enumerate() {
-        if f.value.kind == HostKind::Docker {
+        if f.value.kind == HostKind::Docker && topology.tls.is_some() {
             p.push(Problem::at(
                 &f.referenced,
                 format!("hosts[{i}].kind"),
@@ -1256,9 +1274,21 @@ fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
                  engine's own configuration and drill does not change it; use kind native or \
                  containerd",
             ));
+        } else if f.value.kind == HostKind::Docker && token {
+            p.push(Problem::at(
+                &f.referenced,
+                format!("hosts[{i}].kind"),
+                "docker hosts cannot pull from `auth: token` registries: the engine asks the \
+                 token service named in the registry's challenge, a container on the run's \
+                 network that this machine's engine cannot resolve; use kind native or \
+                 containerd",
+            ));
         }
         let plain = |m: &String| m == "proxy" || m == UPSTREAM || s.is_proxy(m);
-        if f.value.kind == HostKind::Containerd && f.value.mirrors.iter().any(plain) {
+        if topology.tls.is_some()
+            && f.value.kind == HostKind::Containerd
+            && f.value.mirrors.iter().any(plain)
+        {
             p.push(Problem::at(
                 &f.referenced,
                 format!("hosts[{i}].mirrors"),
@@ -2009,6 +2039,7 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
                 && !matches!(kind, FaultKind::CacheWipe | FaultKind::Restart);
             if is_lb
                 || s.is_proxy(target)
+                || s.is_token_service(target)
                 || upstream_gate
                 || nodes.iter().any(|n| n == target)
                 || s.region_of_zone(target).is_some()
@@ -2026,10 +2057,15 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
                     .map(|r| format!("{}-lb", r.value.name))
                     .collect();
                 Err(format!(
-                    "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region{}",
+                    "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region{}{}",
                     nodes.join(", "),
                     lbs.join(", "),
-                    if s.topology.value.proxy.is_some() { ", or a proxy (<region>-proxy)" } else { "" }
+                    if s.topology.value.proxy.is_some() { ", or a proxy (<region>-proxy)" } else { "" },
+                    if s.topology.value.regions.iter().any(|r| s.topology.value.auth_of(&r.value) == AuthKind::Token) {
+                        ", or a token service (<region>-token)"
+                    } else {
+                        ""
+                    }
                 ))
             }
         }
@@ -2133,10 +2169,17 @@ sla:
 
     #[test]
     fn unsupported_auth_kind_names_the_supported_ones() {
-        let src = GOOD.replace("nodes_per_zone: 2 }", "nodes_per_zone: 2 }\n  auth: token");
+        let src = GOOD.replace(
+            "nodes_per_zone: 2 }",
+            "nodes_per_zone: 2 }\n  auth: kerberos",
+        );
         let p = problems(&src);
         assert_eq!(p[0].line, 9, "{p:?}");
-        assert!(p[0].message.contains("htpasswd"), "{:?}", p[0]);
+        assert!(
+            p[0].message.contains("htpasswd") && p[0].message.contains("token"),
+            "{:?}",
+            p[0]
+        );
     }
 
     #[test]
@@ -2155,6 +2198,40 @@ sla:
         assert_eq!(p[0].field, "hosts[0].kind");
         assert_eq!(p[0].line, 13);
         assert!(p[0].message.contains("/etc/docker/certs.d"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn docker_hosts_refuse_token_auth_and_token_services_are_targets_only_there() {
+        let token = GOOD.replace(
+            "nodes_per_zone: 2 }",
+            "nodes_per_zone: 2, auth: none }\n  auth: token",
+        );
+        let docker = token.replace(
+            "per_zone: 3, mirrors",
+            "per_zone: 1, kind: docker, zones: [eu-b], mirrors",
+        );
+        let p = problems(&docker);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].field.as_str(), p[0].line), ("hosts[0].kind", 13));
+        assert!(p[0].message.contains("token service"), "{:?}", p[0]);
+
+        let aim = |target: &str| {
+            token.replace(
+                "fault: zone-outage, target: eu-a,",
+                &format!("fault: pause, target: {target},"),
+            )
+        };
+        let s = parse(&aim("eu-token")).expect("valid");
+        assert!(s.is_token_service("eu-token"));
+        // us is left open: it has no token service to aim at.
+        assert!(!s.is_token_service("us-token"));
+        let p = problems(&aim("us-token"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("or a token service (<region>-token)"),
+            "{:?}",
+            p[0]
+        );
     }
 
     #[test]

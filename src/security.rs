@@ -13,6 +13,9 @@ use std::fmt;
 
 /// Where a registry node reads its htpasswd file.
 pub const HTPASSWD_PATH: &str = "/etc/docker/registry/htpasswd";
+/// Where a registry node of an `auth: token` region reads the certificate of the
+/// token signing key (`rootcertbundle`).
+pub const TOKEN_BUNDLE_PATH: &str = "/etc/docker/registry/token.crt";
 /// The realm registries name in their `WWW-Authenticate` challenge.
 pub const REALM: &str = "drill";
 /// What replaces a secret wherever drill writes text.
@@ -36,7 +39,7 @@ impl fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    fn generate(user: &str) -> Credentials {
+    pub(crate) fn generate(user: &str) -> Credentials {
         Credentials {
             user: user.to_string(),
             password: Alphanumeric.sample_string(&mut rand::rng(), 32),
@@ -89,12 +92,24 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
 pub struct Material {
     /// The run's CA certificate (PEM), when entry points speak TLS.
     pub ca_pem: Option<String>,
-    /// Per load balancer container: its certificate, then its key (PEM), for haproxy.
-    pub lb_pem: HashMap<String, String>,
+    /// Per entry point container (load balancer, token service): its certificate,
+    /// then its key (PEM).
+    pub server_pem: HashMap<String, String>,
     /// The credentials hosts pull with, when any region demands them.
     pub credentials: Option<Credentials>,
     /// The htpasswd file the registry nodes read.
     pub htpasswd: Option<String>,
+    /// With `auth: token`: the key the token services sign with.
+    pub token: Option<TokenKey>,
+}
+
+/// The token services' signing key, and the certificate of it that the registries
+/// trust (their `rootcertbundle`).
+#[derive(Clone)]
+pub struct TokenKey {
+    /// PKCS#8 DER.
+    pub pkcs8: Vec<u8>,
+    pub certificate_pem: String,
 }
 
 impl fmt::Debug for Material {
@@ -111,17 +126,30 @@ impl Material {
     pub fn generate(plan: &Plan) -> Result<Material, DrillError> {
         let mut m = Material::default();
         if plan.tls {
-            let (ca_pem, lb_pem) = certificates(plan)
+            let (ca_pem, server_pem) = certificates(plan)
                 .map_err(|e| DrillError::setup(format!("cannot generate certificates: {e}")))?;
             m.ca_pem = Some(ca_pem);
-            m.lb_pem = lb_pem;
+            m.server_pem = server_pem;
         }
         if plan.regions.iter().any(|r| r.auth != AuthKind::None) {
             let c = Credentials::generate("drill");
             m.htpasswd = Some(c.htpasswd_line()?);
             m.credentials = Some(c);
         }
+        if plan.regions.iter().any(|r| r.auth == AuthKind::Token) {
+            m.token = Some(token_key(plan).map_err(|e| {
+                DrillError::setup(format!("cannot generate the token signing key: {e}"))
+            })?);
+        }
         Ok(m)
+    }
+
+    /// The bcrypt hash of the run's password, as the htpasswd line holds it.
+    pub fn password_hash(&self) -> Option<&str> {
+        self.htpasswd
+            .as_deref()
+            .and_then(|l| l.trim_end().split_once(':'))
+            .map(|(_, hash)| hash)
     }
 
     /// The strings that must never be written anywhere.
@@ -130,9 +158,26 @@ impl Material {
     }
 }
 
-/// A CA for the run and, signed by it, one certificate per load balancer valid for
-/// its container name (what containerd hosts dial), `localhost` and 127.0.0.1 (what
-/// drill's own clients dial through the published port).
+/// A P-256 key for the token services to sign with, and a self-signed certificate of
+/// it: distribution trusts a token whose `kid` is the key ID of a certificate's key.
+fn token_key(plan: &Plan) -> Result<TokenKey, rcgen::Error> {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(
+        DnType::CommonName,
+        format!("drill run {} token signing", plan.run_id),
+    );
+    let cert = params.self_signed(&key)?;
+    Ok(TokenKey {
+        pkcs8: key.serialize_der(),
+        certificate_pem: cert.pem(),
+    })
+}
+
+/// A CA for the run and, signed by it, one certificate per entry point (load balancer
+/// or token service) valid for its container name (what containerd hosts dial),
+/// `localhost` and 127.0.0.1 (what drill's own clients dial through the published port).
 fn certificates(plan: &Plan) -> Result<(String, HashMap<String, String>), rcgen::Error> {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate()?;
@@ -143,24 +188,27 @@ fn certificates(plan: &Plan) -> Result<(String, HashMap<String, String>), rcgen:
         .push(DnType::CommonName, format!("drill run {} CA", plan.run_id));
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
-    let mut lb_pem = HashMap::new();
-    for r in &plan.regions {
+    let mut server_pem = HashMap::new();
+    let servers = plan.regions.iter().flat_map(|r| {
+        std::iter::once(&r.load_balancer).chain(r.token_service.iter().map(|t| &t.container))
+    });
+    for server in servers {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(vec![
-            r.load_balancer.clone(),
+            server.clone(),
             "localhost".to_string(),
             "127.0.0.1".to_string(),
         ])?;
         params
             .distinguished_name
-            .push(DnType::CommonName, r.load_balancer.clone());
+            .push(DnType::CommonName, server.clone());
         let cert = params.signed_by(&key, &issuer)?;
-        lb_pem.insert(
-            r.load_balancer.clone(),
+        server_pem.insert(
+            server.clone(),
             format!("{}{}", cert.pem(), key.serialize_pem()),
         );
     }
-    Ok((ca_cert.pem(), lb_pem))
+    Ok((ca_cert.pem(), server_pem))
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ use crate::oci;
 use crate::plan::{HostPlan, Plan, UpstreamPlan, HAPROXY_CERT_PATH, REGISTRY_PORT};
 use crate::scenario::{AuthKind, UPSTREAM};
 use crate::security::{self, Material};
+use crate::token;
+use crate::token_service::{ServiceConfig, CONFIG_PATH, TOKEN_PATH};
 use crate::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
+use base64::Engine as _;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -70,7 +73,7 @@ pub async fn up(
     material: &Material,
 ) -> Result<Live, DrillError> {
     let run = &plan.run_id;
-    let access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
+    let mut access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
         .map_err(DrillError::Setup)?;
     engine.create_network(&plan.network, run).await?;
     for r in &plan.regions {
@@ -97,12 +100,25 @@ pub async fn up(
     }
     let nodes = plan.regions.iter().flat_map(|r| {
         let mut env = vec![format!("REGISTRY_HTTP_SECRET={}", r.http_secret)];
-        if r.auth == AuthKind::Htpasswd {
-            env.extend([
+        match (r.auth, &r.token_service) {
+            (AuthKind::Htpasswd, _) => env.extend([
                 "REGISTRY_AUTH=htpasswd".to_string(),
                 format!("REGISTRY_AUTH_HTPASSWD_REALM={}", security::REALM),
                 format!("REGISTRY_AUTH_HTPASSWD_PATH={}", security::HTPASSWD_PATH),
-            ]);
+            ]),
+            // The nodes verify tokens with the bundle alone: they never call the
+            // token service, so it can fail without them noticing.
+            (AuthKind::Token, Some(t)) => env.extend([
+                "REGISTRY_AUTH=token".to_string(),
+                format!("REGISTRY_AUTH_TOKEN_REALM={}", t.realm(plan.tls)),
+                format!("REGISTRY_AUTH_TOKEN_SERVICE={}", token::SERVICE),
+                format!("REGISTRY_AUTH_TOKEN_ISSUER={}", token::ISSUER),
+                format!(
+                    "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE={}",
+                    security::TOKEN_BUNDLE_PATH
+                ),
+            ]),
+            _ => {}
         }
         r.nodes.iter().map(move |n| ContainerSpec {
             name: n.container.clone(),
@@ -119,11 +135,20 @@ pub async fn up(
         })
     });
     let htpasswd = material.htpasswd.as_deref().unwrap_or_default();
+    let bundle = material
+        .token
+        .as_ref()
+        .map_or("", |t| t.certificate_pem.as_str());
     let node_starts = nodes.map(|spec| async move {
         engine.create_container(run, &spec).await?;
         if spec.env.iter().any(|e| e == "REGISTRY_AUTH=htpasswd") {
             engine
                 .upload_file(&spec.name, security::HTPASSWD_PATH, htpasswd.as_bytes())
+                .await?;
+        }
+        if spec.env.iter().any(|e| e == "REGISTRY_AUTH=token") {
+            engine
+                .upload_file(&spec.name, security::TOKEN_BUNDLE_PATH, bundle.as_bytes())
                 .await?;
         }
         engine.start(&spec.name).await
@@ -145,7 +170,7 @@ pub async fn up(
             ..Default::default()
         };
         let mut files = vec![(HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())];
-        if let Some(pem) = material.lb_pem.get(&r.load_balancer) {
+        if let Some(pem) = material.server_pem.get(&r.load_balancer) {
             files.push((HAPROXY_CERT_PATH, pem.as_bytes()));
         }
         let port = start_published(engine, run, &mut spec, &files).await?;
@@ -163,6 +188,7 @@ pub async fn up(
     if let Some(u) = &plan.upstream {
         upstream_up(engine, plan, images, u, &mut entry_points).await?;
     }
+    access.realms = token_services_up(engine, plan, images, material).await?;
 
     let client = oci::client(Duration::from_secs(1), Duration::from_secs(2), &access);
     for (region, base) in &entry_points {
@@ -173,6 +199,106 @@ pub async fn up(
         entry_points,
         access,
     })
+}
+
+/// Starts the token service of every `auth: token` region, each published on
+/// 127.0.0.1, and returns where drill's own clients reach them: realm authority
+/// (`<container>:5000`, what the registries name) → `http(s)://127.0.0.1:<port>`.
+async fn token_services_up(
+    engine: &Engine,
+    plan: &Plan,
+    images: &Images,
+    material: &Material,
+) -> Result<HashMap<String, String>, DrillError> {
+    let services: Vec<_> = plan
+        .regions
+        .iter()
+        .filter_map(|r| r.token_service.as_ref().map(|t| (r, t)))
+        .collect();
+    if services.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let missing = |what: &str| DrillError::setup(format!("auth: token without {what}"));
+    let image = images
+        .token_service
+        .clone()
+        .ok_or_else(|| missing("the token service image"))?;
+    let key = material
+        .token
+        .as_ref()
+        .ok_or_else(|| missing("a signing key"))?;
+    let user = material
+        .credentials
+        .as_ref()
+        .ok_or_else(|| missing("credentials"))?;
+    let hash = material
+        .password_hash()
+        .ok_or_else(|| missing("a password hash"))?;
+    let starts = services.into_iter().map(|(r, t)| {
+        let image = image.clone();
+        async move {
+            let config = ServiceConfig {
+                listen: format!("0.0.0.0:{REGISTRY_PORT}"),
+                signing_key: base64::engine::general_purpose::STANDARD.encode(&key.pkcs8),
+                user: user.user.clone(),
+                password_hash: hash.to_string(),
+                tls: material.server_pem.get(&t.container).cloned(),
+            };
+            let json = serde_json::to_vec(&config).expect("the configuration serializes");
+            let mut spec = ContainerSpec {
+                name: t.container.clone(),
+                image,
+                network: plan.network.clone(),
+                labels: vec![
+                    ("drill.role".into(), "token-service".into()),
+                    ("drill.region".into(), r.name.clone()),
+                ],
+                ..Default::default()
+            };
+            let port =
+                start_published(engine, &plan.run_id, &mut spec, &[(CONFIG_PATH, &json)]).await?;
+            let base = format!("{}://127.0.0.1:{port}", scheme(plan));
+            wait_token_service(
+                &t.name,
+                &base,
+                &oci::client(
+                    Duration::from_secs(1),
+                    Duration::from_secs(2),
+                    &oci::Access::new(material.ca_pem.as_deref(), None)
+                        .map_err(DrillError::Setup)?,
+                ),
+            )
+            .await?;
+            Ok::<_, DrillError>((format!("{}:{REGISTRY_PORT}", t.container), base))
+        }
+    });
+    futures_util::future::join_all(starts)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Waits until a token service answers (anything: without credentials it says 401).
+async fn wait_token_service(
+    name: &str,
+    base: &str,
+    client: &oci::Client,
+) -> Result<(), DrillError> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let last = match client.get(format!("{base}{TOKEN_PATH}")).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() > deadline {
+            return Err(DrillError::Setup(format!(
+                "token service {name} ({base}) did not answer within {}s (last error: {last}); \
+                 rerun with --keep and inspect it with `docker logs`",
+                READY_TIMEOUT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn scheme(plan: &Plan) -> &'static str {
@@ -345,7 +471,12 @@ async fn containerd_hosts_up(
             }
             let sec = HostsSecurity {
                 ca_path: material.ca_pem.as_ref().map(|_| ca_path.as_str()),
-                authorization: material.credentials.as_ref().map(|c| c.basic_header()),
+                // Only htpasswd regions read it; token regions challenge for a bearer.
+                authorization: material
+                    .credentials
+                    .as_ref()
+                    .filter(|_| plan.regions.iter().any(|r| r.auth == AuthKind::Htpasswd))
+                    .map(|c| c.basic_header()),
             };
             engine
                 .upload_file_in(

@@ -242,3 +242,114 @@ fn docker_host_pulls_with_credentials_per_request() {
     assert!(probes.len() >= 10, "auth probes recorded: {}", probes.len());
     assert!(probes.iter().all(|p| p["status"] == 401), "{probes:?}");
 }
+
+/// `auth: token` over TLS: each region's registries send clients to the region's own
+/// token service, a container of drill's own binary. With eu's token service frozen,
+/// eu's registries stay up but grant nothing: native hosts of eu fall back to us and
+/// its token service, containerd hosts get their pull through, and every intrusion
+/// (anonymous, a token asked for with a wrong password, a token signed by a key nobody
+/// trusts) is refused on both entry points throughout; the auth SLA holds.
+#[test]
+fn token_auth_survives_a_token_service_outage_by_falling_back() {
+    let r = run(&scenario("token.yaml"), &[]);
+    r.assert_code(0);
+    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    let journal = r.journal();
+
+    let injected = of_type(&journal, "fault_injected")[0].clone();
+    assert_eq!(injected["target"], "eu-token", "{injected}");
+    let members = injected["members"].as_array().unwrap();
+    assert!(
+        members[0].as_str().unwrap().ends_with("-eu-token"),
+        "{injected}"
+    );
+    let (start, end) = (
+        injected["t_us"].as_u64().unwrap(),
+        of_type(&journal, "fault_healed")[0]["t_us"]
+            .as_u64()
+            .unwrap(),
+    );
+
+    // Every host kind pulled in every wave, with tokens.
+    let pulls = of_type(&journal, "pull");
+    for kind in ["native", "containerd"] {
+        for wave in [1, 2, 3] {
+            assert!(
+                pulls
+                    .iter()
+                    .any(|p| p["kind"] == kind && p["wave"] == wave && p["ok"] == true),
+                "a {kind} host pulled in wave {wave}: {}",
+                r.show()
+            );
+        }
+    }
+    // eu's native hosts that cold-started while its token service was frozen were
+    // served by us; before the outage they were served by eu.
+    let served_by = |p: &Value| -> Vec<String> {
+        p["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|ph| ph["endpoint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let eu_native = |wave: u64| {
+        pulls
+            .iter()
+            .filter(move |p| p["kind"] == "native" && p["region"] == "eu" && p["wave"] == wave)
+    };
+    assert!(eu_native(1).all(|p| served_by(p).iter().all(|e| e == "eu")));
+    let during: Vec<_> = eu_native(2)
+        .filter(|p| p["started_us"].as_u64().unwrap() > start)
+        .collect();
+    assert!(during.len() >= 10, "{}", r.show());
+    for p in during {
+        assert_eq!(p["ok"], true, "{p}");
+        assert!(served_by(p).iter().all(|e| e == "us"), "{p}");
+    }
+
+    // Intruders, every probe tick, on both entry points: nothing served. A wrong
+    // password is refused by the token service (401), or finds it frozen.
+    let probes = of_type(&journal, "auth_probe");
+    for region in ["eu", "us"] {
+        for claim in ["anonymous", "wrong_credentials", "forged_token"] {
+            let mine: Vec<&&Value> = probes
+                .iter()
+                .filter(|p| p["region"] == region && p["claim"] == claim)
+                .collect();
+            assert!(mine.len() >= 100, "{region} {claim}: {} probes", mine.len());
+            for p in &mine {
+                assert_eq!(p["served"], false, "{p}");
+                let t = p["t_us"].as_u64().unwrap();
+                let frozen = region == "eu" && claim == "wrong_credentials" && t > start;
+                if !frozen {
+                    assert_eq!(p["status"], 401, "{p}");
+                }
+            }
+        }
+    }
+    let unanswered = probes
+        .iter()
+        .filter(|p| p["region"] == "eu" && p["claim"] == "wrong_credentials")
+        .filter(|p| p["status"].is_null())
+        .filter(|p| (start..end).contains(&p["t_us"].as_u64().unwrap()))
+        .count();
+    assert!(unanswered >= 5, "eu's frozen token service answered no one");
+
+    let summary = r.summary();
+    let auth = &summary["analysis"]["auth"];
+    assert_eq!(auth["breaches"].as_array().unwrap().len(), 0, "{auth}");
+    let checks = summary["verdict"]["checks"].as_array().unwrap();
+    for name in ["auth eu", "auth us", "fallback pulls"] {
+        let c = checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("check {name}: {checks:?}"));
+        assert_eq!(c["passed"], true, "{c}");
+    }
+    assert!(
+        r.stdout().contains("eu forged token: ") && r.stdout().contains(": none served"),
+        "{}",
+        r.stdout()
+    );
+}

@@ -73,6 +73,7 @@ pub(crate) fn lines(a: &Analysis) -> Vec<String> {
             match b.claim {
                 Claim::Anonymous => "anonymous pulls",
                 Claim::WrongCredentials => "pulls with a wrong password",
+                Claim::ForgedToken => "pulls with a forged token",
             },
             at(b.start_us),
             at(b.end_us),
