@@ -29,6 +29,9 @@ pub struct Recipe {
     /// Empty directories the program expects.
     pub dirs: &'static [&'static str],
     pub entrypoint: &'static [&'static str],
+    /// Older tags of the recipe are removed once a new one is imported (those no
+    /// container uses): its input changes with every build of drill.
+    pub replaces_older: bool,
 }
 
 /// The base configuration every registry node runs with. Per-run settings (the shared
@@ -66,6 +69,7 @@ pub fn registry_recipe() -> Recipe {
         files: vec![("etc/docker/registry/config.yml", REGISTRY_CONFIG.as_bytes())],
         dirs: &["var/lib/registry", "tmp"],
         entrypoint: &["/bin/registry", "serve", "/etc/docker/registry/config.yml"],
+        replaces_older: false,
     }
 }
 
@@ -79,6 +83,7 @@ pub fn haproxy_recipe() -> Recipe {
         files: vec![],
         dirs: &["usr/local/etc/haproxy", "tmp", "run"],
         entrypoint: &["/usr/sbin/haproxy", "-W", "-db", "-f", HAPROXY_CONFIG_PATH],
+        replaces_older: false,
     }
 }
 
@@ -105,6 +110,7 @@ pub fn toolbox_recipe() -> Recipe {
         files: vec![],
         dirs: &["tmp", "run"],
         entrypoint: &[BUSYBOX, "sleep", "2147483647"],
+        replaces_older: false,
     }
 }
 
@@ -129,6 +135,7 @@ pub fn containerd_recipe() -> Recipe {
         files: vec![],
         dirs: &["tmp", "run", "var/lib/containerd", "etc/containerd/certs.d"],
         entrypoint: &["/usr/bin/containerd"],
+        replaces_older: false,
     }
 }
 
@@ -138,6 +145,12 @@ pub fn containerd_recipe() -> Recipe {
 pub fn token_service_recipe() -> Result<Recipe, DrillError> {
     let exe = std::env::current_exe()
         .setup_context(|| "cannot find drill's own binary for the token service image".into())?;
+    let shown = exe.display().to_string();
+    if shown.ends_with(" (deleted)") {
+        return Err(DrillError::setup(format!(
+            "drill's own binary ({shown}) was replaced while this drill ran; run the new one"
+        )));
+    }
     Ok(Recipe {
         name: "token-service",
         binaries: vec![(
@@ -149,6 +162,7 @@ pub fn token_service_recipe() -> Result<Recipe, DrillError> {
         files: vec![],
         dirs: &["etc/drill", "tmp"],
         entrypoint: &["/usr/bin/drill", "token-service"],
+        replaces_older: true,
     })
 }
 
@@ -203,6 +217,9 @@ pub async fn ensure(engine: &Engine, recipe: &Recipe) -> Result<String, DrillErr
         item.setup_context(|| format!("cannot import the {} image into the engine", recipe.name))?;
     }
     remove_untagged(engine, recipe.name).await;
+    if recipe.replaces_older {
+        remove_other_tags(engine, recipe.name, &tag).await;
+    }
     Ok(tag)
 }
 
@@ -264,17 +281,7 @@ pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
 /// Two drills importing the same image at once leave the first import untagged; such
 /// leftovers of this recipe are removed (one still used by a container stays).
 async fn remove_untagged(engine: &Engine, name: &str) {
-    let filters = std::collections::HashMap::from([
-        ("dangling".to_string(), vec!["true".to_string()]),
-        ("label".to_string(), vec![format!("{IMAGE_LABEL}={name}")]),
-    ]);
-    let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
-        .filters(&filters)
-        .build();
-    let Ok(images) = engine.docker().list_images(Some(options)).await else {
-        return;
-    };
-    for image in images {
+    for image in images_of(engine, name, true).await {
         let _ = engine
             .docker()
             .remove_image(
@@ -284,6 +291,39 @@ async fn remove_untagged(engine: &Engine, name: &str) {
             )
             .await;
     }
+}
+
+/// Removes the recipe's tags other than `keep`; one a container uses stays.
+async fn remove_other_tags(engine: &Engine, name: &str, keep: &str) {
+    for image in images_of(engine, name, false).await {
+        for tag in image.repo_tags.iter().filter(|t| *t != keep) {
+            let _ = engine.remove_image(tag).await;
+        }
+    }
+}
+
+/// The engine's images of a recipe (only the untagged ones with `dangling`); none when
+/// the engine cannot list them.
+async fn images_of(
+    engine: &Engine,
+    name: &str,
+    dangling: bool,
+) -> Vec<bollard::models::ImageSummary> {
+    let mut filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("{IMAGE_LABEL}={name}")],
+    )]);
+    if dangling {
+        filters.insert("dangling".to_string(), vec!["true".to_string()]);
+    }
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    engine
+        .docker()
+        .list_images(Some(options))
+        .await
+        .unwrap_or_default()
 }
 
 /// The files of an image and the hash of all of them.
@@ -463,6 +503,7 @@ mod tests {
             files: vec![],
             dirs: &[],
             entrypoint: &["/bin/x"],
+            replaces_older: false,
         };
         let err = collect(&recipe).err().expect("missing binary is an error");
         assert_eq!(err.exit_code(), crate::error::exit::SETUP);

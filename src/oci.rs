@@ -72,7 +72,7 @@ impl Access {
 /// Docker, sends them at once on later requests instead of being challenged again. It
 /// answers a bearer challenge by trading its credentials for a token at the realm the
 /// registry names, and keeps the token for later requests on the same repository.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     credentials: Option<Arc<Credentials>>,
@@ -80,6 +80,16 @@ pub struct Client {
     /// Bearer tokens held, by entry point and scope ([`token_key`]).
     tokens: Arc<Mutex<HashMap<String, String>>>,
     realms: Arc<HashMap<String, String>>,
+}
+
+/// Without the tokens it holds: they are as good as the credentials while they last.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("credentials", &self.credentials)
+            .field("tokens held", &self.tokens.lock().map_or(0, |t| t.len()))
+            .finish()
+    }
 }
 
 /// Why a request got no response.
@@ -146,8 +156,18 @@ impl Client {
         let Some(mut again) = again.filter(|_| resp.status() == StatusCode::UNAUTHORIZED) else {
             return Ok(resp);
         };
+        let challenge = bearer_challenge(&resp);
+        let basic = challenge.is_none()
+            && basic_challenge(&resp)
+            && !self.challenged.load(Ordering::Relaxed);
+        if challenge.is_none() && !basic {
+            // Credentials already sent and refused: that is the answer.
+            return Ok(resp);
+        }
+        // Read to its end, the refusal leaves its connection for the retry to reuse.
+        let _ = resp.bytes().await;
         // A held token that is refused has expired: ask for a new one.
-        if let Some(challenge) = bearer_challenge(&resp) {
+        if let Some(challenge) = challenge {
             let token = self.fetch_token(&challenge, creds).await?;
             self.tokens
                 .lock()
@@ -156,12 +176,9 @@ impl Client {
             set_authorization(&mut again, &format!("Bearer {token}"));
             return Ok(self.http.execute(again).await?);
         }
-        if !self.challenged.load(Ordering::Relaxed) && basic_challenge(&resp) {
-            self.challenged.store(true, Ordering::Relaxed);
-            set_authorization(&mut again, &creds.basic_header());
-            return Ok(self.http.execute(again).await?);
-        }
-        Ok(resp)
+        self.challenged.store(true, Ordering::Relaxed);
+        set_authorization(&mut again, &creds.basic_header());
+        Ok(self.http.execute(again).await?)
     }
 
     /// Trades `creds` for a token at the challenge's realm (`GET` with basic
@@ -800,10 +817,22 @@ pub async fn auth_probe(
     else {
         return Ok(status);
     };
-    let (token_status, body) = client.ask_token(&challenge, wrong).await?;
-    match token_from(&body).filter(|_| token_status.is_success()) {
-        Some(token) => Ok(attempt(Some(format!("Bearer {token}"))).await?.0),
-        None => Ok(token_status.as_u16()),
+    let (token_status, body) = client
+        .ask_token(&challenge, wrong)
+        .await
+        .map_err(|e| format!("token service: {e}"))?;
+    match (token_status.as_u16(), token_from(&body)) {
+        (200..=299, Some(token)) => Ok(attempt(Some(format!("Bearer {token}"))).await?.0),
+        // The token service's refusal is the entry point's.
+        (401 | 403, _) => Ok(token_status.as_u16()),
+        (status, _) => Err(format!(
+            "token service: HTTP {status}{}",
+            if token_status.is_success() {
+                " without a token"
+            } else {
+                ""
+            }
+        )),
     }
 }
 

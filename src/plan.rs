@@ -869,6 +869,16 @@ timeline:
         build(&parse(SRC).unwrap(), "abc12345", seed)
     }
 
+    fn faults_of(p: &Plan) -> Vec<&FaultPlan> {
+        p.timeline
+            .iter()
+            .filter_map(|s| match &s.what {
+                StepPlan::Fault(f) => Some(&**f),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn tls_ends_at_haproxy_and_regions_keep_their_own_auth() {
         let src = SRC
@@ -917,14 +927,7 @@ timeline:
         assert!(p.describe().contains(
             "token service eu-token: drill-abc12345-eu-token (realm https://drill-abc12345-eu-token:5000/token)"
         ), "{}", p.describe());
-        let faults: Vec<&FaultPlan> = p
-            .timeline
-            .iter()
-            .filter_map(|s| match &s.what {
-                StepPlan::Fault(f) => Some(&**f),
-                _ => None,
-            })
-            .collect();
+        let faults = faults_of(&p);
         assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
         assert_eq!(faults[0].regions, ["eu"]);
         // A region's loss takes its token service with it.
@@ -1048,14 +1051,7 @@ timeline:
             "drill-abc12345-upstream"
         );
         assert_eq!(p.container_count(), 2 * 3 + 2);
-        let faults: Vec<&FaultPlan> = p
-            .timeline
-            .iter()
-            .filter_map(|s| match &s.what {
-                StepPlan::Fault(f) => Some(&**f),
-                _ => None,
-            })
-            .collect();
+        let faults = faults_of(&p);
         assert_eq!(faults[0].containers, [u.gate.as_str()]);
         assert_eq!(faults[0].regions, ["eu", "us"]);
         assert_eq!(faults[0].params.status, DEFAULT_ERROR_STATUS);

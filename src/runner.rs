@@ -427,14 +427,13 @@ async fn execute(
                 None
             } else {
                 let repository = crate::fixtures::split_reference(&s.reference).0;
-                let now = SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                // Valid for the whole run: refused for its signature, never its age.
-                let valid = plan.duration.as_secs() + 3600;
-                let token = crate::token::forge(repository, now, valid).map_err(|e| {
-                    DrillError::setup(format!("cannot forge the intruder's token: {e}"))
-                })?;
+                // Valid longer than any run or game day can last (the journal's bound):
+                // refused for its signature, never its age.
+                let valid = crate::journal_bounds::MAX_US / 1_000_000;
+                let token = crate::token::forge(repository, crate::token::unix_now(), valid)
+                    .map_err(|e| {
+                        DrillError::setup(format!("cannot forge the intruder's token: {e}"))
+                    })?;
                 Some((token, token_regions))
             };
             Some(hosts::AuthProbes {

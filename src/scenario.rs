@@ -1441,13 +1441,17 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
         ));
     }
     for name in names.iter().chain(&zones) {
-        let clash =
-            (t.upstream && *name == UPSTREAM) || (t.proxy.is_some() && name.ends_with("-proxy"));
+        let clash = (t.upstream && *name == UPSTREAM)
+            || (t.proxy.is_some() && name.ends_with("-proxy"))
+            || s.is_token_service(name);
         if clash {
             p.push(Problem::at(
                 &s.topology.referenced,
                 "topology.regions",
-                format!("'{name}' would clash with the upstream's or a proxy's name; rename it"),
+                format!(
+                    "'{name}' would clash with the upstream's, a proxy's or a token service's \
+                     name; rename it"
+                ),
             ));
         }
     }

@@ -18,6 +18,13 @@ pub const SERVICE: &str = "drill-registry";
 /// later needs a fresh one, which is what a token-service outage is felt through.
 pub const LIFETIME_S: u64 = 300;
 
+/// Seconds since the Unix epoch: what token claims count in.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The DER prefix of a P-256 `SubjectPublicKeyInfo`: what precedes the 65-byte point.
 const P256_SPKI_PREFIX: [u8; 26] = [
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
@@ -220,15 +227,17 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     (!c.realm.is_empty()).then_some(c)
 }
 
-/// The claims of a token, unverified: what a client or a test reads out of one.
-pub fn claims_of(token: &str) -> Option<Claims> {
+/// The claims of a token, unverified.
+#[cfg(test)]
+pub(crate) fn claims_of(token: &str) -> Option<Claims> {
     let part = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// The header of a token, unverified.
-pub fn header_of(token: &str) -> Option<serde_json::Value> {
+#[cfg(test)]
+fn header_of(token: &str) -> Option<serde_json::Value> {
     let part = token.split('.').next()?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
 }

@@ -20,6 +20,8 @@ pub const CONFIG_PATH: &str = "/etc/drill/token-service.json";
 pub const TOKEN_PATH: &str = "/token";
 /// Largest request body read: a password grant is a few hundred bytes.
 const MAX_BODY: usize = 16 * 1024;
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the service is given, written by drill into its container only.
 #[derive(Serialize, Deserialize)]
@@ -201,7 +203,11 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
-                Err(_) => continue,
+                Err(_) => {
+                    // Out of descriptors, say: give connections time to close.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             // PID 1 in its container: without a handler SIGTERM would be ignored and
             // every `stop` would wait for the engine's kill.
@@ -212,7 +218,8 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
         tokio::spawn(async move {
             match tls {
                 Some(tls) => {
-                    if let Ok(stream) = tls.accept(stream).await {
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
                         connection(stream, service).await;
                     }
                 }
@@ -249,7 +256,7 @@ where
 {
     let handler = hyper::service::service_fn(move |req| {
         let service = service.clone();
-        async move { Ok::<_, Infallible>(respond(&service, req).await) }
+        async move { Ok::<_, Infallible>(respond(service, req).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(hyper_util::rt::TokioIo::new(stream), handler)
@@ -257,7 +264,7 @@ where
 }
 
 async fn respond(
-    service: &TokenService,
+    service: Arc<TokenService>,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
     use http_body_util::BodyExt;
@@ -266,23 +273,25 @@ async fn respond(
         Ok(b) => b.to_bytes(),
         Err(_) => bytes::Bytes::new(),
     };
-    let authorization = parts
-        .headers
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let reply = service.answer(
-        &Request {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or_default(),
-            authorization,
-            form: &form,
-        },
-        now,
-    );
+    // bcrypt is deliberately slow: off the threads that serve connections.
+    let reply = tokio::task::spawn_blocking(move || {
+        let authorization = parts
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        service.answer(
+            &Request {
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                query: parts.uri.query().unwrap_or_default(),
+                authorization,
+                form: &form,
+            },
+            token::unix_now(),
+        )
+    })
+    .await
+    .unwrap_or_else(|_| error(500, "server_error", "the request's handler failed"));
     let mut resp = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
         reply.body.to_string(),
     )));

@@ -118,7 +118,10 @@ pub async fn up(
                     security::TOKEN_BUNDLE_PATH
                 ),
             ]),
-            _ => {}
+            (AuthKind::Token, None) => {
+                unreachable!("the plan gives every token region a token service")
+            }
+            (AuthKind::None, _) => {}
         }
         r.nodes.iter().map(move |n| ContainerSpec {
             name: n.container.clone(),
