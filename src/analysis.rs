@@ -956,7 +956,12 @@ fn fault_recoveries(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let touches = |region: &str| f.regions.iter().any(|r| r == region);
+            // A region's token service (`<region>-token`, probed apart) belongs to it,
+            // as it does for region outages and partitions.
+            let touches = |series: &str| {
+                let region = series.strip_suffix("-token").unwrap_or(series);
+                f.regions.iter().any(|r| r == series || r == region)
+            };
             let window_end_us = injected[i + 1..]
                 .iter()
                 .find(|next| next.regions.iter().any(|r| touches(r)))
@@ -1562,6 +1567,23 @@ pub(crate) mod tests {
         assert_eq!(
             (f.first_failure_us, f.recovered_us, f.after_heal_us),
             (None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_region_token_service_failing_is_its_region_failing() {
+        let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+        j.extend(probes("eu", 0, 10 * S, 0, 0));
+        j.extend(probes("eu-token", 0, 10 * S, 5 * S, 8 * S));
+        j.extend(probes("us-token", 0, 10 * S, 2 * S, 3 * S));
+        j.push(inject(5 * S, 1, "eu-token", &["eu"]));
+        j.push(heal(8 * S, 1));
+        let f = &analyze(&j, false).faults[0];
+        assert!(!f.masked);
+        // us's token service failing earlier is not this fault's.
+        assert_eq!(
+            (f.first_failure_us, f.recovered_us),
+            (Some(5 * S), Some(8 * S))
         );
     }
 

@@ -447,14 +447,39 @@ pub struct AuthProbes {
     pub forged: Option<(String, Vec<String>)>,
 }
 
-/// Probes every entry point with `GET /v2/` (with the run's CA and credentials) until
-/// `stop` is cancelled; each result goes to the journal, and to the guardrail, if any,
-/// when the entry point is one it watches. With `auth`, a second task per region's
-/// entry point tries, at the same interval, to pull without valid credentials and
-/// records what it answered; it runs apart so that its requests, hanging on a dead
-/// entry point, never space out the availability probes.
+/// Something the availability probes ask at every tick.
+#[derive(Debug, Clone)]
+pub struct ProbeTarget {
+    /// A region, proxy or `upstream` (an entry point), or `<region>-token`.
+    pub name: String,
+    /// `http(s)://127.0.0.1:<port>`
+    pub base: String,
+    pub token_service: bool,
+}
+
+impl ProbeTarget {
+    /// The entry points: `GET /v2/`.
+    pub fn entry_points(entry_points: &HashMap<String, String>) -> Vec<ProbeTarget> {
+        entry_points
+            .iter()
+            .map(|(name, base)| ProbeTarget {
+                name: name.clone(),
+                base: base.clone(),
+                token_service: false,
+            })
+            .collect()
+    }
+}
+
+/// Probes every target until `stop` is cancelled: an entry point with `GET /v2/`, a
+/// token service by asking it for a token, both with the run's CA and credentials. Each
+/// result goes to the journal, and to the guardrail, if any, when the target is one it
+/// watches. With `auth`, a second task per region's entry point tries, at the same
+/// interval, to pull without valid credentials and records what it answered; it runs
+/// apart so that its requests, hanging on a dead entry point, never space out the
+/// availability probes.
 pub fn spawn_probes(
-    entry_points: &HashMap<String, String>,
+    targets: &[ProbeTarget],
     probes: &Probes,
     access: &Access,
     auth: Option<AuthProbes>,
@@ -464,7 +489,8 @@ pub fn spawn_probes(
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     let (interval, timeout) = (probes.interval.0, probes.timeout.0);
-    for (region, base) in entry_points {
+    for target in targets {
+        let (region, base, token_service) = (&target.name, &target.base, target.token_service);
         let client = oci::client(timeout, timeout, access);
         let guard = guard
             .as_ref()
@@ -482,7 +508,11 @@ pub fn spawn_probes(
             );
             async move {
                 let started = Instant::now();
-                let result = oci::probe(&client, &base).await;
+                let result = if token_service {
+                    oci::token_probe(&client, &base).await
+                } else {
+                    oci::probe(&client, &base).await
+                };
                 if let Some(g) = &guard {
                     g.observe(&region, result.is_ok(), Instant::now());
                 }

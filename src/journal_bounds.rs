@@ -52,12 +52,13 @@ pub fn check_journal(records: &[Record]) -> Option<String> {
             _ => None,
         })
         .collect();
-    // Every region's entry point, its proxy, and the upstream are probed.
-    let entry_points = 2 * MAX_REGIONS + 1;
+    // Every region's entry point, its proxy, its token service, and the upstream are
+    // probed.
+    let entry_points = 3 * MAX_REGIONS + 1;
     if regions.len() > entry_points {
         return Some(format!(
             "probes of {} entry points; a scenario has at most {entry_points} \
-             ({MAX_REGIONS} regions, their proxies and the upstream)",
+             ({MAX_REGIONS} regions, their proxies and token services, and the upstream)",
             regions.len()
         ));
     }
@@ -113,14 +114,15 @@ mod tests {
         );
         let (_, e) = parse(text.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("over 1000000 windows"), "{e}");
-        // 16 regions, their proxies and the upstream are fine; one more is not.
+        // 16 regions, their proxies and token services, and the upstream are fine; one
+        // more is not.
         let names =
             |n: usize| -> Vec<String> { (0..n).map(|i| probe(1, &format!("r{i}"))).collect() };
-        let text = format!("{START}\n{}\n", names(33).join("\n"));
+        let text = format!("{START}\n{}\n", names(49).join("\n"));
         assert!(parse(text.as_bytes()).is_ok());
-        let text = format!("{START}\n{}\n", names(34).join("\n"));
+        let text = format!("{START}\n{}\n", names(50).join("\n"));
         let (_, e) = parse(text.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("probes of 34 entry points"), "{e}");
+        assert!(e.to_string().contains("probes of 50 entry points"), "{e}");
         let fine = format!("{START}\n{}\n{}\n", probe(0, "eu"), probe(5_000_000, "eu"));
         assert_eq!(parse(fine.as_bytes()).unwrap().records.len(), 3);
     }

@@ -773,6 +773,27 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
     }
 }
 
+/// Asks a token service for a token with the client's credentials (no scope): the
+/// availability probe of a token service. Returns the error, if any.
+pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
+    let mut req = client.http.get(format!(
+        "{base}{}?service={}",
+        crate::token_service::TOKEN_PATH,
+        token::SERVICE
+    ));
+    if let Some(c) = &client.credentials {
+        req = req.header(AUTHORIZATION, c.basic_header());
+    }
+    let resp = req.send().await.map_err(describe)?;
+    let status = resp.status();
+    let _ = resp.bytes().await;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", status.as_u16()))
+    }
+}
+
 /// How an auth probe tries to get in.
 #[derive(Debug, Clone, Copy)]
 pub enum Intrusion<'a> {

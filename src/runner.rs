@@ -373,6 +373,12 @@ async fn execute(
     for name in entry_point_names(&plan) {
         say(format!("{name} answers at {}", live.entry_points[&name]));
     }
+    let mut token_services: Vec<(String, String)> =
+        live.token_services.clone().into_iter().collect();
+    token_services.sort();
+    for (name, base) in &token_services {
+        say(format!("token service {name} answers at {base}"));
+    }
     let ledger = Ledger::default();
     let seeded = seed(&plan, &live, &journal, &ledger).await?;
     if plan.proxy_cache == CacheState::Warm {
@@ -445,8 +451,22 @@ async fn execute(
         }
         _ => None,
     };
+    // Token services are probed too: a registry with no one to issue its tokens is up
+    // and of no use to a host that cold-starts.
+    let targets: Vec<hosts::ProbeTarget> = hosts::ProbeTarget::entry_points(&live.entry_points)
+        .into_iter()
+        .chain(
+            token_services
+                .iter()
+                .map(|(name, base)| hosts::ProbeTarget {
+                    name: name.to_string(),
+                    base: base.to_string(),
+                    token_service: true,
+                }),
+        )
+        .collect();
     let mut probes = hosts::spawn_probes(
-        &live.entry_points,
+        &targets,
         &plan.probes,
         &live.access,
         auth_probes,

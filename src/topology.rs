@@ -62,6 +62,8 @@ async fn start_published(
 #[derive(Debug, Clone)]
 pub struct Live {
     pub entry_points: HashMap<String, String>,
+    /// With `auth: token`: each region's token service (`<region>-token`), by name.
+    pub token_services: HashMap<String, String>,
     pub access: oci::Access,
 }
 
@@ -191,7 +193,11 @@ pub async fn up(
     if let Some(u) = &plan.upstream {
         upstream_up(engine, plan, images, u, &mut entry_points).await?;
     }
-    access.realms = token_services_up(engine, plan, images, material).await?;
+    let mut token_services = HashMap::new();
+    for (name, realm_authority, base) in token_services_up(engine, plan, images, material).await? {
+        access.realms.insert(realm_authority, base.clone());
+        token_services.insert(name, base);
+    }
 
     let client = oci::client(Duration::from_secs(1), Duration::from_secs(2), &access);
     for (region, base) in &entry_points {
@@ -200,26 +206,28 @@ pub async fn up(
     containerd_hosts_up(engine, plan, images, material).await?;
     Ok(Live {
         entry_points,
+        token_services,
         access,
     })
 }
 
 /// Starts the token service of every `auth: token` region, each published on
-/// 127.0.0.1, and returns where drill's own clients reach them: realm authority
-/// (`<container>:5000`, what the registries name) → `http(s)://127.0.0.1:<port>`.
+/// 127.0.0.1, and returns where drill's own clients reach them: per service its name,
+/// the realm authority the registries name (`<container>:5000`) and its
+/// `http(s)://127.0.0.1:<port>`.
 async fn token_services_up(
     engine: &Engine,
     plan: &Plan,
     images: &Images,
     material: &Material,
-) -> Result<HashMap<String, String>, DrillError> {
+) -> Result<Vec<(String, String, String)>, DrillError> {
     let services: Vec<_> = plan
         .regions
         .iter()
         .filter_map(|r| r.token_service.as_ref().map(|t| (r, t)))
         .collect();
     if services.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
     let missing = |what: &str| DrillError::setup(format!("auth: token without {what}"));
     let image = images
@@ -272,7 +280,11 @@ async fn token_services_up(
                 ),
             )
             .await?;
-            Ok::<_, DrillError>((format!("{}:{REGISTRY_PORT}", t.container), base))
+            Ok::<_, DrillError>((
+                t.name.clone(),
+                format!("{}:{REGISTRY_PORT}", t.container),
+                base,
+            ))
         }
     });
     futures_util::future::join_all(starts)

@@ -336,11 +336,45 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
         .count();
     assert!(unanswered >= 5, "eu's frozen token service answered no one");
 
+    // The token services are probed as well: eu's failed while frozen, and the fault
+    // is no longer "masked" because its region's token service failed.
+    let token_probes = |name: &str| -> Vec<&Value> {
+        journal
+            .iter()
+            .filter(|e| e["type"] == "probe" && e["region"] == name)
+            .collect()
+    };
+    let eu_token = token_probes("eu-token");
+    assert!(eu_token.len() >= 100, "eu-token probed: {}", eu_token.len());
+    let (down, up): (Vec<&Value>, Vec<&Value>) =
+        eu_token.into_iter().partition(|p| p["ok"] == false);
+    assert!(down.len() >= 5, "eu-token failed while frozen");
+    assert!(!up.is_empty());
+    for p in &down {
+        let t = p["t_us"].as_u64().unwrap();
+        assert!(
+            t >= start && t <= end,
+            "eu-token failed outside the freeze: {p}"
+        );
+    }
+    assert!(token_probes("us-token").iter().all(|p| p["ok"] == true));
+
     let summary = r.summary();
+    assert_eq!(
+        summary["analysis"]["faults"][0]["masked"],
+        false,
+        "{}",
+        r.show()
+    );
     let auth = &summary["analysis"]["auth"];
     assert_eq!(auth["breaches"].as_array().unwrap().len(), 0, "{auth}");
     let checks = summary["verdict"]["checks"].as_array().unwrap();
-    for name in ["auth eu", "auth us", "fallback pulls"] {
+    // Token services are reported, not judged: the SLA is the regions'.
+    assert!(
+        !checks.iter().any(|c| c["name"] == "availability eu-token"),
+        "{checks:?}"
+    );
+    for name in ["auth eu", "auth us", "fallback pulls", "availability eu"] {
         let c = checks
             .iter()
             .find(|c| c["name"] == name)

@@ -122,7 +122,7 @@ pub async fn run(
     };
     let entry = HashMap::from([("bench".to_string(), base)]);
     let mut probing = hosts::spawn_probes(
-        &entry,
+        &hosts::ProbeTarget::entry_points(&entry),
         &probes,
         &crate::oci::Access::default(),
         None,
