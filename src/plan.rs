@@ -62,12 +62,14 @@ pub struct ProxyPlan {
     pub volume: String,
 }
 
-/// A region's token service (`auth: token`).
+/// A token service (`auth: token`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenServicePlan {
     /// `<region>-token`: its name in fault targets and reports.
     pub name: String,
     pub container: String,
+    /// The region it runs in (and goes down with).
+    pub region: String,
 }
 
 impl TokenServicePlan {
@@ -96,7 +98,8 @@ pub struct RegionPlan {
     pub proxy: Option<ProxyPlan>,
     /// What the region's nodes demand of a client.
     pub auth: AuthKind,
-    /// Where the region's clients get tokens, with `auth: token`.
+    /// Where the region's clients get tokens, with `auth: token`: its own token
+    /// service, or the one of the region `topology.token_service` names.
     pub token_service: Option<TokenServicePlan>,
     /// With `storage_limit`: the volume is a tmpfs of this many bytes, and a container
     /// that only holds it mounted (the engine unmounts a tmpfs volume, losing its data,
@@ -252,11 +255,12 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     }
                 }),
                 auth,
-                token_service: (auth == AuthKind::Token).then(|| {
-                    let name = token_service_name(&r.name);
+                token_service: topology.token_home(r).map(|home| {
+                    let name = token_service_name(home);
                     TokenServicePlan {
                         container: format!("{prefix}-{name}"),
                         name,
+                        region: home.to_string(),
                     }
                 }),
                 storage: r
@@ -529,7 +533,11 @@ pub fn plan_fault(
             fault.regions.push(m.region.clone());
         }
     }
-    fault.containers = members.into_iter().map(|m| m.container).collect();
+    for m in members {
+        if !fault.containers.contains(&m.container) {
+            fault.containers.push(m.container);
+        }
+    }
     if target == UPSTREAM {
         fault.regions = proxied_regions(regions);
     }
@@ -596,6 +604,8 @@ fn members_of(
             out.push(member(&p.container));
             continue;
         }
+        // A shared token service is a member once per region it serves: every one of
+        // them is touched.
         if let Some(t) = r.token_service.as_ref().filter(|t| t.name == name) {
             out.push(member(&t.container));
             continue;
@@ -608,8 +618,12 @@ fn members_of(
         );
         if whole_region && r.name == name {
             out.push(member(&r.load_balancer));
-            // The region's token service goes down with it.
-            out.extend(r.token_service.iter().map(|t| member(&t.container)));
+            // The token service running in the region goes down with it.
+            let hosted = regions
+                .iter()
+                .filter_map(|other| other.token_service.as_ref())
+                .find(|t| t.region == r.name);
+            out.extend(hosted.map(|t| member(&t.container)));
         }
     }
     out
@@ -675,6 +689,17 @@ defaults
 ";
 
 impl Plan {
+    /// Every token service of the run, once each (several regions may share one).
+    pub fn token_services(&self) -> Vec<&TokenServicePlan> {
+        let mut out: Vec<&TokenServicePlan> = Vec::new();
+        for t in self.regions.iter().filter_map(|r| r.token_service.as_ref()) {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
     pub fn container_count(&self) -> usize {
         self.regions
             .iter()
@@ -682,10 +707,10 @@ impl Plan {
                 r.nodes.len()
                     + 1
                     + usize::from(r.proxy.is_some())
-                    + usize::from(r.token_service.is_some())
                     + usize::from(r.storage.is_some())
             })
             .sum::<usize>()
+            + self.token_services().len()
             + if self.upstream.is_some() { 2 } else { 0 }
             + self.hosts.iter().filter(|h| h.container.is_some()).count()
     }
@@ -712,14 +737,20 @@ impl Plan {
                     AuthKind::Token => ", nodes demand bearer tokens",
                 }
             );
-            if let Some(t) = &r.token_service {
-                let _ = writeln!(
-                    out,
-                    "    token service {}: {} (realm {})",
-                    t.name,
-                    t.container,
-                    t.realm(self.tls)
-                );
+            match &r.token_service {
+                Some(t) if t.region == r.name => {
+                    let _ = writeln!(
+                        out,
+                        "    token service {}: {} (realm {})",
+                        t.name,
+                        t.container,
+                        t.realm(self.tls)
+                    );
+                }
+                Some(t) => {
+                    let _ = writeln!(out, "    tokens from {}, in region {}", t.name, t.region);
+                }
+                None => {}
             }
             if let Some((bytes, keeper)) = &r.storage {
                 let _ = writeln!(
@@ -934,6 +965,40 @@ timeline:
         assert!(faults[1]
             .containers
             .contains(&"drill-abc12345-eu-token".to_string()));
+    }
+
+    #[test]
+    fn a_central_token_service_runs_once_and_is_touched_with_every_region_it_serves() {
+        let src = SRC
+            .replace("images:", "  auth: token\n  token_service: eu\nimages:")
+            .replace(
+                "fault: kill, target: eu-b, pick: 1,",
+                "fault: pause, target: eu-token,",
+            )
+            .replace("region-outage, target: us", "region-outage, target: eu");
+        let p = build(&parse(&src).unwrap(), "abc12345", 1);
+        let services = p.token_services();
+        assert_eq!(services.len(), 1);
+        assert_eq!(
+            (services[0].name.as_str(), services[0].region.as_str()),
+            ("eu-token", "eu")
+        );
+        assert_eq!(p.regions[1].token_service.as_ref(), Some(services[0]));
+        assert_eq!(p.container_count(), 7 + 1);
+        assert!(
+            p.describe().contains("tokens from eu-token, in region eu"),
+            "{}",
+            p.describe()
+        );
+        let faults = faults_of(&p);
+        // Pausing it touches both regions, the container once.
+        assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
+        assert_eq!(faults[0].regions, ["eu", "us"]);
+        // eu's loss takes it along.
+        assert!(faults[1]
+            .containers
+            .contains(&"drill-abc12345-eu-token".to_string()));
+        assert_eq!(faults[1].regions, ["eu"]);
     }
 
     #[test]

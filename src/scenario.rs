@@ -124,7 +124,16 @@ pub struct Topology {
     /// Authentication every registry node demands (regions may override it).
     #[serde(default)]
     pub auth: AuthKind,
+    /// With `auth: token`, where the token services run: `per-region` (the default), one
+    /// in every region that demands tokens; or a region's name, one token service in
+    /// that region that every region's registries send their clients to.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token_service: Option<Spanned<String>>,
 }
+
+/// `topology.token_service`'s default: a token service in every token region.
+pub const PER_REGION: &str = "per-region";
 
 impl Topology {
     /// The replication as declared, or the default (`push-to-all`).
@@ -1163,11 +1172,15 @@ impl Scenario {
             .find(|r| r.name == name)
     }
 
-    /// Whether `name` is the token service of a region with `auth: token`.
+    /// Whether `name` is a token service (`<region>-token`, named after the region it
+    /// runs in).
     pub fn is_token_service(&self, name: &str) -> bool {
-        name.strip_suffix("-token")
-            .and_then(|r| self.region(r))
-            .is_some_and(|r| self.topology.value.auth_of(r) == AuthKind::Token)
+        let t = &self.topology.value;
+        name.strip_suffix("-token").is_some_and(|home| {
+            t.regions
+                .iter()
+                .any(|r| t.token_home(&r.value) == Some(home))
+        })
     }
 
     /// Whether `name` is a proxy of this topology (`<region>-proxy`).
@@ -1264,6 +1277,25 @@ fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
         .regions
         .iter()
         .any(|r| topology.auth_of(&r.value) == AuthKind::Token);
+    if let Some(placement) = &topology.token_service {
+        let (loc, value) = (&placement.referenced, placement.value.as_str());
+        if !token {
+            p.push(Problem::at(
+                loc,
+                "topology.token_service",
+                "token services issue tokens for `auth: token` registries: set topology.auth: token",
+            ));
+        } else if value != PER_REGION && s.region(value).is_none() {
+            p.push(Problem::at(
+                loc,
+                "topology.token_service",
+                format!(
+                    "'{value}' is neither per-region nor a region; regions: {}",
+                    region_list(s)
+                ),
+            ));
+        }
+    }
     for (i, f) in s.hosts.iter().enumerate() {
         if f.value.kind == HostKind::Docker && topology.tls.is_some() {
             p.push(Problem::at(
@@ -1360,6 +1392,17 @@ impl Topology {
     /// The authentication a region's nodes demand: its own setting, else the topology's.
     pub fn auth_of(&self, region: &Region) -> AuthKind {
         region.auth.unwrap_or(self.auth)
+    }
+
+    /// The region whose token service `region`'s registries send clients to: its own,
+    /// or the one `token_service` names; `None` when it demands no tokens.
+    pub fn token_home<'a>(&'a self, region: &'a Region) -> Option<&'a str> {
+        (self.auth_of(region) == AuthKind::Token).then(|| {
+            match self.token_service.as_ref().map(|t| t.value.as_str()) {
+                None | Some(PER_REGION) => region.name.as_str(),
+                Some(home) => home,
+            }
+        })
     }
 }
 
@@ -2236,6 +2279,36 @@ sla:
             "{:?}",
             p[0]
         );
+    }
+
+    #[test]
+    fn a_central_token_service_is_named_after_its_region_and_checked() {
+        let central = GOOD.replace(
+            "nodes_per_zone: 2 }",
+            "nodes_per_zone: 2 }\n  auth: token\n  token_service: us",
+        );
+        let s = parse(&central).expect("valid");
+        let t = &s.topology.value;
+        for r in &t.regions {
+            assert_eq!(t.token_home(&r.value), Some("us"), "{}", r.value.name);
+        }
+        assert!(s.is_token_service("us-token") && !s.is_token_service("eu-token"));
+        let p = problems(&central.replace("token_service: us", "token_service: ap"));
+        assert_eq!(
+            (p.len(), p[0].line, p[0].field.as_str()),
+            (1, 10, "topology.token_service")
+        );
+        assert!(p[0].message.contains("regions: eu, us"), "{:?}", p[0]);
+        let p = problems(&central.replace("auth: token", "auth: htpasswd"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("set topology.auth: token"),
+            "{:?}",
+            p[0]
+        );
+        let per_region = parse(&central.replace("token_service: us", "token_service: per-region"))
+            .expect("valid");
+        assert!(per_region.is_token_service("eu-token") && per_region.is_token_service("us-token"));
     }
 
     #[test]

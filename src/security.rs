@@ -189,9 +189,11 @@ fn certificates(plan: &Plan) -> Result<(String, HashMap<String, String>), rcgen:
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
     let mut server_pem = HashMap::new();
-    let servers = plan.regions.iter().flat_map(|r| {
-        std::iter::once(&r.load_balancer).chain(r.token_service.iter().map(|t| &t.container))
-    });
+    let servers = plan
+        .regions
+        .iter()
+        .map(|r| &r.load_balancer)
+        .chain(plan.token_services().into_iter().map(|t| &t.container));
     for server in servers {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(vec![

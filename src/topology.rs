@@ -221,11 +221,7 @@ async fn token_services_up(
     images: &Images,
     material: &Material,
 ) -> Result<Vec<(String, String, String)>, DrillError> {
-    let services: Vec<_> = plan
-        .regions
-        .iter()
-        .filter_map(|r| r.token_service.as_ref().map(|t| (r, t)))
-        .collect();
+    let services = plan.token_services();
     if services.is_empty() {
         return Ok(Vec::new());
     }
@@ -245,7 +241,7 @@ async fn token_services_up(
     let hash = material
         .password_hash()
         .ok_or_else(|| missing("a password hash"))?;
-    let starts = services.into_iter().map(|(r, t)| {
+    let starts = services.into_iter().map(|t| {
         let image = image.clone();
         async move {
             let config = ServiceConfig {
@@ -262,7 +258,7 @@ async fn token_services_up(
                 network: plan.network.clone(),
                 labels: vec![
                     ("drill.role".into(), "token-service".into()),
-                    ("drill.region".into(), r.name.clone()),
+                    ("drill.region".into(), t.region.clone()),
                 ],
                 ..Default::default()
             };

@@ -45,6 +45,7 @@ fn bulkhead_holds_and_fallback_is_counted_when_a_region_is_lost() {
         "isolation us availability",
         "isolation us probe latency",
         "isolation us pull time",
+        "isolation us pull success",
     ] {
         assert_eq!(check(&s, name)["passed"], true, "{name}");
     }

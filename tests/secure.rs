@@ -387,3 +387,70 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
         r.stdout()
     );
 }
+
+/// `token_service: eu`: one token service for both regions, placed in eu. Losing eu
+/// takes it along; us's registries keep answering every probe, yet none of us's hosts
+/// can cold-start until eu is back: the shared token service breaks the bulkhead, and
+/// `isolation us pull success` says so (exit 1), while `isolation us availability`,
+/// which probes alone would judge, passes.
+#[test]
+fn a_central_token_service_breaks_the_bulkhead_when_its_region_is_lost() {
+    let r = run(&scenario("token-central.yaml"), &[]);
+    r.assert_code(1);
+    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    let journal = r.journal();
+    let injected = of_type(&journal, "fault_injected")[0].clone();
+    let members: Vec<&str> = injected["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(
+        members.iter().any(|m| m.ends_with("-eu-token")),
+        "eu's loss takes its token service: {members:?}"
+    );
+    let (start, end) = (
+        injected["t_us"].as_u64().unwrap(),
+        of_type(&journal, "fault_healed")[0]["t_us"]
+            .as_u64()
+            .unwrap(),
+    );
+    // us's pulls during the outage were refused for want of a token, and the second
+    // wave's cold starts finished only after the heal.
+    let pulls = of_type(&journal, "pull");
+    let refused: Vec<_> = pulls
+        .iter()
+        .filter(|p| p["ok"] == false)
+        .filter(|p| (start..end).contains(&p["started_us"].as_u64().unwrap()))
+        .collect();
+    assert!(refused.len() >= 3, "{}", r.show());
+    for p in &refused {
+        let error = p["error"].as_str().unwrap();
+        assert!(error.contains("no token from the token service"), "{error}");
+    }
+    for c in of_type(&journal, "cold_start")
+        .iter()
+        .filter(|c| c["wave"] == 2)
+    {
+        assert_eq!(c["ok"], true, "{c}");
+        let done = c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
+        assert!(done > end, "a wave-2 cold start ended before the heal: {c}");
+    }
+    let summary = r.summary();
+    let checks = summary["verdict"]["checks"].as_array().unwrap();
+    let passed = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("check {name}: {checks:?}"))["passed"]
+            .clone()
+    };
+    assert_eq!(passed("isolation us availability"), true);
+    assert_eq!(passed("isolation us pull success"), false);
+    assert_eq!(
+        passed("cold_pull failed"),
+        true,
+        "the cold starts got through in the end"
+    );
+}

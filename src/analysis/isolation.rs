@@ -30,6 +30,12 @@ pub struct RegionIsolation {
     /// `during / steady − 1` of the median successful pull time of the region's hosts;
     /// `None` unless pulls ran on both sides.
     pub pull_latency_increase: Option<f64>,
+    /// `steady − during` share of the region's hosts' pull attempts that succeeded: a
+    /// region whose registries answer probes can still turn every cold start away (a
+    /// token service it shares with a lost region, say). `None` unless pulls ran on
+    /// both sides.
+    #[serde(default)]
+    pub pull_success_drop: Option<f64>,
 }
 
 /// `[start_us, end_us)`.
@@ -53,6 +59,10 @@ pub struct Side {
 impl Side {
     fn availability(&self) -> Option<f64> {
         (self.probes > 0).then(|| (self.probes - self.failed_probes) as f64 / self.probes as f64)
+    }
+
+    pub fn pull_success(&self) -> Option<f64> {
+        (self.pulls > 0).then(|| (self.pulls - self.failed_pulls) as f64 / self.pulls as f64)
     }
 }
 
@@ -141,6 +151,10 @@ pub fn isolation(records: &[Record], regions: &[&str], faults: &[FaultRecovery])
                     .map(|(s, d)| s - d),
                 probe_latency_increase: increase(steady.probe_latency, during.probe_latency),
                 pull_latency_increase: increase(steady.pull_time, during.pull_time),
+                pull_success_drop: steady
+                    .pull_success()
+                    .zip(during.pull_success())
+                    .map(|(s, d)| s - d),
                 steady,
                 during,
             };
@@ -278,6 +292,41 @@ mod tests {
         assert!((us.availability_drop.unwrap() - 0.1).abs() < 1e-9);
         assert!((us.probe_latency_increase.unwrap() - 1.0).abs() < 1e-9);
         assert_eq!(us.pull_latency_increase, None);
+        assert_eq!(us.pull_success_drop, None);
+    }
+
+    #[test]
+    fn a_spared_region_turning_its_pulls_away_shows_in_pull_success() {
+        let mut records: Vec<Record> = (0..20u64)
+            .map(|i| probe(i * 1_000_000, "us", true, 1_000))
+            .collect();
+        // us's registries answer every probe, and refuse every pull during the fault:
+        // three attempts fail inside its span, one succeeds after.
+        let pulls = [
+            pull("us", 1_000_000, 500_000, &["us"], true),
+            pull("us", 6_000_000, 100, &[], false),
+            pull("us", 8_000_000, 100, &[], false),
+            pull("us", 10_000_000, 100, &[], false),
+            pull("us", 16_000_000, 500_000, &["us"], true),
+        ];
+        records.extend(pulls.into_iter().map(|p| Record {
+            t_us: p.started_us + p.duration_us,
+            event: Event::Pull(p),
+        }));
+        let iso = isolation(
+            &records,
+            &["eu", "us"],
+            &[region_fault(5_000_000, 15_000_000, "eu")],
+        );
+        let us = &iso.regions["us"];
+        assert_eq!(us.availability_drop, Some(0.0));
+        assert_eq!((us.steady.failed_pulls, us.steady.pulls), (0, 2));
+        assert_eq!((us.during.failed_pulls, us.during.pulls), (3, 3));
+        assert_eq!(us.pull_success_drop, Some(1.0));
+        assert_eq!(
+            us.pull_latency_increase, None,
+            "no pull succeeded during it"
+        );
     }
 
     #[test]

@@ -158,6 +158,8 @@ fn isolation(a: &Analysis) -> Option<Section> {
         "during faults".into(),
         "pull p50 steady".into(),
         "during faults".into(),
+        "pulls failed steady".into(),
+        "during faults".into(),
     ]];
     let ratio = |s: &crate::analysis::Side| {
         if s.probes == 0 {
@@ -176,6 +178,8 @@ fn isolation(a: &Analysis) -> Option<Section> {
             p50(r.during.probe_latency),
             p50(r.steady.pull_time),
             p50(r.during.pull_time),
+            format!("{} of {}", r.steady.failed_pulls, r.steady.pulls),
+            format!("{} of {}", r.during.failed_pulls, r.during.pulls),
         ]);
     }
     Some(Section {

@@ -48,25 +48,33 @@ pub fn isolation(sla: &IsolationSla, a: &Analysis, checks: &mut Vec<Check>) {
     for (region, r) in &iso.regions {
         let max_drop = sla.max_availability_drop.0;
         let limit = format!("≤ {} pp drop", format_percent(max_drop));
-        checks.push(match r.availability_drop {
-            None => unmeasured(
-                format!("isolation {region} availability"),
-                "no probes during a fault or outside one",
-                limit,
-                Some(max_drop),
-            ),
-            Some(drop) => Check {
-                name: format!("isolation {region} availability"),
-                measured: format!("{} pp drop", format_percent(drop.max(0.0))),
-                limit,
-                margin: signed_pp(max_drop - drop),
-                passed: drop <= max_drop + super::EPSILON,
-                measured_value: Some(drop),
-                limit_value: Some(max_drop),
-                bound: Bound::AtMost,
-                fault: None,
-            },
-        });
+        let drops = [
+            ("availability", r.availability_drop, true),
+            ("pull success", r.pull_success_drop, false),
+        ];
+        for (what, drop, required) in drops {
+            let name = format!("isolation {region} {what}");
+            checks.push(match drop {
+                None if required => unmeasured(
+                    name,
+                    "no probes during a fault or outside one",
+                    limit.clone(),
+                    Some(max_drop),
+                ),
+                None => continue,
+                Some(drop) => Check {
+                    name,
+                    measured: format!("{} pp drop", format_percent(drop.max(0.0))),
+                    limit: limit.clone(),
+                    margin: signed_pp(max_drop - drop),
+                    passed: drop <= max_drop + super::EPSILON,
+                    measured_value: Some(drop),
+                    limit_value: Some(max_drop),
+                    bound: Bound::AtMost,
+                    fault: None,
+                },
+            });
+        }
         let max_rise = sla.max_latency_increase.0;
         let rises = [
             ("probe latency", r.probe_latency_increase, true),
