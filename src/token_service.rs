@@ -74,6 +74,40 @@ impl TokenService {
         })
     }
 
+    /// A service with a fresh signing key that knows the user `drill` with `password`
+    /// (bcrypt at the lowest cost): for tests and the fuzzer, never for a run.
+    pub fn throwaway(password: &str) -> TokenService {
+        let pair = rcgen::KeyPair::generate().expect("a P-256 key pair generates");
+        TokenService::new(&ServiceConfig {
+            listen: String::new(),
+            signing_key: base64::engine::general_purpose::STANDARD.encode(pair.serialize_der()),
+            user: "drill".into(),
+            password_hash: bcrypt::hash(password, 4).expect("bcrypt hashes"),
+            tls: None,
+        })
+        .expect("a generated key loads")
+    }
+
+    /// Decides a request packed as the fuzzer and its corpus pack one: a method byte
+    /// (GET, POST or PUT by its value modulo 3), then path, query, authorization and
+    /// form separated by NUL bytes. `None` for empty input.
+    pub fn answer_packed(&self, data: &[u8]) -> Option<Reply> {
+        let (&method, rest) = data.split_first()?;
+        let mut parts = rest.splitn(4, |b| *b == 0);
+        let path = String::from_utf8_lossy(parts.next().unwrap_or_default());
+        let query = String::from_utf8_lossy(parts.next().unwrap_or_default());
+        let authorization = parts.next().map(String::from_utf8_lossy);
+        let form = parts.next().unwrap_or_default();
+        let request = Request {
+            method: ["GET", "POST", "PUT"][usize::from(method % 3)],
+            path: &path,
+            query: &query,
+            authorization: authorization.as_deref(),
+            form,
+        };
+        Some(self.answer(&request, 1_800_000_000))
+    }
+
     /// Decides a request at `now` (Unix seconds). Only the run's user with its password
     /// gets a token; it is granted every action it asks for on repositories and the
     /// catalog. Nobody else gets one, not even an empty one: an anonymous token would let
@@ -319,16 +353,8 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn service() -> (TokenService, String) {
-        let pair = rcgen::KeyPair::generate().unwrap();
         let password = "correct horse".to_string();
-        let config = ServiceConfig {
-            listen: "127.0.0.1:0".into(),
-            signing_key: base64::engine::general_purpose::STANDARD.encode(pair.serialize_der()),
-            user: "drill".into(),
-            password_hash: bcrypt::hash(&password, 4).unwrap(),
-            tls: None,
-        };
-        (TokenService::new(&config).unwrap(), password)
+        (TokenService::throwaway(&password), password)
     }
 
     fn basic(user: &str, password: &str) -> String {
@@ -453,6 +479,28 @@ mod tests {
             NOW,
         );
         assert_eq!(elsewhere.status, 404);
+    }
+
+    /// Every input the fuzzer kept (`tests/fuzz-corpus/token`, see the README's
+    /// "Fuzzing") is decided without a panic, and so is every prefix of each.
+    #[test]
+    fn token_fuzz_corpus_is_decided_cleanly() {
+        let (s, _) = service();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/token");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).expect("the token corpus is kept") {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            for end in 0..=data.len().min(64) {
+                let _ = s.answer_packed(&data[..end]);
+            }
+            if let Some(reply) = s.answer_packed(&data) {
+                assert!((200..600).contains(&reply.status), "{reply:?}");
+            }
+            let text = String::from_utf8_lossy(&data);
+            let _ = (token::parse_challenge(&text), token::parse_scope(&text));
+            files += 1;
+        }
+        assert!(files >= 3, "{} holds the token corpus", dir.display());
     }
 
     #[tokio::test]
