@@ -2103,15 +2103,24 @@ fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), Strin
                     .iter()
                     .map(|r| format!("{}-lb", r.value.name))
                     .collect();
+                let t = &s.topology.value;
+                let mut tokens: Vec<String> = t
+                    .regions
+                    .iter()
+                    .filter_map(|r| t.token_home(&r.value))
+                    .map(token_service_name)
+                    .collect();
+                tokens.sort();
+                tokens.dedup();
                 Err(format!(
                     "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region{}{}",
                     nodes.join(", "),
                     lbs.join(", "),
-                    if s.topology.value.proxy.is_some() { ", or a proxy (<region>-proxy)" } else { "" },
-                    if s.topology.value.regions.iter().any(|r| s.topology.value.auth_of(&r.value) == AuthKind::Token) {
-                        ", or a token service (<region>-token)"
+                    if t.proxy.is_some() { ", or a proxy (<region>-proxy)" } else { "" },
+                    if tokens.is_empty() {
+                        String::new()
                     } else {
-                        ""
+                        format!(", or a token service ({})", tokens.join(", "))
                     }
                 ))
             }
@@ -2275,7 +2284,7 @@ sla:
         let p = problems(&aim("us-token"));
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(
-            p[0].message.contains("or a token service (<region>-token)"),
+            p[0].message.contains("or a token service (eu-token)"),
             "{:?}",
             p[0]
         );
