@@ -1575,15 +1575,15 @@ pub(crate) mod tests {
         let mut j = vec![run_started(&["eu", "us"], Sla::default())];
         j.extend(probes("eu", 0, 10 * S, 0, 0));
         j.extend(probes("eu-token", 0, 10 * S, 5 * S, 8 * S));
-        j.extend(probes("us-token", 0, 10 * S, 2 * S, 3 * S));
+        // us's token service fails inside the fault's span too, but is not eu's.
+        j.extend(probes("us-token", 0, 10 * S, 6 * S, 9 * S));
         j.push(inject(5 * S, 1, "eu-token", &["eu"]));
         j.push(heal(8 * S, 1));
         let f = &analyze(&j, false).faults[0];
         assert!(!f.masked);
-        // us's token service failing earlier is not this fault's.
         assert_eq!(
-            (f.first_failure_us, f.recovered_us),
-            (Some(5 * S), Some(8 * S))
+            (f.first_failure_us, f.recovered_us, f.failed_probes),
+            (Some(5 * S), Some(8 * S), 30)
         );
     }
 

@@ -583,6 +583,19 @@ fn members_of(
     whole_region: bool,
 ) -> Vec<Member> {
     let mut out = Vec::new();
+    // A token service belongs to the region it runs in, also when it serves others:
+    // those are spared parts the fault is felt in, which isolation then judges.
+    if let Some(t) = regions
+        .iter()
+        .filter_map(|r| r.token_service.as_ref())
+        .find(|t| t.name == name)
+    {
+        out.push(Member {
+            container: t.container.clone(),
+            region: t.region.clone(),
+        });
+        return out;
+    }
     if let Some(u) = upstream.filter(|_| name == UPSTREAM) {
         // The upstream belongs to no region: cutting it off touches the proxies' regions.
         out.push(Member {
@@ -602,12 +615,6 @@ fn members_of(
         }
         if let Some(p) = r.proxy.as_ref().filter(|p| p.name == name) {
             out.push(member(&p.container));
-            continue;
-        }
-        // A shared token service is a member once per region it serves: every one of
-        // them is touched.
-        if let Some(t) = r.token_service.as_ref().filter(|t| t.name == name) {
-            out.push(member(&t.container));
             continue;
         }
         out.extend(
@@ -737,20 +744,21 @@ impl Plan {
                     AuthKind::Token => ", nodes demand bearer tokens",
                 }
             );
-            match &r.token_service {
-                Some(t) if t.region == r.name => {
-                    let _ = writeln!(
-                        out,
-                        "    token service {}: {} (realm {})",
-                        t.name,
-                        t.container,
-                        t.realm(self.tls)
-                    );
-                }
-                Some(t) => {
-                    let _ = writeln!(out, "    tokens from {}, in region {}", t.name, t.region);
-                }
-                None => {}
+            for t in self
+                .token_services()
+                .into_iter()
+                .filter(|t| t.region == r.name)
+            {
+                let _ = writeln!(
+                    out,
+                    "    token service {}: {} (realm {})",
+                    t.name,
+                    t.container,
+                    t.realm(self.tls)
+                );
+            }
+            if let Some(t) = r.token_service.as_ref().filter(|t| t.region != r.name) {
+                let _ = writeln!(out, "    tokens from {}, in region {}", t.name, t.region);
             }
             if let Some((bytes, keeper)) = &r.storage {
                 let _ = writeln!(
@@ -968,7 +976,7 @@ timeline:
     }
 
     #[test]
-    fn a_central_token_service_runs_once_and_is_touched_with_every_region_it_serves() {
+    fn a_central_token_service_runs_once_and_belongs_to_its_region() {
         let src = SRC
             .replace("images:", "  auth: token\n  token_service: eu\nimages:")
             .replace(
@@ -991,14 +999,27 @@ timeline:
             p.describe()
         );
         let faults = faults_of(&p);
-        // Pausing it touches both regions, the container once.
+        // It belongs to eu: us, which it serves too, is a spared region isolation judges.
         assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
-        assert_eq!(faults[0].regions, ["eu", "us"]);
+        assert_eq!(faults[0].regions, ["eu"]);
         // eu's loss takes it along.
         assert!(faults[1]
             .containers
             .contains(&"drill-abc12345-eu-token".to_string()));
         assert_eq!(faults[1].regions, ["eu"]);
+
+        // Run by a region that itself demands htpasswd: still one service, in eu.
+        let elsewhere = src.replace("nodes_per_zone: 2 }", "nodes_per_zone: 2, auth: htpasswd }");
+        let p = build(&parse(&elsewhere).unwrap(), "abc12345", 1);
+        assert_eq!(p.regions[0].token_service, None);
+        assert_eq!(p.token_services()[0].region, "eu");
+        assert!(
+            p.describe()
+                .contains("token service eu-token: drill-abc12345-eu-token"),
+            "{}",
+            p.describe()
+        );
+        assert_eq!(faults_of(&p)[0].regions, ["eu"]);
     }
 
     #[test]

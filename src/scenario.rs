@@ -1484,9 +1484,10 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
         ));
     }
     for name in names.iter().chain(&zones) {
+        let tokens = t.regions.iter().any(|r| t.token_home(&r.value).is_some());
         let clash = (t.upstream && *name == UPSTREAM)
             || (t.proxy.is_some() && name.ends_with("-proxy"))
-            || s.is_token_service(name);
+            || (tokens && (name.ends_with("-token") || *name == PER_REGION));
         if clash {
             p.push(Problem::at(
                 &s.topology.referenced,

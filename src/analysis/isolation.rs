@@ -30,10 +30,10 @@ pub struct RegionIsolation {
     /// `during / steady − 1` of the median successful pull time of the region's hosts;
     /// `None` unless pulls ran on both sides.
     pub pull_latency_increase: Option<f64>,
-    /// `steady − during` share of the region's hosts' pull attempts that succeeded: a
-    /// region whose registries answer probes can still turn every cold start away (a
-    /// token service it shares with a lost region, say). `None` unless pulls ran on
-    /// both sides.
+    /// `steady − during` share of the region's hosts' pull attempts that succeeded (a
+    /// steady side without pulls counts as all succeeded): a region whose registries
+    /// answer probes can still turn every cold start away (a token service it shares
+    /// with a lost region, say). `None` without pulls during the faults.
     #[serde(default)]
     pub pull_success_drop: Option<f64>,
 }
@@ -151,10 +151,9 @@ pub fn isolation(records: &[Record], regions: &[&str], faults: &[FaultRecovery])
                     .map(|(s, d)| s - d),
                 probe_latency_increase: increase(steady.probe_latency, during.probe_latency),
                 pull_latency_increase: increase(steady.pull_time, during.pull_time),
-                pull_success_drop: steady
+                pull_success_drop: during
                     .pull_success()
-                    .zip(during.pull_success())
-                    .map(|(s, d)| s - d),
+                    .map(|d| steady.pull_success().unwrap_or(1.0) - d),
                 steady,
                 during,
             };
@@ -292,7 +291,7 @@ mod tests {
         assert!((us.availability_drop.unwrap() - 0.1).abs() < 1e-9);
         assert!((us.probe_latency_increase.unwrap() - 1.0).abs() < 1e-9);
         assert_eq!(us.pull_latency_increase, None);
-        assert_eq!(us.pull_success_drop, None);
+        assert_eq!(us.pull_success_drop, None, "no pulls at all");
     }
 
     #[test]
@@ -327,6 +326,22 @@ mod tests {
             us.pull_latency_increase, None,
             "no pull succeeded during it"
         );
+
+        // Hosts that pulled only during the fault are held to every pull succeeding.
+        let during_only: Vec<Record> = records
+            .into_iter()
+            .filter(|r| match &r.event {
+                Event::Pull(p) => (5_000_000..15_000_000).contains(&p.started_us),
+                _ => true,
+            })
+            .collect();
+        let iso = isolation(
+            &during_only,
+            &["eu", "us"],
+            &[region_fault(5_000_000, 15_000_000, "eu")],
+        );
+        assert_eq!(iso.regions["us"].steady.pulls, 0);
+        assert_eq!(iso.regions["us"].pull_success_drop, Some(1.0));
     }
 
     #[test]
