@@ -420,37 +420,7 @@ async fn execute(
     // Guardrails watch the regions' entry points, as the SLA does: an upstream outage is
     // a fault under test, not a reason to abort.
     let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
-    // Intruders try the first seeded image: the content the credentials protect.
-    let token_regions: Vec<String> = plan
-        .regions
-        .iter()
-        .filter(|r| r.token_service.is_some())
-        .map(|r| r.name.clone())
-        .collect();
-    let auth_probes = match (material.credentials.as_ref(), seeded.first()) {
-        (Some(c), Some(s)) => {
-            let forged = if token_regions.is_empty() {
-                None
-            } else {
-                let repository = crate::fixtures::split_reference(&s.reference).0;
-                // Valid longer than any run or game day can last (the journal's bound):
-                // refused for its signature, never its age.
-                let valid = crate::journal_bounds::MAX_US / 1_000_000;
-                let token = crate::token::forge(repository, crate::token::unix_now(), valid)
-                    .map_err(|e| {
-                        DrillError::setup(format!("cannot forge the intruder's token: {e}"))
-                    })?;
-                Some((token, token_regions))
-            };
-            Some(hosts::AuthProbes {
-                reference: s.reference.clone(),
-                wrong: c.wrong(),
-                entry_points: regions.clone(),
-                forged,
-            })
-        }
-        _ => None,
-    };
+    let auth_probes = auth_probes(&plan, &material, seeded.first().map(|s| &*s.reference))?;
     // Token services are probed too: a registry with no one to issue its tokens is up
     // and of no use to a host that cold-starts.
     let targets: Vec<hosts::ProbeTarget> = hosts::ProbeTarget::entry_points(&live.entry_points)
@@ -711,6 +681,42 @@ struct SeededImage {
 }
 
 /// Every entry point of the topology: the regions', then the proxies' and the upstream's.
+/// What the intruders try, in a secure topology: the first seeded image (the content
+/// the credentials protect) on every region's entry point, anonymously and with a wrong
+/// password; on token regions with a forged token too.
+fn auth_probes(
+    plan: &Plan,
+    material: &Material,
+    reference: Option<&str>,
+) -> Result<Option<hosts::AuthProbes>, DrillError> {
+    let (Some(credentials), Some(reference)) = (material.credentials.as_ref(), reference) else {
+        return Ok(None);
+    };
+    let token_regions: Vec<String> = plan
+        .regions
+        .iter()
+        .filter(|r| r.token_service.is_some())
+        .map(|r| r.name.clone())
+        .collect();
+    let forged = if token_regions.is_empty() {
+        None
+    } else {
+        let repository = fixtures::split_reference(reference).0;
+        // Valid longer than any run or game day can last (the journal's bound): refused
+        // for its signature, never its age.
+        let valid = crate::journal_bounds::MAX_US / 1_000_000;
+        let token = crate::token::forge(repository, crate::token::unix_now(), valid)
+            .map_err(|e| DrillError::setup(format!("cannot forge the intruder's token: {e}")))?;
+        Some((token, token_regions))
+    };
+    Ok(Some(hosts::AuthProbes {
+        reference: reference.to_string(),
+        wrong: credentials.wrong(),
+        entry_points: plan.regions.iter().map(|r| r.name.clone()).collect(),
+        forged,
+    }))
+}
+
 fn entry_point_names(plan: &Plan) -> Vec<String> {
     let regions = plan.regions.iter().map(|r| r.name.clone());
     let proxies = plan
