@@ -491,7 +491,7 @@ struct Signal<'a> {
     region: &'a str,
     ok: bool,
     probe: bool,
-    /// How long the pull took; 0 for a probe.
+    /// How long the pull took, or the probe waited for its answer.
     duration_us: u64,
 }
 
@@ -529,12 +529,17 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         match &r.event {
             Event::RunStarted(info) => run = Some((**info).clone()),
             Event::RunFinished { outcome: o } => outcome = Some(o.clone()),
-            Event::Probe { region, ok, .. } => signals.push(Signal {
+            Event::Probe {
+                region,
+                ok,
+                latency_us,
+                ..
+            } => signals.push(Signal {
                 t_us: r.t_us,
                 region,
                 ok: *ok,
                 probe: true,
-                duration_us: 0,
+                duration_us: *latency_us,
             }),
             Event::Pull(p) => {
                 signals.push(Signal {
@@ -1177,10 +1182,13 @@ fn error_budget(sla: &ErrorBudgetSla, faults: &[FaultRecovery]) -> ErrorBudget {
     }
 }
 
+/// Probes are stamped when sent: one still waiting for its answer when the first fault
+/// struck (a frozen token service answers no probe in flight) says nothing of the steady
+/// state, so only probes answered before it count.
 fn steady_state(signals: &[Signal], first_fault_us: Option<u64>) -> SteadyState {
     let before: Vec<&Signal> = signals
         .iter()
-        .filter(|s| s.probe && first_fault_us.is_none_or(|t| s.t_us < t))
+        .filter(|s| s.probe && first_fault_us.is_none_or(|t| s.t_us + s.duration_us < t))
         .collect();
     let failed = before.iter().filter(|s| !s.ok).count() as u64;
     SteadyState {
@@ -1634,6 +1642,26 @@ pub(crate) mod tests {
             ),
             (50, 3)
         );
+
+        // A probe sent before the fault and cut by it is not held against the steady
+        // state; one that failed before the fault is.
+        let mut j = vec![run_started(&["eu"], Sla::default())];
+        j.extend(probes("eu", 0, 5 * S, 0, 0));
+        j.push(rec(
+            4_950 * MS,
+            Event::Probe {
+                region: "eu-token".into(),
+                ok: false,
+                latency_us: S,
+                error: Some("timed out".into()),
+            },
+        ));
+        j.push(inject(5 * S, 1, "eu-token", &["eu"]));
+        let s = analyze(&j, false).steady_state;
+        assert!(s.reached, "{s:?}");
+        assert_eq!(s.probes_before_first_fault, 50);
+        j.push(probe(4_900 * MS, "eu", false));
+        assert!(!analyze(&j, false).steady_state.reached);
 
         // No probe at all before the fault: not reached either.
         let j = vec![inject(S, 1, "eu-a", &["eu"]), probe(2 * S, "eu", true)];
