@@ -3,22 +3,12 @@
 //! back to prove the integrity check fails when it should and passes when it should.
 
 mod common;
-use common::{ask, game_day_up, leftovers, run, scenario, text};
+use common::{ask, check, game_day_up, leftovers, run, scenario, text};
 use registry_drill::fixtures;
 use registry_drill::oci;
 use registry_drill::plan::ImagePlan;
 use registry_drill::scenario::ImageSource;
-use serde_json::Value;
 use std::time::Duration;
-
-fn check<'a>(summary: &'a Value, name: &str) -> &'a Value {
-    summary["verdict"]["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name}: {:#}", summary["verdict"]))
-}
 
 #[test]
 fn bulkhead_holds_and_fallback_is_counted_when_a_region_is_lost() {

@@ -4,7 +4,7 @@
 
 mod common;
 use base64::Engine as _;
-use common::{drill, leftovers, run, scenario, text};
+use common::{check, drill, leftovers, run, scenario, text};
 use serde_json::Value;
 use std::process::Command;
 
@@ -135,12 +135,8 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
         assert!(f["probes"].as_u64().unwrap() >= 20, "{auth}");
         assert_eq!(f["served"], 0, "{auth}");
     }
-    let checks = summary["verdict"]["checks"].as_array().unwrap();
     for region in ["eu", "us"] {
-        let c = checks
-            .iter()
-            .find(|c| c["name"] == format!("auth {region}"))
-            .expect("one auth check per region");
+        let c = check(&summary, &format!("auth {region}"));
         assert_eq!(c["passed"], true, "{c}");
     }
     assert!(
@@ -185,14 +181,7 @@ fn an_open_entry_point_breaks_the_auth_sla() {
     assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
 
     let summary = r.summary();
-    let checks = summary["verdict"]["checks"].as_array().unwrap();
-    let passed = |name: &str| {
-        checks
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("check {name}"))["passed"]
-            .clone()
-    };
+    let passed = |name: &str| check(&summary, name)["passed"].clone();
     assert_eq!(passed("auth eu"), true);
     assert_eq!(passed("auth us"), false);
     let breaches = summary["analysis"]["auth"]["breaches"].as_array().unwrap();
@@ -382,10 +371,7 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
         "{checks:?}"
     );
     for name in ["auth eu", "auth us", "fallback pulls", "availability eu"] {
-        let c = checks
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("check {name}: {checks:?}"));
+        let c = check(&summary, name);
         assert_eq!(c["passed"], true, "{c}");
     }
     assert!(
@@ -445,14 +431,7 @@ fn a_central_token_service_breaks_the_bulkhead_when_its_region_is_lost() {
         assert!(done > end, "a wave-2 cold start ended before the heal: {c}");
     }
     let summary = r.summary();
-    let checks = summary["verdict"]["checks"].as_array().unwrap();
-    let passed = |name: &str| {
-        checks
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("check {name}: {checks:?}"))["passed"]
-            .clone()
-    };
+    let passed = |name: &str| check(&summary, name)["passed"].clone();
     assert_eq!(passed("isolation us availability"), true);
     assert_eq!(passed("isolation us pull success"), false);
     assert_eq!(

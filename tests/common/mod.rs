@@ -62,6 +62,16 @@ impl Run {
 }
 
 /// A run folder's summary.json, checked against `schema/summary.schema.json`.
+/// The verdict's check `name` in a summary.
+pub fn check<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    summary["verdict"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}: {:#}", summary["verdict"]))
+}
+
 pub fn summary(dir: &Path) -> serde_json::Value {
     let raw = std::fs::read(dir.join("summary.json")).expect("summary.json written");
     let summary = serde_json::from_slice(&raw).expect("summary.json is JSON");
