@@ -908,6 +908,27 @@ timeline:
         build(&parse(SRC).unwrap(), "abc12345", seed)
     }
 
+    /// SRC with its faults aimed at eu's token service (a pause) and at eu (its loss).
+    fn aimed_at_eu_token(src: String) -> String {
+        src.replace(
+            "fault: kill, target: eu-b, pick: 1,",
+            "fault: pause, target: eu-token,",
+        )
+        .replace("region-outage, target: us", "region-outage, target: eu")
+    }
+
+    /// The faults of [`aimed_at_eu_token`]: the pause acts on eu's token service alone
+    /// and belongs to eu; eu's loss takes the token service along.
+    fn assert_faults_take_eu_token(p: &Plan) {
+        let faults = faults_of(p);
+        assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
+        assert_eq!(faults[0].regions, ["eu"]);
+        assert!(faults[1]
+            .containers
+            .contains(&"drill-abc12345-eu-token".to_string()));
+        assert_eq!(faults[1].regions, ["eu"]);
+    }
+
     fn faults_of(p: &Plan) -> Vec<&FaultPlan> {
         p.timeline
             .iter()
@@ -942,17 +963,13 @@ timeline:
 
     #[test]
     fn token_regions_get_a_token_service_that_faults_can_aim_at() {
-        let src = SRC
-            .replace(
+        let src = aimed_at_eu_token(
+            SRC.replace(
                 "{ name: us, zones: [us-a] }",
                 "{ name: us, zones: [us-a], auth: htpasswd }",
             )
-            .replace("images:", "  tls: self-signed\n  auth: token\nimages:")
-            .replace(
-                "fault: kill, target: eu-b, pick: 1,",
-                "fault: pause, target: eu-token,",
-            )
-            .replace("region-outage, target: us", "region-outage, target: eu");
+            .replace("images:", "  tls: self-signed\n  auth: token\nimages:"),
+        );
         let p = build(&parse(&src).unwrap(), "abc12345", 1);
         let eu = &p.regions[0];
         let t = eu.token_service.as_ref().expect("eu demands tokens");
@@ -966,24 +983,14 @@ timeline:
         assert!(p.describe().contains(
             "token service eu-token: drill-abc12345-eu-token (realm https://drill-abc12345-eu-token:5000/token)"
         ), "{}", p.describe());
-        let faults = faults_of(&p);
-        assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
-        assert_eq!(faults[0].regions, ["eu"]);
-        // A region's loss takes its token service with it.
-        assert!(faults[1]
-            .containers
-            .contains(&"drill-abc12345-eu-token".to_string()));
+        assert_faults_take_eu_token(&p);
     }
 
     #[test]
     fn a_central_token_service_runs_once_and_belongs_to_its_region() {
-        let src = SRC
-            .replace("images:", "  auth: token\n  token_service: eu\nimages:")
-            .replace(
-                "fault: kill, target: eu-b, pick: 1,",
-                "fault: pause, target: eu-token,",
-            )
-            .replace("region-outage, target: us", "region-outage, target: eu");
+        let src = aimed_at_eu_token(
+            SRC.replace("images:", "  auth: token\n  token_service: eu\nimages:"),
+        );
         let p = build(&parse(&src).unwrap(), "abc12345", 1);
         let services = p.token_services();
         assert_eq!(services.len(), 1);
@@ -998,15 +1005,8 @@ timeline:
             "{}",
             p.describe()
         );
-        let faults = faults_of(&p);
         // It belongs to eu: us, which it serves too, is a spared region isolation judges.
-        assert_eq!(faults[0].containers, ["drill-abc12345-eu-token"]);
-        assert_eq!(faults[0].regions, ["eu"]);
-        // eu's loss takes it along.
-        assert!(faults[1]
-            .containers
-            .contains(&"drill-abc12345-eu-token".to_string()));
-        assert_eq!(faults[1].regions, ["eu"]);
+        assert_faults_take_eu_token(&p);
 
         // Run by a region that itself demands htpasswd: still one service, in eu.
         let elsewhere = src.replace("nodes_per_zone: 2 }", "nodes_per_zone: 2, auth: htpasswd }");

@@ -15,6 +15,27 @@ fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
     journal.iter().filter(|e| e["type"] == kind).collect()
 }
 
+/// The run's first fault: its injection event, the containers it acted on, and when it
+/// was injected and healed.
+fn first_fault(journal: &[Value]) -> (&Value, Vec<&str>, u64, u64) {
+    let injected = of_type(journal, "fault_injected")[0];
+    let members = injected["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    let healed = of_type(journal, "fault_healed")[0]["t_us"]
+        .as_u64()
+        .unwrap();
+    (
+        injected,
+        members,
+        injected["t_us"].as_u64().unwrap(),
+        healed,
+    )
+}
+
 /// The `Authorization` value drill wrote into a containerd host's `hosts.toml`: the
 /// only place outside drill's memory where the run's password can be read back.
 fn containerd_authorization(run_id: &str) -> String {
@@ -98,12 +119,7 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
 
     // Anonymous and wrong-credential attempts, on both entry points, before, during and
     // after the outage: every one answered 401.
-    let injected = of_type(&journal, "fault_injected")[0]["t_us"]
-        .as_u64()
-        .unwrap();
-    let healed = of_type(&journal, "fault_healed")[0]["t_us"]
-        .as_u64()
-        .unwrap();
+    let (_, _, injected, healed) = first_fault(&journal);
     let probes = of_type(&journal, "auth_probe");
     for region in ["eu", "us"] {
         for claim in ["anonymous", "wrong_credentials"] {
@@ -248,19 +264,9 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
     assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
     let journal = r.journal();
 
-    let injected = of_type(&journal, "fault_injected")[0].clone();
+    let (injected, members, start, end) = first_fault(&journal);
     assert_eq!(injected["target"], "eu-token", "{injected}");
-    let members = injected["members"].as_array().unwrap();
-    assert!(
-        members[0].as_str().unwrap().ends_with("-eu-token"),
-        "{injected}"
-    );
-    let (start, end) = (
-        injected["t_us"].as_u64().unwrap(),
-        of_type(&journal, "fault_healed")[0]["t_us"]
-            .as_u64()
-            .unwrap(),
-    );
+    assert!(members[0].ends_with("-eu-token"), "{injected}");
 
     // Every host kind pulled in every wave, with tokens.
     let pulls = of_type(&journal, "pull");
@@ -392,22 +398,10 @@ fn a_central_token_service_breaks_the_bulkhead_when_its_region_is_lost() {
     r.assert_code(1);
     assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
     let journal = r.journal();
-    let injected = of_type(&journal, "fault_injected")[0].clone();
-    let members: Vec<&str> = injected["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
+    let (_, members, start, end) = first_fault(&journal);
     assert!(
         members.iter().any(|m| m.ends_with("-eu-token")),
         "eu's loss takes its token service: {members:?}"
-    );
-    let (start, end) = (
-        injected["t_us"].as_u64().unwrap(),
-        of_type(&journal, "fault_healed")[0]["t_us"]
-            .as_u64()
-            .unwrap(),
     );
     // us's pulls during the outage were refused for want of a token, and the second
     // wave's cold starts finished only after the heal.
