@@ -79,8 +79,8 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 /// TLS + htpasswd through a zone outage (and latency on the other region's entry point,
 /// added by a proxy TLS passes through): hosts of both kinds pull with the run's
-/// credentials, every anonymous and wrong-credential pull is refused with a 401 on every
-/// entry point, the auth SLA holds and the reports say so; the run's password appears
+/// credentials, no anonymous or wrong-credential pull is served on any entry point and
+/// every one answered is refused with a 401, the auth SLA holds and the reports say so; the run's password appears
 /// nowhere in the run folder or in drill's output.
 #[test]
 fn secure_topology_holds_auth_through_a_zone_outage() {
@@ -118,8 +118,15 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
     }
 
     // Anonymous and wrong-credential attempts, on both entry points, before, during and
-    // after the outage: every one answered 401.
+    // after the outage: none served, every answer a 401. While a node is down, haproxy
+    // may hold an attempt past the probe's 1 s timeout: no answer then is no breach.
     let (_, _, injected, healed) = first_fault(&journal);
+    let last_heal = of_type(&journal, "fault_healed")
+        .iter()
+        .filter_map(|h| h["t_us"].as_u64())
+        .max()
+        .unwrap();
+    let faulty = |t: u64| t + 1_000_000 > injected && t < last_heal;
     let probes = of_type(&journal, "auth_probe");
     for region in ["eu", "us"] {
         for claim in ["anonymous", "wrong_credentials"] {
@@ -137,7 +144,9 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
             );
             for p in &mine {
                 assert_eq!(p["served"], false, "{p}");
-                assert_eq!(p["status"], 401, "{p}");
+                if !(p["status"].is_null() && faulty(p["t_us"].as_u64().unwrap())) {
+                    assert_eq!(p["status"], 401, "{p}");
+                }
             }
         }
     }
