@@ -106,6 +106,13 @@ impl From<reqwest::Error> for SendError {
     }
 }
 
+/// How long a client keeps an idle connection for reuse: less than the load balancers'
+/// keep-alive ([`crate::plan::LB_KEEP_ALIVE`]). A connection the server closes just as
+/// the client reuses it fails its request ("connection closed before message
+/// completed"), which a probe would record as the entry point failing.
+pub const POOL_IDLE: Duration = Duration::from_secs(5);
+const _: () = assert!(POOL_IDLE.as_millis() < crate::plan::LB_KEEP_ALIVE.as_millis());
+
 /// A fresh HTTP client: its own connection pool, as a cold-started host has. It trusts
 /// the CA in `access` and no other.
 pub fn client(connect: Duration, request: Duration, access: &Access) -> Client {
@@ -121,6 +128,7 @@ pub fn client(connect: Duration, request: Duration, access: &Access) -> Client {
         .connect_timeout(connect)
         .timeout(request)
         .pool_max_idle_per_host(8)
+        .pool_idle_timeout(POOL_IDLE)
         .tls_certs_only(access.ca.iter().cloned());
     Client {
         http: builder

@@ -670,6 +670,10 @@ backend nodes
     cfg
 }
 
+/// How long haproxy keeps an idle client connection open. drill's clients let go of
+/// theirs sooner ([`crate::oci::POOL_IDLE`]).
+pub const LB_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What every haproxy drill runs shares: Docker's DNS as resolver and the timeouts.
 pub const HAPROXY_COMMON: &str = "resolvers docker
     nameserver dns 127.0.0.11:53
@@ -689,6 +693,7 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout http-request 10s
+    timeout http-keep-alive 10s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout
@@ -959,6 +964,13 @@ timeline:
         assert!(cfg.contains("option httpchk GET /"), "{cfg}");
         assert!(!plan(1).regions[0].haproxy_cfg.contains("ssl"));
         assert!(p.describe().contains("(haproxy, TLS)"), "{}", p.describe());
+    }
+
+    #[test]
+    fn clients_let_go_of_idle_connections_before_the_load_balancer_closes_them() {
+        let cfg = &plan(1).regions[0].haproxy_cfg;
+        let keep_alive = format!("timeout http-keep-alive {}s\n", LB_KEEP_ALIVE.as_secs());
+        assert!(cfg.contains(&keep_alive), "{cfg}");
     }
 
     #[test]
