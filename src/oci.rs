@@ -10,7 +10,7 @@ use crate::token::{self, Challenge};
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{Method, Request, RequestBuilder, Response, StatusCode};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,12 +146,30 @@ impl Client {
         self.http.get(url)
     }
 
+    /// Sends a request once more if its connection closed before any response came and
+    /// it is a `GET` or `HEAD`. A pooled connection the server closed while idle fails
+    /// that way; Go's HTTP transport (containerd, the Docker engine) replays an
+    /// idempotent request in that case, so the race is not a registry failure for real
+    /// hosts and must not be one here. Timeouts and refused connections are not
+    /// replayed: they are the entry point's answer.
+    async fn execute(&self, req: Request) -> Result<Response, reqwest::Error> {
+        let again = req
+            .try_clone()
+            .filter(|r| matches!(*r.method(), Method::GET | Method::HEAD));
+        match (self.http.execute(req).await, again) {
+            (Err(e), Some(again)) if e.is_request() && !e.is_timeout() && !e.is_connect() => {
+                self.http.execute(again).await
+            }
+            (result, _) => result,
+        }
+    }
+
     /// Sends a request, answering one authentication challenge with the credentials.
     async fn send(&self, req: RequestBuilder) -> Result<Response, SendError> {
-        let Some(creds) = &self.credentials else {
-            return Ok(req.send().await?);
-        };
         let mut req = req.build()?;
+        let Some(creds) = &self.credentials else {
+            return Ok(self.execute(req).await?);
+        };
         let key = token_key(&req);
         let held = self.tokens.lock().expect("not poisoned").get(&key).cloned();
         if let Some(token) = &held {
@@ -160,7 +178,7 @@ impl Client {
             set_authorization(&mut req, &creds.basic_header());
         }
         let again = req.try_clone();
-        let resp = self.http.execute(req).await?;
+        let resp = self.execute(req).await?;
         let Some(mut again) = again.filter(|_| resp.status() == StatusCode::UNAUTHORIZED) else {
             return Ok(resp);
         };
@@ -182,11 +200,11 @@ impl Client {
                 .expect("not poisoned")
                 .insert(key, token.clone());
             set_authorization(&mut again, &format!("Bearer {token}"));
-            return Ok(self.http.execute(again).await?);
+            return Ok(self.execute(again).await?);
         }
         self.challenged.store(true, Ordering::Relaxed);
         set_authorization(&mut again, &creds.basic_header());
-        Ok(self.http.execute(again).await?)
+        Ok(self.execute(again).await?)
     }
 
     /// Trades `creds` for a token at the challenge's realm (`GET` with basic
@@ -222,13 +240,13 @@ impl Client {
                 }
             }
         }
-        let resp = self
+        let req = self
             .http
             .get(url)
             .header(AUTHORIZATION, creds.basic_header())
-            .send()
-            .await
+            .build()
             .map_err(describe)?;
+        let resp = self.execute(req).await.map_err(describe)?;
         let status = resp.status();
         Ok((status, resp.bytes().await.map_err(describe)?))
     }
@@ -550,29 +568,13 @@ async fn fetch_one(
     ))
 }
 
-/// Sends a GET, and sends it once more if the connection died before any response
-/// came. A pooled connection the load balancer closed while idle fails that way; Go's
-/// HTTP transport (containerd, the Docker engine) replays an idempotent request in
-/// that case, so the race is not a registry failure for real hosts and must not be one
-/// here. Timeouts and refused connections are not replayed: they move on to the next
-/// mirror.
+/// Sends a GET for one phase of a pull.
 async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, String> {
-    let mut replayed = false;
-    loop {
-        let mut req = client.get(url.to_string());
-        if kind == PhaseKind::Manifest {
-            req = req.header(ACCEPT, MANIFEST_ACCEPT);
-        }
-        match client.send(req).await {
-            Ok(resp) => return Ok(resp),
-            Err(SendError::Http(e))
-                if !replayed && e.is_request() && !e.is_timeout() && !e.is_connect() =>
-            {
-                replayed = true;
-            }
-            Err(e) => return Err(describe(e)),
-        }
+    let mut req = client.get(url.to_string());
+    if kind == PhaseKind::Manifest {
+        req = req.header(ACCEPT, MANIFEST_ACCEPT);
     }
+    client.send(req).await.map_err(describe)
 }
 
 /// A short reason for a failed request, without reqwest's nested detail.
@@ -792,7 +794,10 @@ pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
     if let Some(c) = &client.credentials {
         req = req.header(AUTHORIZATION, c.basic_header());
     }
-    let resp = req.send().await.map_err(describe)?;
+    let resp = client
+        .execute(req.build().map_err(describe)?)
+        .await
+        .map_err(describe)?;
     let status = resp.status();
     let _ = resp.bytes().await;
     if status.is_success() {
@@ -828,7 +833,10 @@ pub async fn auth_probe(
             req = req.header(AUTHORIZATION, a);
         }
         async move {
-            let resp = req.send().await.map_err(describe)?;
+            let resp = client
+                .execute(req.build().map_err(describe)?)
+                .await
+                .map_err(describe)?;
             let status = resp.status().as_u16();
             let challenge = bearer_challenge(&resp);
             let _ = resp.bytes().await;
@@ -868,6 +876,7 @@ pub async fn auth_probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicUsize;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -900,26 +909,37 @@ mod tests {
         (http, mirror)
     }
 
-    #[tokio::test]
-    async fn a_request_on_a_connection_closed_by_the_server_is_replayed_once() {
+    /// A server whose first connection answers one request, then reads the next and
+    /// closes without an answer, as an idle-timeout race does; later connections answer
+    /// every request. Returns its address and how many requests reached it.
+    async fn closing_after_one() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            // First connection: one response kept alive, then the next request is read
-            // and the connection closed without an answer, as an idle-timeout race does.
+        let requests = Arc::new(AtomicUsize::new(0));
+        let seen = requests.clone();
+        tokio::spawn(async move {
             let (mut first, _) = listener.accept().await.unwrap();
             assert!(read_request(&mut first).await);
+            seen.fetch_add(1, Ordering::SeqCst);
             first.write_all(OK).await.unwrap();
-            assert!(read_request(&mut first).await);
+            if read_request(&mut first).await {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
             drop(first);
-            // Every later connection answers.
             loop {
                 let (mut conn, _) = listener.accept().await.unwrap();
-                if read_request(&mut conn).await {
+                while read_request(&mut conn).await {
+                    seen.fetch_add(1, Ordering::SeqCst);
                     conn.write_all(OK).await.unwrap();
                 }
             }
         });
+        (addr, requests)
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_closed_by_the_server_is_replayed_once() {
+        let (addr, requests) = closing_after_one().await;
         let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config).await;
@@ -927,7 +947,37 @@ mod tests {
             assert_eq!(&body[..], b"ok");
             assert_eq!(phase.endpoint, "eu");
         }
-        server.abort();
+        assert_eq!(requests.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn probes_replay_too_so_the_race_is_no_outage() {
+        let (addr, _) = closing_after_one().await;
+        let (client, mirror) = client_of(addr);
+        for round in 0..2 {
+            let got = probe(&client, &mirror.base).await;
+            assert_eq!(got, Ok(()), "availability probe {round}");
+        }
+        let (addr, _) = closing_after_one().await;
+        let (client, mirror) = client_of(addr);
+        for round in 0..2 {
+            let got = auth_probe(&client, &mirror.base, "team/app:1", Intrusion::Anonymous).await;
+            assert_eq!(got, Ok(200), "auth probe {round}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_is_never_replayed() {
+        let (addr, requests) = closing_after_one().await;
+        let (client, mirror) = client_of(addr);
+        let put = || {
+            client
+                .http
+                .put(format!("{}/v2/team/app/manifests/1", mirror.base))
+        };
+        assert!(client.send(put()).await.is_ok());
+        assert!(client.send(put()).await.is_err());
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
     }
 
     /// Reads one request head, lower-cased.
