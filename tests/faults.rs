@@ -113,10 +113,7 @@ fn pause_stop_blackhole_and_isolation() {
             .any(|m| m.contains("iptables DROP of incoming packets")),
         "{methods:?}"
     );
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "sidecars and topology removed"
-    );
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -164,7 +161,7 @@ fn bandwidth_loss_partition_and_restart() {
         r.summary()["analysis"]["availability"]["regions"]["ok"]["failed"],
         0
     );
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -204,7 +201,7 @@ fn corrupted_and_deleted_blobs_are_data_loss() {
         .unwrap();
     assert_eq!(pull["ok"], true);
     assert_eq!(pull["fallbacks"], 1);
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -222,7 +219,7 @@ fn guardrail_aborts_heals_and_exits_3() {
         .iter()
         .any(|e| e["type"] == "fault_healed" && e["ok"] == true));
     assert_eq!(journal.last().unwrap()["outcome"]["status"], "aborted");
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 /// Latency on an entry point: through netem where the kernel has it, otherwise through
@@ -271,7 +268,7 @@ fn latency_slows_requests_while_it_lasts() {
             .all(|p| p["phases"][0]["ttfb_us"].as_u64().unwrap() >= 150_000),
         "manifest TTFB carries the delay"
     );
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 /// Latency on a registry node needs netem; where the kernel lacks it the run is refused
@@ -298,7 +295,7 @@ fn latency_that_cannot_be_injected_is_refused_before_the_run() {
             .any(|e| e["type"] == "fault_injected" && e["kind"] == "latency")),
         other => panic!("exit {other}: {}", r.stderr()),
     }
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 /// After `kill -9` of drill nothing heals or cleans up by itself: `drill clean --run`
@@ -431,10 +428,7 @@ fn fill_disk_fails_pushes_until_healed() {
     );
     let data_loss = &r.summary()["analysis"]["data_loss"];
     assert_eq!(data_loss["checked"], data_loss["ok"], "{data_loss}");
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }
 
 /// A fault on the client side: a containerd fleet's own network blackholed. The
@@ -480,8 +474,5 @@ fn blackholed_containerd_fleet_waits_for_the_heal() {
         during["duration_us"],
         healed - during["started_us"].as_u64().unwrap()
     );
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }

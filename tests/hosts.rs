@@ -2,7 +2,7 @@
 //! mirrors, the local engine as a host, and a wave of 500 native hosts.
 
 mod common;
-use common::{leftovers, run, scenario};
+use common::{run, scenario};
 use serde_json::Value;
 
 fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -63,10 +63,7 @@ fn containerd_host_falls_back_to_its_second_mirror() {
         "{}",
         summary["analysis"]["cold_starts"]
     );
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }
 
 /// The local engine as a host: it pulls through 127.0.0.1, and its cache wipe (the second
@@ -209,10 +206,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
     });
     assert!(gone, "{reference} removed at the end of the run");
     assert_eq!(survivors, (true, true), "decoy and helper image survive");
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }
 
 /// A wave of 500 native hosts completes in CI time, every cold start ok.
@@ -233,10 +227,7 @@ fn five_hundred_native_hosts_cold_start() {
         (4_000_000..6_000_000).contains(&spread),
         "ramp: 5s spreads the starts over about 5 s: {spread} µs"
     );
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }
 
 /// kubelet's image pull back-off (here 1 s doubling to 4 s): a pod's pulls during an
@@ -304,8 +295,5 @@ fn kubelet_backoff_keeps_a_pod_stuck_after_the_registry_recovered() {
         "the summary says how long clients lagged: {}",
         r.stdout()
     );
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }

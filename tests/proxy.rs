@@ -112,7 +112,7 @@ fn warm_and_wiped_proxies_under_an_upstream_outage_and_a_rate_limit() {
     assert!(md.contains("### Proxies and the upstream"), "{md}");
     let html = std::fs::read_to_string(r.dir.join("report.html")).unwrap();
     assert!(html.contains("<h2>Proxies and the upstream</h2>"));
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -153,7 +153,7 @@ fn cold_proxies_cannot_serve_during_an_upstream_outage() {
         "{}",
         s["analysis"]["proxy"]
     );
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn upstream_errors_are_answered_and_a_slow_upstream_slows_uncached_pulls() {
         slow["duration_us"].as_u64().unwrap() >= 3_000_000,
         "at least two requests held 1.5s: {slow}"
     );
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -217,5 +217,5 @@ fn a_region_cut_off_the_upstream_waits_while_the_other_pulls() {
     assert!(journal
         .iter()
         .any(|e| e["type"] == "pull" && e["fleet"] == "eu-fleet" && e["ok"] == false));
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }

@@ -55,7 +55,7 @@ fn bulkhead_holds_and_fallback_is_counted_when_a_region_is_lost() {
     let md = std::fs::read_to_string(r.dir.join("summary.md")).unwrap();
     assert!(md.contains("### Bulkhead isolation"), "{md}");
     assert!(md.contains("### Fallback"), "{md}");
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn async_replication_has_a_measured_lag_and_breaks_the_rpo_when_the_primary_is_l
     let d = &s["analysis"]["data_loss"];
     assert!(d["checked"].as_u64().unwrap() > 4, "{d:#}");
     assert_eq!(d["failures"], serde_json::json!([]));
-    assert!(leftovers(&r.run_id()).is_empty());
+    r.assert_nothing_left();
 }
 
 #[test]

@@ -80,10 +80,7 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     );
     assert_eq!(summary["analysis"]["data_loss"]["checked"], 2);
 
-    assert!(
-        leftovers(&r.run_id()).is_empty(),
-        "run removed what it created"
-    );
+    r.assert_nothing_left();
 }
 
 /// An SLA nobody can meet exits 1 and names the broken SLA; run after a passing

@@ -203,7 +203,7 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
 fn an_open_entry_point_breaks_the_auth_sla() {
     let r = run(&scenario("secure-open.yaml"), &[]);
     r.assert_code(1);
-    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    r.assert_nothing_left();
 
     let summary = r.summary();
     let passed = |name: &str| check(&summary, name)["passed"].clone();
@@ -243,7 +243,7 @@ fn an_open_entry_point_breaks_the_auth_sla() {
 fn docker_host_pulls_with_credentials_per_request() {
     let r = run(&scenario("secure-docker.yaml"), &[]);
     r.assert_code(0);
-    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    r.assert_nothing_left();
     let journal = r.journal();
     let pulls = of_type(&journal, "pull");
     for wave in [1, 2] {
@@ -270,7 +270,7 @@ fn docker_host_pulls_with_credentials_per_request() {
 fn token_auth_survives_a_token_service_outage_by_falling_back() {
     let r = run(&scenario("token.yaml"), &[]);
     r.assert_code(0);
-    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    r.assert_nothing_left();
     let journal = r.journal();
 
     let (injected, members, start, end) = first_fault(&journal);
@@ -405,7 +405,7 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
 fn a_central_token_service_breaks_the_bulkhead_when_its_region_is_lost() {
     let r = run(&scenario("token-central.yaml"), &[]);
     r.assert_code(1);
-    assert!(leftovers(&r.run_id()).is_empty(), "the run left objects");
+    r.assert_nothing_left();
     let journal = r.journal();
     let (_, members, start, end) = first_fault(&journal);
     assert!(

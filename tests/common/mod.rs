@@ -59,6 +59,12 @@ impl Run {
     pub fn run_id(&self) -> String {
         run_id(&self.dir)
     }
+    /// Asserts that the run removed every Docker object it labelled.
+    #[track_caller]
+    pub fn assert_nothing_left(&self) {
+        let left = leftovers(&self.run_id());
+        assert!(left.is_empty(), "the run left {left:?}");
+    }
 }
 
 /// A run folder's summary.json, checked against `schema/summary.schema.json`.
