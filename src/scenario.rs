@@ -863,7 +863,7 @@ pub fn schema() -> serde_json::Value {
 /// Parses and validates one fault given by hand during a game day (`drill inject`),
 /// written as a timeline step, against the scenario's topology.
 pub fn parse_fault(s: &Scenario, step_yaml: &str) -> Result<(FaultKind, Step), String> {
-    let step: Step = serde_saphyr::from_str(step_yaml).map_err(|e| syntax_problem(&e).message)?;
+    let step: Step = serde_saphyr::from_str(step_yaml).map_err(|e| syntax_message(&e))?;
     let Some(kind) = step.fault else {
         return Err("name a fault kind".into());
     };
@@ -917,8 +917,16 @@ pub fn check_source(file: &str, source: &str) -> Result<Scenario, DrillError> {
 
 /// Parses and validates scenario text.
 pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
-    let scenario: Scenario =
-        serde_saphyr::from_str(source).map_err(|e| vec![syntax_problem(&e)])?;
+    // The parser's error says where; the path says which field, for errors that
+    // name only a type ("invalid u32").
+    let mut field = String::new();
+    let scenario: Scenario = serde_saphyr::with_deserializer_from_str(source, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            field = field_path(e.path());
+            e.into_inner()
+        })
+    })
+    .map_err(|e| vec![syntax_problem(&e, field)])?;
     // Bounds first: the cross-field checks below are quadratic in places, and a
     // scenario past its bounds is refused whatever else it says.
     let mut problems = Vec::new();
@@ -1063,18 +1071,47 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
     }
 }
 
-fn syntax_problem(e: &serde_saphyr::Error) -> Problem {
+/// A field's path as the scenario spells it (`topology.regions[0].nodes_per_zone`):
+/// the `value` a [`Spanned`] field is read through is not the user's.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+            }
+            Segment::Map { key } if key == "value" => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// The parser's message, without the location it prefixes.
+fn syntax_message(e: &serde_saphyr::Error) -> String {
     let rendered = e.to_string();
     let first = rendered.lines().next().unwrap_or_default();
     // The crate prefixes its first line with "error: line L column C: ".
-    let message = first
+    first
         .strip_prefix("error: ")
         .unwrap_or(first)
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("line "))
         .map(|(_, rest)| rest)
         .unwrap_or(first)
-        .to_string();
+        .to_string()
+}
+
+/// A parse error as a problem: where the parser stopped and, as `field`, the path
+/// of the field it was reading (empty outside any field).
+fn syntax_problem(e: &serde_saphyr::Error, field: String) -> Problem {
     let (line, column) = e
         .location()
         .map(|l| (l.line() as usize, l.column() as usize))
@@ -1082,8 +1119,8 @@ fn syntax_problem(e: &serde_saphyr::Error) -> Problem {
     Problem {
         line,
         column,
-        field: String::new(),
-        message,
+        field,
+        message: syntax_message(e),
     }
 }
 
@@ -2188,6 +2225,7 @@ sla:
         let p = problems(&src);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].line, 8);
+        assert_eq!(p[0].field, "topology.regions[1].nodes_per_zon");
         assert!(
             p[0].message.contains("unknown field `nodes_per_zon`"),
             "{:?}",
@@ -2350,6 +2388,24 @@ sla:
         let p = problems(&src);
         assert_eq!(p[0].line, 4);
         assert!(p[0].message.contains("invalid duration"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_field() {
+        let src = GOOD.replace("nodes_per_zone: 2", "nodes_per_zone: two");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, 8);
+        assert_eq!(p[0].field, "topology.regions[1].nodes_per_zone");
+        let shown = render_problems("s.yaml", &src, &p);
+        assert!(
+            shown.starts_with("s.yaml:8:")
+                && shown.contains(": topology.regions[1].nodes_per_zone: "),
+            "{shown}"
+        );
+        // A document that is no mapping has no field to name.
+        assert_eq!(problems("[1, 2]\n")[0].field, "");
+        assert_eq!(problems("topology: [\n")[0].field, "topology");
     }
 
     #[test]
