@@ -1105,8 +1105,29 @@ fn syntax_message(e: &serde_saphyr::Error) -> String {
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("line "))
         .map(|(_, rest)| rest)
-        .unwrap_or(first)
-        .to_string()
+        .map_or_else(|| plain(first), plain)
+}
+
+/// The parser's terse messages about a value's shape, in the scenario's words.
+fn plain(message: &str) -> String {
+    let unsigned_max = |ty: &str| match ty {
+        "u8" => Some(u64::from(u8::MAX)),
+        "u16" => Some(u64::from(u16::MAX)),
+        "u32" => Some(u64::from(u32::MAX)),
+        "u64" | "usize" => Some(u64::MAX),
+        _ => None,
+    };
+    match message {
+        "expected sequence start" => "expected a list: `[a, b]`, or one `- item` per line".into(),
+        "expected mapping start" => {
+            "expected a mapping: `{ key: value }`, or one `key: value` per line".into()
+        }
+        "expected string scalar" => "expected one value here, not a list or a mapping".into(),
+        _ => match message.strip_prefix("invalid ").and_then(unsigned_max) {
+            Some(max) => format!("expected a whole number from 0 to {max}"),
+            None => message.to_string(),
+        },
+    }
 }
 
 /// A parse error as a problem: where the parser stopped and, as `field`, the path
@@ -2397,6 +2418,7 @@ sla:
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].line, 8);
         assert_eq!(p[0].field, "topology.regions[1].nodes_per_zone");
+        assert_eq!(p[0].message, "expected a whole number from 0 to 4294967295");
         let shown = render_problems("s.yaml", &src, &p);
         assert!(
             shown.starts_with("s.yaml:8:")
@@ -2406,6 +2428,9 @@ sla:
         // A document that is no mapping has no field to name.
         assert_eq!(problems("[1, 2]\n")[0].field, "");
         assert_eq!(problems("topology: [\n")[0].field, "topology");
+        let list = problems("name: x\nduration: 10s\ntopology: { regions: eu }\n");
+        assert_eq!(list[0].field, "topology.regions");
+        assert!(list[0].message.starts_with("expected a list"), "{list:?}");
     }
 
     #[test]
