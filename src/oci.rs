@@ -80,6 +80,8 @@ pub struct Client {
     /// Bearer tokens held, by entry point and scope ([`token_key`]).
     tokens: Arc<Mutex<HashMap<String, String>>>,
     realms: Arc<HashMap<String, String>>,
+    /// Each request's whole time, a replay included.
+    request_timeout: Duration,
 }
 
 /// Without the tokens it holds: they are as good as the credentials while they last.
@@ -138,6 +140,7 @@ pub fn client(connect: Duration, request: Duration, access: &Access) -> Client {
         challenged: Arc::new(AtomicBool::new(false)),
         tokens: Arc::default(),
         realms: Arc::new(access.realms.clone()),
+        request_timeout: request,
     }
 }
 
@@ -150,14 +153,21 @@ impl Client {
     /// it is a `GET` or `HEAD`. A pooled connection the server closed while idle fails
     /// that way; Go's HTTP transport (containerd, the Docker engine) replays an
     /// idempotent request in that case, so the race is not a registry failure for real
-    /// hosts and must not be one here. Timeouts and refused connections are not
-    /// replayed: they are the entry point's answer.
+    /// hosts and must not be one here. Any other failure (a timeout, a refused
+    /// connection, a malformed answer) is the entry point's answer. The replay gets what
+    /// is left of the request timeout, so a request never takes longer than that.
     async fn execute(&self, req: Request) -> Result<Response, reqwest::Error> {
-        let again = req
-            .try_clone()
-            .filter(|r| matches!(*r.method(), Method::GET | Method::HEAD));
+        let started = Instant::now();
+        let again = matches!(*req.method(), Method::GET | Method::HEAD)
+            .then(|| req.try_clone())
+            .flatten();
         match (self.http.execute(req).await, again) {
-            (Err(e), Some(again)) if e.is_request() && !e.is_timeout() && !e.is_connect() => {
+            (Err(e), Some(mut again)) if closed_before_answer(&e) => {
+                let left = self.request_timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return Err(e);
+                }
+                *again.timeout_mut() = Some(left);
                 self.http.execute(again).await
             }
             (result, _) => result,
@@ -577,6 +587,27 @@ async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Respons
     client.send(req).await.map_err(describe)
 }
 
+/// Whether a request failed because the server closed or reset its connection before
+/// any answer, the way a reused idle connection fails when the server has just let it go.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
+    if e.is_timeout() || e.is_connect() {
+        return false;
+    }
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || s.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| matches!(io.kind(), ConnectionReset | BrokenPipe))
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// A short reason for a failed request, without reqwest's nested detail.
 fn describe(e: impl Into<SendError>) -> String {
     let e = match e.into() {
@@ -913,6 +944,11 @@ mod tests {
     /// closes without an answer, as an idle-timeout race does; later connections answer
     /// every request. Returns its address and how many requests reached it.
     async fn closing_after_one() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        slow_closing_after_one(Duration::ZERO).await
+    }
+
+    /// [`closing_after_one`], taking `slow` to close and, later, to answer.
+    async fn slow_closing_after_one(slow: Duration) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
@@ -925,12 +961,16 @@ mod tests {
             if read_request(&mut first).await {
                 seen.fetch_add(1, Ordering::SeqCst);
             }
+            tokio::time::sleep(slow).await;
             drop(first);
             loop {
                 let (mut conn, _) = listener.accept().await.unwrap();
                 while read_request(&mut conn).await {
                     seen.fetch_add(1, Ordering::SeqCst);
-                    conn.write_all(OK).await.unwrap();
+                    tokio::time::sleep(slow).await;
+                    if conn.write_all(OK).await.is_err() {
+                        break;
+                    }
                 }
             }
         });
@@ -964,6 +1004,51 @@ mod tests {
             let got = auth_probe(&client, &mirror.base, "team/app:1", Intrusion::Anonymous).await;
             assert_eq!(got, Ok(200), "auth probe {round}");
         }
+        let (addr, _) = closing_after_one().await;
+        let (client, mirror) = client_of(addr);
+        for round in 0..2 {
+            let got = token_probe(&client, &mirror.base).await;
+            assert_eq!(got, Ok(()), "token service probe {round}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replay_gets_only_what_is_left_of_the_request_timeout() {
+        // The connection closes 700 ms into a 1 s request; the replay would be
+        // answered after another 700 ms, past the request's time.
+        let (addr, requests) = slow_closing_after_one(Duration::from_millis(700)).await;
+        let client = client(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            &Access::default(),
+        );
+        let base = format!("http://{addr}");
+        assert_eq!(probe(&client, &base).await, Ok(()));
+        let started = Instant::now();
+        assert_eq!(probe(&client, &base).await, Err("timed out".into()));
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1300), "{took:?}");
+        assert_eq!(requests.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_answer_is_not_replayed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                if read_request(&mut conn).await {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let _ = conn.write_all(b"NOT HTTP\r\n\r\n").await;
+                }
+            }
+        });
+        let (client, mirror) = client_of(addr);
+        assert!(probe(&client, &mirror.base).await.is_err());
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
