@@ -30,7 +30,7 @@ pub struct Recipe {
     pub dirs: &'static [&'static str],
     pub entrypoint: &'static [&'static str],
     /// Older tags of the recipe are removed once a new one is imported (those no
-    /// container uses): its input changes with every build of drill.
+    /// container uses and not just imported): its input changes with every build of drill.
     pub replaces_older: bool,
 }
 
@@ -293,9 +293,19 @@ async fn remove_untagged(engine: &Engine, name: &str) {
     }
 }
 
-/// Removes the recipe's tags other than `keep`; one a container uses stays.
+/// How long after its import an image may still be waiting for the drill that imported
+/// it to start a container on it: another drill's cleanup leaves it alone that long.
+const JUST_IMPORTED_SECS: i64 = 600;
+
+/// Removes the recipe's tags other than `keep`; one a container uses stays, and so does
+/// one imported in the last [`JUST_IMPORTED_SECS`] (another build of drill, running
+/// beside this one, may be about to use it).
 async fn remove_other_tags(engine: &Engine, name: &str, keep: &str) {
+    let now = crate::token::unix_now() as i64;
     for image in images_of(engine, name, false).await {
+        if image.created > now - JUST_IMPORTED_SECS {
+            continue;
+        }
         for tag in image.repo_tags.iter().filter(|t| *t != keep) {
             let _ = engine.remove_image(tag).await;
         }

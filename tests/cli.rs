@@ -502,6 +502,82 @@ fn import_image(reference: &str, label: Option<&str>) {
     assert!(out.status.success(), "docker import: {}", text(&out.stderr));
 }
 
+/// Loads a one-file image whose creation time is `created` (RFC 3339), labelled as a
+/// helper image of `recipe`: `docker import` can only stamp the present.
+fn load_image_created(reference: &str, recipe: &str, created: &str) {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let layer = tar_of(&[("marker", reference.as_bytes())]);
+    let diff_id = hex::encode(Sha256::digest(&layer));
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": created,
+        "config": { "Labels": { "drill.image": recipe } },
+        "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{diff_id}")] },
+    })
+    .to_string();
+    let manifest = serde_json::json!([
+        { "Config": "config.json", "RepoTags": [reference], "Layers": ["layer.tar"] }
+    ])
+    .to_string();
+    let archive = tar_of(&[
+        ("layer.tar", &layer),
+        ("config.json", config.as_bytes()),
+        ("manifest.json", manifest.as_bytes()),
+    ]);
+    let path = dir.path().join("image.tar");
+    std::fs::write(&path, archive).unwrap();
+    let out = docker(&["load", "-i", path.to_str().unwrap()]);
+    assert!(out.status.success(), "docker load: {}", text(&out.stderr));
+}
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, *data).unwrap();
+    }
+    tar.into_inner().unwrap()
+}
+
+/// `drill/token-service` is rebuilt with every build of drill; importing a new one
+/// removes the older tags, except one imported moments ago, which a drill of another
+/// build running beside this one may be about to use.
+#[test]
+fn a_new_token_service_image_replaces_old_ones_but_not_just_imported_ones() {
+    let built = drill().args(["images", "build"]).output().unwrap();
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let current = text(&built.stdout)
+        .lines()
+        .find(|l| l.starts_with("drill/token-service:"))
+        .expect("images build prints the token service's tag")
+        .to_string();
+    let (stale, fresh) = (
+        "drill/token-service:stale-replace-test",
+        "drill/token-service:fresh-replace-test",
+    );
+    load_image_created(stale, "token-service", "2020-01-01T00:00:00Z");
+    import_image(fresh, Some("drill.image=token-service"));
+    // Without its current tag, the next build imports it again.
+    docker(&["rmi", &current]);
+
+    let rebuilt = drill().args(["images", "build"]).output().unwrap();
+    let (stale_left, fresh_left) = (image_exists(stale), image_exists(fresh));
+    docker(&["rmi", stale, fresh]);
+
+    assert_eq!(rebuilt.status.code(), Some(0), "{}", text(&rebuilt.stderr));
+    assert!(image_exists(&current), "{current} imported again");
+    assert!(
+        !stale_left,
+        "an old token service image outlived a new build"
+    );
+    assert!(fresh_left, "an image imported moments ago was removed");
+}
+
 #[test]
 fn images_prune_removes_only_outdated_helper_images() {
     let built = drill().args(["images", "build"]).output().unwrap();
