@@ -51,7 +51,12 @@ fn assert_region_down_then_back(r: &Run, region: &str, fault: u64, what: &str) {
         failed >= 3,
         "{what}: probes of {region} fail while it lasts ({failed} of {total})"
     );
-    let (failed_before, _) = probes(r, region, 0, injected);
+    let failed_before = r
+        .journal()
+        .iter()
+        .filter(|e| e["type"] == "probe" && e["region"] == region && e["ok"] == false)
+        .filter(|e| common::answered_us(e) < injected)
+        .count();
     assert_eq!(failed_before, 0, "{what}: {region} was healthy before");
     let recovered = r.summary()["analysis"]["faults"]
         .as_array()
@@ -241,16 +246,39 @@ fn latency_slows_requests_while_it_lasts() {
         "{method}"
     );
     let (injected, healed) = window(&r, 1);
+    // (sent, latency) of each successful probe, in the order sent.
+    let mut answered: Vec<(u64, u64)> = journal
+        .iter()
+        .filter(|e| e["type"] == "probe" && e["ok"] == true)
+        .map(|e| {
+            (
+                e["t_us"].as_u64().unwrap(),
+                e["latency_us"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    answered.sort();
     let latencies = |from: u64, to: u64| -> Vec<u64> {
-        journal
+        answered
             .iter()
-            .filter(|e| e["type"] == "probe" && e["ok"] == true)
-            .filter(|e| (from..to).contains(&e["t_us"].as_u64().unwrap()))
-            .map(|e| e["latency_us"].as_u64().unwrap())
+            .filter(|(t, _)| (from..to).contains(t))
+            .map(|(_, l)| *l)
             .collect()
     };
-    // The first probes of the window may have started before the delay was set.
-    let during = latencies(injected + 400_000, healed);
+    // `fault_injected` is stamped as the delay is being set (netem through an exec can
+    // take a moment): from the first slowed probe on, every one is slowed.
+    let slowed_from = answered
+        .iter()
+        .find(|(t, l)| *t >= injected && *l >= 150_000)
+        .map(|(t, _)| *t)
+        .expect("a probe slowed by the delay");
+    assert!(
+        slowed_from < injected + 2_000_000,
+        "the delay took hold within 2 s: {slowed_from} vs injected {injected}"
+    );
+    // `fault_healed` is stamped once the heal has finished: the last probes before it
+    // may already be fast.
+    let during = latencies(slowed_from, healed - 1_000_000);
     assert!(
         during.len() >= 3 && during.iter().all(|&l| l >= 150_000),
         "slowed by at least one delay: {during:?}"
@@ -369,30 +397,35 @@ fn fill_disk_fails_pushes_until_healed() {
     let r = run(&scenario("fill-disk.yaml"), &[]);
     r.assert_code(0);
     let (injected, healed) = window(&r, 1);
-    // (start, ok) of each push probe; the event is written when the push ends.
-    let pushes: Vec<(u64, bool)> = r
+    // (start, end, ok) of each push probe; the event is written when the push ends.
+    let pushes: Vec<(u64, u64, bool)> = r
         .journal()
         .iter()
         .filter(|e| e["type"] == "push" && e["region"] == "eu")
         .map(|e| {
             let end = e["t_us"].as_u64().unwrap();
-            (end - e["latency_us"].as_u64().unwrap(), e["ok"] == true)
+            (
+                end - e["latency_us"].as_u64().unwrap(),
+                end,
+                e["ok"] == true,
+            )
         })
         .collect();
     let during: Vec<bool> = pushes
         .iter()
-        .filter(|(t, _)| *t > injected + 1_000_000 && *t < healed)
-        .map(|p| p.1)
+        .filter(|(t, _, _)| *t > injected + 1_000_000 && *t < healed)
+        .map(|p| p.2)
         .collect();
     let after: Vec<bool> = pushes
         .iter()
-        .filter(|(t, _)| *t > healed + 1_000_000)
-        .map(|p| p.1)
+        .filter(|(t, _, _)| *t > healed + 1_000_000)
+        .map(|p| p.2)
         .collect();
+    // Ended before the fault: one still writing when the disk filled may fail.
     let before: Vec<bool> = pushes
         .iter()
-        .filter(|(t, _)| *t < injected)
-        .map(|p| p.1)
+        .filter(|(_, end, _)| *end < injected)
+        .map(|p| p.2)
         .collect();
     assert!(
         !before.is_empty() && before.iter().all(|ok| *ok),

@@ -26,20 +26,21 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     let us_probes: Vec<_> = journal
         .iter()
         .filter(|e| e["type"] == "probe" && e["region"] == "us")
-        .map(|e| (e["t_us"].as_u64().unwrap(), e["ok"].as_bool().unwrap()))
+        .map(|e| {
+            let ok = e["ok"].as_bool().unwrap();
+            (e["t_us"].as_u64().unwrap(), ok, common::answered_us(e))
+        })
         .collect();
+    // Stamped when sent: one sent just before the fault may fail because of it, but
+    // none fails before the fault struck.
     assert!(
-        us_probes.iter().filter(|p| p.0 < injected).all(|p| p.1),
+        us_probes.iter().filter(|p| p.2 < injected).all(|p| p.1),
         "us is up before the fault"
     );
     let failures: Vec<u64> = us_probes.iter().filter(|p| !p.1).map(|p| p.0).collect();
     assert!(
         failures.len() >= 10,
         "us probes fail during the outage: {failures:?}"
-    );
-    assert!(
-        failures.iter().all(|&t| t >= injected),
-        "no failure before injection"
     );
     let last_failure = *failures.last().unwrap();
     assert!(
@@ -69,8 +70,10 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     let recovered = fault["recovered_us"].as_u64().expect("recovered");
     assert!(recovered >= healed, "recovery comes after the heal");
     assert!(
-        recovered - healed < 5_000_000,
-        "the region is back within 5s of the heal: {}µs",
+        // Restart, Docker's DNS (held 1 s) and haproxy's `rise 2` every 500 ms: 2-3 s
+        // here, more on a busy machine.
+        recovered - healed < 8_000_000,
+        "the region is back within 8s of the heal: {}µs",
         recovered - healed
     );
     // eu was untouched: its availability stayed whole.

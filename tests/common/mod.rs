@@ -67,6 +67,12 @@ impl Run {
     }
 }
 
+/// When a probe event got its answer (or gave up), µs into the run: probes are stamped
+/// when sent, so one sent just before a fault may fail because of it.
+pub fn answered_us(probe: &serde_json::Value) -> u64 {
+    probe["t_us"].as_u64().unwrap() + probe["latency_us"].as_u64().unwrap()
+}
+
 /// A run folder's summary.json, checked against `schema/summary.schema.json`.
 /// The verdict's check `name` in a summary.
 pub fn check<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
