@@ -544,18 +544,29 @@ fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     tar.into_inner().unwrap()
 }
 
+/// Held by tests that add or remove helper images: `drill images prune` in one would
+/// remove the images another just set up.
+static HELPER_IMAGES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `drill images build` and returns the tag it prints for helper image `name`.
+fn images_build(name: &str) -> String {
+    let built = drill().args(["images", "build"]).output().unwrap();
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let prefix = format!("drill/{name}:");
+    text(&built.stdout)
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("images build prints the {name} tag"))
+        .to_string()
+}
+
 /// `drill/token-service` is rebuilt with every build of drill; importing a new one
 /// removes the older tags, except one imported moments ago, which a drill of another
 /// build running beside this one may be about to use.
 #[test]
 fn a_new_token_service_image_replaces_old_ones_but_not_just_imported_ones() {
-    let built = drill().args(["images", "build"]).output().unwrap();
-    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
-    let current = text(&built.stdout)
-        .lines()
-        .find(|l| l.starts_with("drill/token-service:"))
-        .expect("images build prints the token service's tag")
-        .to_string();
+    let _images = HELPER_IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+    let current = images_build("token-service");
     let (stale, fresh) = (
         "drill/token-service:stale-replace-test",
         "drill/token-service:fresh-replace-test",
@@ -580,13 +591,8 @@ fn a_new_token_service_image_replaces_old_ones_but_not_just_imported_ones() {
 
 #[test]
 fn images_prune_removes_only_outdated_helper_images() {
-    let built = drill().args(["images", "build"]).output().unwrap();
-    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
-    let current = text(&built.stdout)
-        .lines()
-        .find(|l| l.starts_with("drill/toolbox:"))
-        .expect("images build prints the toolbox tag")
-        .to_string();
+    let _images = HELPER_IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+    let current = images_build("toolbox");
     let outdated = "drill/toolbox:outdated-prune-test";
     let unlabelled = "drill/toolbox:unlabelled-prune-test";
     import_image(outdated, Some("drill.image=toolbox"));
