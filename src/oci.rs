@@ -174,6 +174,13 @@ impl Client {
         }
     }
 
+    /// Sends a request as it is built, answering no challenge: what probes and token
+    /// fetches send. Returns why nothing answered, if so.
+    async fn send_as_is(&self, req: RequestBuilder) -> Result<Response, String> {
+        let req = req.build().map_err(describe)?;
+        self.execute(req).await.map_err(describe)
+    }
+
     /// Sends a request, answering one authentication challenge with the credentials.
     async fn send(&self, req: RequestBuilder) -> Result<Response, SendError> {
         let mut req = req.build()?;
@@ -253,10 +260,8 @@ impl Client {
         let req = self
             .http
             .get(url)
-            .header(AUTHORIZATION, creds.basic_header())
-            .build()
-            .map_err(describe)?;
-        let resp = self.execute(req).await.map_err(describe)?;
+            .header(AUTHORIZATION, creds.basic_header());
+        let resp = self.send_as_is(req).await?;
         let status = resp.status();
         Ok((status, resp.bytes().await.map_err(describe)?))
     }
@@ -825,10 +830,7 @@ pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
     if let Some(c) = &client.credentials {
         req = req.header(AUTHORIZATION, c.basic_header());
     }
-    let resp = client
-        .execute(req.build().map_err(describe)?)
-        .await
-        .map_err(describe)?;
+    let resp = client.send_as_is(req).await?;
     let status = resp.status();
     let _ = resp.bytes().await;
     if status.is_success() {
@@ -864,10 +866,7 @@ pub async fn auth_probe(
             req = req.header(AUTHORIZATION, a);
         }
         async move {
-            let resp = client
-                .execute(req.build().map_err(describe)?)
-                .await
-                .map_err(describe)?;
+            let resp = client.send_as_is(req).await?;
             let status = resp.status().as_u16();
             let challenge = bearer_challenge(&resp);
             let _ = resp.bytes().await;
