@@ -421,7 +421,16 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             let mut failed = Vec::new();
             for path in &scenarios {
                 match scenario::load(path) {
-                    Ok(_) => println!("{}: ok", path.display()),
+                    Ok(loaded) => {
+                        for w in &loaded.warnings {
+                            eprintln!("warning: {w}");
+                        }
+                        match loaded.warnings.len() {
+                            0 => println!("{}: ok", path.display()),
+                            1 => println!("{}: ok, with 1 warning", path.display()),
+                            n => println!("{}: ok, with {n} warnings", path.display()),
+                        }
+                    }
                     Err(e) => failed.push(e.to_string()),
                 }
             }
@@ -436,7 +445,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             seed,
             compose: None,
         } => {
-            let s = scenario::load(&path)?;
+            let s = runner::load(&path)?;
             let seed = seed.or(s.seed).unwrap_or(0);
             print!("{}", plan::build(&s, "<run-id>", seed).describe());
             Ok(exit::PASS)
@@ -446,7 +455,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             seed,
             compose: Some(dir),
         } => {
-            let s = scenario::load(&path)?;
+            let s = runner::load(&path)?;
             let seed = seed.or(s.seed).unwrap_or(0);
             let plan = plan::build(&s, &plan::new_run_id(), seed);
             let missing = compose::unsupported(&plan);

@@ -15,6 +15,7 @@ use crate::error::DrillError;
 use crate::images::{BUSYBOX, IPTABLES};
 use crate::journal::{Event, Journal};
 use crate::plan::{FaultPlan, Plan, StepPlan};
+use crate::scenario::names::Target;
 use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
 use crate::upstream::{self, GateMode};
 use std::collections::HashMap;
@@ -104,7 +105,7 @@ fn direction_words(d: Direction) -> &'static str {
 
 fn blob_words(b: Option<BlobRef>) -> String {
     match b {
-        Some(BlobRef::Config(_)) => "config blob".into(),
+        Some(BlobRef::Config) => "config blob".into(),
         Some(BlobRef::Layer(n)) => format!("layer {n}"),
         None => "layer 0".into(),
     }
@@ -540,7 +541,7 @@ impl Injector {
             .get(&f.params.image)
             .ok_or_else(|| DrillError::setup(format!("image {} was not seeded", f.params.image)))?;
         let digest = match f.params.blob {
-            Some(BlobRef::Config(_)) => config,
+            Some(BlobRef::Config) => config,
             Some(BlobRef::Layer(n)) => &layers[n],
             None => &layers[0],
         };
@@ -663,7 +664,7 @@ impl Injector {
         }
         let netem = self.netem_missing().await?;
         for f in &mut latency {
-            let on_lb = f.target.ends_with("-lb");
+            let on_lb = matches!(f.on, Some(Target::LoadBalancer(_)));
             f.params.via = match (f.params.via, &netem) {
                 (Some(via), None) => Some(via),
                 (Some(LatencyVia::Proxy), Some(_)) => Some(LatencyVia::Proxy),

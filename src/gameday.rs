@@ -59,7 +59,7 @@ fn session_dir(out: &Path, scenario: &str) -> PathBuf {
 
 /// `drill up`: runs the scenario until `drill down` (or Ctrl-C).
 pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
-    let scenario = scenario::load(path)?;
+    let scenario = runner::load(path)?;
     let dir = session_dir(&opts.out, &scenario.name.value);
     let socket = dir.join("control.sock");
     if UnixStream::connect(&socket).await.is_ok() {
@@ -157,15 +157,8 @@ async fn handle(
             let id = next_id.fetch_add(1, Ordering::SeqCst);
             // Seeded per fault, so the same seed picks the same victims.
             let mut rng = StdRng::seed_from_u64(plan.seed ^ id as u64);
-            let fault = plan::plan_fault(
-                &plan.regions,
-                plan.upstream.as_ref(),
-                &plan.hosts,
-                id,
-                kind,
-                &step,
-                &mut rng,
-            );
+            let names = scenario::names::Names::new(scenario);
+            let fault = plan.plan_fault(scenario, &names, id, kind, &step, &mut rng);
             let (reply, answer) = oneshot::channel();
             if tx.send(Control::Inject(Box::new(fault), reply)).is_err() {
                 return gone();

@@ -16,9 +16,7 @@ pub use crate::units::MAX_LAYER_BYTES;
 
 use crate::scenario::{Problem, Scenario};
 use crate::units::{Size, Span};
-use serde::de::IgnoredAny;
-use serde::Deserialize;
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Location;
 use std::time::Duration;
 
 pub const MAX_REGIONS: usize = 16;
@@ -45,47 +43,21 @@ pub const MAX_SPAN: Duration = Duration::from_secs(MAX_DURATION_SECS);
 /// The error budget's period: ten years of 365 days.
 pub const MAX_PERIOD: Duration = Duration::from_secs(3650 * 86_400);
 
-/// Where the sections without their own location sit in the file, found by a
-/// second, lenient parse (unknown keys ignored).
-#[derive(Deserialize, Default)]
-struct Sections {
-    #[serde(default)]
-    probes: Option<Spanned<IgnoredAny>>,
-    #[serde(default)]
-    sla: Option<SlaSections>,
-}
-
-#[derive(Deserialize, Default)]
-struct SlaSections {
-    #[serde(default)]
-    availability: Option<Spanned<IgnoredAny>>,
-    #[serde(default)]
-    cold_pull: Option<Spanned<IgnoredAny>>,
-    #[serde(default)]
-    recovery: Option<Spanned<IgnoredAny>>,
-    #[serde(default)]
-    error_budget: Option<Spanned<IgnoredAny>>,
-}
-
-fn at(section: &Option<Spanned<IgnoredAny>>) -> Location {
-    section.as_ref().map_or(Location::UNKNOWN, |s| s.referenced)
-}
-
-/// Adds a problem for every bound the scenario (parsed from `source`) exceeds.
-pub fn check(s: &Scenario, source: &str, p: &mut Vec<Problem>) {
+/// Adds a problem for every bound the scenario exceeds. Problems about a section
+/// without a location of its own are located by their field when rendered.
+pub fn check(s: &Scenario, p: &mut Vec<Problem>) {
     topology(s, p);
     images(s, p);
     fleets(s, p);
     timeline(s, p);
-    let sections = serde_saphyr::from_str::<Sections>(source).unwrap_or_default();
-    let sla = sections.sla.unwrap_or_default();
-    let probes = at(&sections.probes);
+    let unknown = Location::UNKNOWN;
+    let probes = unknown;
     if let Some(w) = s.sla.availability.as_ref().and_then(|a| a.window) {
         // One window per `window` of the run is kept in summary.json.
         let windows = s.duration.value.0.as_micros() / w.0.as_micros().max(1);
         if windows > u128::from(crate::journal_bounds::MAX_WINDOWS) {
             p.push(Problem::at(
-                &at(&sla.availability),
+                &unknown,
                 "sla.availability.window",
                 format!(
                     "cuts the run into {windows} windows; at most {}: make it longer",
@@ -107,7 +79,7 @@ pub fn check(s: &Scenario, source: &str, p: &mut Vec<Problem>) {
     );
     over(&probes, "probes.timeout", s.probes.timeout, MAX_WAIT);
     if let Some(c) = &s.sla.cold_pull {
-        let loc = at(&sla.cold_pull);
+        let loc = unknown;
         for (name, v) in [("p50", c.p50), ("p95", c.p95), ("p99", c.p99)] {
             if let Some(v) = v {
                 over(&loc, &format!("sla.cold_pull.{name}"), v, MAX_SPAN);
@@ -115,15 +87,10 @@ pub fn check(s: &Scenario, source: &str, p: &mut Vec<Problem>) {
         }
     }
     if let Some(r) = &s.sla.recovery {
-        over(&at(&sla.recovery), "sla.recovery.max", r.max, MAX_SPAN);
+        over(&unknown, "sla.recovery.max", r.max, MAX_SPAN);
     }
     if let Some(b) = &s.sla.error_budget {
-        over(
-            &at(&sla.error_budget),
-            "sla.error_budget.period",
-            b.period,
-            MAX_PERIOD,
-        );
+        over(&unknown, "sla.error_budget.period", b.period, MAX_PERIOD);
     }
     if let Some(f) = s.guardrails.abort_if.and_then(|a| a.for_) {
         over(&s.name.referenced, "guardrails.abort_if.for", f, MAX_SPAN);
@@ -172,7 +139,7 @@ fn topology(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("{zones} zones; at most {MAX_ZONES_PER_REGION} per region"),
             ));
         }
-        nodes = nodes.saturating_add(zones.saturating_mul(r.value.nodes_per_zone as usize));
+        nodes = nodes.saturating_add(zones.saturating_mul(r.value.nodes_per_zone.get() as usize));
     }
     if nodes > MAX_NODES {
         p.push(Problem::at(
@@ -229,8 +196,9 @@ fn fleets(s: &Scenario, p: &mut Vec<Problem>) {
     for (i, f) in s.hosts.iter().enumerate() {
         let fleet = &f.value;
         let field = format!("hosts[{i}]");
-        hosts = hosts
-            .saturating_add((fleet.per_zone as usize).saturating_mul(s.fleet_zones(fleet).len()));
+        hosts = hosts.saturating_add(
+            (fleet.per_zone.get() as usize).saturating_mul(s.fleet_zones(fleet).len()),
+        );
         if hosts > MAX_HOSTS && !reported {
             reported = true;
             p.push(Problem::at(
@@ -359,7 +327,7 @@ timeline:
             "per_zone: 500000000",
             9,
             "hosts[0].per_zone",
-            "at most 10000",
+            "from 1 to 10000",
         );
         let many: String = (0..3)
             .map(|i| format!("  - {{ name: g{i}, region: eu, per_zone: 2000, mirrors: [region], pull: [team/app:1] }}\n"))

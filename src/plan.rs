@@ -2,8 +2,9 @@
 //! every configuration file rendered, every fault target resolved (seeded picks made).
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
+use crate::scenario::names::{Member, Names, Part, Target};
 use crate::scenario::{
-    proxy_name, token_service_name, Action, AllHosts, AuthKind, BlobRef, CacheState, Canaries,
+    host_name, proxy_name, token_service_name, Action, AuthKind, BlobRef, CacheState, Canaries,
     Direction, FaultKind, Guardrails, HostKind, HostSelector, ImageSource, LatencyVia, OutageMode,
     Probes, Replication, ReplicationMode, Scenario, Sla, Step, Timeouts, UPSTREAM,
 };
@@ -166,6 +167,8 @@ pub struct FaultPlan {
     pub kind: FaultKind,
     /// The target as written (`groups` for a partition).
     pub target: String,
+    /// What the target names (none for a partition, whose groups name several).
+    pub on: Option<Target>,
     /// Zero for instant faults.
     pub duration: Duration,
     /// Containers the fault acts on, registry nodes before load balancers.
@@ -228,7 +231,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 .zones
                 .iter()
                 .flat_map(|z| {
-                    (1..=r.nodes_per_zone).map(move |n| {
+                    (1..=r.nodes_per_zone.get()).map(move |n| {
                         let name = format!("{z}-{n}");
                         NodePlan {
                             container: format!("{pfx}-{name}"),
@@ -300,16 +303,16 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             }
         }
         for zone in s.fleet_zones(f) {
-            for n in 1..=f.per_zone {
+            for n in 1..=f.per_zone.get() {
                 hosts.push(HostPlan {
-                    name: format!("{}-{zone}-{n}", f.name),
+                    name: host_name(&f.name, zone, n),
                     fleet: f.name.clone(),
                     region: f.region.clone(),
                     zone: zone.to_string(),
                     mirrors: mirrors.clone(),
                     pull: f.pull.clone(),
                     timeouts: f.timeouts,
-                    parallel_layers: f.parallel_layers as usize,
+                    parallel_layers: f.parallel_layers.get() as usize,
                     backoff: crate::backoff::Backoff::of(
                         f.backoff,
                         f.retry_backoff.0,
@@ -317,58 +320,13 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     ),
                     kind: f.kind,
                     container: (f.kind == HostKind::Containerd)
-                        .then(|| format!("{prefix}-host-{}-{zone}-{n}", f.name)),
+                        .then(|| format!("{prefix}-host-{}", host_name(&f.name, zone, n))),
                 });
             }
         }
     }
 
-    let mut timeline = Vec::new();
-    let mut fault_id = 0;
-    for step in &s.timeline {
-        let step = &step.value;
-        let what = match (step.action, step.fault) {
-            (Some(Action::ColdStart), _) => {
-                let sel = step
-                    .hosts
-                    .clone()
-                    .unwrap_or(HostSelector::All(AllHosts::All));
-                let mut chosen = select_hosts(&hosts, &sel);
-                if let Some(n) = step.pick {
-                    // Seeded: the same seed restarts the same hosts.
-                    while chosen.len() > n as usize {
-                        chosen.remove(rng.random_range(0..chosen.len()));
-                    }
-                }
-                StepPlan::ColdStart {
-                    hosts: chosen,
-                    ramp: step.ramp.map(|r| r.0).unwrap_or_default(),
-                }
-            }
-            (Some(Action::ProxyCheck), _) => StepPlan::ProxyCheck,
-            (None, Some(kind)) => {
-                fault_id += 1;
-                StepPlan::Fault(Box::new(plan_fault(
-                    &regions,
-                    upstream.as_ref(),
-                    &hosts,
-                    fault_id,
-                    kind,
-                    step,
-                    &mut rng,
-                )))
-            }
-            (None, None) => continue, // refused by validation
-        };
-        timeline.push(PlannedStep {
-            at: step.at.0,
-            what,
-        });
-    }
-    // Stable sort: steps at the same instant keep file order.
-    timeline.sort_by_key(|s| s.at);
-
-    Plan {
+    let mut plan = Plan {
         run_id: run_id.to_string(),
         scenario: s.name.value.clone(),
         description: s.description.clone(),
@@ -386,7 +344,6 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             })
             .collect(),
         hosts,
-        timeline,
         duration: s.duration.value.0,
         probes: s.probes,
         sla: s.sla.clone(),
@@ -396,7 +353,10 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         canaries: s.canaries.as_ref().map(|c| c.value),
         upstream,
         proxy_cache: s.preconditions.proxy_cache,
-    }
+        timeline: Vec::new(),
+    };
+    plan.timeline = plan.steps(s, &Names::new(s), &mut rng);
+    plan
 }
 
 fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
@@ -404,7 +364,7 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, h)| match sel {
-            HostSelector::All(_) => true,
+            HostSelector::All => true,
             HostSelector::Filter(f) => {
                 f.region.as_ref().is_none_or(|r| r == &h.region)
                     && f.zone.as_ref().is_none_or(|z| z == &h.zone)
@@ -415,26 +375,195 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
         .collect()
 }
 
-pub fn plan_fault(
-    regions: &[RegionPlan],
-    upstream: Option<&UpstreamPlan>,
-    hosts: &[HostPlan],
-    id: usize,
-    kind: FaultKind,
-    step: &Step,
-    rng: &mut StdRng,
-) -> FaultPlan {
-    let target = step.target.clone().unwrap_or_default();
-    let mut fault = FaultPlan {
-        id,
-        kind,
-        target: target.clone(),
-        duration: step.duration.map(|d| d.0).unwrap_or_default(),
-        containers: Vec::new(),
-        groups: Vec::new(),
-        volume: None,
-        regions: Vec::new(),
-        params: FaultParams {
+impl Plan {
+    /// The timeline's steps, in time order, with hosts selected and faults resolved.
+    fn steps(&self, s: &Scenario, names: &Names, rng: &mut StdRng) -> Vec<PlannedStep> {
+        let mut timeline = Vec::new();
+        let mut fault_id = 0;
+        for step in &s.timeline {
+            let step = &step.value;
+            let what = match (step.action, step.fault) {
+                (Some(Action::ColdStart), _) => {
+                    let sel = step.hosts.clone().unwrap_or(HostSelector::All);
+                    let mut chosen = select_hosts(&self.hosts, &sel);
+                    if let Some(n) = step.pick {
+                        // Seeded: the same seed restarts the same hosts.
+                        while chosen.len() > n.get() as usize {
+                            chosen.remove(rng.random_range(0..chosen.len()));
+                        }
+                    }
+                    StepPlan::ColdStart {
+                        hosts: chosen,
+                        ramp: step.ramp.map(|r| r.0).unwrap_or_default(),
+                    }
+                }
+                (Some(Action::ProxyCheck), _) => StepPlan::ProxyCheck,
+                (None, Some(kind)) => {
+                    fault_id += 1;
+                    StepPlan::Fault(Box::new(
+                        self.plan_fault(s, names, fault_id, kind, step, rng),
+                    ))
+                }
+                (None, None) => continue, // refused by validation
+            };
+            timeline.push(PlannedStep {
+                at: step.at.0,
+                what,
+            });
+        }
+        // Stable sort: steps at the same instant keep file order.
+        timeline.sort_by_key(|s| s.at);
+        timeline
+    }
+
+    /// A fault step resolved: its target through the scenario's namespace, every part
+    /// it acts on named as a container, its parameters with defaults applied; a `pick`
+    /// made with `rng`.
+    pub fn plan_fault(
+        &self,
+        s: &Scenario,
+        names: &Names,
+        id: usize,
+        kind: FaultKind,
+        step: &Step,
+        rng: &mut StdRng,
+    ) -> FaultPlan {
+        let written = step.target.clone().unwrap_or_default();
+        let on = match kind {
+            FaultKind::Partition => None,
+            kind if kind.is_upstream() => Some(Target::Upstream),
+            _ => names.target(&written).cloned(),
+        };
+        let mut fault = FaultPlan {
+            id,
+            kind,
+            target: written,
+            on: on.clone(),
+            duration: step.duration.map(|d| d.0).unwrap_or_default(),
+            containers: Vec::new(),
+            groups: Vec::new(),
+            volume: None,
+            regions: Vec::new(),
+            params: FaultParams::of(step),
+        };
+        let region = |name: &str| self.regions.iter().find(|r| r.name == name);
+        let mut members: Vec<Member> = match (kind, &on) {
+            (FaultKind::Partition, _) => {
+                let groups: Vec<Vec<Member>> = step
+                    .groups
+                    .iter()
+                    .flatten()
+                    .map(|g| {
+                        g.iter()
+                            .filter_map(|name| names.target(name))
+                            .flat_map(|t| t.members(s, true))
+                            .collect()
+                    })
+                    .collect();
+                fault.target = step
+                    .groups
+                    .iter()
+                    .flatten()
+                    .map(|g| format!("[{}]", g.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                fault.groups = groups
+                    .iter()
+                    .map(|g| g.iter().filter_map(|m| self.container(&m.part)).collect())
+                    .collect();
+                groups.into_iter().flatten().collect()
+            }
+            (_, None) => Vec::new(),
+            (FaultKind::CacheWipe, Some(Target::Proxy(r))) => {
+                fault.volume = region(r)
+                    .and_then(|r| r.proxy.as_ref())
+                    .map(|p| p.volume.clone());
+                Target::Proxy(r.clone()).members(s, false)
+            }
+            (FaultKind::CorruptBlob | FaultKind::DeleteBlob, Some(Target::Region(r))) => {
+                fault.volume = region(r).map(|r| r.volume.clone());
+                fault.regions = vec![r.clone()];
+                Vec::new()
+            }
+            // Done from the container that keeps the region's tmpfs mounted.
+            (FaultKind::FillDisk, Some(Target::Region(r))) => {
+                fault.volume = region(r).map(|r| r.volume.clone());
+                fault.regions = vec![r.clone()];
+                fault.containers = region(r)
+                    .and_then(|r| r.storage.as_ref())
+                    .map(|(_, keeper)| keeper.clone())
+                    .into_iter()
+                    .collect();
+                Vec::new()
+            }
+            (FaultKind::RegionOutage, Some(t)) => t.members(s, true),
+            (_, Some(t)) => t.members(s, false),
+        };
+        if let Some(n) = step.pick {
+            // Seeded: the same seed picks the same victims.
+            while members.len() > n.get() as usize {
+                members.remove(rng.random_range(0..members.len()));
+            }
+        }
+        for m in members {
+            if let Some(r) = m.region.filter(|r| !fault.regions.contains(r)) {
+                fault.regions.push(r);
+            }
+            if let Some(c) = self
+                .container(&m.part)
+                .filter(|c| !fault.containers.contains(c))
+            {
+                fault.containers.push(c);
+            }
+        }
+        // The upstream belongs to no region: a fault of it is felt where proxies cache it.
+        if on == Some(Target::Upstream) {
+            fault.regions = self
+                .regions
+                .iter()
+                .filter(|r| r.proxy.is_some())
+                .map(|r| r.name.clone())
+                .collect();
+        }
+        fault
+    }
+
+    /// The container a part of the topology runs in.
+    pub fn container(&self, part: &Part) -> Option<String> {
+        let regions = &self.regions;
+        match part {
+            Part::Node(n) => regions
+                .iter()
+                .flat_map(|r| &r.nodes)
+                .find(|node| &node.name == n)
+                .map(|node| node.container.clone()),
+            Part::LoadBalancer(r) => regions
+                .iter()
+                .find(|region| &region.name == r)
+                .map(|region| region.load_balancer.clone()),
+            Part::Proxy(r) => regions
+                .iter()
+                .find(|region| &region.name == r)
+                .and_then(|region| region.proxy.as_ref())
+                .map(|p| p.container.clone()),
+            Part::TokenService(home) => self
+                .token_services()
+                .into_iter()
+                .find(|t| &t.region == home)
+                .map(|t| t.container.clone()),
+            Part::UpstreamGate => self.upstream.as_ref().map(|u| u.gate.clone()),
+            Part::Host(h) => self
+                .hosts
+                .iter()
+                .find(|host| &host.name == h)
+                .and_then(|host| host.container.clone()),
+        }
+    }
+}
+
+impl FaultParams {
+    fn of(step: &Step) -> FaultParams {
+        FaultParams {
             mode: step.mode.unwrap_or_default(),
             direction: step.direction.unwrap_or_default(),
             rate: step.rate.map(|r| r.0).unwrap_or_default(),
@@ -444,196 +573,10 @@ pub fn plan_fault(
             image: step.image.clone().unwrap_or_default(),
             blob: step.blob,
             via: step.via,
-            status: step.status.unwrap_or(DEFAULT_ERROR_STATUS),
+            status: step.status.map_or(DEFAULT_ERROR_STATUS, |s| s.get() as u16),
             retry_after: step.retry_after.map_or(DEFAULT_RETRY_AFTER, |r| r.0),
-        },
-    };
-    let members: Vec<Member> = match kind {
-        FaultKind::ZoneOutage => members_of(regions, upstream, &target, false),
-        FaultKind::RegionOutage => members_of(regions, upstream, &target, true),
-        kind if kind.is_upstream() => {
-            fault.target = UPSTREAM.into();
-            fault.containers = upstream.map(|u| u.gate.clone()).into_iter().collect();
-            fault.regions = proxied_regions(regions);
-            return fault;
-        }
-        FaultKind::CacheWipe if target.ends_with("-proxy") => {
-            let proxy = regions.iter().find_map(|r| {
-                r.proxy
-                    .as_ref()
-                    .filter(|p| p.name == target)
-                    .map(|p| (r, p))
-            });
-            if let Some((r, p)) = proxy {
-                fault.volume = Some(p.volume.clone());
-                fault.containers = vec![p.container.clone()];
-                fault.regions = vec![r.name.clone()];
-            }
-            return fault;
-        }
-        FaultKind::Partition => {
-            let groups: Vec<Vec<Member>> = step
-                .groups
-                .iter()
-                .flatten()
-                .map(|g| {
-                    g.iter()
-                        .flat_map(|name| members_of(regions, upstream, name, true))
-                        .collect()
-                })
-                .collect();
-            fault.target = step
-                .groups
-                .iter()
-                .flatten()
-                .map(|g| format!("[{}]", g.join(", ")))
-                .collect::<Vec<_>>()
-                .join(" | ");
-            fault.groups = groups
-                .iter()
-                .map(|g| g.iter().map(|m| m.container.clone()).collect())
-                .collect();
-            groups.into_iter().flatten().collect()
-        }
-        FaultKind::CorruptBlob | FaultKind::DeleteBlob => {
-            if let Some(r) = regions.iter().find(|r| r.name == target) {
-                fault.volume = Some(r.volume.clone());
-                fault.regions = vec![r.name.clone()];
-            }
-            Vec::new()
-        }
-        // Done from the container that keeps the region's tmpfs mounted.
-        FaultKind::FillDisk => regions
-            .iter()
-            .filter(|r| r.name == target)
-            .filter_map(|r| {
-                fault.volume = Some(r.volume.clone());
-                r.storage.as_ref().map(|(_, keeper)| Member {
-                    container: keeper.clone(),
-                    region: r.name.clone(),
-                })
-            })
-            .collect(),
-        _ => {
-            let mut matches = members_of(regions, upstream, &target, false);
-            if matches.is_empty() {
-                matches = fleet_members(hosts, &target);
-            }
-            if let Some(n) = step.pick {
-                // Seeded: the same seed picks the same victims.
-                while matches.len() > n as usize {
-                    matches.remove(rng.random_range(0..matches.len()));
-                }
-            }
-            matches
-        }
-    };
-    for m in &members {
-        if !m.region.is_empty() && !fault.regions.contains(&m.region) {
-            fault.regions.push(m.region.clone());
         }
     }
-    for m in members {
-        if !fault.containers.contains(&m.container) {
-            fault.containers.push(m.container);
-        }
-    }
-    if target == UPSTREAM {
-        fault.regions = proxied_regions(regions);
-    }
-    fault
-}
-
-/// The regions a fault of the upstream is felt in: those whose proxy caches it.
-fn proxied_regions(regions: &[RegionPlan]) -> Vec<String> {
-    regions
-        .iter()
-        .filter(|r| r.proxy.is_some())
-        .map(|r| r.name.clone())
-        .collect()
-}
-
-struct Member {
-    container: String,
-    region: String,
-}
-
-/// The containers of a fleet's hosts (containerd hosts are containers; validation keeps
-/// other kinds from being targets).
-fn fleet_members(hosts: &[HostPlan], fleet: &str) -> Vec<Member> {
-    hosts
-        .iter()
-        .filter(|h| h.fleet == fleet)
-        .filter_map(|h| {
-            h.container.as_ref().map(|c| Member {
-                container: c.clone(),
-                region: h.region.clone(),
-            })
-        })
-        .collect()
-}
-
-/// What a name designates: a load balancer (`<region>-lb`), a proxy (`<region>-proxy`),
-/// a token service (`<region>-token`), the upstream's gate, a node, a zone's nodes, or a
-/// region's nodes (and its load balancer and token service when `whole_region`).
-fn members_of(
-    regions: &[RegionPlan],
-    upstream: Option<&UpstreamPlan>,
-    name: &str,
-    whole_region: bool,
-) -> Vec<Member> {
-    let mut out = Vec::new();
-    // A token service belongs to the region it runs in, also when it serves others:
-    // those are spared parts the fault is felt in, which isolation then judges.
-    if let Some(t) = regions
-        .iter()
-        .filter_map(|r| r.token_service.as_ref())
-        .find(|t| t.name == name)
-    {
-        out.push(Member {
-            container: t.container.clone(),
-            region: t.region.clone(),
-        });
-        return out;
-    }
-    if let Some(u) = upstream.filter(|_| name == UPSTREAM) {
-        // The upstream belongs to no region: cutting it off touches the proxies' regions.
-        out.push(Member {
-            container: u.gate.clone(),
-            region: String::new(),
-        });
-        return out;
-    }
-    for r in regions {
-        let member = |container: &str| Member {
-            container: container.to_string(),
-            region: r.name.clone(),
-        };
-        if name == format!("{}-lb", r.name) {
-            out.push(member(&r.load_balancer));
-            continue;
-        }
-        if let Some(p) = r.proxy.as_ref().filter(|p| p.name == name) {
-            out.push(member(&p.container));
-            continue;
-        }
-        out.extend(
-            r.nodes
-                .iter()
-                .filter(|n| n.name == name || n.zone == name || r.name == name)
-                .map(|n| member(&n.container)),
-        );
-        if whole_region && r.name == name {
-            out.push(member(&r.load_balancer));
-            // The token service running in the region goes down with it.
-            let hosted = regions
-                .iter()
-                .filter_map(|other| other.token_service.as_ref())
-                .find(|t| t.region == r.name);
-            out.extend(hosted.map(|t| member(&t.container)));
-        }
-    }
-    out
 }
 
 /// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
@@ -942,6 +885,104 @@ timeline:
                 _ => None,
             })
             .collect()
+    }
+
+    /// Every form a target takes, on a topology whose names nearly collide (`eu-a` and
+    /// `eu-ab`, nodes `eu-a-1` and zone `eu-ab`): each fault acts on exactly the parts
+    /// the README's fault table documents for that form, and on nothing else.
+    #[test]
+    fn every_target_form_acts_on_exactly_its_documented_parts() {
+        let src = r#"
+name: targets
+duration: 60s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a, eu-ab], nodes_per_zone: 2 }
+    - { name: us, zones: [us-a], storage_limit: 64MiB }
+  upstream: true
+  proxy: per-region
+  auth: token
+images:
+  - { ref: team/app:1, layers: [1MiB] }
+hosts:
+  - { name: f, region: us, per_zone: 2, kind: containerd, mirrors: [region], pull: [team/app:1] }
+timeline:
+  - { at: 1s, fault: kill, target: eu-a-1, for: 1s }
+  - { at: 2s, fault: kill, target: eu-a, for: 1s }
+  - { at: 3s, fault: stop, target: eu, for: 1s }
+  - { at: 4s, fault: zone-outage, target: eu-ab, for: 1s }
+  - { at: 5s, fault: region-outage, target: eu, for: 1s }
+  - { at: 6s, fault: pause, target: eu-lb, for: 1s }
+  - { at: 7s, fault: kill, target: eu-proxy, for: 1s }
+  - { at: 8s, fault: cache-wipe, target: eu-proxy }
+  - { at: 9s, fault: pause, target: us-token, for: 1s }
+  - { at: 10s, fault: kill, target: upstream, for: 1s }
+  - { at: 11s, fault: upstream-outage, for: 1s }
+  - { at: 12s, fault: blackhole, target: f, for: 1s }
+  - { at: 13s, fault: partition, groups: [[eu-a], [eu-ab, us-lb]], for: 1s }
+  - { at: 14s, fault: fill-disk, target: us, for: 1s }
+  - { at: 15s, fault: corrupt-blob, target: eu, image: team/app:1 }
+  - { at: 16s, fault: restart, target: eu-ab-2 }
+  - { at: 17s, fault: region-outage, target: us, for: 1s }
+"#;
+        let p = build(&parse(src).unwrap(), "r", 1);
+        let c = |names: &[&str]| -> Vec<String> {
+            names.iter().map(|n| format!("drill-r-{n}")).collect()
+        };
+        let eu_nodes = ["eu-a-1", "eu-a-2", "eu-ab-1", "eu-ab-2"];
+        let expected: Vec<(Vec<String>, Vec<&str>)> = vec![
+            (c(&["eu-a-1"]), vec!["eu"]),
+            (c(&["eu-a-1", "eu-a-2"]), vec!["eu"]),
+            (c(&eu_nodes), vec!["eu"]),
+            (c(&["eu-ab-1", "eu-ab-2"]), vec!["eu"]),
+            (
+                c(&[&eu_nodes[..], &["eu-lb", "eu-token"]].concat()),
+                vec!["eu"],
+            ),
+            (c(&["eu-lb"]), vec!["eu"]),
+            (c(&["eu-proxy"]), vec!["eu"]),
+            (c(&["eu-proxy"]), vec!["eu"]),
+            (c(&["us-token"]), vec!["us"]),
+            // The upstream belongs to no region: it is felt where proxies cache it.
+            (c(&["upstream-gate"]), vec!["eu", "us"]),
+            (c(&["upstream-gate"]), vec!["eu", "us"]),
+            (c(&["host-f-us-a-1", "host-f-us-a-2"]), vec!["us"]),
+            (
+                c(&["eu-a-1", "eu-a-2", "eu-ab-1", "eu-ab-2", "us-lb"]),
+                vec!["eu", "us"],
+            ),
+            (c(&["us-storage-keeper"]), vec!["us"]),
+            (Vec::new(), vec!["eu"]),
+            (c(&["eu-ab-2"]), vec!["eu"]),
+            (c(&["us-a-1", "us-lb", "us-token"]), vec!["us"]),
+        ];
+        let faults = faults_of(&p);
+        assert_eq!(faults.len(), expected.len());
+        for (f, (containers, regions)) in faults.iter().zip(&expected) {
+            assert_eq!(&f.containers, containers, "fault #{} on {}", f.id, f.target);
+            assert_eq!(&f.regions, regions, "fault #{} on {}", f.id, f.target);
+        }
+        assert_eq!(
+            faults[12].groups,
+            [
+                c(&["eu-a-1", "eu-a-2"]),
+                c(&["eu-ab-1", "eu-ab-2", "us-lb"])
+            ]
+        );
+        assert_eq!(
+            faults[7].volume.as_deref(),
+            Some("drill-r-eu-proxy-storage")
+        );
+        assert_eq!(faults[14].volume.as_deref(), Some("drill-r-eu-storage"));
+        // Every fault's typed target is what its name means.
+        assert_eq!(
+            faults[1].on,
+            Some(Target::Zone {
+                region: "eu".into(),
+                zone: "eu-a".into()
+            })
+        );
+        assert_eq!(faults[12].on, None);
     }
 
     #[test]

@@ -121,9 +121,18 @@ pub fn worst(codes: &[u8]) -> u8 {
     codes.iter().copied().min_by_key(rank).unwrap_or(exit::PASS)
 }
 
+/// Loads a scenario to run it, saying its warnings first.
+pub fn load(path: &Path) -> Result<scenario::Scenario, DrillError> {
+    let loaded = scenario::load(path)?;
+    for w in &loaded.warnings {
+        say(format!("warning: {w}"));
+    }
+    Ok(loaded.scenario)
+}
+
 /// Runs one scenario; returns the exit code its verdict calls for.
 pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
-    let scenario = scenario::load(path)?;
+    let scenario = load(path)?;
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let plan = plan::build(&scenario, &plan::new_run_id(), seed);
     run_plan(plan, opts, None).await.map(|(code, _)| code)

@@ -52,20 +52,123 @@ impl Serialize for Span {
 /// Largest layer drill will generate: beyond this a scenario is almost surely a typo.
 pub const MAX_LAYER_BYTES: u64 = 4 << 30;
 
+/// A whole number a scenario counts with, from `MIN` to `MAX`: the bounds travel with
+/// the type, so a value out of them (or out of any integer type, `1e30`, `-1`) gets
+/// the same message naming them, and the JSON Schema carries them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Count<const MIN: u64, const MAX: u64>(u64);
+
+impl<const MIN: u64, const MAX: u64> Count<MIN, MAX> {
+    /// A count known to be within bounds (defaults, tests).
+    pub const fn new(n: u64) -> Self {
+        assert!(n >= MIN && n <= MAX, "count out of its bounds");
+        Count(n)
+    }
+
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    fn bounds() -> String {
+        if MAX == u64::MAX {
+            format!("a whole number, {MIN} or more")
+        } else {
+            format!("a whole number from {MIN} to {MAX}")
+        }
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> fmt::Display for Count<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Count<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<const MIN: u64, const MAX: u64>;
+        impl<const MIN: u64, const MAX: u64> Visitor<MIN, MAX> {
+            fn out<E: de::Error>(shown: impl fmt::Display) -> E {
+                E::custom(format!(
+                    "{shown} is out of range: expected {}",
+                    Count::<MIN, MAX>::bounds()
+                ))
+            }
+        }
+        impl<const MIN: u64, const MAX: u64> de::Visitor<'_> for Visitor<MIN, MAX> {
+            type Value = Count<MIN, MAX>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(&Count::<MIN, MAX>::bounds())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                if (MIN..=MAX).contains(&v) {
+                    Ok(Count(v))
+                } else {
+                    Err(Self::out(v))
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v).map_or_else(|_| Err(Self::out(v)), |v| self.visit_u64(v))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+                u64::try_from(v).map_or_else(|_| Err(Self::out(v)), |v| self.visit_u64(v))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+                u64::try_from(v).map_or_else(|_| Err(Self::out(v)), |v| self.visit_u64(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                if v.fract() != 0.0 || !v.is_finite() {
+                    return Err(E::custom(format!(
+                        "{v} is not a whole number: expected {}",
+                        Count::<MIN, MAX>::bounds()
+                    )));
+                }
+                Err(Self::out(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v.trim().parse::<u128>() {
+                    Ok(n) => self.visit_u128(n),
+                    Err(_) => Err(E::custom(format!(
+                        "'{v}' is not a whole number: expected {}",
+                        Count::<MIN, MAX>::bounds()
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor::<MIN, MAX>)
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> Serialize for Count<MIN, MAX> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> schemars::JsonSchema for Count<MIN, MAX> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Count_{MIN}_{MAX}").into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        if MAX == u64::MAX {
+            schemars::json_schema!({ "type": "integer", "minimum": MIN })
+        } else {
+            schemars::json_schema!({ "type": "integer", "minimum": MIN, "maximum": MAX })
+        }
+    }
+}
+
 /// A byte size written like `4MiB`, `512KiB`, `1GB` or a plain number of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Size(pub u64);
 
 impl Size {
+    /// Any size from 0 bytes up; each field that takes one checks its own bounds.
     pub fn parse(s: &str) -> Result<Size, String> {
         let t = s.trim();
-        let out_of_range =
-            || format!("size '{s}' is out of range: a layer holds between 1 byte and 4GiB");
-        if t.starts_with('-') {
-            return Err(out_of_range());
-        }
         let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
             .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
         let mult: u64 = match unit.trim() {
@@ -86,8 +189,14 @@ impl Size {
             .parse()
             .map_err(|_| format!("invalid size '{s}'; write e.g. 512KiB or 8MiB"))?;
         let bytes = n * mult as f64;
-        if !(bytes.is_finite() && bytes >= 1.0 && bytes <= MAX_LAYER_BYTES as f64) {
-            return Err(out_of_range());
+        if !bytes.is_finite() || bytes < 0.0 {
+            return Err(format!("invalid size '{s}': a size is 0 bytes or more"));
+        }
+        // 2^64 itself rounds to u64::MAX + 1 as a float.
+        if bytes >= u64::MAX as f64 {
+            return Err(format!(
+                "size '{s}' is larger than any size a scenario takes"
+            ));
         }
         Ok(Size(bytes as u64))
     }
@@ -295,11 +404,30 @@ mod tests {
         assert!(Size::parse("2 parsecs")
             .unwrap_err()
             .contains("unknown unit"));
-        assert!(Size::parse("0").unwrap_err().contains("out of range"));
+        assert_eq!(Size::parse("0").unwrap().0, 0);
+        assert!(Size::parse("-1").unwrap_err().contains("0 bytes or more"));
         assert!(Size::parse("18446744073709551615GiB")
             .unwrap_err()
-            .contains("out of range"));
+            .contains("larger than any size"));
         assert_eq!(Size(8 << 20).to_string(), "8MiB");
+    }
+
+    #[test]
+    fn counts_name_their_bounds_whatever_the_number() {
+        type C = Count<1, 8>;
+        let read = |yaml: &str| serde_saphyr::from_str::<C>(yaml).map_err(|e| e.to_string());
+        assert_eq!(read("3").unwrap().get(), 3);
+        for bad in ["0", "9", "-1", "18446744073709551616", "1e30"] {
+            let e = read(bad).unwrap_err();
+            assert!(e.contains("from 1 to 8"), "{bad}: {e}");
+        }
+        assert!(read("2.5").unwrap_err().contains("not a whole number"));
+        let any: Count<0, { u64::MAX }> = serde_json::from_str("7").unwrap();
+        assert_eq!(any.get(), 7);
+        assert!(serde_json::from_str::<Count<0, { u64::MAX }>>("-7")
+            .unwrap_err()
+            .to_string()
+            .contains("0 or more"));
     }
 
     #[test]

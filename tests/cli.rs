@@ -40,7 +40,7 @@ fn malformed_scenario_exits_64_with_file_line_and_field() {
     let err = text(&out.stderr);
     let expected = format!("{}:14:", bad.path().display());
     assert!(err.contains(&expected), "names file and line: {err}");
-    assert!(err.contains("unknown field `mirror`"), "{err}");
+    assert!(err.contains("unknown key `mirror`"), "{err}");
 
     // `run` refuses it the same way, before touching Docker.
     let out = drill().arg("run").arg(bad.path()).output().unwrap();

@@ -3,21 +3,39 @@
 //! A scenario is parsed strictly (unknown keys are errors) and then validated as a
 //! whole; every problem is reported with the file, line, column and field it concerns.
 
+mod load;
+mod messages;
+pub mod names;
+pub mod source;
+mod timeline;
+mod warnings;
+
+pub use load::{check_source, load, parse, render_problems, Loaded};
+pub use timeline::parse_fault;
+
 use crate::backoff::{BackoffModel, KubeletBackoff};
-use crate::error::DrillError;
-use crate::units::{Growth, Percent, Size, Span};
+use crate::units::{Count, Growth, Percent, Size, Span};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
-use std::io::Read as _;
-use std::path::Path;
 
 /// Scenario files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
-pub const MAX_NODES_PER_ZONE: u32 = 8;
-pub const MAX_HOSTS_PER_ZONE: u32 = 10_000;
+pub const MAX_NODES_PER_ZONE: u64 = 8;
+pub const MAX_HOSTS_PER_ZONE: u64 = 10_000;
+/// Layers one host fetches at once.
+pub const MAX_PARALLEL_LAYERS: u64 = 16;
+
+/// Registry nodes in one zone.
+pub type NodesPerZone = Count<1, MAX_NODES_PER_ZONE>;
+/// Hosts of a fleet in each of its zones.
+pub type HostsPerZone = Count<1, MAX_HOSTS_PER_ZONE>;
+pub type ParallelLayers = Count<1, MAX_PARALLEL_LAYERS>;
+/// How many of a target's matches a fault or cold start acts on.
+pub type Pick = Count<1, { crate::limits::MAX_HOSTS as u64 }>;
+/// The HTTP status an `upstream-errors` fault answers with.
+pub type ErrorStatus = Count<500, 599>;
 /// Each containerd host is a container: a few dozen is what a small machine runs.
 pub const MAX_CONTAINERD_HOSTS: usize = 50;
 pub const MAX_LAYERS: usize = 64;
@@ -242,6 +260,11 @@ pub fn proxy_name(region: &str) -> String {
     format!("{region}-proxy")
 }
 
+/// A host's name: `<fleet>-<zone>-<n>`, n counted from 1 in each zone.
+pub fn host_name(fleet: &str, zone: &str, n: u64) -> String {
+    format!("{fleet}-{zone}-{n}")
+}
+
 /// The name of a region's token service (`auth: token`): `<region>-token`.
 pub fn token_service_name(region: &str) -> String {
     format!("{region}-token")
@@ -281,7 +304,7 @@ pub struct Region {
     pub name: String,
     pub zones: Vec<String>,
     #[serde(default = "one")]
-    pub nodes_per_zone: u32,
+    pub nodes_per_zone: NodesPerZone,
     /// Overrides `topology.auth` for this region, e.g. `none` for a region left open.
     #[serde(default)]
     pub auth: Option<AuthKind>,
@@ -291,8 +314,8 @@ pub struct Region {
     pub storage_limit: Option<Size>,
 }
 
-fn one() -> u32 {
-    1
+fn one() -> NodesPerZone {
+    NodesPerZone::new(1)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -345,7 +368,7 @@ pub struct Fleet {
     /// Zones of the region the fleet is placed in; all of them when omitted.
     #[serde(default)]
     pub zones: Option<Vec<String>>,
-    pub per_zone: u32,
+    pub per_zone: HostsPerZone,
     #[serde(default)]
     pub kind: HostKind,
     /// Ordered mirror list: `region` (the fleet's own region), `other-regions`
@@ -357,7 +380,7 @@ pub struct Fleet {
     pub timeouts: Timeouts,
     /// Layers fetched at once per host (containerd's default is 3).
     #[serde(default = "three")]
-    pub parallel_layers: u32,
+    pub parallel_layers: ParallelLayers,
     /// Wait before a host retries a failed cold start.
     #[serde(default = "default_backoff")]
     pub retry_backoff: Span,
@@ -370,8 +393,8 @@ pub struct Fleet {
     pub kubelet_backoff: Option<KubeletBackoff>,
 }
 
-fn three() -> u32 {
-    3
+fn three() -> ParallelLayers {
+    ParallelLayers::new(3)
 }
 
 fn default_backoff() -> Span {
@@ -454,7 +477,7 @@ pub struct Step {
     pub duration: Option<Span>,
     /// Act on this many of the target's matches, picked with the seed.
     #[serde(default)]
-    pub pick: Option<u32>,
+    pub pick: Option<Pick>,
     /// How a zone or region is lost.
     #[serde(default)]
     pub mode: Option<OutageMode>,
@@ -483,7 +506,7 @@ pub struct Step {
     pub blob: Option<BlobRef>,
     /// Status an `upstream-errors` fault answers with (500-599).
     #[serde(default)]
-    pub status: Option<u16>,
+    pub status: Option<ErrorStatus>,
     /// `Retry-After` an `upstream-rate-limit` fault sends with its 429s.
     #[serde(default)]
     pub retry_after: Option<Span>,
@@ -524,17 +547,68 @@ pub enum Direction {
     Both,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(untagged)]
+/// Which blob of an image a storage fault damages: a layer by index (0 = first), or
+/// `config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobRef {
     Layer(usize),
-    Config(ConfigBlob),
+    Config,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ConfigBlob {
-    Config,
+impl<'de> Deserialize<'de> for BlobRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = BlobRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a layer's index (0 for the first) or `config`")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<BlobRef, E> {
+                usize::try_from(v)
+                    .map(BlobRef::Layer)
+                    .map_err(|_| E::custom(format!("layer {v} does not exist")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<BlobRef, E> {
+                u64::try_from(v).map_or_else(
+                    |_| Err(E::custom("a layer's index counts from 0")),
+                    |v| self.visit_u64(v),
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BlobRef, E> {
+                match v {
+                    "config" => Ok(BlobRef::Config),
+                    _ => Err(E::custom(format!(
+                        "'{v}' is no blob: write a layer's index (0 for the first) or config"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for BlobRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            BlobRef::Layer(n) => s.serialize_u64(*n as u64),
+            BlobRef::Config => s.serialize_str("config"),
+        }
+    }
+}
+
+impl JsonSchema for BlobRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BlobRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [
+                { "type": "integer", "minimum": 0, "description": "A layer's index, 0 for the first." },
+                { "const": "config" },
+            ],
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
@@ -670,18 +744,60 @@ impl Step {
 }
 
 /// Which hosts a cold start applies to: `all`, or `{ region: eu }`, `{ zone: eu-a }`,
-/// `{ fleet: eu-fleet }`.
-#[derive(Debug, Deserialize, Clone, PartialEq, Eq, JsonSchema)]
-#[serde(untagged)]
+/// `{ fleet: eu-fleet }` (keys may be combined).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostSelector {
-    All(AllHosts),
+    All,
     Filter(HostFilter),
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum AllHosts {
-    All,
+impl<'de> Deserialize<'de> for HostSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const FORMS: &str =
+            "write all, or a mapping such as { region: eu }, { zone: eu-a } or { fleet: eu-fleet }";
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = HostSelector;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(FORMS)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HostSelector, E> {
+                match v {
+                    "all" => Ok(HostSelector::All),
+                    _ => Err(E::custom(format!("'{v}' selects no hosts: {FORMS}"))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<HostSelector, A::Error> {
+                HostFilter::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(HostSelector::Filter)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                _: A,
+            ) -> Result<HostSelector, A::Error> {
+                Err(serde::de::Error::custom(format!(
+                    "a list selects no hosts: {FORMS}"
+                )))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for HostSelector {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HostSelector".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let filter = g.subschema_for::<HostFilter>();
+        schemars::json_schema!({
+            "anyOf": [{ "const": "all" }, filter],
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq, Eq, Default, JsonSchema)]
@@ -830,26 +946,41 @@ pub struct ErrorBudgetSla {
 }
 
 /// A problem found in a scenario, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Problem {
     pub line: usize,
     pub column: usize,
     pub field: String,
     pub message: String,
+    /// The field of another place the problem concerns (the first of two things
+    /// named the same), shown under the first.
+    pub also: Option<String>,
+    /// Where `also` is written, once located.
+    pub also_at: Option<(usize, usize)>,
 }
 
 impl Problem {
+    pub(crate) fn new(
+        line: usize,
+        column: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+            ..Problem::default()
+        }
+    }
+
     pub(crate) fn at(
         loc: &Location,
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Problem {
-        Problem {
-            line: loc.line() as usize,
-            column: loc.column() as usize,
-            field: field.into(),
-            message: message.into(),
-        }
+        Problem::new(loc.line() as usize, loc.column() as usize, field, message)
     }
 }
 
@@ -860,137 +991,8 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Scenario)).expect("a schema is JSON")
 }
 
-/// Parses and validates one fault given by hand during a game day (`drill inject`),
-/// written as a timeline step, against the scenario's topology.
-pub fn parse_fault(s: &Scenario, step_yaml: &str) -> Result<(FaultKind, Step), String> {
-    let step: Step = serde_saphyr::from_str(step_yaml).map_err(|e| syntax_message(&e))?;
-    let Some(kind) = step.fault else {
-        return Err("name a fault kind".into());
-    };
-    let mut problems = Vec::new();
-    validate_fault(s, kind, &step, &Location::UNKNOWN, "fault", &mut problems);
-    // By hand a fault may stay until `drill heal`: no `for` needed.
-    problems.retain(|p| !(step.duration.is_none() && p.field == "fault.for"));
-    match problems.first() {
-        None => Ok((kind, step)),
-        Some(_) => Err(problems
-            .iter()
-            .map(|p| format!("{}: {}", p.field.trim_start_matches("fault."), p.message))
-            .collect::<Vec<_>>()
-            .join("; ")),
-    }
-}
-
-/// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)
-/// whose message names the file, line, column and field.
-pub fn load(path: &Path) -> Result<Scenario, DrillError> {
-    let shown = path.display().to_string();
-    let cannot = |e: std::io::Error| {
-        DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}"))
-    };
-    // Read at most one byte past the limit, so that neither a huge file nor an endless
-    // one (a FIFO, /dev/zero) is ever held in memory.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(DrillError::Usage(format!(
-            "{shown}: the scenario file is larger than {MAX_FILE_BYTES} bytes, the limit; \
-             a scenario this large is not one a person wrote: check the path"
-        )));
-    }
-    let source = String::from_utf8(bytes).map_err(|e| {
-        DrillError::Usage(format!(
-            "{shown}: the scenario file is not UTF-8 text (first bad byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    check_source(&shown, &source)
-}
-
-/// Parses and validates scenario text read from `file`: what `drill validate` does
-/// once the file is read. Problems are rendered with `file` and the offending line.
-pub fn check_source(file: &str, source: &str) -> Result<Scenario, DrillError> {
-    parse(source).map_err(|problems| DrillError::Usage(render_problems(file, source, &problems)))
-}
-
-/// Parses and validates scenario text.
-pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
-    // The parser's error says where; the path says which field, for errors that
-    // name only a type ("invalid u32").
-    let mut field = String::new();
-    let scenario: Scenario = serde_saphyr::with_deserializer_from_str(source, |de| {
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            field = field_path(e.path());
-            e.into_inner()
-        })
-    })
-    .map_err(|e| vec![syntax_problem(&e, field)])?;
-    // Bounds first: the cross-field checks below are quadratic in places, and a
-    // scenario past its bounds is refused whatever else it says.
-    let mut problems = Vec::new();
-    crate::limits::check(&scenario, source, &mut problems);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut problems = validate(&scenario);
-    validate_sla(&scenario, &sla_locations(source), &mut problems);
-    if problems.is_empty() {
-        Ok(scenario)
-    } else {
-        Err(problems)
-    }
-}
-
-/// Where the SLA entries sit in the file. [`Sla`] carries no locations because it is
-/// also read back from journals (JSON), so they are found by a second, lenient parse.
-#[derive(Deserialize, Default)]
-struct SlaLocations {
-    #[serde(default)]
-    sla: Option<SlaEntryLocations>,
-}
-
-#[derive(Deserialize, Default)]
-struct SlaEntryLocations {
-    #[serde(default)]
-    availability: Option<Spanned<serde::de::IgnoredAny>>,
-    #[serde(default)]
-    error_budget: Option<Spanned<serde::de::IgnoredAny>>,
-    #[serde(default)]
-    auth: Option<Spanned<serde::de::IgnoredAny>>,
-    #[serde(default)]
-    isolation: Option<Spanned<serde::de::IgnoredAny>>,
-    #[serde(default)]
-    fallback: Option<Spanned<serde::de::IgnoredAny>>,
-}
-
-struct SlaSpans {
-    availability: Location,
-    error_budget: Location,
-    auth: Location,
-    isolation: Location,
-    fallback: Location,
-}
-
-fn sla_locations(source: &str) -> SlaSpans {
-    let entries = serde_saphyr::from_str::<SlaLocations>(source)
-        .ok()
-        .and_then(|l| l.sla)
-        .unwrap_or_default();
-    let at =
-        |e: Option<Spanned<serde::de::IgnoredAny>>| e.map_or(Location::UNKNOWN, |s| s.referenced);
-    SlaSpans {
-        availability: at(entries.availability),
-        error_budget: at(entries.error_budget),
-        auth: at(entries.auth),
-        isolation: at(entries.isolation),
-        fallback: at(entries.fallback),
-    }
-}
-
 /// The SLA keys that depend on the rest of the scenario (probe interval, duration).
-fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
+fn validate_sla(s: &Scenario, p: &mut Vec<Problem>) {
     let topology = &s.topology.value;
     let any_auth = topology
         .regions
@@ -998,11 +1000,31 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
         .any(|r| topology.auth_of(&r.value) != AuthKind::None);
     if s.sla.auth.is_some() && !any_auth {
         p.push(Problem::at(
-            &at.auth,
+            &Location::UNKNOWN,
             "sla.auth",
             "`enforced` needs registries that demand credentials: set topology.auth: htpasswd \
              or token",
         ));
+    }
+    if let Some(c) = &s.sla.cold_pull {
+        // A higher percentile can never be faster than a lower one.
+        let given: Vec<(&str, Span)> = [("p50", c.p50), ("p95", c.p95), ("p99", c.p99)]
+            .into_iter()
+            .filter_map(|(name, v)| v.map(|v| (name, v)))
+            .collect();
+        for pair in given.windows(2) {
+            let ((low, lv), (high, hv)) = (pair[0], pair[1]);
+            if hv < lv {
+                p.push(Problem::at(
+                    &Location::UNKNOWN,
+                    format!("sla.cold_pull.{high}"),
+                    format!(
+                        "{high} ({hv}) is below {low} ({lv}): a higher percentile is never \
+                         faster; give {high} at least {lv}"
+                    ),
+                ));
+            }
+        }
     }
     let pull_sla = s.sla.cold_pull.as_ref().and_then(|c| c.p99);
     if s.sla
@@ -1012,20 +1034,20 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
         && pull_sla.is_none()
     {
         p.push(Problem::at(
-            &at.fallback,
+            &Location::UNKNOWN,
             "sla.fallback.max_pull",
             "set it, or declare cold_pull.p99 for fallback pulls to be held to",
         ));
     }
     if s.sla.isolation.is_some() && s.topology.value.regions.len() < 2 {
         p.push(Problem::at(
-            &at.isolation,
+            &Location::UNKNOWN,
             "sla.isolation",
             "compares the regions a fault spares with their steady state: declare two regions or more",
         ));
     }
     if let Some(av) = &s.sla.availability {
-        let loc = &at.availability;
+        let loc = &Location::UNKNOWN;
         match av.window {
             Some(w) if w.0 < s.probes.interval.0 => p.push(Problem::at(
                 loc,
@@ -1053,7 +1075,7 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
         }
     }
     if let Some(b) = &s.sla.error_budget {
-        let loc = &at.error_budget;
+        let loc = &Location::UNKNOWN;
         if b.period.0.is_zero() {
             p.push(Problem::at(
                 loc,
@@ -1071,102 +1093,6 @@ fn validate_sla(s: &Scenario, at: &SlaSpans, p: &mut Vec<Problem>) {
     }
 }
 
-/// A field's path as the scenario spells it (`topology.regions[0].nodes_per_zone`):
-/// the `value` a [`Spanned`] field is read through is not the user's.
-fn field_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => {
-                let _ = write!(out, "[{index}]");
-            }
-            Segment::Map { key } if key == "value" => {}
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Segment::Unknown => {}
-        }
-    }
-    out
-}
-
-/// The parser's message, without the location it prefixes.
-fn syntax_message(e: &serde_saphyr::Error) -> String {
-    let rendered = e.to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    // The crate prefixes its first line with "error: line L column C: ".
-    first
-        .strip_prefix("error: ")
-        .unwrap_or(first)
-        .split_once(": ")
-        .filter(|(head, _)| head.starts_with("line "))
-        .map(|(_, rest)| rest)
-        .map_or_else(|| plain(first), plain)
-}
-
-/// The parser's terse messages about a value's shape, in the scenario's words.
-fn plain(message: &str) -> String {
-    let unsigned_max = |ty: &str| match ty {
-        "u8" => Some(u64::from(u8::MAX)),
-        "u16" => Some(u64::from(u16::MAX)),
-        "u32" => Some(u64::from(u32::MAX)),
-        "u64" | "usize" => Some(u64::MAX),
-        _ => None,
-    };
-    match message {
-        "expected sequence start" => "expected a list: `[a, b]`, or one `- item` per line".into(),
-        "expected mapping start" => {
-            "expected a mapping: `{ key: value }`, or one `key: value` per line".into()
-        }
-        "expected string scalar" => "expected one value here, not a list or a mapping".into(),
-        _ => match message.strip_prefix("invalid ").and_then(unsigned_max) {
-            Some(max) => format!("expected a whole number from 0 to {max}"),
-            None => message.to_string(),
-        },
-    }
-}
-
-/// A parse error as a problem: where the parser stopped and, as `field`, the path
-/// of the field it was reading (empty outside any field).
-fn syntax_problem(e: &serde_saphyr::Error, field: String) -> Problem {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line() as usize, l.column() as usize))
-        .unwrap_or((0, 0));
-    Problem {
-        line,
-        column,
-        field,
-        message: syntax_message(e),
-    }
-}
-
-/// Formats problems like a compiler: `file:line:col: field: message`, then the line.
-pub fn render_problems(file: &str, source: &str, problems: &[Problem]) -> String {
-    let mut out = String::new();
-    for p in problems {
-        let field = if p.field.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", p.field)
-        };
-        let _ = writeln!(out, "{file}:{}:{}: {field}{}", p.line, p.column, p.message);
-        if let Some(text) = source
-            .lines()
-            .nth(p.line.saturating_sub(1))
-            .filter(|_| p.line > 0)
-        {
-            let _ = writeln!(out, "  {:>4} | {text}", p.line);
-            let _ = writeln!(out, "       | {}^", " ".repeat(p.column.saturating_sub(1)));
-        }
-    }
-    out.trim_end().to_string()
-}
-
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
@@ -1178,23 +1104,35 @@ fn valid_name(s: &str) -> bool {
 
 const NAME_RULE: &str = "use 1-40 lowercase letters, digits and dashes";
 
+/// `repository:tag` by the OCI distribution grammar (distribution's `reference`
+/// package): path components of lowercase letters and digits, separated inside by one
+/// `.`, one or two `_` or any number of `-`, joined by `/`, at most 255 characters in
+/// all; a tag of at most 128 word characters, dots and dashes, not starting with either.
 fn valid_reference(s: &str) -> bool {
     let Some((repo, tag)) = s.rsplit_once(':') else {
         return false;
     };
-    let repo_ok = !repo.is_empty()
-        && repo.split('/').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-        });
-    let tag_ok = !tag.is_empty()
-        && tag.len() <= 128
+    let component = |part: &str| {
+        let bytes = part.as_bytes();
+        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        if !bytes.first().is_some_and(alnum) || !bytes.last().is_some_and(alnum) {
+            return false;
+        }
+        // Runs of separators between alphanumerics: `.`, `_`, `__` or dashes.
+        part.split(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            .filter(|sep| !sep.is_empty())
+            .all(|sep| matches!(sep, "." | "_" | "__") || sep.bytes().all(|b| b == b'-'))
+            && bytes.iter().all(|b| alnum(b) || b"._-".contains(b))
+    };
+    let tag_ok = tag.len() <= 128
         && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    repo_ok && tag_ok
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    repo.len() <= 255 && repo.split('/').all(component) && tag_ok
 }
 
 impl Scenario {
@@ -1206,7 +1144,7 @@ impl Scenario {
             .iter()
             .flat_map(|r| {
                 r.value.zones.iter().flat_map(move |z| {
-                    (1..=r.value.nodes_per_zone).map(move |n| format!("{z}-{n}"))
+                    (1..=r.value.nodes_per_zone.get()).map(move |n| format!("{z}-{n}"))
                 })
             })
             .collect()
@@ -1230,23 +1168,24 @@ impl Scenario {
             .find(|r| r.name == name)
     }
 
-    /// Whether `name` is a token service (`<region>-token`, named after the region it
-    /// runs in).
-    pub fn is_token_service(&self, name: &str) -> bool {
-        let t = &self.topology.value;
-        name.strip_suffix("-token").is_some_and(|home| {
-            t.regions
-                .iter()
-                .any(|r| t.token_home(&r.value) == Some(home))
-        })
+    /// Region names in file order.
+    pub fn region_names(&self) -> Vec<&str> {
+        self.topology
+            .value
+            .regions
+            .iter()
+            .map(|r| r.value.name.as_str())
+            .collect()
     }
 
-    /// Whether `name` is a proxy of this topology (`<region>-proxy`).
-    pub fn is_proxy(&self, name: &str) -> bool {
-        self.topology.value.proxy.is_some()
-            && name
-                .strip_suffix("-proxy")
-                .is_some_and(|r| self.region(r).is_some())
+    /// Zone names in file order.
+    pub fn zone_names(&self) -> Vec<&str> {
+        self.topology
+            .value
+            .regions
+            .iter()
+            .flat_map(|r| r.value.zones.iter().map(String::as_str))
+            .collect()
     }
 
     /// Images seeded to the upstream only.
@@ -1283,7 +1222,7 @@ fn validate(s: &Scenario) -> Vec<Problem> {
         ));
     }
     let duration = s.duration.value.0;
-    if duration.is_zero() || duration.as_secs() > MAX_DURATION_SECS {
+    if duration.is_zero() || duration > std::time::Duration::from_secs(MAX_DURATION_SECS) {
         p.push(Problem::at(
             &s.duration.referenced,
             "duration",
@@ -1291,13 +1230,19 @@ fn validate(s: &Scenario) -> Vec<Problem> {
         ));
     }
     validate_topology(s, &mut p);
+    // Targets and mirrors mean nothing certain while two things share a name.
+    let names = names::Names::new(s);
+    p.extend_from_slice(names.clashes());
+    if !names.clashes().is_empty() {
+        return p;
+    }
     validate_images(s, &mut p);
     let before = p.len();
-    validate_fleets(s, &mut p);
+    validate_fleets(s, &names, &mut p);
     // A broken fleet would make every cold start look empty: report the cause only.
     let fleets_ok = p.len() == before;
-    validate_timeline(s, fleets_ok, &mut p);
-    validate_security(s, &mut p);
+    timeline::validate(s, &names, fleets_ok, &mut p);
+    validate_security(s, &names, &mut p);
     validate_replication(s, &mut p);
     if let Some(a) = s.guardrails.abort_if {
         let field = "guardrails.abort_if";
@@ -1318,18 +1263,18 @@ fn validate(s: &Scenario) -> Vec<Problem> {
         }
     }
     if s.probes.interval.0 < std::time::Duration::from_millis(10) {
-        p.push(Problem {
-            line: 0,
-            column: 0,
-            field: "probes.interval".into(),
-            message: "must be at least 10ms".into(),
-        });
+        p.push(Problem::new(
+            0,
+            0,
+            "probes.interval",
+            "must be at least 10ms",
+        ));
     }
     p
 }
 
 /// TLS and authentication against the host kinds that must honour them.
-fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
+fn validate_security(s: &Scenario, names: &names::Names, p: &mut Vec<Problem>) {
     let topology = &s.topology.value;
     let token = topology
         .regions
@@ -1349,7 +1294,7 @@ fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
                 "topology.token_service",
                 format!(
                     "'{value}' is neither per-region nor a region; regions: {}",
-                    region_list(s)
+                    s.region_names().join(", ")
                 ),
             ));
         }
@@ -1374,7 +1319,7 @@ fn validate_security(s: &Scenario, p: &mut Vec<Problem>) {
                  containerd",
             ));
         }
-        let plain = |m: &String| m == "proxy" || m == UPSTREAM || s.is_proxy(m);
+        let plain = |m: &String| reaches_upstream(names, m);
         if topology.tls.is_some()
             && f.value.kind == HostKind::Containerd
             && f.value.mirrors.iter().any(plain)
@@ -1515,13 +1460,6 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
                 ));
             }
         }
-        if region.nodes_per_zone == 0 || region.nodes_per_zone > MAX_NODES_PER_ZONE {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.nodes_per_zone"),
-                format!("must be between 1 and {MAX_NODES_PER_ZONE}"),
-            ));
-        }
         // A tmpfs lives in memory: room for the images, not for a machine's RAM.
         if let Some(limit) = region.storage_limit {
             if !(MIN_STORAGE_LIMIT..=MAX_STORAGE_LIMIT).contains(&limit.0) {
@@ -1540,31 +1478,6 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
             "topology.proxy",
             "a pull-through proxy caches the upstream: set `upstream: true` too",
         ));
-    }
-    for name in names.iter().chain(&zones) {
-        let tokens = t.regions.iter().any(|r| t.token_home(&r.value).is_some());
-        let clash = (t.upstream && *name == UPSTREAM)
-            || (t.proxy.is_some() && name.ends_with("-proxy"))
-            || (tokens && (name.ends_with("-token") || *name == PER_REGION));
-        if clash {
-            p.push(Problem::at(
-                &s.topology.referenced,
-                "topology.regions",
-                format!(
-                    "'{name}' would clash with the upstream's, a proxy's or a token service's \
-                     name; rename it"
-                ),
-            ));
-        }
-    }
-    for z in &zones {
-        if names.contains(z) {
-            p.push(Problem::at(
-                &s.topology.referenced,
-                "topology.regions",
-                format!("'{z}' names both a region and a zone; fault targets would be ambiguous"),
-            ));
-        }
     }
 }
 
@@ -1585,7 +1498,9 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
                 loc,
                 format!("{field}.ref"),
                 format!(
-                    "'{}' is not a valid image reference; write repository:tag, e.g. team/app:1",
+                    "'{}' is not a valid image reference; write repository:tag, e.g. team/app:1 \
+                     (lowercase path components joined by /, at most 255 characters; a tag of \
+                     up to 128 letters, digits, _ . -)",
                     img.value.reference
                 ),
             ));
@@ -1604,6 +1519,19 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
                 "source: upstream needs an upstream: set `topology.upstream: true`",
             ));
         }
+        if let Some((j, l)) = img
+            .value
+            .layers
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.0 == 0 || l.0 > crate::units::MAX_LAYER_BYTES)
+        {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.layers[{j}]"),
+                format!("a layer of {l}: a layer holds between 1 byte and 4GiB"),
+            ));
+        }
         if img.value.layers.is_empty() || img.value.layers.len() > MAX_LAYERS {
             p.push(Problem::at(
                 loc,
@@ -1614,9 +1542,53 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
     }
 }
 
-fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
-    let mut names = BTreeSet::new();
+/// Whether a mirror is a proxy or the upstream, which serve what the upstream holds.
+fn reaches_upstream(names: &names::Names, m: &str) -> bool {
+    m == "proxy"
+        || matches!(
+            names.target(m),
+            Some(names::Target::Proxy(_) | names::Target::Upstream)
+        )
+}
+
+/// A mirror is a region, a proxy, the upstream or a keyword of the fleet's own region.
+fn mirror(s: &Scenario, names: &names::Names, m: &str) -> Result<(), String> {
+    use names::Target;
+    let t = &s.topology.value;
+    let forms = match (t.proxy.is_some(), t.upstream) {
+        (true, true) => ", proxy, <region>-proxy or upstream",
+        (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",
+        (false, true) => " or upstream (proxies need `topology.proxy: per-region`)",
+        (false, false) => {
+            " (proxy and upstream need `topology.upstream: true` and `topology.proxy: per-region`)"
+        }
+    };
+    let expected = || {
+        format!(
+            "use region, other-regions, a region name ({}){forms}",
+            s.region_names().join(", ")
+        )
+    };
+    match (m, names.target(m)) {
+        ("region", _) => Ok(()),
+        ("other-regions", _) if t.regions.len() < 2 => {
+            Err("other-regions needs at least two regions in the topology".into())
+        }
+        ("other-regions", _) => Ok(()),
+        ("proxy", _) if t.proxy.is_some() => Ok(()),
+        (_, Some(Target::Region(_) | Target::Proxy(_))) => Ok(()),
+        (_, Some(Target::Upstream)) if t.upstream => Ok(()),
+        (_, _) => Err(match names.describe(m) {
+            Some(what) => format!("'{m}' is {what}, not a mirror; {}", expected()),
+            None => format!("unknown mirror '{m}'; {}", expected()),
+        }),
+    }
+}
+
+fn validate_fleets(s: &Scenario, names: &names::Names, p: &mut Vec<Problem>) {
+    let mut fleet_names = BTreeSet::new();
     let mut docker_hosts = 0;
+    let mut containerd_hosts = 0;
     for (i, f) in s.hosts.iter().enumerate() {
         let loc = &f.referenced;
         let fleet = &f.value;
@@ -1628,7 +1600,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("'{}' is not a valid fleet name; {NAME_RULE}", fleet.name),
             ));
         }
-        if !names.insert(fleet.name.as_str()) {
+        if !fleet_names.insert(fleet.name.as_str()) {
             p.push(Problem::at(
                 loc,
                 format!("{field}.name"),
@@ -1642,7 +1614,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 format!(
                     "unknown region '{}'; the topology declares: {}",
                     fleet.region,
-                    region_list(s)
+                    s.region_names().join(", ")
                 ),
             )),
             Some(region) => {
@@ -1661,13 +1633,6 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 }
             }
         }
-        if fleet.per_zone == 0 || fleet.per_zone > MAX_HOSTS_PER_ZONE {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.per_zone"),
-                format!("must be between 1 and {MAX_HOSTS_PER_ZONE}"),
-            ));
-        }
         if fleet.mirrors.is_empty() {
             p.push(Problem::at(
                 loc,
@@ -1676,34 +1641,8 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
             ));
         }
         for m in &fleet.mirrors {
-            let known = m == "region"
-                || m == "other-regions"
-                || s.region(m).is_some()
-                || s.is_proxy(m)
-                || (m == "proxy" && s.topology.value.proxy.is_some())
-                || (m == UPSTREAM && s.topology.value.upstream);
-            if !known {
-                p.push(Problem::at(
-                    loc,
-                    format!("{field}.mirrors"),
-                    format!(
-                        "unknown mirror '{m}'; use region, other-regions, a region name ({}){}",
-                        region_list(s),
-                        match (s.topology.value.proxy.is_some(), s.topology.value.upstream) {
-                            (true, true) => ", proxy, <region>-proxy or upstream",
-                            (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",
-                            (false, true) => " or upstream (proxies need `topology.proxy: per-region`)",
-                            (false, false) => " (proxy and upstream need `topology.upstream: true` and `topology.proxy: per-region`)",
-                        }
-                    ),
-                ));
-            }
-            if m == "other-regions" && s.topology.value.regions.len() < 2 {
-                p.push(Problem::at(
-                    loc,
-                    format!("{field}.mirrors"),
-                    "other-regions needs at least two regions in the topology",
-                ));
+            if let Err(why) = mirror(s, names, m) {
+                p.push(Problem::at(loc, format!("{field}.mirrors"), why));
             }
         }
         if fleet.pull.is_empty() {
@@ -1713,10 +1652,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 "list at least one image to pull",
             ));
         }
-        let via_upstream = fleet
-            .mirrors
-            .iter()
-            .any(|m| m == "proxy" || m == UPSTREAM || s.is_proxy(m));
+        let via_upstream = fleet.mirrors.iter().any(|m| reaches_upstream(names, m));
         for r in &fleet.pull {
             match s.images.value.iter().find(|i| &i.value.reference == r) {
                 None => p.push(Problem::at(
@@ -1733,13 +1669,6 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 }
                 Some(_) => {}
             }
-        }
-        if fleet.parallel_layers == 0 || fleet.parallel_layers > 16 {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.parallel_layers"),
-                "must be between 1 and 16",
-            ));
         }
         if let Some(k) = fleet.kubelet_backoff {
             let problem = if fleet.backoff != BackoffModel::Kubelet {
@@ -1765,7 +1694,7 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
             ));
         }
         if fleet.kind == HostKind::Docker {
-            let hosts = fleet.per_zone as usize * s.fleet_zones(fleet).len();
+            let hosts = fleet.per_zone.get() as usize * s.fleet_zones(fleet).len();
             docker_hosts += hosts;
             if hosts > 1 || docker_hosts > 1 {
                 p.push(Problem::at(
@@ -1775,425 +1704,25 @@ fn validate_fleets(s: &Scenario, p: &mut Vec<Problem>) {
                 ));
             }
         }
-        if fleet.kind == HostKind::Containerd
-            && fleet.per_zone as usize * s.fleet_zones(fleet).len() > MAX_CONTAINERD_HOSTS
-        {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.per_zone"),
-                format!("a containerd fleet runs one container per host: at most {MAX_CONTAINERD_HOSTS} hosts"),
-            ));
-        }
-    }
-}
-
-fn region_list(s: &Scenario) -> String {
-    s.topology
-        .value
-        .regions
-        .iter()
-        .map(|r| r.value.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Hosts a selector matches, as (fleet index, zone) pairs; used to refuse empty selections.
-pub fn selected_fleet_zones<'a>(s: &'a Scenario, sel: &HostSelector) -> Vec<(usize, &'a str)> {
-    let mut out = Vec::new();
-    for (i, f) in s.hosts.iter().enumerate() {
-        for z in s.fleet_zones(&f.value) {
-            let keep = match sel {
-                HostSelector::All(_) => true,
-                HostSelector::Filter(flt) => {
-                    flt.region.as_ref().is_none_or(|r| r == &f.value.region)
-                        && flt.zone.as_ref().is_none_or(|zz| zz == z)
-                        && flt.fleet.as_ref().is_none_or(|n| n == &f.value.name)
-                }
-            };
-            if keep {
-                out.push((i, z));
-            }
-        }
-    }
-    out
-}
-
-fn validate_timeline(s: &Scenario, fleets_ok: bool, p: &mut Vec<Problem>) {
-    let duration = s.duration.value.0;
-    for (i, st) in s.timeline.iter().enumerate() {
-        let loc = &st.referenced;
-        let step = &st.value;
-        let field = format!("timeline[{i}]");
-        if step.at.0 >= duration {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.at"),
-                format!(
-                    "{} is not before the end of the run ({})",
-                    step.at, s.duration.value
-                ),
-            ));
-        }
-        match (step.action, step.fault) {
-            (Some(_), Some(_)) => p.push(Problem::at(
-                loc,
-                &field,
-                "a step has either `do:` or `fault:`, not both",
-            )),
-            (None, None) => p.push(Problem::at(
-                loc,
-                &field,
-                "a step needs `do: cold-start` or `fault: <kind>`",
-            )),
-            (Some(Action::ProxyCheck), None) => {
-                if step.hosts.is_some()
-                    || step.target.is_some()
-                    || step.duration.is_some()
-                    || step.ramp.is_some()
-                    || !step.given().is_empty()
-                {
-                    p.push(Problem::at(
-                        loc,
-                        &field,
-                        "proxy-check takes no parameters: it pulls every upstream image through every proxy",
-                    ));
-                }
-                if s.topology.value.proxy.is_none() || s.upstream_images().next().is_none() {
-                    p.push(Problem::at(
-                        loc,
-                        format!("{field}.do"),
-                        "proxy-check needs `topology.proxy: per-region` and at least one image with `source: upstream`",
-                    ));
-                }
-            }
-            (Some(Action::ColdStart), None) => {
-                if step.target.is_some() || step.duration.is_some() {
-                    p.push(Problem::at(
-                        loc,
-                        &field,
-                        "`target` and `for` belong to faults; a cold start takes `hosts`",
-                    ));
-                }
-                // Of the fault parameters, a cold start takes only `pick` (N of the hosts).
-                for given in step.given().into_iter().filter(|g| *g != "pick") {
-                    p.push(Problem::at(
-                        loc,
-                        format!("{field}.{given}"),
-                        format!(
-                            "a cold start does not take `{given}` (it takes: hosts, pick, ramp)"
-                        ),
-                    ));
-                }
-                if step.pick == Some(0) {
-                    p.push(Problem::at(
-                        loc,
-                        format!("{field}.pick"),
-                        "must be at least 1",
-                    ));
-                }
-                if let Some(ramp) = step.ramp {
-                    if step.at.0.saturating_add(ramp.0) > s.duration.value.0 {
-                        p.push(Problem::at(
-                            loc,
-                            format!("{field}.ramp"),
-                            "the ramp ends after the run: shorten it or start it earlier",
-                        ));
-                    }
-                }
-                let sel = step
-                    .hosts
-                    .clone()
-                    .unwrap_or(HostSelector::All(AllHosts::All));
-                if fleets_ok && selected_fleet_zones(s, &sel).is_empty() {
-                    p.push(Problem::at(
-                        loc,
-                        format!("{field}.hosts"),
-                        "selects no host: check the region, zone or fleet named",
-                    ));
-                }
-            }
-            (None, Some(kind)) => {
-                if step.ramp.is_some() {
-                    p.push(Problem::at(
-                        loc,
-                        format!("{field}.ramp"),
-                        "`ramp` belongs to cold starts",
-                    ));
-                }
-                validate_fault(s, kind, step, loc, &field, p)
-            }
-        }
-    }
-}
-
-fn validate_fault(
-    s: &Scenario,
-    kind: FaultKind,
-    step: &Step,
-    loc: &Location,
-    field: &str,
-    p: &mut Vec<Problem>,
-) {
-    let mut problem =
-        |key: &str, msg: String| p.push(Problem::at(loc, format!("{field}.{key}"), msg));
-    if step.hosts.is_some() {
-        problem("hosts", "faults take `target`, not `hosts`".into());
-    }
-    for given in step.given() {
-        if !kind.accepts().contains(&given) {
-            let takes = match kind.accepts() {
-                [] => "no parameters".to_string(),
-                list => list.join(", "),
-            };
-            problem(
-                given,
-                format!(
-                    "{} does not take `{given}` (it takes: {takes})",
-                    kind.name()
-                ),
-            );
-        }
-    }
-    if kind == FaultKind::Partition {
-        if step.target.is_some() {
-            problem("target", "a partition takes `groups`, not `target`".into());
-        }
-        match &step.groups {
-            Some(groups) if groups.len() >= 2 && groups.iter().all(|g| !g.is_empty()) => {
-                let mut seen = BTreeSet::new();
-                for name in groups.iter().flatten() {
-                    if let Err(msg) = check_target(s, FaultKind::Partition, name) {
-                        problem("groups", msg);
-                    }
-                    if !seen.insert(name.as_str()) {
-                        problem("groups", format!("'{name}' is in two groups"));
-                    }
-                }
-            }
-            _ => problem("groups", "a partition needs at least two non-empty groups, e.g. groups: [[eu-a], [eu-b, eu-lb]]".into()),
-        }
-    } else if kind.is_upstream() {
-        if !s.topology.value.upstream {
-            problem(
-                "fault",
-                format!(
-                    "{} acts on the upstream: set `topology.upstream: true`",
-                    kind.name()
-                ),
-            );
-        }
-        if step.target.as_deref().is_some_and(|t| t != UPSTREAM) {
-            problem(
-                "target",
-                format!("{} acts on the upstream's fault point: omit `target` or write `target: upstream`; to cut one region off the upstream use a partition, e.g. groups: [[eu-proxy], [upstream]]", kind.name()),
-            );
-        }
-    } else {
-        match &step.target {
-            None => problem("target", format!("{} needs a target", kind.name())),
-            Some(t) => {
-                if let Err(msg) = check_target(s, kind, t) {
-                    problem("target", msg);
-                }
-            }
-        }
-    }
-    if kind.is_instant() {
-        if step.duration.is_some() {
-            problem(
-                "for",
-                format!(
-                    "{} happens once and has nothing to heal: remove `for`",
-                    kind.name()
-                ),
-            );
-        }
-    } else {
-        match step.duration {
-            None => problem(
-                "for",
-                "a fault needs a duration (`for: 10s`); it is healed when it ends".into(),
-            ),
-            Some(d) if d.0.is_zero() => problem("for", "must be more than 0s".into()),
-            Some(_) => {}
-        }
-    }
-    if step.pick == Some(0) {
-        problem("pick", "must be at least 1".into());
-    }
-    match kind {
-        FaultKind::Bandwidth => match step.rate {
-            None => problem(
-                "rate",
-                "bandwidth needs a rate in bytes per second, e.g. rate: 1MiB".into(),
-            ),
-            Some(r) if r.0 < 1024 => problem("rate", "must be at least 1KiB (per second)".into()),
-            Some(_) => {}
-        },
-        FaultKind::UpstreamSlow if step.delay.is_none() => problem(
-            "delay",
-            "upstream-slow needs the delay added to each request, e.g. delay: 2s".into(),
-        ),
-        FaultKind::UpstreamErrors if step.status.is_some_and(|c| !(500..=599).contains(&c)) => {
-            problem("status", "must be an HTTP 5xx status, e.g. 503".into())
-        }
-        FaultKind::PacketLoss if step.loss.is_none() => problem(
-            "loss",
-            "packet-loss needs the share of packets dropped, e.g. loss: 20%".into(),
-        ),
-        FaultKind::Latency => {
-            if step.delay.is_none() {
-                problem("delay", "latency needs a delay, e.g. delay: 200ms".into());
-            }
-            let on_lb = step
-                .target
-                .as_deref()
-                .and_then(|t| t.strip_suffix("-lb"))
-                .is_some_and(|r| s.region(r).is_some());
-            if step.via == Some(LatencyVia::Proxy) && !on_lb {
-                problem("via", "via: proxy sits in front of an entry point: target a load balancer (<region>-lb)".into());
-            }
-        }
-        FaultKind::CorruptBlob | FaultKind::DeleteBlob => match &step.image {
-            None => problem(
-                "image",
-                format!("{} needs the image whose blob it damages", kind.name()),
-            ),
-            Some(i) => match s.images.value.iter().find(|d| &d.value.reference == i) {
-                None => problem("image", format!("image '{i}' is not declared under images")),
-                Some(d) => {
-                    if let Some(BlobRef::Layer(n)) = step.blob {
-                        if n >= d.value.layers.len() {
-                            problem("blob", format!("image '{i}' has {} layers; layer {n} does not exist (count from 0)", d.value.layers.len()));
-                        }
-                    }
-                }
-            },
-        },
-        _ => {}
-    }
-}
-
-/// Whether a fault can act on a fleet's hosts: network faults on containerd hosts,
-/// which are containers with network namespaces of their own.
-fn fleet_target(kind: FaultKind, fleet: &Fleet) -> Result<(), String> {
-    let network = matches!(
-        kind,
-        FaultKind::Blackhole | FaultKind::PacketLoss | FaultKind::Latency
-    );
-    match (kind, fleet.kind) {
-        (_, HostKind::Containerd) if network => Ok(()),
-        (FaultKind::Bandwidth, _) => Err(format!(
-            "bandwidth shapes its target's outgoing traffic, and a host's pulls come in: \
-             limit the registry's side instead (e.g. target: {}-lb)",
-            fleet.region
-        )),
-        (FaultKind::CacheWipe, _) => Err(format!(
-            "hosts empty their cache at every cold start: restart fleet '{}' with a cold-start \
-             step (hosts: {{ fleet: {} }}) instead",
-            fleet.name, fleet.name
-        )),
-        _ if network => Err(format!(
-            "fleet '{}' has {} hosts, which have no network of their own to fault (native hosts \
-             run inside drill, the docker host is this machine's engine); network faults reach \
-             containerd hosts only",
-            fleet.name,
-            fleet.kind.name()
-        )),
-        _ => Err(format!(
-            "{} acts on the registry's containers, not on hosts; a fleet of containerd hosts \
-             takes blackhole, packet-loss or latency",
-            kind.name()
-        )),
-    }
-}
-
-/// Checks that a fault's target names something of the right kind.
-fn check_target(s: &Scenario, kind: FaultKind, target: &str) -> Result<(), String> {
-    match kind {
-        FaultKind::ZoneOutage => s.region_of_zone(target).map(|_| ()).ok_or_else(|| {
-            format!(
-                "'{target}' is not a zone; zones: {}",
-                all_zones(s).join(", ")
-            )
-        }),
-        FaultKind::RegionOutage | FaultKind::CorruptBlob | FaultKind::DeleteBlob => s
-            .region(target)
-            .map(|_| ())
-            .ok_or_else(|| format!("'{target}' is not a region; regions: {}", region_list(s))),
-        FaultKind::FillDisk => match s.region(target) {
-            None => Err(format!(
-                "'{target}' is not a region; regions: {}",
-                region_list(s)
-            )),
-            // Filling a volume on the engine's own disk would fill the machine.
-            Some(r) if r.storage_limit.is_none() => Err(format!(
-                "fill-disk fills a size-limited storage volume: give region '{target}' a \
-                 storage_limit (e.g. storage_limit: 64MiB) under topology.regions"
-            )),
-            Some(_) => Ok(()),
-        },
-        _ => {
-            let nodes = s.node_names();
-            let is_lb = target
-                .strip_suffix("-lb")
-                .is_some_and(|r| s.region(r).is_some());
-            // The upstream's gate takes the engine and network faults; wiping or
-            // restarting it would only reset its fault point.
-            let upstream_gate = target == UPSTREAM
-                && s.topology.value.upstream
-                && !matches!(kind, FaultKind::CacheWipe | FaultKind::Restart);
-            if is_lb
-                || s.is_proxy(target)
-                || s.is_token_service(target)
-                || upstream_gate
-                || nodes.iter().any(|n| n == target)
-                || s.region_of_zone(target).is_some()
-                || s.region(target).is_some()
+        if fleet.kind == HostKind::Containerd {
+            let hosts = fleet.per_zone.get() as usize * s.fleet_zones(fleet).len();
+            // Counted over every fleet: each host is a container on this machine.
+            if containerd_hosts < MAX_CONTAINERD_HOSTS
+                && containerd_hosts + hosts > MAX_CONTAINERD_HOSTS
             {
-                Ok(())
-            } else if let Some(fleet) = s.hosts.iter().find(|f| f.value.name == target) {
-                fleet_target(kind, &fleet.value)
-            } else {
-                let lbs: Vec<String> = s
-                    .topology
-                    .value
-                    .regions
-                    .iter()
-                    .map(|r| format!("{}-lb", r.value.name))
-                    .collect();
-                let t = &s.topology.value;
-                let mut tokens: Vec<String> = t
-                    .regions
-                    .iter()
-                    .filter_map(|r| t.token_home(&r.value))
-                    .map(token_service_name)
-                    .collect();
-                tokens.sort();
-                tokens.dedup();
-                Err(format!(
-                    "'{target}' matches nothing; name a node ({}), a load balancer ({}), a zone or a region{}{}",
-                    nodes.join(", "),
-                    lbs.join(", "),
-                    if t.proxy.is_some() { ", or a proxy (<region>-proxy)" } else { "" },
-                    if tokens.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", or a token service ({})", tokens.join(", "))
-                    }
-                ))
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.per_zone"),
+                    format!(
+                        "containerd hosts run one container each: at most {MAX_CONTAINERD_HOSTS} \
+                         in a scenario, and this fleet brings them to {}",
+                        containerd_hosts + hosts
+                    ),
+                ));
             }
+            containerd_hosts += hosts;
         }
     }
-}
-
-fn all_zones(s: &Scenario) -> Vec<&str> {
-    s.topology
-        .value
-        .regions
-        .iter()
-        .flat_map(|r| r.value.zones.iter().map(String::as_str))
-        .collect()
 }
 
 #[cfg(test)]
@@ -2227,6 +1756,13 @@ sla:
         parse(src).err().unwrap_or_default()
     }
 
+    fn is_token(s: &Scenario, name: &str) -> bool {
+        matches!(
+            names::Names::new(s).target(name),
+            Some(names::Target::TokenService(_))
+        )
+    }
+
     #[test]
     fn parses_a_good_scenario() {
         let s = parse(GOOD).expect("valid");
@@ -2248,7 +1784,7 @@ sla:
         assert_eq!(p[0].line, 8);
         assert_eq!(p[0].field, "topology.regions[1].nodes_per_zon");
         assert!(
-            p[0].message.contains("unknown field `nodes_per_zon`"),
+            p[0].message.contains("unknown key `nodes_per_zon`"),
             "{:?}",
             p[0]
         );
@@ -2338,9 +1874,9 @@ sla:
             )
         };
         let s = parse(&aim("eu-token")).expect("valid");
-        assert!(s.is_token_service("eu-token"));
+        assert!(is_token(&s, "eu-token"));
         // us is left open: it has no token service to aim at.
-        assert!(!s.is_token_service("us-token"));
+        assert!(!is_token(&s, "us-token"));
         let p = problems(&aim("us-token"));
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(
@@ -2361,7 +1897,7 @@ sla:
         for r in &t.regions {
             assert_eq!(t.token_home(&r.value), Some("us"), "{}", r.value.name);
         }
-        assert!(s.is_token_service("us-token") && !s.is_token_service("eu-token"));
+        assert!(is_token(&s, "us-token") && !is_token(&s, "eu-token"));
         let p = problems(&central.replace("token_service: us", "token_service: ap"));
         assert_eq!(
             (p.len(), p[0].line, p[0].field.as_str()),
@@ -2377,7 +1913,7 @@ sla:
         );
         let per_region = parse(&central.replace("token_service: us", "token_service: per-region"))
             .expect("valid");
-        assert!(per_region.is_token_service("eu-token") && per_region.is_token_service("us-token"));
+        assert!(is_token(&per_region, "eu-token") && is_token(&per_region, "us-token"));
     }
 
     #[test]
@@ -2418,7 +1954,10 @@ sla:
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].line, 8);
         assert_eq!(p[0].field, "topology.regions[1].nodes_per_zone");
-        assert_eq!(p[0].message, "expected a whole number from 0 to 4294967295");
+        assert_eq!(
+            p[0].message,
+            "'two' is not a whole number: expected a whole number from 1 to 8"
+        );
         let shown = render_problems("s.yaml", &src, &p);
         assert!(
             shown.starts_with("s.yaml:8:")
@@ -2625,7 +2164,7 @@ sla:
         let src = GOOD.replace("region: eu, per_zone", "region: asia, per_zone");
         let out = render_problems("x.yaml", &src, &problems(&src));
         assert!(
-            out.starts_with("x.yaml:12:5: hosts[0].region: unknown region 'asia'"),
+            out.starts_with("x.yaml:12:31: hosts[0].region: unknown region 'asia'"),
             "{out}"
         );
         assert!(out.contains("    ^"), "{out}");
@@ -2705,15 +2244,18 @@ sla:
         assert_eq!(
             fields,
             [
-                (23, "sla.error_budget.period"),
-                (23, "sla.error_budget.events_per_period")
+                (24, "sla.error_budget.period"),
+                (25, "sla.error_budget.events_per_period")
             ]
         );
         let src = GOOD.replace(
             "  data_loss: none",
             "  data_loss: none\n  error_budget: { slo: 99.9% }",
         );
-        assert!(problems(&src)[0].message.contains("missing field `period`"));
+        let p = problems(&src);
+        assert_eq!(p[0].message, "`period` is missing: add it");
+        // Pointed at the mapping that lacks it, not where the parser noticed.
+        assert_eq!((p[0].line, p[0].column), (22, 17), "{p:?}");
     }
 
     const PROXIED: &str = r#"
@@ -2742,7 +2284,12 @@ timeline:
         let s = parse(PROXIED).expect("valid");
         assert_eq!(s.preconditions.proxy_cache, CacheState::Warm);
         assert_eq!(s.upstream_images().count(), 1);
-        assert!(s.is_proxy("eu-proxy") && !s.is_proxy("us-proxy"));
+        let n = names::Names::new(&s);
+        assert!(matches!(
+            n.target("eu-proxy"),
+            Some(names::Target::Proxy(_))
+        ));
+        assert!(n.target("us-proxy").is_none());
     }
 
     #[test]
@@ -2790,7 +2337,7 @@ timeline:
                 "upstream-rate-limit, retry_after: 3s,",
                 "upstream-errors, status: 404,",
                 "timeline[0].status",
-                "5xx",
+                "from 500 to 599",
             ),
             (
                 "upstream-rate-limit,",
@@ -2808,7 +2355,7 @@ timeline:
                 "target: eu-proxy",
                 "target: upstream",
                 "timeline[2].target",
-                "matches nothing",
+                "would only reset its fault point",
             ),
             (
                 "  proxy: per-region\n",
