@@ -615,3 +615,28 @@ fn images_prune_removes_only_outdated_helper_images() {
     );
     assert!(image_exists(&current), "the current {current} was removed");
 }
+
+/// Each way two names of a scenario can be the same is refused by `drill validate`, with
+/// the place of both: a fault must never act on what its name did not mean.
+#[test]
+fn name_clashes_are_refused_with_both_places() {
+    let regions = "    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a] }";
+    for (to, clash) in [
+        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a, eu-lb] }", "'eu-lb' would be both the load balancer of region eu and zone eu-lb"),
+        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a, us-lb] }", "'us-lb' would be both the load balancer of region us and zone us-lb"),
+        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: eu-a-1, zones: [us-a] }", "'eu-a-1' would be both node eu-a-1 of region eu and region eu-a-1"),
+        ("    - { name: eu, zones: [eu-a, eu-a-1] }\n    - { name: us, zones: [us-a] }", "'eu-a-1' would be both node eu-a-1 of region eu and zone eu-a-1"),
+        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: upstream, zones: [us-a] }", "'upstream' is a word drill reads on its own"),
+    ] {
+        let bad = variant("outage.yaml", regions, to);
+        let out = drill().arg("validate").arg(bad.path()).output().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{err}");
+        assert!(err.contains(clash), "{to}: {err}");
+        // Both places: the one named in the header, and the other shown under it
+        // (a keyword has no place in the file).
+        if !clash.contains("word drill reads") {
+            assert!(err.contains("^ the other is here"), "{err}");
+        }
+    }
+}
