@@ -307,6 +307,9 @@ pub struct FaultRecovery {
     pub members: Vec<String>,
     pub regions: Vec<String>,
     pub method: String,
+    /// Injected by hand during a game day (`drill inject`), not by the timeline.
+    #[serde(default)]
+    pub manual: bool,
     pub injected_us: u64,
     pub healed_us: Option<u64>,
     /// `None` when no `fault_healed` was recorded.
@@ -503,6 +506,7 @@ struct Injected<'a> {
     members: &'a [String],
     regions: &'a [String],
     method: &'a str,
+    manual: bool,
 }
 
 struct Healed<'a> {
@@ -559,6 +563,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 members,
                 regions,
                 method,
+                manual,
             } => injected.push(Injected {
                 t_us: r.t_us,
                 id: *fault,
@@ -567,6 +572,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 members,
                 regions,
                 method,
+                manual: *manual,
             }),
             Event::FaultHealed { fault, ok, error } => {
                 healed.entry(*fault).or_insert(Healed {
@@ -1008,6 +1014,7 @@ fn fault_recoveries(
                 members: f.members.to_vec(),
                 regions: f.regions.to_vec(),
                 method: f.method.to_string(),
+                manual: f.manual,
                 injected_us: f.t_us,
                 healed_us,
                 heal_ok: heal.map(|h| h.ok),
@@ -1361,6 +1368,7 @@ pub(crate) mod tests {
                 members: vec![format!("drill-0badcafe-{target}-1")],
                 regions: regions.iter().map(|r| r.to_string()).collect(),
                 method: "docker kill (SIGKILL)".into(),
+                manual: false,
             },
         )
     }
@@ -1376,6 +1384,7 @@ pub(crate) mod tests {
                 members: vec![],
                 regions: vec![region.into()],
                 method: "docker kill".into(),
+                manual: false,
             },
         )
     }

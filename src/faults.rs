@@ -176,6 +176,7 @@ impl FaultBook {
             members: fault.containers.clone(),
             regions: fault.regions.clone(),
             method: method(fault),
+            manual: fault.manual,
         });
         inj.apply(fault).await.map_err(|e| e.to_string())
     }

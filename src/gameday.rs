@@ -157,7 +157,7 @@ async fn handle(
             let id = next_id.fetch_add(1, Ordering::SeqCst);
             // Seeded per fault, so the same seed picks the same victims.
             let mut rng = StdRng::seed_from_u64(plan.seed ^ id as u64);
-            let fault = plan::plan_fault(
+            let mut fault = plan::plan_fault(
                 &plan.regions,
                 plan.upstream.as_ref(),
                 &plan.hosts,
@@ -166,6 +166,7 @@ async fn handle(
                 &step,
                 &mut rng,
             );
+            fault.manual = true;
             let (reply, answer) = oneshot::channel();
             if tx.send(Control::Inject(Box::new(fault), reply)).is_err() {
                 return gone();

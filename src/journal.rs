@@ -85,6 +85,9 @@ pub enum Event {
         regions: Vec<String>,
         /// How the fault was injected, for the report.
         method: String,
+        /// Injected by hand during a game day (`drill inject`), not by the timeline.
+        #[serde(default, skip_serializing_if = "is_false")]
+        manual: bool,
     },
     /// Stamped when the heal began, as `fault_injected` is when the injection began.
     FaultHealed {
@@ -140,6 +143,10 @@ pub enum Event {
         /// `completed`, or why the run stopped early.
         outcome: Outcome,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// Where a push during the run came from.

@@ -177,6 +177,8 @@ pub struct FaultPlan {
     /// Regions it touches (for recovery analysis).
     pub regions: Vec<String>,
     pub params: FaultParams,
+    /// Injected by hand during a game day, not by the timeline.
+    pub manual: bool,
 }
 
 /// The kind-specific settings of a fault, defaults applied.
@@ -447,6 +449,7 @@ pub fn plan_fault(
             status: step.status.unwrap_or(DEFAULT_ERROR_STATUS),
             retry_after: step.retry_after.map_or(DEFAULT_RETRY_AFTER, |r| r.0),
         },
+        manual: false,
     };
     let members: Vec<Member> = match kind {
         FaultKind::ZoneOutage => members_of(regions, upstream, &target, false),

@@ -575,7 +575,8 @@ pub(crate) fn waterfall(f: &FaultRecovery) -> Vec<(u64, String)> {
     events
 }
 
-/// `fault #1 zone-outage eu-a on drill-x-eu-a-1 (regions eu; docker kill (SIGKILL))`.
+/// `fault #1 zone-outage eu-a on drill-x-eu-a-1 (regions eu; docker kill (SIGKILL))`;
+/// one injected by hand during a game day says `manual` after its target.
 pub(crate) fn fault_title(f: &FaultRecovery) -> String {
     let on = if f.members.is_empty() {
         String::new()
@@ -583,10 +584,11 @@ pub(crate) fn fault_title(f: &FaultRecovery) -> String {
         format!(" on {}", f.members.join(", "))
     };
     format!(
-        "fault #{} {} {}{on} (regions {}; {})",
+        "fault #{} {} {}{}{on} (regions {}; {})",
         f.id,
         f.kind.name(),
         f.target,
+        if f.manual { " (manual)" } else { "" },
         f.regions.join(", "),
         f.method
     )
@@ -1366,6 +1368,46 @@ mod tests {
         assert!(!html.contains("a<b>"));
         let md = markdown::render(&s);
         assert!(md.starts_with("## ❌ drill a\\<b\\>\\|c: FAIL"), "{md}");
+    }
+
+    /// A game day's journal: fault #1 injected by hand, and a note.
+    fn game_day_journal() -> Vec<Record> {
+        let mut j = journal();
+        for r in &mut j {
+            if let Event::FaultInjected { manual, .. } = &mut r.event {
+                *manual = true;
+            }
+        }
+        let end = j.pop().unwrap();
+        j.push(rec(
+            12 * S,
+            Event::Note {
+                text: "eu-a down by hand".into(),
+            },
+        ));
+        j.push(end);
+        j
+    }
+
+    #[test]
+    fn a_manual_fault_is_marked_and_notes_are_shown_in_every_report() {
+        let s = summarize(&game_day_journal(), false);
+        assert!(s.analysis.faults[0].manual);
+        let title = "fault #1 zone-outage eu-a (manual) on drill-0badcafe-eu-a-1";
+        let files = render_files(&s).unwrap();
+        let text = |name: &str| {
+            let (_, bytes) = files.iter().find(|(n, _)| *n == name).unwrap();
+            String::from_utf8(bytes.clone()).unwrap()
+        };
+        assert!(text("summary.json").contains("\"manual\": true"));
+        for shown in [terminal(&s), text("summary.md"), text("report.html"), text("junit.xml")] {
+            assert!(shown.contains(title), "no {title:?} in\n{shown}");
+            assert!(shown.contains("t+12.000s"), "no note time in\n{shown}");
+            assert!(shown.contains("eu-a down by hand"), "no note in\n{shown}");
+        }
+        // A fault of the timeline is not marked.
+        let scripted = terminal(&summarize(&journal(), false));
+        assert!(!scripted.contains("(manual)"), "{scripted}");
     }
 
     fn schema_path() -> PathBuf {

@@ -639,10 +639,11 @@ fn spawn_fault(
         f.containers.join(", ")
     };
     say(format!(
-        "fault #{} {} {}: {acts_on}",
+        "fault #{} {} {}{}: {acts_on}",
         f.id,
         f.kind.name(),
-        f.target
+        f.target,
+        if f.manual { " (manual)" } else { "" }
     ));
     let (injector, faults, journal, run_over) = (
         ctx.injector.clone(),

@@ -14,13 +14,13 @@
 //! - one test case `run`, failed when the run was aborted or inconclusive, so that the
 //!   report fails whenever the exit code is not 0 for a reason other than a check.
 //!
-//! Regressions that do not fail the run (no `--fail-on-regression`) are listed in the
-//! suite's output only.
+//! The suite's output holds the game day's notes, and the regressions that do not fail
+//! the run (no `--fail-on-regression`).
 
 use super::replication::violation_text;
 use super::{
-    at, cold_starts_during, disruption_text, fault_title, incomplete_warning, regressions_heading,
-    waterfall, Summary,
+    at, cold_starts_during, disruption_text, fault_title, incomplete_warning, note_lines,
+    regressions_heading, waterfall, Summary,
 };
 use crate::verdict::{Check, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -119,9 +119,16 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
     });
     suite.add_test_case(run);
 
+    let mut out = Vec::new();
+    if !s.analysis.notes.is_empty() {
+        out.push("notes".to_string());
+        out.extend(note_lines(&s.analysis));
+    }
     if let Some(b) = &s.baseline {
-        let mut out = vec![regressions_heading(b)];
+        out.push(regressions_heading(b));
         out.extend(b.regressions.iter().map(|r| format!("  {}", r.text)));
+    }
+    if !out.is_empty() {
         suite.set_system_out(out.join("\n"));
     }
 
