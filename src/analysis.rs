@@ -13,6 +13,8 @@ pub use replication::{
 };
 mod proxy;
 pub use proxy::{ProxyBehaviour, ProxyCheckRow};
+mod refused;
+pub use refused::RefusedFault;
 pub mod auth;
 
 pub use auth::AuthCheck;
@@ -57,6 +59,10 @@ pub struct Analysis {
     pub cold_pull_reference: ColdPullReference,
     /// One entry per injected fault, in injection order.
     pub faults: Vec<FaultRecovery>,
+    /// Faults not injected because they would have acted on containers an active fault
+    /// held, in time order.
+    #[serde(default)]
+    pub refused: Vec<RefusedFault>,
     /// What each fault's disruption costs of the error budget; `None` unless the SLA
     /// declares `error_budget`.
     pub error_budget: Option<ErrorBudget>,
@@ -618,6 +624,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 text: text.clone(),
             }),
             Event::TopologyUp { .. }
+            | Event::FaultRefused { .. }
             | Event::TimelineStarted
             | Event::Pushed { .. }
             | Event::Visible { .. }
@@ -689,6 +696,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         truncated,
         end_us,
         faults,
+        refused: refused::refused(records),
         data_loss,
         seeded,
         timeline,

@@ -6,7 +6,7 @@
 use crate::error::{exit, DrillError};
 use crate::plan::{self, Plan};
 use crate::runner::{self, say, Control, RunOptions, Status};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, FaultKind, Scenario};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -173,8 +173,8 @@ async fn handle(
             }
             match answer.await {
                 Ok(Ok(())) => Reply::Injected { fault: id },
-                Ok(Err(message)) => Reply::Error {
-                    message: format!("fault #{id}: {message}"),
+                Ok(Err(e)) => Reply::Error {
+                    message: format!("fault #{id} {}: {e}", fault_words(kind, &step)),
                 },
                 Err(_) => gone(),
             }
@@ -204,6 +204,14 @@ async fn handle(
             Ok(()) => Reply::Stopping,
             Err(_) => gone(),
         },
+    }
+}
+
+/// `kill eu-a-1`: a fault asked for, as the user wrote it.
+fn fault_words(kind: FaultKind, step: &scenario::Step) -> String {
+    match &step.target {
+        Some(target) => format!("{} {target}", kind.name()),
+        None => kind.name().to_string(),
     }
 }
 
@@ -304,8 +312,8 @@ pub fn print_reply(reply: &Reply) -> u8 {
             if s.active_faults.is_empty() {
                 println!("  no active fault");
             }
-            for (id, kind, target) in &s.active_faults {
-                println!("  fault #{id} {kind} {target}: active");
+            for a in &s.active_faults {
+                println!("  fault {a}: active");
             }
         }
         Reply::Error { message } => {

@@ -89,6 +89,20 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "is_false")]
         manual: bool,
     },
+    /// A fault not injected: it would have acted on containers an active fault held,
+    /// and the heal of one would have undone the other. Nothing was done.
+    FaultRefused {
+        fault: usize,
+        kind: FaultKind,
+        target: String,
+        /// Asked for by hand (`drill inject`), not by the timeline.
+        #[serde(default, skip_serializing_if = "is_false")]
+        manual: bool,
+        /// The active fault it overlapped.
+        active: usize,
+        /// The containers both would have acted on.
+        shared: Vec<String>,
+    },
     /// Stamped when the heal began, as `fault_injected` is when the injection began.
     FaultHealed {
         fault: usize,
@@ -147,6 +161,16 @@ pub enum Event {
 
 fn is_false(b: &bool) -> bool {
     !b
+}
+
+/// `manual` for a fault injected by hand during a game day, `scripted` for one of the
+/// timeline.
+pub fn origin(manual: bool) -> &'static str {
+    if manual {
+        "manual"
+    } else {
+        "scripted"
+    }
 }
 
 /// Where a push during the run came from.

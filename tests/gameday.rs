@@ -39,7 +39,7 @@ fn up_inject_note_heal_down_and_a_second_up_is_refused() {
     std::thread::sleep(Duration::from_secs(3));
     let (_, stdout, _) = ask(out.path(), &["status"]);
     assert!(
-        stdout.contains("fault #1 blackhole eu-lb: active"),
+        stdout.contains("fault #1 blackhole eu-lb (manual): active"),
         "{stdout}"
     );
     let (code, stdout, _) = ask(out.path(), &["heal", "1"]);

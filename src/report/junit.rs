@@ -11,6 +11,8 @@
 //!   check when the SLA declares one, otherwise a passing case (recovered) or a skipped
 //!   one (never recovered: there was no limit to judge it against), with the waterfall
 //!   and the seed's answer as its output;
+//! - one skipped test case per refused fault (class `<scenario>.refused`), its message
+//!   the reason: the run did not do what its timeline (or a game day) asked;
 //! - one test case `run`, failed when the run was aborted or inconclusive, so that the
 //!   report fails whenever the exit code is not 0 for a reason other than a check.
 //!
@@ -20,7 +22,7 @@
 use super::replication::violation_text;
 use super::{
     at, cold_starts_during, disruption_text, fault_title, incomplete_warning, note_lines,
-    regressions_heading, waterfall, Summary,
+    refused_text, regressions_heading, waterfall, Summary,
 };
 use crate::verdict::{Check, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -90,6 +92,15 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
         out.push(format!("seed's question: {}", f.cold_pull.sentence));
         out.push(cold_starts_during(f));
         case.set_system_out(out.join("\n"));
+        suite.add_test_case(case);
+    }
+
+    for r in &s.analysis.refused {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(refused_text(r));
+        let name = format!("refused fault #{} {} {}", r.id, r.kind.name(), r.target);
+        let mut case = TestCase::new(name, status);
+        case.set_classname(class("refused"));
         suite.add_test_case(case);
     }
 
