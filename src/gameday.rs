@@ -4,6 +4,7 @@
 //! connection, one JSON line each way.
 
 use crate::error::{exit, DrillError};
+use crate::faults::ActiveFault;
 use crate::plan::{self, Plan};
 use crate::runner::{self, say, Control, RunOptions, Status};
 use crate::scenario::{self, FaultKind, Scenario};
@@ -103,19 +104,24 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     result.map(|(code, _)| code)
 }
 
+/// The timeline's faults, in timeline order (the order of their numbers).
+fn scripted_faults(plan: &Plan) -> Vec<(Duration, &plan::FaultPlan)> {
+    plan.timeline
+        .iter()
+        .filter_map(|s| match &s.what {
+            plan::StepPlan::Fault(f) => Some((s.at, &**f)),
+            _ => None,
+        })
+        .collect()
+}
+
 async fn serve(
     listener: UnixListener,
     scenario: Arc<Scenario>,
     plan: Plan,
     tx: mpsc::UnboundedSender<Control>,
 ) {
-    let next_id = Arc::new(AtomicUsize::new(
-        plan.timeline
-            .iter()
-            .filter(|s| matches!(s.what, plan::StepPlan::Fault(_)))
-            .count()
-            + 1,
-    ));
+    let next_id = Arc::new(AtomicUsize::new(scripted_faults(&plan).len() + 1));
     while let Ok((stream, _)) = listener.accept().await {
         let (scenario, plan, tx, next_id) =
             (scenario.clone(), plan.clone(), tx.clone(), next_id.clone());
@@ -184,10 +190,13 @@ async fn handle(
             if tx.send(Control::Heal(fault, reply)).is_err() {
                 return gone();
             }
-            answer
-                .await
-                .map(|faults| Reply::Healed { faults })
-                .unwrap_or_else(|_| gone())
+            match answer.await {
+                Ok(Ok(faults)) => Reply::Healed { faults },
+                Ok(Err(active)) => Reply::Error {
+                    message: not_active(plan, fault.unwrap_or_default(), &active),
+                },
+                Err(_) => gone(),
+            }
         }
         Request::Note { text } => match tx.send(Control::Note(text)) {
             Ok(()) => Reply::Noted,
@@ -213,6 +222,27 @@ fn fault_words(kind: FaultKind, step: &scenario::Step) -> String {
         Some(target) => format!("{} {target}", kind.name()),
         None => kind.name().to_string(),
     }
+}
+
+/// Why `drill heal N` heals nothing, with what can be healed.
+fn not_active(plan: &Plan, id: usize, active: &[ActiveFault]) -> String {
+    let why = match scripted_faults(plan).into_iter().find(|(_, f)| f.id == id) {
+        Some((at, f)) => format!(
+            "fault #{id} ({} {}) is the timeline's, due at {}: it is not active (not due yet, refused, or healed)",
+            f.kind.name(),
+            f.target,
+            humantime::format_duration(at)
+        ),
+        None => format!("fault #{id} is not active (never injected, refused, or healed)"),
+    };
+    if active.is_empty() {
+        return format!("{why}; no fault is active");
+    }
+    let listed: Vec<String> = active.iter().map(ActiveFault::to_string).collect();
+    format!(
+        "{why}; active faults: {}. Heal one with `drill heal <number>`, all with `drill heal --all`",
+        listed.join(", ")
+    )
 }
 
 /// Sends one request to the game day of `scenario` under `out`.
@@ -322,4 +352,58 @@ pub fn print_reply(reply: &Reply) -> u8 {
         }
     }
     exit::PASS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = r#"
+name: gameday-test
+duration: 60s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a, eu-b] }
+images:
+  - { ref: team/app:1, layers: [1KiB] }
+hosts:
+  - { name: fleet, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }
+timeline:
+  - { at: 0s, do: cold-start }
+  - { at: 8s, fault: zone-outage, target: eu-a, for: 4s }
+  - { at: 12s, fault: kill, target: eu-b-1, for: 60s }
+"#;
+
+    fn plan() -> Plan {
+        plan::build(&scenario::parse(SCENARIO).unwrap(), "0badcafe", 1)
+    }
+
+    fn active(id: usize, kind: FaultKind, target: &str, manual: bool) -> ActiveFault {
+        ActiveFault {
+            id,
+            kind,
+            target: target.into(),
+            manual,
+        }
+    }
+
+    #[test]
+    fn healing_a_fault_that_is_not_active_lists_those_that_are() {
+        let plan = plan();
+        let held = [
+            active(1, FaultKind::ZoneOutage, "eu-a", false),
+            active(3, FaultKind::Blackhole, "eu-lb", true),
+        ];
+        assert_eq!(
+            not_active(&plan, 99, &held),
+            "fault #99 is not active (never injected, refused, or healed); active faults: \
+             #1 zone-outage eu-a (scripted), #3 blackhole eu-lb (manual). Heal one with \
+             `drill heal <number>`, all with `drill heal --all`"
+        );
+        assert_eq!(
+            not_active(&plan, 2, &[]),
+            "fault #2 (kill eu-b-1) is the timeline's, due at 12s: it is not active (not due \
+             yet, refused, or healed); no fault is active"
+        );
+    }
 }

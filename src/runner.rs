@@ -571,9 +571,14 @@ async fn obey(
             spawn_fault(tasks, ctx, &f, heal_at, Some(reply));
         }
         Control::Heal(id, reply) => {
+            let active = ctx.faults.active();
             let ids: Vec<usize> = match id {
+                Some(id) if !active.iter().any(|a| a.id == id) => {
+                    let _ = reply.send(Err(active));
+                    return true;
+                }
                 Some(id) => vec![id],
-                None => ctx.faults.active().iter().map(|a| a.id).collect(),
+                None => active.iter().map(|a| a.id).collect(),
             };
             let mut healed = Vec::new();
             for id in ids.into_iter().rev() {
@@ -581,7 +586,7 @@ async fn obey(
                     healed.push(id);
                 }
             }
-            let _ = reply.send(healed);
+            let _ = reply.send(Ok(healed));
         }
         Control::Note(text) => {
             say(format!("note: {text}"));
@@ -610,8 +615,12 @@ struct Driver {
 /// running session.
 pub enum Control {
     Inject(Box<FaultPlan>, oneshot::Sender<Result<(), InjectError>>),
-    /// Heal one fault, or every active one (None); replies with the ids healed.
-    Heal(Option<usize>, oneshot::Sender<Vec<usize>>),
+    /// Heal one fault, or every active one (None); replies with the ids healed, or,
+    /// when the fault named is not active, with the faults that are.
+    Heal(
+        Option<usize>,
+        oneshot::Sender<Result<Vec<usize>, Vec<ActiveFault>>>,
+    ),
     Note(String),
     Status(oneshot::Sender<Status>),
     Down,
