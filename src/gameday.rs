@@ -81,12 +81,12 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
 
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let plan = plan::build(&scenario, &plan::new_run_id(), seed);
+    let others = up_under(&opts.out)
+        .into_iter()
+        .any(|name| name != plan.scenario);
     let (tx, rx) = mpsc::unbounded_channel();
     let server = tokio::spawn(serve(listener, Arc::new(scenario), plan.clone(), tx));
-    say(format!(
-        "game day of {}: `drill inject|heal|note|status|down {}` talk to it",
-        plan.scenario, plan.scenario
-    ));
+    say(banner(&plan, &opts.out, others));
     let result = runner::run_plan(plan, opts, Some(rx)).await;
     server.abort();
     let _ = std::fs::remove_file(&socket);
@@ -102,6 +102,52 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     // `drill down` reads it: whole or absent, never half written.
     let _ = crate::atomic_file::write(&dir.join("outcome.json"), &outcome);
     result.map(|(code, _)| code)
+}
+
+/// What `up` prints first: the commands that talk to it, each to be pasted as it is.
+fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
+    let mut flags = String::new();
+    if others_up {
+        flags.push_str(&format!(" --scenario {}", plan.scenario));
+    }
+    if out != Path::new(DEFAULT_OUT) {
+        flags.push_str(&format!(
+            " --out {}",
+            shell_word(&out.display().to_string())
+        ));
+    }
+    let here = if out.is_relative() {
+        std::env::current_dir()
+            .map(|d| format!(", in {}", d.display()))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let victim = plan
+        .regions
+        .first()
+        .and_then(|r| r.nodes.first())
+        .map_or("upstream", |n| n.name.as_str());
+    [
+        format!("game day of {}; from another terminal{here}:", plan.scenario),
+        format!("  drill status{flags}    # entry points, faults and their numbers"),
+        format!("  drill inject kill {victim} --for 30s{flags}    # any fault of the catalogue"),
+        format!("  drill note \"paging the on-call\"{flags}    # a note in the journal and every report"),
+        format!("  drill heal --all{flags}    # or one: drill heal <number>"),
+        format!("  drill down{flags}    # heal, verify, tear down, write the reports"),
+    ]
+    .join("\n")
+}
+
+/// A word a shell reads back as it is: quoted when it holds anything but plain
+/// path characters.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
 
 /// The timeline's faults, in timeline order (the order of their numbers).
@@ -245,13 +291,56 @@ fn not_active(plan: &Plan, id: usize, active: &[ActiveFault]) -> String {
     )
 }
 
+/// The folder game-day commands look in when `--out` is not given.
+pub const DEFAULT_OUT: &str = "reports";
+
+/// Scenario names of the game days up under `out`.
+fn up_under(out: &Path) -> Vec<String> {
+    let mut up: Vec<String> = std::fs::read_dir(out.join(".up"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("control.sock").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    up.sort();
+    up
+}
+
+/// Where a command looked for game days, and how to point it at another folder.
+fn looked_in(out: &Path) -> String {
+    let shown = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    format!(
+        "looked in {}; a game day started with `drill up --out DIR` (or DRILL_OUT) is found with the same --out DIR",
+        shown.join(".up").display()
+    )
+}
+
+/// The scenario name of the game day meant: the one given, or the only one up.
+pub fn find(out: &Path, scenario: Option<&str>) -> Result<String, DrillError> {
+    if let Some(name) = scenario {
+        return Ok(name.to_string());
+    }
+    match up_under(out).as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(DrillError::Usage(format!(
+            "no game day is up ({}); start one with `drill up <scenario file>`",
+            looked_in(out)
+        ))),
+        many => Err(DrillError::Usage(format!(
+            "several game days are up ({}); say which with --scenario NAME",
+            many.join(", ")
+        ))),
+    }
+}
+
 /// Sends one request to the game day of `scenario` under `out`.
 pub async fn ask(out: &Path, scenario: &str, request: &Request) -> Result<Reply, DrillError> {
     let socket = session_dir(out, scenario).join("control.sock");
     let stream = UnixStream::connect(&socket).await.map_err(|e| {
         DrillError::Usage(format!(
             "no game day of scenario {scenario} is up ({}: {e}); start one with `drill up <scenario file>`",
-            socket.display()
+            looked_in(out)
         ))
     })?;
     let (read, mut write) = stream.into_split();
@@ -357,6 +446,8 @@ pub fn print_reply(reply: &Reply) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
 
     const SCENARIO: &str = r#"
 name: gameday-test
@@ -376,6 +467,78 @@ timeline:
 
     fn plan() -> Plan {
         plan::build(&scenario::parse(SCENARIO).unwrap(), "0badcafe", 1)
+    }
+
+    /// Splits a line as a shell does: words, 'single' and "double" quotes, a backslash
+    /// outside quotes, `#` comments.
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut started) =
+            (Vec::new(), String::new(), None, false);
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (None, '#') if !started => break,
+                (None, '\\') => (word, started) = (word + &chars.next().unwrap().to_string(), true),
+                (None, '\'' | '"') => (quote, started) = (Some(c), true),
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    if started {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    started = false;
+                }
+                (_, c) => (word, started) = (word + &c.to_string(), true),
+            }
+        }
+        if started {
+            words.push(word);
+        }
+        words
+    }
+
+    /// The commands the banner prints, as a shell would run them.
+    fn banner_commands(out: &Path, others_up: bool) -> Vec<Cli> {
+        banner(&plan(), out, others_up)
+            .lines()
+            .filter(|l| l.starts_with("  drill "))
+            .map(|l| {
+                Cli::try_parse_from(shell_words(l))
+                    .unwrap_or_else(|e| panic!("`{l}` does not run as printed: {e}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_command_the_banner_prints_runs_as_printed() {
+        let odd = Path::new("/tmp/game day's reports");
+        for (out, others) in [(Path::new(DEFAULT_OUT), false), (odd, true)] {
+            let commands = banner_commands(out, others);
+            let mut names = Vec::new();
+            for cli in &commands {
+                let (name, session) = match &cli.command {
+                    Command::Status { session } => ("status", session),
+                    Command::Inject { session, .. } => ("inject", session),
+                    Command::Note { session, .. } => ("note", session),
+                    Command::Heal { session, .. } => ("heal", session),
+                    Command::Down { session } => ("down", session),
+                    other => panic!("the banner prints {other:?}"),
+                };
+                names.push(name);
+                // They reach this game day: its folder, and its name when others are up.
+                assert_eq!(session.out, out, "{name}");
+                let named = others.then(|| "gameday-test".to_string());
+                assert_eq!(session.scenario, named, "{name}");
+            }
+            assert_eq!(names, ["status", "inject", "note", "heal", "down"]);
+        }
+        let inject = banner_commands(Path::new(DEFAULT_OUT), false).remove(1);
+        let Command::Inject { kind, target, .. } = inject.command else {
+            unreachable!()
+        };
+        let (kind, target) = (kind, target.unwrap());
+        let step = step_yaml(&kind, Some(&target), Some("30s"), &[]).unwrap();
+        scenario::parse_fault(&scenario::parse(SCENARIO).unwrap(), &step)
+            .expect("the banner's example fault is one of the scenario's targets");
     }
 
     fn active(id: usize, kind: FaultKind, target: &str, manual: bool) -> ActiveFault {

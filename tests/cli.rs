@@ -77,6 +77,27 @@ fn missing_file_and_bad_flags_exit_64() {
     assert_eq!(out.status.code(), Some(64), "clean needs --run or --all");
 }
 
+/// A game-day command that finds no game day says where it looked and how to look
+/// elsewhere, whether it was told the scenario or not.
+#[test]
+fn game_day_commands_without_a_game_day_name_the_folder_they_looked_in() {
+    let out = tempfile::tempdir().unwrap();
+    for args in [&["status"][..], &["heal", "1", "--scenario", "quickstart"]] {
+        let o = drill()
+            .args(args)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(64));
+        let err = text(&o.stderr);
+        let looked = format!("looked in {}", out.path().join(".up").display());
+        assert!(err.contains("no game day"), "{err}");
+        assert!(err.contains(&looked), "{err}");
+        assert!(err.contains("the same --out DIR"), "{err}");
+    }
+}
+
 #[test]
 fn plan_shows_resolved_targets_and_timeline() {
     let out = drill()
