@@ -39,12 +39,35 @@ pub enum Request {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
-    Injected { fault: usize },
-    Healed { faults: Vec<usize> },
+    Injected {
+        fault: usize,
+    },
+    Healed {
+        faults: Vec<usize>,
+    },
     Noted,
-    Status(Status),
+    Status {
+        #[serde(flatten)]
+        now: Status,
+        /// The timeline's faults not yet due, in time order.
+        upcoming: Vec<Upcoming>,
+        /// The number the next `drill inject` gets.
+        next_fault: usize,
+    },
     Stopping,
-    Error { message: String },
+    Error {
+        message: String,
+    },
+}
+
+/// A fault of the timeline still to come: its number is fixed in advance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Upcoming {
+    pub id: usize,
+    pub kind: FaultKind,
+    pub target: String,
+    /// When it is due, on the timeline's clock (the scenario's `at:`).
+    pub at_s: f64,
 }
 
 /// What `drill down` reads once the game day has finished.
@@ -104,7 +127,8 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     result.map(|(code, _)| code)
 }
 
-/// What `up` prints first: the commands that talk to it, each to be pasted as it is.
+/// What `up` prints first: the commands that talk to it, each to be pasted as it is,
+/// and the numbers its faults take.
 fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
     let mut flags = String::new();
     if others_up {
@@ -128,6 +152,14 @@ fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
         .first()
         .and_then(|r| r.nodes.first())
         .map_or("upstream", |n| n.name.as_str());
+    let scripted = scripted_faults(plan);
+    let numbers = match scripted.len() {
+        0 => "faults you inject are numbered from #1".to_string(),
+        n => format!(
+            "the timeline's faults are #1 to #{n} (`drill status` lists them); faults you inject are numbered from #{}",
+            n + 1
+        ),
+    };
     [
         format!("game day of {}; from another terminal{here}:", plan.scenario),
         format!("  drill status{flags}    # entry points, faults and their numbers"),
@@ -135,6 +167,7 @@ fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
         format!("  drill note \"paging the on-call\"{flags}    # a note in the journal and every report"),
         format!("  drill heal --all{flags}    # or one: drill heal <number>"),
         format!("  drill down{flags}    # heal, verify, tear down, write the reports"),
+        numbers,
     ]
     .join("\n")
 }
@@ -253,7 +286,27 @@ async fn handle(
             if tx.send(Control::Status(reply)).is_err() {
                 return gone();
             }
-            answer.await.map(Reply::Status).unwrap_or_else(|_| gone())
+            let Ok(now) = answer.await else {
+                return gone();
+            };
+            let upcoming = scripted_faults(plan)
+                .into_iter()
+                .filter(|(at, f)| {
+                    at.as_secs_f64() > now.elapsed_s
+                        && !now.active_faults.iter().any(|a| a.id == f.id)
+                })
+                .map(|(at, f)| Upcoming {
+                    id: f.id,
+                    kind: f.kind,
+                    target: f.target.clone(),
+                    at_s: at.as_secs_f64(),
+                })
+                .collect();
+            Reply::Status {
+                now,
+                upcoming,
+                next_fault: next_id.load(Ordering::SeqCst),
+            }
         }
         Request::Down => match tx.send(Control::Down) {
             Ok(()) => Reply::Stopping,
@@ -410,10 +463,42 @@ pub fn step_yaml(
     Ok(fields.join("\n"))
 }
 
+/// What `drill status` prints: entry points, then every fault with its number.
+fn status_text(now: &Status, upcoming: &[Upcoming], next_fault: usize) -> String {
+    let mut out = vec![format!(
+        "up for {:.1}s on the timeline's clock (the scenario's `at:` times)",
+        now.elapsed_s
+    )];
+    let mut regions: Vec<_> = now.entry_points.iter().collect();
+    regions.sort();
+    for (region, url) in regions {
+        out.push(format!("  region {region}: {url}"));
+    }
+    if now.active_faults.is_empty() {
+        out.push("  no active fault".into());
+    }
+    for a in &now.active_faults {
+        out.push(format!("  fault {a}: active"));
+    }
+    for u in upcoming {
+        out.push(format!(
+            "  fault #{} {} {} (scripted): due at {}",
+            u.id,
+            u.kind.name(),
+            u.target,
+            humantime::format_duration(Duration::from_secs_f64(u.at_s))
+        ));
+    }
+    out.push(format!("  the next fault you inject is #{next_fault}"));
+    out.join("\n") + "\n"
+}
+
 /// Prints a reply for a person; returns the exit code.
 pub fn print_reply(reply: &Reply) -> u8 {
     match reply {
-        Reply::Injected { fault } => println!("fault #{fault} injected"),
+        Reply::Injected { fault } => {
+            println!("fault #{fault} injected; heal it with `drill heal {fault}`")
+        }
         Reply::Healed { faults } if faults.is_empty() => println!("nothing to heal"),
         Reply::Healed { faults } => {
             let ids: Vec<String> = faults.iter().map(|f| format!("#{f}")).collect();
@@ -421,20 +506,11 @@ pub fn print_reply(reply: &Reply) -> u8 {
         }
         Reply::Noted => println!("noted"),
         Reply::Stopping => println!("stopping"),
-        Reply::Status(s) => {
-            println!("up for {:.1}s", s.elapsed_s);
-            let mut regions: Vec<_> = s.entry_points.iter().collect();
-            regions.sort();
-            for (region, url) in regions {
-                println!("  region {region}: {url}");
-            }
-            if s.active_faults.is_empty() {
-                println!("  no active fault");
-            }
-            for a in &s.active_faults {
-                println!("  fault {a}: active");
-            }
-        }
+        Reply::Status {
+            now,
+            upcoming,
+            next_fault,
+        } => print!("{}", status_text(now, upcoming, *next_fault)),
         Reply::Error { message } => {
             eprintln!("error: {message}");
             return exit::USAGE;
@@ -541,6 +617,18 @@ timeline:
             .expect("the banner's example fault is one of the scenario's targets");
     }
 
+    #[test]
+    fn the_banner_gives_the_numbers_faults_take() {
+        let text = banner(&plan(), Path::new(DEFAULT_OUT), false);
+        assert!(
+            text.contains(
+                "the timeline's faults are #1 to #2 (`drill status` lists them); \
+                 faults you inject are numbered from #3"
+            ),
+            "{text}"
+        );
+    }
+
     fn active(id: usize, kind: FaultKind, target: &str, manual: bool) -> ActiveFault {
         ActiveFault {
             id,
@@ -567,6 +655,29 @@ timeline:
             not_active(&plan, 2, &[]),
             "fault #2 (kill eu-b-1) is the timeline's, due at 12s: it is not active (not due \
              yet, refused, or healed); no fault is active"
+        );
+    }
+
+    #[test]
+    fn status_lists_every_fault_with_its_number() {
+        let now = Status {
+            elapsed_s: 9.25,
+            entry_points: [("eu".to_string(), "http://127.0.0.1:5000".to_string())].into(),
+            active_faults: vec![active(3, FaultKind::Kill, "eu-a-1", true)],
+        };
+        let upcoming = [Upcoming {
+            id: 2,
+            kind: FaultKind::Kill,
+            target: "eu-b-1".into(),
+            at_s: 12.0,
+        }];
+        assert_eq!(
+            status_text(&now, &upcoming, 4),
+            "up for 9.2s on the timeline's clock (the scenario's `at:` times)\n  \
+             region eu: http://127.0.0.1:5000\n  \
+             fault #3 kill eu-a-1 (manual): active\n  \
+             fault #2 kill eu-b-1 (scripted): due at 12s\n  \
+             the next fault you inject is #4\n"
         );
     }
 }

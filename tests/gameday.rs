@@ -30,7 +30,10 @@ fn up_inject_note_heal_down_and_a_second_up_is_refused() {
         &["inject", "blackhole", "eu-lb", "--set", "direction=in"],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.trim(), "fault #1 injected");
+    assert_eq!(
+        stdout.trim(),
+        "fault #1 injected; heal it with `drill heal 1`"
+    );
     let (code, _, stderr) = ask(out.path(), &["inject", "kill", "eu-z-9"]);
     assert_eq!(code, 64);
     assert!(stderr.contains("'eu-z-9' matches nothing"), "{stderr}");
