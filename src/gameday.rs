@@ -426,10 +426,7 @@ pub async fn down(out: &Path, scenario: &str) -> Result<u8, DrillError> {
     for _ in 0..600 {
         if let Ok(raw) = std::fs::read(&outcome_file) {
             if let Ok(o) = serde_json::from_slice::<Outcome>(&raw) {
-                println!(
-                    "game day of {scenario} is down: reports in {}",
-                    o.run_folder.display()
-                );
+                print_outcome(scenario, &o);
                 return Ok(o.exit_code);
             }
         }
@@ -438,6 +435,33 @@ pub async fn down(out: &Path, scenario: &str) -> Result<u8, DrillError> {
     Err(DrillError::setup(format!(
         "the game day of {scenario} did not finish within 120s; see its terminal, or `drill clean --all`"
     )))
+}
+
+/// The verdict line and where the reports are, as `drill run` ends.
+fn print_outcome(scenario: &str, o: &Outcome) {
+    if o.run_folder.as_os_str().is_empty() {
+        println!(
+            "game day of {scenario} is down (exit {}): it failed before its reports were written; see its terminal",
+            o.exit_code
+        );
+        return;
+    }
+    let summary = std::fs::read(o.run_folder.join("summary.json"))
+        .ok()
+        .and_then(|raw| serde_json::from_slice::<crate::report::Summary>(&raw).ok());
+    if let Some(s) = &summary {
+        println!("{}", crate::report::verdict_line(&s.verdict));
+        if s.verdict.status.exit_code() != o.exit_code {
+            println!(
+                "exit {}: healing or cleanup failed; see the game day's terminal",
+                o.exit_code
+            );
+        }
+    }
+    println!(
+        "game day of {scenario} is down: reports in {}",
+        o.run_folder.display()
+    );
 }
 
 /// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step.

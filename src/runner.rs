@@ -582,6 +582,7 @@ async fn obey(
             };
             let mut healed = Vec::new();
             for id in ids.into_iter().rev() {
+                say(format!("healing fault #{id} by hand"));
                 if ctx.faults.heal(ctx.injector, id, ctx.journal).await {
                     healed.push(id);
                 }
@@ -704,8 +705,11 @@ fn spawn_fault(
             _ = async { match heal_at { Some(s) => s.await, None => std::future::pending().await } } => {}
             _ = run_over.cancelled() => {}
         }
-        say(format!("healing fault #{}", f.id));
-        faults.heal(&injector, f.id, &journal).await;
+        // Unless it was healed by hand meanwhile.
+        if faults.active().iter().any(|a| a.id == f.id) {
+            say(format!("healing fault #{}", f.id));
+            faults.heal(&injector, f.id, &journal).await;
+        }
     });
 }
 
