@@ -298,7 +298,8 @@ fn bad_baseline_and_flags_without_a_baseline_exit_64() {
 }
 
 /// The HTML report renders in a real browser: headless Chromium takes a screenshot
-/// that holds far more than an empty page's. Skipped, saying so, without Chromium.
+/// that holds far more than an empty page's. Without Chromium it fails, saying what to
+/// install: a test that passes by not looking checks nothing.
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
@@ -310,11 +311,11 @@ fn html_report_renders_in_headless_chromium() {
                 .is_ok_and(|o| o.status.success())
         })
     else {
-        eprintln!(
-            "SKIPPED html_report_renders_in_headless_chromium: no chromium, chromium-browser \
-             or google-chrome on PATH (on Debian: apt-get install chromium)"
+        panic!(
+            "no chromium, chromium-browser or google-chrome on PATH: this test renders the \
+             HTML report in one. Install what the tests need with `scripts/install-deps.sh \
+             --tests` (Debian: apt-get install chromium)"
         );
-        return;
     };
     let dir = run_folder(str::to_string);
     drill().arg("report").arg(dir.path()).output().unwrap();
