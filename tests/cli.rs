@@ -16,6 +16,24 @@ fn bundled_scenarios_validate() {
     assert_eq!(text(&out.stdout).lines().count(), files.len());
 }
 
+/// Every host kind the README documents is shown by a bundled scenario.
+#[test]
+fn bundled_scenarios_use_every_host_kind() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut kinds = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let value: serde_json::Value = serde_saphyr::from_str(&source).unwrap();
+        for fleet in value["hosts"].as_array().into_iter().flatten() {
+            kinds.insert(fleet["kind"].as_str().unwrap_or("native").to_string());
+        }
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["containerd", "docker", "native"]
+    );
+}
+
 /// `--live` draws on a terminal only; piped (a CI log), drill says so and keeps its
 /// plain lines. (The dashboard itself is tested as rendering in src/dashboard.rs.)
 #[test]
