@@ -114,7 +114,8 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     server.abort();
     let _ = std::fs::remove_file(&socket);
     let (code, run_folder) = match &result {
-        Ok((code, folder)) => (*code, folder.clone()),
+        // Absolute: `drill down` may run in another folder.
+        Ok((code, folder)) => (*code, std::path::absolute(folder).unwrap_or(folder.clone())),
         Err(e) => (e.exit_code(), PathBuf::new()),
     };
     let outcome = serde_json::to_vec(&Outcome {
@@ -155,6 +156,7 @@ fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
     let scripted = scripted_faults(plan);
     let numbers = match scripted.len() {
         0 => "faults you inject are numbered from #1".to_string(),
+        1 => "the timeline's fault is #1 (`drill status` lists it); faults you inject are numbered from #2".to_string(),
         n => format!(
             "the timeline's faults are #1 to #{n} (`drill status` lists them); faults you inject are numbered from #{}",
             n + 1
@@ -643,6 +645,19 @@ timeline:
 
     #[test]
     fn the_banner_gives_the_numbers_faults_take() {
+        let one = SCENARIO.replace(
+            "  - { at: 12s, fault: kill, target: eu-b-1, for: 60s }\n",
+            "",
+        );
+        let one = plan::build(&scenario::parse(&one).unwrap(), "0badcafe", 1);
+        let text = banner(&one, Path::new(DEFAULT_OUT), false);
+        assert!(
+            text.contains(
+                "the timeline's fault is #1 (`drill status` lists it); faults you inject are \
+                 numbered from #2"
+            ),
+            "{text}"
+        );
         let text = banner(&plan(), Path::new(DEFAULT_OUT), false);
         assert!(
             text.contains(
