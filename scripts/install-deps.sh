@@ -2,11 +2,18 @@
 # Installs the host packages drill builds its helper images from (Debian 12).
 # drill never pulls images: the registry and haproxy images are assembled from these
 # binaries and imported into the local Docker engine.
+# With --tests, also what `cargo test` needs: Chromium, which renders the HTML report.
 set -euo pipefail
 
 packages=(docker-registry haproxy busybox-static iproute2 iptables containerd)
 # What `drill bench` compares drill with (it reports a missing one as not installed).
 packages+=(skopeo docker-compose)
+for arg in "$@"; do
+  case "$arg" in
+    --tests) packages+=(chromium) ;;
+    *) echo "install-deps: unknown option $arg (usage: $0 [--tests])" >&2; exit 64 ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (sudo $0)" >&2

@@ -13,6 +13,8 @@ pub use replication::{
 };
 mod proxy;
 pub use proxy::{ProxyBehaviour, ProxyCheckRow};
+mod refused;
+pub use refused::RefusedFault;
 pub mod auth;
 
 pub use auth::AuthCheck;
@@ -57,6 +59,10 @@ pub struct Analysis {
     pub cold_pull_reference: ColdPullReference,
     /// One entry per injected fault, in injection order.
     pub faults: Vec<FaultRecovery>,
+    /// Faults not injected because they would have acted on containers an active fault
+    /// held, in time order.
+    #[serde(default)]
+    pub refused: Vec<RefusedFault>,
     /// What each fault's disruption costs of the error budget; `None` unless the SLA
     /// declares `error_budget`.
     pub error_budget: Option<ErrorBudget>,
@@ -307,6 +313,9 @@ pub struct FaultRecovery {
     pub members: Vec<String>,
     pub regions: Vec<String>,
     pub method: String,
+    /// Injected by hand during a game day (`drill inject`), not by the timeline.
+    #[serde(default)]
+    pub manual: bool,
     pub injected_us: u64,
     pub healed_us: Option<u64>,
     /// `None` when no `fault_healed` was recorded.
@@ -503,6 +512,7 @@ struct Injected<'a> {
     members: &'a [String],
     regions: &'a [String],
     method: &'a str,
+    manual: bool,
 }
 
 struct Healed<'a> {
@@ -559,6 +569,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 members,
                 regions,
                 method,
+                manual,
             } => injected.push(Injected {
                 t_us: r.t_us,
                 id: *fault,
@@ -567,6 +578,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 members,
                 regions,
                 method,
+                manual: *manual,
             }),
             Event::FaultHealed { fault, ok, error } => {
                 healed.entry(*fault).or_insert(Healed {
@@ -612,6 +624,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 text: text.clone(),
             }),
             Event::TopologyUp { .. }
+            | Event::FaultRefused { .. }
             | Event::TimelineStarted
             | Event::Pushed { .. }
             | Event::Visible { .. }
@@ -683,6 +696,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         truncated,
         end_us,
         faults,
+        refused: refused::refused(records),
         data_loss,
         seeded,
         timeline,
@@ -1008,6 +1022,7 @@ fn fault_recoveries(
                 members: f.members.to_vec(),
                 regions: f.regions.to_vec(),
                 method: f.method.to_string(),
+                manual: f.manual,
                 injected_us: f.t_us,
                 healed_us,
                 heal_ok: heal.map(|h| h.ok),
@@ -1361,6 +1376,7 @@ pub(crate) mod tests {
                 members: vec![format!("drill-0badcafe-{target}-1")],
                 regions: regions.iter().map(|r| r.to_string()).collect(),
                 method: "docker kill (SIGKILL)".into(),
+                manual: false,
             },
         )
     }
@@ -1376,6 +1392,7 @@ pub(crate) mod tests {
                 members: vec![],
                 regions: vec![region.into()],
                 method: "docker kill".into(),
+                manual: false,
             },
         )
     }

@@ -63,7 +63,9 @@ pub enum Command {
         /// plain lines when stdout is not a terminal.
         #[arg(long)]
         live: bool,
-        #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+        /// Folder the run folder is written under; the other game-day commands need
+        /// the same one.
+        #[arg(long, default_value = gameday::DEFAULT_OUT, env = "DRILL_OUT")]
         out: PathBuf,
     },
     /// Game day: inject a fault by hand, e.g. `drill inject kill eu-a-1 --for 30s`.
@@ -224,36 +226,16 @@ impl BaselineArgs {
 pub struct Session {
     /// The scenario's name; needed only when several game days are up.
     #[arg(long)]
-    scenario: Option<String>,
+    pub scenario: Option<String>,
     /// The `--out` folder `drill up` was given.
-    #[arg(long, default_value = "reports", env = "DRILL_OUT")]
-    out: PathBuf,
+    #[arg(long, default_value = gameday::DEFAULT_OUT, env = "DRILL_OUT")]
+    pub out: PathBuf,
 }
 
 impl Session {
     /// The scenario name of the game day meant: the one given, or the only one up.
     fn name(&self) -> Result<String, DrillError> {
-        if let Some(name) = &self.scenario {
-            return Ok(name.clone());
-        }
-        let up: Vec<String> = std::fs::read_dir(self.out.join(".up"))
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().join("control.sock").exists())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        match up.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(DrillError::Usage(format!(
-                "no game day is up under {}; start one with `drill up <scenario file>`",
-                self.out.display()
-            ))),
-            many => Err(DrillError::Usage(format!(
-                "several game days are up ({}); say which with --scenario",
-                many.join(", ")
-            ))),
-        }
+        gameday::find(&self.out, self.scenario.as_deref())
     }
 }
 

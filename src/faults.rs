@@ -7,7 +7,9 @@
 //!
 //! Every fault is booked in the [`FaultBook`] *before* it acts, so one that half
 //! succeeded is still healed; heals run at the fault's end, on abort and on Ctrl-C,
-//! newest first.
+//! newest first. Faults never stack: one that would act on a container an active fault
+//! holds is refused before it does anything (the heal of one would undo the other, and
+//! the report would charge one's disruption to the other).
 
 use crate::delay_proxy::DelayProxy;
 use crate::engine::{ContainerSpec, Engine};
@@ -142,7 +144,95 @@ enum Undo {
 
 struct Active {
     fault: FaultPlan,
-    undo: Undo,
+    /// None for an instant fault, booked only while it acts.
+    undo: Option<Undo>,
+}
+
+/// A fault injected and not yet healed (or an instant one still acting), as `drill
+/// status` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ActiveFault {
+    pub id: usize,
+    pub kind: FaultKind,
+    pub target: String,
+    /// Injected by hand (`drill inject`), not by the timeline.
+    pub manual: bool,
+}
+
+impl ActiveFault {
+    fn of(f: &FaultPlan) -> ActiveFault {
+        ActiveFault {
+            id: f.id,
+            kind: f.kind,
+            target: f.target.clone(),
+            manual: f.manual,
+        }
+    }
+}
+
+impl std::fmt::Display for ActiveFault {
+    /// `#3 kill eu-a-1 (manual)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (id, kind, target) = (self.id, self.kind.name(), &self.target);
+        write!(
+            f,
+            "#{id} {kind} {target} ({})",
+            crate::journal::origin(self.manual)
+        )
+    }
+}
+
+/// A fault refused because it would act on containers an active fault holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overlap {
+    pub active: ActiveFault,
+    /// The containers both would act on.
+    pub shared: Vec<String>,
+}
+
+impl std::fmt::Display for Overlap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "it would act on {}, which fault {} holds, and the heal of one would undo the other",
+            self.shared.join(", "),
+            self.active
+        )
+    }
+}
+
+/// Why a fault asked for was not wholly injected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InjectError {
+    /// Nothing was done: it overlaps an active fault.
+    Refused(Overlap),
+    /// Acting failed part-way; what was done is undone at its heal.
+    Partly(String),
+}
+
+impl std::fmt::Display for InjectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InjectError::Refused(o) => write!(
+                f,
+                "refused, nothing was done: {o}. Heal #{} first (`drill heal {}`) or wait until it ends",
+                o.active.id, o.active.id
+            ),
+            InjectError::Partly(e) => write!(
+                f,
+                "only partly injected ({e}); what was done is undone when it is healed"
+            ),
+        }
+    }
+}
+
+/// The containers two faults both act on, in `new`'s order.
+fn shared_containers(new: &FaultPlan, held: &FaultPlan) -> Vec<String> {
+    new.containers
+        .iter()
+        .filter(|c| held.containers.contains(c))
+        .cloned()
+        .collect()
 }
 
 /// Faults injected and not yet healed.
@@ -152,51 +242,93 @@ pub struct FaultBook {
 }
 
 impl FaultBook {
-    /// Injects a fault and records it. Members are acted on together, so a zone or region
-    /// goes down at one instant.
+    /// Books a fault before it acts, or refuses it when it would act on a container an
+    /// active fault holds: then nothing is done, and the refusal is recorded with the
+    /// fault it overlapped. Checked and booked at once, so of two overlapping faults
+    /// exactly the first is injected.
+    pub fn book(&self, fault: &FaultPlan, journal: &Journal) -> Result<(), Overlap> {
+        let mut book = self.active.lock().expect("fault book lock");
+        let overlap = book.iter().find_map(|a| {
+            let shared = shared_containers(fault, &a.fault);
+            (!shared.is_empty()).then(|| Overlap {
+                active: ActiveFault::of(&a.fault),
+                shared,
+            })
+        });
+        if let Some(o) = overlap {
+            journal.record(Event::FaultRefused {
+                fault: fault.id,
+                kind: fault.kind,
+                target: fault.target.clone(),
+                manual: fault.manual,
+                active: o.active.id,
+                shared: o.shared.clone(),
+            });
+            return Err(o);
+        }
+        book.push(Active {
+            fault: fault.clone(),
+            undo: undo_for(fault),
+        });
+        Ok(())
+    }
+
+    /// Does a fault [`FaultBook::book`] accepted, and records it. Members are acted on
+    /// together, so a zone or region goes down at one instant. Whatever part of the fault
+    /// gets done is undone at heal, since it was booked first.
     pub async fn inject(
         &self,
         inj: &Injector,
         fault: &FaultPlan,
         journal: &Journal,
     ) -> Result<(), String> {
-        // Booked first: whatever part of the fault gets done below is undone at heal.
-        if let Some(undo) = undo_for(fault) {
-            self.active.lock().expect("fault book lock").push(Active {
-                fault: fault.clone(),
-                undo,
-            });
-        }
         // Sidecars are started before the instant is recorded, so it marks the moment the
         // fault is done to the target, not drill's preparation.
-        inj.prepare(fault).await.map_err(|e| e.to_string())?;
-        journal.record(Event::FaultInjected {
-            fault: fault.id,
-            kind: fault.kind,
-            target: fault.target.clone(),
-            members: fault.containers.clone(),
-            regions: fault.regions.clone(),
-            method: method(fault),
-        });
-        inj.apply(fault).await.map_err(|e| e.to_string())
+        let done = match inj.prepare(fault).await {
+            Ok(()) => {
+                journal.record(Event::FaultInjected {
+                    fault: fault.id,
+                    kind: fault.kind,
+                    target: fault.target.clone(),
+                    members: fault.containers.clone(),
+                    regions: fault.regions.clone(),
+                    method: method(fault),
+                    manual: fault.manual,
+                });
+                inj.apply(fault).await
+            }
+            Err(e) => Err(e),
+        };
+        if fault.kind.is_instant() {
+            // Over once it has acted: nothing holds its containers any more.
+            let mut book = self.active.lock().expect("fault book lock");
+            book.retain(|a| a.fault.id != fault.id);
+        }
+        done.map_err(|e| e.to_string())
     }
 
     /// Heals one fault if it is still active. Returns false when the heal failed.
     pub async fn heal(&self, inj: &Injector, id: usize, journal: &Journal) -> bool {
-        let active = {
+        let (fault, undo) = {
             let mut book = self.active.lock().expect("fault book lock");
-            match book.iter().position(|a| a.fault.id == id) {
-                Some(i) => book.remove(i),
+            match book
+                .iter()
+                .position(|a| a.fault.id == id && a.undo.is_some())
+            {
+                Some(i) => {
+                    let a = book.remove(i);
+                    (a.fault, a.undo.expect("found with an undo"))
+                }
                 None => return true,
             }
         };
         let began = journal.now_us();
-        let errors = inj.undo(&active.undo).await;
+        let errors = inj.undo(&undo).await;
         let ok = errors.is_empty();
         journal.record_at(
             began,
             Event::FaultHealed {
-                fault: active.fault.id,
+                fault: fault.id,
                 ok,
                 error: (!ok).then(|| errors.join("; ")),
             },
@@ -204,19 +336,13 @@ impl FaultBook {
         ok
     }
 
-    /// (id, kind, target) of every fault not yet healed, oldest first.
-    pub fn active(&self) -> Vec<(usize, String, String)> {
+    /// Every fault not yet healed, oldest first.
+    pub fn active(&self) -> Vec<ActiveFault> {
         self.active
             .lock()
             .expect("fault book lock")
             .iter()
-            .map(|a| {
-                (
-                    a.fault.id,
-                    a.fault.kind.name().to_string(),
-                    a.fault.target.clone(),
-                )
-            })
+            .map(|a| ActiveFault::of(&a.fault))
             .collect()
     }
 
@@ -228,6 +354,7 @@ impl FaultBook {
             .expect("fault book lock")
             .iter()
             .rev()
+            .filter(|a| a.undo.is_some())
             .map(|a| a.fault.id)
             .collect();
         let mut ok = true;
@@ -758,6 +885,80 @@ impl Injector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A zone outage and a kill of the zone's node overlap (one set of containers holds
+    /// the other); the load balancer and the other zone do not.
+    const OVERLAPPING: &str = r#"
+name: overlap-test
+duration: 60s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a, eu-b] }
+images:
+  - { ref: team/app:1, layers: [1KiB] }
+hosts:
+  - { name: fleet, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }
+timeline:
+  - { at: 1s, fault: kill, target: eu-a-1, for: 10s }
+  - { at: 2s, fault: zone-outage, target: eu-a, for: 5s }
+  - { at: 3s, fault: blackhole, target: eu-lb, for: 5s }
+  - { at: 4s, fault: restart, target: eu-a-1 }
+  - { at: 5s, fault: zone-outage, target: eu-b, for: 5s }
+"#;
+
+    #[tokio::test]
+    async fn a_fault_on_containers_an_active_fault_holds_is_refused_and_recorded() {
+        let scenario = crate::scenario::parse(OVERLAPPING).unwrap();
+        let plan = crate::plan::build(&scenario, "0badcafe", 1);
+        let faults: Vec<&FaultPlan> = plan
+            .timeline
+            .iter()
+            .filter_map(|s| match &s.what {
+                StepPlan::Fault(f) => Some(&**f),
+                _ => None,
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let (journal, writer) = Journal::create(&path, Vec::new()).unwrap();
+        let book = FaultBook::default();
+        let outcomes: Vec<Result<(), Overlap>> =
+            faults.iter().map(|f| book.book(f, &journal)).collect();
+        let node = "drill-0badcafe-eu-a-1".to_string();
+        let by_kill = Err(Overlap {
+            active: ActiveFault {
+                id: 1,
+                kind: FaultKind::Kill,
+                target: "eu-a-1".into(),
+                manual: false,
+            },
+            shared: vec![node.clone()],
+        });
+        assert_eq!(outcomes, [Ok(()), by_kill.clone(), Ok(()), by_kill, Ok(())]);
+        let active: Vec<usize> = book.active().iter().map(|a| a.id).collect();
+        assert_eq!(active, [1, 3, 5]);
+        drop(journal);
+        writer.finish().await.unwrap();
+        let refused: Vec<(usize, usize, Vec<String>)> = crate::journal::read(&path)
+            .unwrap()
+            .records
+            .into_iter()
+            .filter_map(|r| match r.event {
+                Event::FaultRefused {
+                    fault,
+                    active,
+                    shared,
+                    ..
+                } => Some((fault, active, shared)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            refused,
+            [(2, 1, vec![node.clone()]), (4, 1, vec![node])],
+            "each refusal recorded with the fault it met"
+        );
+    }
 
     #[test]
     fn df_gives_the_free_space_of_the_volume() {

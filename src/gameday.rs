@@ -4,9 +4,10 @@
 //! connection, one JSON line each way.
 
 use crate::error::{exit, DrillError};
+use crate::faults::ActiveFault;
 use crate::plan::{self, Plan};
 use crate::runner::{self, say, Control, RunOptions, Status};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, FaultKind, Scenario};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -38,12 +39,35 @@ pub enum Request {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
-    Injected { fault: usize },
-    Healed { faults: Vec<usize> },
+    Injected {
+        fault: usize,
+    },
+    Healed {
+        faults: Vec<usize>,
+    },
     Noted,
-    Status(Status),
+    Status {
+        #[serde(flatten)]
+        now: Status,
+        /// The timeline's faults not yet due, in time order.
+        upcoming: Vec<Upcoming>,
+        /// The number the next `drill inject` gets.
+        next_fault: usize,
+    },
     Stopping,
-    Error { message: String },
+    Error {
+        message: String,
+    },
+}
+
+/// A fault of the timeline still to come: its number is fixed in advance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Upcoming {
+    pub id: usize,
+    pub kind: FaultKind,
+    pub target: String,
+    /// When it is due, on the timeline's clock (the scenario's `at:`).
+    pub at_s: f64,
 }
 
 /// What `drill down` reads once the game day has finished.
@@ -80,17 +104,18 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
 
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let plan = plan::build(&scenario, &plan::new_run_id(), seed);
+    let others = up_under(&opts.out)
+        .into_iter()
+        .any(|name| name != plan.scenario);
     let (tx, rx) = mpsc::unbounded_channel();
     let server = tokio::spawn(serve(listener, Arc::new(scenario), plan.clone(), tx));
-    say(format!(
-        "game day of {}: `drill inject|heal|note|status|down {}` talk to it",
-        plan.scenario, plan.scenario
-    ));
+    say(banner(&plan, &opts.out, others));
     let result = runner::run_plan(plan, opts, Some(rx)).await;
     server.abort();
     let _ = std::fs::remove_file(&socket);
     let (code, run_folder) = match &result {
-        Ok((code, folder)) => (*code, folder.clone()),
+        // Absolute: `drill down` may run in another folder.
+        Ok((code, folder)) => (*code, std::path::absolute(folder).unwrap_or(folder.clone())),
         Err(e) => (e.exit_code(), PathBuf::new()),
     };
     let outcome = serde_json::to_vec(&Outcome {
@@ -103,19 +128,81 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     result.map(|(code, _)| code)
 }
 
+/// What `up` prints first: the commands that talk to it, each to be pasted as it is,
+/// and the numbers its faults take.
+fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
+    let mut flags = String::new();
+    if others_up {
+        flags.push_str(&format!(" --scenario {}", plan.scenario));
+    }
+    if out != Path::new(DEFAULT_OUT) {
+        flags.push_str(&format!(
+            " --out {}",
+            shell_word(&out.display().to_string())
+        ));
+    }
+    let here = if out.is_relative() {
+        std::env::current_dir()
+            .map(|d| format!(", in {}", d.display()))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let victim = plan
+        .regions
+        .first()
+        .and_then(|r| r.nodes.first())
+        .map_or("upstream", |n| n.name.as_str());
+    let scripted = scripted_faults(plan);
+    let numbers = match scripted.len() {
+        0 => "faults you inject are numbered from #1".to_string(),
+        1 => "the timeline's fault is #1 (`drill status` lists it); faults you inject are numbered from #2".to_string(),
+        n => format!(
+            "the timeline's faults are #1 to #{n} (`drill status` lists them); faults you inject are numbered from #{}",
+            n + 1
+        ),
+    };
+    [
+        format!("game day of {}; from another terminal{here}:", plan.scenario),
+        format!("  drill status{flags}    # entry points, faults and their numbers"),
+        format!("  drill inject kill {victim} --for 30s{flags}    # any fault of the catalogue"),
+        format!("  drill note \"paging the on-call\"{flags}    # a note in the journal and every report"),
+        format!("  drill heal --all{flags}    # or one: drill heal <number>"),
+        format!("  drill down{flags}    # heal, verify, tear down, write the reports"),
+        numbers,
+    ]
+    .join("\n")
+}
+
+/// A word a shell reads back as it is: quoted when it holds anything but plain
+/// path characters.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The timeline's faults, in timeline order (the order of their numbers).
+fn scripted_faults(plan: &Plan) -> Vec<(Duration, &plan::FaultPlan)> {
+    plan.timeline
+        .iter()
+        .filter_map(|s| match &s.what {
+            plan::StepPlan::Fault(f) => Some((s.at, &**f)),
+            _ => None,
+        })
+        .collect()
+}
+
 async fn serve(
     listener: UnixListener,
     scenario: Arc<Scenario>,
     plan: Plan,
     tx: mpsc::UnboundedSender<Control>,
 ) {
-    let next_id = Arc::new(AtomicUsize::new(
-        plan.timeline
-            .iter()
-            .filter(|s| matches!(s.what, plan::StepPlan::Fault(_)))
-            .count()
-            + 1,
-    ));
+    let next_id = Arc::new(AtomicUsize::new(scripted_faults(&plan).len() + 1));
     while let Ok((stream, _)) = listener.accept().await {
         let (scenario, plan, tx, next_id) =
             (scenario.clone(), plan.clone(), tx.clone(), next_id.clone());
@@ -158,15 +245,16 @@ async fn handle(
             // Seeded per fault, so the same seed picks the same victims.
             let mut rng = StdRng::seed_from_u64(plan.seed ^ id as u64);
             let names = scenario::names::Names::new(scenario);
-            let fault = plan.plan_fault(scenario, &names, id, kind, &step, &mut rng);
+            let mut fault = plan.plan_fault(scenario, &names, id, kind, &step, &mut rng);
+            fault.manual = true;
             let (reply, answer) = oneshot::channel();
             if tx.send(Control::Inject(Box::new(fault), reply)).is_err() {
                 return gone();
             }
             match answer.await {
                 Ok(Ok(())) => Reply::Injected { fault: id },
-                Ok(Err(message)) => Reply::Error {
-                    message: format!("fault #{id}: {message}"),
+                Ok(Err(e)) => Reply::Error {
+                    message: format!("fault #{id} {}: {e}", fault_words(kind, &step)),
                 },
                 Err(_) => gone(),
             }
@@ -176,10 +264,13 @@ async fn handle(
             if tx.send(Control::Heal(fault, reply)).is_err() {
                 return gone();
             }
-            answer
-                .await
-                .map(|faults| Reply::Healed { faults })
-                .unwrap_or_else(|_| gone())
+            match answer.await {
+                Ok(Ok(faults)) => Reply::Healed { faults },
+                Ok(Err(active)) => Reply::Error {
+                    message: not_active(plan, fault.unwrap_or_default(), &active),
+                },
+                Err(_) => gone(),
+            }
         }
         Request::Note { text } => match tx.send(Control::Note(text)) {
             Ok(()) => Reply::Noted,
@@ -190,12 +281,104 @@ async fn handle(
             if tx.send(Control::Status(reply)).is_err() {
                 return gone();
             }
-            answer.await.map(Reply::Status).unwrap_or_else(|_| gone())
+            let Ok(now) = answer.await else {
+                return gone();
+            };
+            let upcoming = scripted_faults(plan)
+                .into_iter()
+                .filter(|(at, f)| {
+                    at.as_secs_f64() > now.elapsed_s
+                        && !now.active_faults.iter().any(|a| a.id == f.id)
+                })
+                .map(|(at, f)| Upcoming {
+                    id: f.id,
+                    kind: f.kind,
+                    target: f.target.clone(),
+                    at_s: at.as_secs_f64(),
+                })
+                .collect();
+            Reply::Status {
+                now,
+                upcoming,
+                next_fault: next_id.load(Ordering::SeqCst),
+            }
         }
         Request::Down => match tx.send(Control::Down) {
             Ok(()) => Reply::Stopping,
             Err(_) => gone(),
         },
+    }
+}
+
+/// `kill eu-a-1`: a fault asked for, as the user wrote it.
+fn fault_words(kind: FaultKind, step: &scenario::Step) -> String {
+    match &step.target {
+        Some(target) => format!("{} {target}", kind.name()),
+        None => kind.name().to_string(),
+    }
+}
+
+/// Why `drill heal N` heals nothing, with what can be healed.
+fn not_active(plan: &Plan, id: usize, active: &[ActiveFault]) -> String {
+    let why = match scripted_faults(plan).into_iter().find(|(_, f)| f.id == id) {
+        Some((at, f)) => format!(
+            "fault #{id} ({} {}) is the timeline's, due at {}: it is not active (not due yet, refused, or healed)",
+            f.kind.name(),
+            f.target,
+            humantime::format_duration(at)
+        ),
+        None => format!("fault #{id} is not active (never injected, refused, or healed)"),
+    };
+    if active.is_empty() {
+        return format!("{why}; no fault is active");
+    }
+    let listed: Vec<String> = active.iter().map(ActiveFault::to_string).collect();
+    format!(
+        "{why}; active faults: {}. Heal one with `drill heal <number>`, all with `drill heal --all`",
+        listed.join(", ")
+    )
+}
+
+/// The folder game-day commands look in when `--out` is not given.
+pub const DEFAULT_OUT: &str = "reports";
+
+/// Scenario names of the game days up under `out`.
+fn up_under(out: &Path) -> Vec<String> {
+    let mut up: Vec<String> = std::fs::read_dir(out.join(".up"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("control.sock").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    up.sort();
+    up
+}
+
+/// Where a command looked for game days, and how to point it at another folder.
+fn looked_in(out: &Path) -> String {
+    let shown = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    format!(
+        "looked in {}; a game day started with `drill up --out DIR` (or DRILL_OUT) is found with the same --out DIR",
+        shown.join(".up").display()
+    )
+}
+
+/// The scenario name of the game day meant: the one given, or the only one up.
+pub fn find(out: &Path, scenario: Option<&str>) -> Result<String, DrillError> {
+    if let Some(name) = scenario {
+        return Ok(name.to_string());
+    }
+    match up_under(out).as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(DrillError::Usage(format!(
+            "no game day is up ({}); start one with `drill up <scenario file>`",
+            looked_in(out)
+        ))),
+        many => Err(DrillError::Usage(format!(
+            "several game days are up ({}); say which with --scenario NAME",
+            many.join(", ")
+        ))),
     }
 }
 
@@ -205,7 +388,7 @@ pub async fn ask(out: &Path, scenario: &str, request: &Request) -> Result<Reply,
     let stream = UnixStream::connect(&socket).await.map_err(|e| {
         DrillError::Usage(format!(
             "no game day of scenario {scenario} is up ({}: {e}); start one with `drill up <scenario file>`",
-            socket.display()
+            looked_in(out)
         ))
     })?;
     let (read, mut write) = stream.into_split();
@@ -238,10 +421,7 @@ pub async fn down(out: &Path, scenario: &str) -> Result<u8, DrillError> {
     for _ in 0..600 {
         if let Ok(raw) = std::fs::read(&outcome_file) {
             if let Ok(o) = serde_json::from_slice::<Outcome>(&raw) {
-                println!(
-                    "game day of {scenario} is down: reports in {}",
-                    o.run_folder.display()
-                );
+                print_outcome(scenario, &o);
                 return Ok(o.exit_code);
             }
         }
@@ -250,6 +430,33 @@ pub async fn down(out: &Path, scenario: &str) -> Result<u8, DrillError> {
     Err(DrillError::setup(format!(
         "the game day of {scenario} did not finish within 120s; see its terminal, or `drill clean --all`"
     )))
+}
+
+/// The verdict line and where the reports are, as `drill run` ends.
+fn print_outcome(scenario: &str, o: &Outcome) {
+    if o.run_folder.as_os_str().is_empty() {
+        println!(
+            "game day of {scenario} is down (exit {}): it failed before its reports were written; see its terminal",
+            o.exit_code
+        );
+        return;
+    }
+    let summary = std::fs::read(o.run_folder.join("summary.json"))
+        .ok()
+        .and_then(|raw| serde_json::from_slice::<crate::report::Summary>(&raw).ok());
+    if let Some(s) = &summary {
+        println!("{}", crate::report::verdict_line(&s.verdict));
+        if s.verdict.status.exit_code() != o.exit_code {
+            println!(
+                "exit {}: healing or cleanup failed; see the game day's terminal",
+                o.exit_code
+            );
+        }
+    }
+    println!(
+        "game day of {scenario} is down: reports in {}",
+        o.run_folder.display()
+    );
 }
 
 /// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step.
@@ -275,10 +482,42 @@ pub fn step_yaml(
     Ok(fields.join("\n"))
 }
 
+/// What `drill status` prints: entry points, then every fault with its number.
+fn status_text(now: &Status, upcoming: &[Upcoming], next_fault: usize) -> String {
+    let mut out = vec![format!(
+        "up for {:.1}s on the timeline's clock (the scenario's `at:` times)",
+        now.elapsed_s
+    )];
+    let mut regions: Vec<_> = now.entry_points.iter().collect();
+    regions.sort();
+    for (region, url) in regions {
+        out.push(format!("  region {region}: {url}"));
+    }
+    if now.active_faults.is_empty() {
+        out.push("  no active fault".into());
+    }
+    for a in &now.active_faults {
+        out.push(format!("  fault {a}: active"));
+    }
+    for u in upcoming {
+        out.push(format!(
+            "  fault #{} {} {} (scripted): due at {}",
+            u.id,
+            u.kind.name(),
+            u.target,
+            humantime::format_duration(Duration::from_secs_f64(u.at_s))
+        ));
+    }
+    out.push(format!("  the next fault you inject is #{next_fault}"));
+    out.join("\n") + "\n"
+}
+
 /// Prints a reply for a person; returns the exit code.
 pub fn print_reply(reply: &Reply) -> u8 {
     match reply {
-        Reply::Injected { fault } => println!("fault #{fault} injected"),
+        Reply::Injected { fault } => {
+            println!("fault #{fault} injected; heal it with `drill heal {fault}`")
+        }
         Reply::Healed { faults } if faults.is_empty() => println!("nothing to heal"),
         Reply::Healed { faults } => {
             let ids: Vec<String> = faults.iter().map(|f| format!("#{f}")).collect();
@@ -286,24 +525,191 @@ pub fn print_reply(reply: &Reply) -> u8 {
         }
         Reply::Noted => println!("noted"),
         Reply::Stopping => println!("stopping"),
-        Reply::Status(s) => {
-            println!("up for {:.1}s", s.elapsed_s);
-            let mut regions: Vec<_> = s.entry_points.iter().collect();
-            regions.sort();
-            for (region, url) in regions {
-                println!("  region {region}: {url}");
-            }
-            if s.active_faults.is_empty() {
-                println!("  no active fault");
-            }
-            for (id, kind, target) in &s.active_faults {
-                println!("  fault #{id} {kind} {target}: active");
-            }
-        }
+        Reply::Status {
+            now,
+            upcoming,
+            next_fault,
+        } => print!("{}", status_text(now, upcoming, *next_fault)),
         Reply::Error { message } => {
             eprintln!("error: {message}");
             return exit::USAGE;
         }
     }
     exit::PASS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    const SCENARIO: &str = r#"
+name: gameday-test
+duration: 60s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a, eu-b] }
+images:
+  - { ref: team/app:1, layers: [1KiB] }
+hosts:
+  - { name: fleet, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }
+timeline:
+  - { at: 0s, do: cold-start }
+  - { at: 8s, fault: zone-outage, target: eu-a, for: 4s }
+  - { at: 12s, fault: kill, target: eu-b-1, for: 60s }
+"#;
+
+    fn plan() -> Plan {
+        plan::build(&scenario::parse(SCENARIO).unwrap(), "0badcafe", 1)
+    }
+
+    /// Splits a line as a shell does: words, 'single' and "double" quotes, a backslash
+    /// outside quotes, `#` comments.
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut started) =
+            (Vec::new(), String::new(), None, false);
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (None, '#') if !started => break,
+                (None, '\\') => (word, started) = (word + &chars.next().unwrap().to_string(), true),
+                (None, '\'' | '"') => (quote, started) = (Some(c), true),
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    if started {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    started = false;
+                }
+                (_, c) => (word, started) = (word + &c.to_string(), true),
+            }
+        }
+        if started {
+            words.push(word);
+        }
+        words
+    }
+
+    /// The commands the banner prints, as a shell would run them.
+    fn banner_commands(out: &Path, others_up: bool) -> Vec<Cli> {
+        banner(&plan(), out, others_up)
+            .lines()
+            .filter(|l| l.starts_with("  drill "))
+            .map(|l| {
+                Cli::try_parse_from(shell_words(l))
+                    .unwrap_or_else(|e| panic!("`{l}` does not run as printed: {e}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_command_the_banner_prints_runs_as_printed() {
+        let odd = Path::new("/tmp/game day's reports");
+        for (out, others) in [(Path::new(DEFAULT_OUT), false), (odd, true)] {
+            let commands = banner_commands(out, others);
+            let mut names = Vec::new();
+            for cli in &commands {
+                let (name, session) = match &cli.command {
+                    Command::Status { session } => ("status", session),
+                    Command::Inject { session, .. } => ("inject", session),
+                    Command::Note { session, .. } => ("note", session),
+                    Command::Heal { session, .. } => ("heal", session),
+                    Command::Down { session } => ("down", session),
+                    other => panic!("the banner prints {other:?}"),
+                };
+                names.push(name);
+                // They reach this game day: its folder, and its name when others are up.
+                assert_eq!(session.out, out, "{name}");
+                let named = others.then(|| "gameday-test".to_string());
+                assert_eq!(session.scenario, named, "{name}");
+            }
+            assert_eq!(names, ["status", "inject", "note", "heal", "down"]);
+        }
+        let inject = banner_commands(Path::new(DEFAULT_OUT), false).remove(1);
+        let Command::Inject { kind, target, .. } = inject.command else {
+            unreachable!()
+        };
+        let (kind, target) = (kind, target.unwrap());
+        let step = step_yaml(&kind, Some(&target), Some("30s"), &[]).unwrap();
+        scenario::parse_fault(&scenario::parse(SCENARIO).unwrap(), &step)
+            .expect("the banner's example fault is one of the scenario's targets");
+    }
+
+    #[test]
+    fn the_banner_gives_the_numbers_faults_take() {
+        let one = SCENARIO.replace(
+            "  - { at: 12s, fault: kill, target: eu-b-1, for: 60s }\n",
+            "",
+        );
+        let one = plan::build(&scenario::parse(&one).unwrap(), "0badcafe", 1);
+        let text = banner(&one, Path::new(DEFAULT_OUT), false);
+        assert!(
+            text.contains(
+                "the timeline's fault is #1 (`drill status` lists it); faults you inject are \
+                 numbered from #2"
+            ),
+            "{text}"
+        );
+        let text = banner(&plan(), Path::new(DEFAULT_OUT), false);
+        assert!(
+            text.contains(
+                "the timeline's faults are #1 to #2 (`drill status` lists them); \
+                 faults you inject are numbered from #3"
+            ),
+            "{text}"
+        );
+    }
+
+    fn active(id: usize, kind: FaultKind, target: &str, manual: bool) -> ActiveFault {
+        ActiveFault {
+            id,
+            kind,
+            target: target.into(),
+            manual,
+        }
+    }
+
+    #[test]
+    fn healing_a_fault_that_is_not_active_lists_those_that_are() {
+        let plan = plan();
+        let held = [
+            active(1, FaultKind::ZoneOutage, "eu-a", false),
+            active(3, FaultKind::Blackhole, "eu-lb", true),
+        ];
+        assert_eq!(
+            not_active(&plan, 99, &held),
+            "fault #99 is not active (never injected, refused, or healed); active faults: \
+             #1 zone-outage eu-a (scripted), #3 blackhole eu-lb (manual). Heal one with \
+             `drill heal <number>`, all with `drill heal --all`"
+        );
+        assert_eq!(
+            not_active(&plan, 2, &[]),
+            "fault #2 (kill eu-b-1) is the timeline's, due at 12s: it is not active (not due \
+             yet, refused, or healed); no fault is active"
+        );
+    }
+
+    #[test]
+    fn status_lists_every_fault_with_its_number() {
+        let now = Status {
+            elapsed_s: 9.25,
+            entry_points: [("eu".to_string(), "http://127.0.0.1:5000".to_string())].into(),
+            active_faults: vec![active(3, FaultKind::Kill, "eu-a-1", true)],
+        };
+        let upcoming = [Upcoming {
+            id: 2,
+            kind: FaultKind::Kill,
+            target: "eu-b-1".into(),
+            at_s: 12.0,
+        }];
+        assert_eq!(
+            status_text(&now, &upcoming, 4),
+            "up for 9.2s on the timeline's clock (the scenario's `at:` times)\n  \
+             region eu: http://127.0.0.1:5000\n  \
+             fault #3 kill eu-a-1 (manual): active\n  \
+             fault #2 kill eu-b-1 (scripted): due at 12s\n  \
+             the next fault you inject is #4\n"
+        );
+    }
 }

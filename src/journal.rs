@@ -85,6 +85,23 @@ pub enum Event {
         regions: Vec<String>,
         /// How the fault was injected, for the report.
         method: String,
+        /// Injected by hand during a game day (`drill inject`), not by the timeline.
+        #[serde(default, skip_serializing_if = "is_false")]
+        manual: bool,
+    },
+    /// A fault not injected: it would have acted on containers an active fault held,
+    /// and the heal of one would have undone the other. Nothing was done.
+    FaultRefused {
+        fault: usize,
+        kind: FaultKind,
+        target: String,
+        /// Asked for by hand (`drill inject`), not by the timeline.
+        #[serde(default, skip_serializing_if = "is_false")]
+        manual: bool,
+        /// The active fault it overlapped.
+        active: usize,
+        /// The containers both would have acted on.
+        shared: Vec<String>,
     },
     /// Stamped when the heal began, as `fault_injected` is when the injection began.
     FaultHealed {
@@ -140,6 +157,20 @@ pub enum Event {
         /// `completed`, or why the run stopped early.
         outcome: Outcome,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// `manual` for a fault injected by hand during a game day, `scripted` for one of the
+/// timeline.
+pub fn origin(manual: bool) -> &'static str {
+    if manual {
+        "manual"
+    } else {
+        "scripted"
+    }
 }
 
 /// Where a push during the run came from.

@@ -372,6 +372,7 @@ mod tests {
                 members: vec![],
                 regions: vec!["eu".into()],
                 method: String::new(),
+                manual: false,
             },
         );
         assert_eq!(
@@ -430,6 +431,7 @@ mod tests {
                 members: vec![],
                 regions: vec!["eu".into()],
                 method: String::new(),
+                manual: false,
             },
         );
         let snap = live.snapshot(22_000_000);

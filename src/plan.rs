@@ -180,6 +180,8 @@ pub struct FaultPlan {
     /// Regions it touches (for recovery analysis).
     pub regions: Vec<String>,
     pub params: FaultParams,
+    /// Injected by hand during a game day, not by the timeline.
+    pub manual: bool,
 }
 
 /// The kind-specific settings of a fault, defaults applied.
@@ -445,6 +447,7 @@ impl Plan {
             volume: None,
             regions: Vec::new(),
             params: FaultParams::of(step),
+            manual: false,
         };
         let region = |name: &str| self.regions.iter().find(|r| r.name == name);
         let mut members: Vec<Member> = match (kind, &on) {

@@ -20,7 +20,7 @@ pub(crate) mod schema_check;
 
 pub use baseline::{compare, Baseline, BaselineComparison, Regression};
 
-use crate::analysis::{analyze, Analysis, FaultRecovery, Latency, SETTLE_WINDOWS};
+use crate::analysis::{analyze, Analysis, FaultRecovery, Latency, RefusedFault, SETTLE_WINDOWS};
 use crate::journal::{Outcome, Record};
 use crate::units::{format_percent, format_secs};
 use crate::verdict::{judge, Status, Verdict};
@@ -199,6 +199,11 @@ pub fn terminal(s: &Summary) -> String {
     for f in &a.faults {
         out.push(String::new());
         out.extend(fault(f, a));
+    }
+    if !a.refused.is_empty() {
+        out.push(String::new());
+        out.push("refused faults".into());
+        out.extend(a.refused.iter().map(|r| format!("  {}", refused_text(r))));
     }
     if !a.notes.is_empty() {
         out.push(String::new());
@@ -575,7 +580,8 @@ pub(crate) fn waterfall(f: &FaultRecovery) -> Vec<(u64, String)> {
     events
 }
 
-/// `fault #1 zone-outage eu-a on drill-x-eu-a-1 (regions eu; docker kill (SIGKILL))`.
+/// `fault #1 zone-outage eu-a on drill-x-eu-a-1 (regions eu; docker kill (SIGKILL))`;
+/// one injected by hand during a game day says `manual` after its target.
 pub(crate) fn fault_title(f: &FaultRecovery) -> String {
     let on = if f.members.is_empty() {
         String::new()
@@ -583,12 +589,26 @@ pub(crate) fn fault_title(f: &FaultRecovery) -> String {
         format!(" on {}", f.members.join(", "))
     };
     format!(
-        "fault #{} {} {}{on} (regions {}; {})",
+        "fault #{} {} {}{}{on} (regions {}; {})",
         f.id,
         f.kind.name(),
         f.target,
+        if f.manual { " (manual)" } else { "" },
         f.regions.join(", "),
         f.method
+    )
+}
+
+/// `fault #1 zone-outage eu-a (scripted) refused at t+8.003s: it would have acted on …`.
+pub(crate) fn refused_text(r: &RefusedFault) -> String {
+    format!(
+        "fault #{} {} {} ({}) refused at {}: {}",
+        r.id,
+        r.kind.name(),
+        r.target,
+        crate::journal::origin(r.manual),
+        at(r.refused_us),
+        r.reason
     )
 }
 
@@ -1366,6 +1386,96 @@ mod tests {
         assert!(!html.contains("a<b>"));
         let md = markdown::render(&s);
         assert!(md.starts_with("## ❌ drill a\\<b\\>\\|c: FAIL"), "{md}");
+    }
+
+    /// A game day's journal: fault #1 injected by hand, and a note.
+    fn game_day_journal() -> Vec<Record> {
+        let mut j = journal();
+        for r in &mut j {
+            if let Event::FaultInjected { manual, .. } = &mut r.event {
+                *manual = true;
+            }
+        }
+        let end = j.pop().unwrap();
+        j.push(rec(
+            12 * S,
+            Event::Note {
+                text: "eu-a down by hand".into(),
+            },
+        ));
+        j.push(end);
+        j
+    }
+
+    #[test]
+    fn a_manual_fault_is_marked_and_notes_are_shown_in_every_report() {
+        let s = summarize(&game_day_journal(), false);
+        assert!(s.analysis.faults[0].manual);
+        let title = "fault #1 zone-outage eu-a (manual) on drill-0badcafe-eu-a-1";
+        let files = render_files(&s).unwrap();
+        let text = |name: &str| {
+            let (_, bytes) = files.iter().find(|(n, _)| *n == name).unwrap();
+            String::from_utf8(bytes.clone()).unwrap()
+        };
+        assert!(text("summary.json").contains("\"manual\": true"));
+        for shown in [
+            terminal(&s),
+            text("summary.md"),
+            text("report.html"),
+            text("junit.xml"),
+        ] {
+            assert!(shown.contains(title), "no {title:?} in\n{shown}");
+            assert!(shown.contains("t+12.000s"), "no note time in\n{shown}");
+            assert!(shown.contains("eu-a down by hand"), "no note in\n{shown}");
+        }
+        // A fault of the timeline is not marked.
+        let scripted = terminal(&summarize(&journal(), false));
+        assert!(!scripted.contains("(manual)"), "{scripted}");
+    }
+
+    #[test]
+    fn a_refused_fault_is_listed_with_its_reason_in_every_report() {
+        let mut j = game_day_journal();
+        let end = j.pop().unwrap();
+        j.push(rec(
+            11 * S,
+            Event::FaultRefused {
+                fault: 2,
+                kind: crate::scenario::FaultKind::Kill,
+                target: "eu-a-1".into(),
+                manual: false,
+                active: 1,
+                shared: vec!["drill-0badcafe-eu-a-1".into()],
+            },
+        ));
+        j.push(end);
+        let s = summarize(&j, false);
+        assert_eq!(s.analysis.refused.len(), 1);
+        let line = "fault #2 kill eu-a-1 (scripted) refused at t+11.000s: it would have acted \
+                    on drill-0badcafe-eu-a-1, which fault #1 (zone-outage eu-a, manual) held";
+        let files = render_files(&s).unwrap();
+        let text = |name: &str| {
+            let (_, bytes) = files.iter().find(|(n, _)| *n == name).unwrap();
+            String::from_utf8(bytes.clone()).unwrap()
+        };
+        let shown = [
+            terminal(&s),
+            text("summary.md"),
+            text("report.html").replace("&#39;", "'"),
+            text("junit.xml"),
+        ];
+        for shown in shown {
+            assert!(shown.contains(line), "no {line:?} in\n{shown}");
+        }
+        assert!(text("summary.json").contains("\"refused\": ["));
+        let report = quick_junit::Report::deserialize_from_str(&text("junit.xml")).unwrap();
+        let refused = case(&report.test_suites[0], "refused fault #2 kill eu-a-1");
+        assert!(matches!(
+            refused.status,
+            quick_junit::TestCaseStatus::Skipped { .. }
+        ));
+        // Refusing changes no number: the fault that acted is judged as before.
+        assert_eq!(s.verdict, summarize(&game_day_journal(), false).verdict);
     }
 
     fn schema_path() -> PathBuf {

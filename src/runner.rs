@@ -5,7 +5,7 @@
 
 use crate::engine::Engine;
 use crate::error::{exit, DrillError};
-use crate::faults::{FaultBook, Injector};
+use crate::faults::{ActiveFault, FaultBook, InjectError, Injector};
 use crate::fixtures;
 use crate::guardrails::Guardrail;
 use crate::hosts::{self, Fleet};
@@ -545,38 +545,13 @@ async fn execute(
                 }
             }
             _ = sleep_until(end.unwrap_or(never)), if end.is_some() => break,
-            command = next_command(&mut control) => match command {
-                None | Some(Control::Down) => break,
-                Some(Control::Inject(f, reply)) => {
-                    let heal_at = (!f.duration.is_zero()).then(|| tokio::time::Instant::now() + f.duration);
-                    let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
-                    spawn_fault(&mut tasks, ctx, &f, heal_at, Some(reply));
+            command = next_command(&mut control) => {
+                let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
+                let Some(command) = command else { break };
+                if !obey(command, ctx, &mut tasks, t0, &live.entry_points).await {
+                    break;
                 }
-                Some(Control::Heal(id, reply)) => {
-                    let ids = match id {
-                        Some(id) => vec![id],
-                        None => faults.active().into_iter().map(|a| a.0).collect(),
-                    };
-                    let mut healed = Vec::new();
-                    for id in ids.into_iter().rev() {
-                        if faults.heal(&injector, id, &journal).await {
-                            healed.push(id);
-                        }
-                    }
-                    let _ = reply.send(healed);
-                }
-                Some(Control::Note(text)) => {
-                    say(format!("note: {text}"));
-                    journal.record(Event::Note { text });
-                }
-                Some(Control::Status(reply)) => {
-                    let _ = reply.send(Status {
-                        elapsed_s: t0.elapsed().as_secs_f64(),
-                        entry_points: live.entry_points.clone(),
-                        active_faults: faults.active(),
-                    });
-                }
-            },
+            }
         }
     }
     say("timeline over: stopping hosts");
@@ -590,6 +565,54 @@ async fn execute(
     Ok(())
 }
 
+/// Does what a game-day command asks; false when it asks the game day to end.
+async fn obey(
+    command: Control,
+    ctx: FaultContext<'_>,
+    tasks: &mut JoinSet<()>,
+    t0: tokio::time::Instant,
+    entry_points: &HashMap<String, String>,
+) -> bool {
+    match command {
+        Control::Down => return false,
+        Control::Inject(f, reply) => {
+            let heal_at = (!f.duration.is_zero()).then(|| tokio::time::Instant::now() + f.duration);
+            spawn_fault(tasks, ctx, &f, heal_at, Some(reply));
+        }
+        Control::Heal(id, reply) => {
+            let active = ctx.faults.active();
+            let ids: Vec<usize> = match id {
+                Some(id) if !active.iter().any(|a| a.id == id) => {
+                    let _ = reply.send(Err(active));
+                    return true;
+                }
+                Some(id) => vec![id],
+                None => active.iter().map(|a| a.id).collect(),
+            };
+            let mut healed = Vec::new();
+            for id in ids.into_iter().rev() {
+                say(format!("healing fault #{id} by hand"));
+                if ctx.faults.heal(ctx.injector, id, ctx.journal).await {
+                    healed.push(id);
+                }
+            }
+            let _ = reply.send(Ok(healed));
+        }
+        Control::Note(text) => {
+            say(format!("note: {text}"));
+            ctx.journal.record(Event::Note { text });
+        }
+        Control::Status(reply) => {
+            let _ = reply.send(Status {
+                elapsed_s: t0.elapsed().as_secs_f64(),
+                entry_points: entry_points.clone(),
+                active_faults: ctx.faults.active(),
+            });
+        }
+    }
+    true
+}
+
 /// How a run is driven and watched.
 struct Driver {
     /// Game-day commands; None for a run, which ends with its timeline.
@@ -601,9 +624,13 @@ struct Driver {
 /// What a game day (`drill inject`, `heal`, `note`, `status`, `down`) asks of the
 /// running session.
 pub enum Control {
-    Inject(Box<FaultPlan>, oneshot::Sender<Result<(), String>>),
-    /// Heal one fault, or every active one (None); replies with the ids healed.
-    Heal(Option<usize>, oneshot::Sender<Vec<usize>>),
+    Inject(Box<FaultPlan>, oneshot::Sender<Result<(), InjectError>>),
+    /// Heal one fault, or every active one (None); replies with the ids healed, or,
+    /// when the fault named is not active, with the faults that are.
+    Heal(
+        Option<usize>,
+        oneshot::Sender<Result<Vec<usize>, Vec<ActiveFault>>>,
+    ),
     Note(String),
     Status(oneshot::Sender<Status>),
     Down,
@@ -614,8 +641,8 @@ pub enum Control {
 pub struct Status {
     pub elapsed_s: f64,
     pub entry_points: std::collections::HashMap<String, String>,
-    /// (id, kind, target) of every fault not yet healed.
-    pub active_faults: Vec<(usize, String, String)>,
+    /// Every fault not yet healed, oldest first.
+    pub active_faults: Vec<ActiveFault>,
 }
 
 async fn next_command(control: &mut Option<mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
@@ -634,25 +661,36 @@ struct FaultContext<'a> {
 
 /// Injects a fault in a task of its own, so faults at the same instant start together and
 /// a slow injection never delays the rest of the timeline; heals it at `heal_at`, or when
-/// the run ends (a fault longer than the run, or a game-day fault without `for`).
+/// the run ends (a fault longer than the run, or a game-day fault without `for`). A fault
+/// that would act on containers an active one holds is refused, at once and in timeline
+/// order, and does nothing.
 fn spawn_fault(
     tasks: &mut JoinSet<()>,
     ctx: FaultContext<'_>,
     f: &FaultPlan,
     heal_at: Option<tokio::time::Instant>,
-    reply: Option<oneshot::Sender<Result<(), String>>>,
+    reply: Option<oneshot::Sender<Result<(), InjectError>>>,
 ) {
     let acts_on = if f.containers.is_empty() {
         f.volume.clone().unwrap_or_default()
     } else {
         f.containers.join(", ")
     };
-    say(format!(
-        "fault #{} {} {}: {acts_on}",
+    let name = format!(
+        "fault #{} {} {}{}",
         f.id,
         f.kind.name(),
-        f.target
-    ));
+        f.target,
+        if f.manual { " (manual)" } else { "" }
+    );
+    if let Err(overlap) = ctx.faults.book(f, ctx.journal) {
+        say(format!("{name} refused: {overlap}"));
+        if let Some(reply) = reply {
+            let _ = reply.send(Err(InjectError::Refused(overlap)));
+        }
+        return;
+    }
+    say(format!("{name}: {acts_on}"));
     let (injector, faults, journal, run_over) = (
         ctx.injector.clone(),
         ctx.faults.clone(),
@@ -666,7 +704,7 @@ fn spawn_fault(
             eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
         }
         if let Some(reply) = reply {
-            let _ = reply.send(injected);
+            let _ = reply.send(injected.map_err(InjectError::Partly));
         }
         if f.kind.is_instant() {
             return;
@@ -676,8 +714,11 @@ fn spawn_fault(
             _ = async { match heal_at { Some(s) => s.await, None => std::future::pending().await } } => {}
             _ = run_over.cancelled() => {}
         }
-        say(format!("healing fault #{}", f.id));
-        faults.heal(&injector, f.id, &journal).await;
+        // Unless it was healed by hand meanwhile.
+        if faults.active().iter().any(|a| a.id == f.id) {
+            say(format!("healing fault #{}", f.id));
+            faults.heal(&injector, f.id, &journal).await;
+        }
     });
 }
 

@@ -16,6 +16,24 @@ fn bundled_scenarios_validate() {
     assert_eq!(text(&out.stdout).lines().count(), files.len());
 }
 
+/// Every host kind the README documents is shown by a bundled scenario.
+#[test]
+fn bundled_scenarios_use_every_host_kind() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut kinds = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let value: serde_json::Value = serde_saphyr::from_str(&source).unwrap();
+        for fleet in value["hosts"].as_array().into_iter().flatten() {
+            kinds.insert(fleet["kind"].as_str().unwrap_or("native").to_string());
+        }
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["containerd", "docker", "native"]
+    );
+}
+
 /// `--live` draws on a terminal only; piped (a CI log), drill says so and keeps its
 /// plain lines. (The dashboard itself is tested as rendering in src/dashboard.rs.)
 #[test]
@@ -75,6 +93,27 @@ fn missing_file_and_bad_flags_exit_64() {
     assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
     let out = drill().arg("clean").output().unwrap();
     assert_eq!(out.status.code(), Some(64), "clean needs --run or --all");
+}
+
+/// A game-day command that finds no game day says where it looked and how to look
+/// elsewhere, whether it was told the scenario or not.
+#[test]
+fn game_day_commands_without_a_game_day_name_the_folder_they_looked_in() {
+    let out = tempfile::tempdir().unwrap();
+    for args in [&["status"][..], &["heal", "1", "--scenario", "quickstart"]] {
+        let o = drill()
+            .args(args)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(64));
+        let err = text(&o.stderr);
+        let looked = format!("looked in {}", out.path().join(".up").display());
+        assert!(err.contains("no game day"), "{err}");
+        assert!(err.contains(&looked), "{err}");
+        assert!(err.contains("the same --out DIR"), "{err}");
+    }
 }
 
 #[test]
@@ -277,7 +316,8 @@ fn bad_baseline_and_flags_without_a_baseline_exit_64() {
 }
 
 /// The HTML report renders in a real browser: headless Chromium takes a screenshot
-/// that holds far more than an empty page's. Skipped, saying so, without Chromium.
+/// that holds far more than an empty page's. Without Chromium it fails, saying what to
+/// install: a test that passes by not looking checks nothing.
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
@@ -289,11 +329,11 @@ fn html_report_renders_in_headless_chromium() {
                 .is_ok_and(|o| o.status.success())
         })
     else {
-        eprintln!(
-            "SKIPPED html_report_renders_in_headless_chromium: no chromium, chromium-browser \
-             or google-chrome on PATH (on Debian: apt-get install chromium)"
+        panic!(
+            "no chromium, chromium-browser or google-chrome on PATH: this test renders the \
+             HTML report in one. Install what the tests need with `scripts/install-deps.sh \
+             --tests` (Debian: apt-get install chromium)"
         );
-        return;
     };
     let dir = run_folder(str::to_string);
     drill().arg("report").arg(dir.path()).output().unwrap();
@@ -622,11 +662,26 @@ fn images_prune_removes_only_outdated_helper_images() {
 fn name_clashes_are_refused_with_both_places() {
     let regions = "    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a] }";
     for (to, clash) in [
-        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a, eu-lb] }", "'eu-lb' would be both the load balancer of region eu and zone eu-lb"),
-        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a, us-lb] }", "'us-lb' would be both the load balancer of region us and zone us-lb"),
-        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: eu-a-1, zones: [us-a] }", "'eu-a-1' would be both node eu-a-1 of region eu and region eu-a-1"),
-        ("    - { name: eu, zones: [eu-a, eu-a-1] }\n    - { name: us, zones: [us-a] }", "'eu-a-1' would be both node eu-a-1 of region eu and zone eu-a-1"),
-        ("    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: upstream, zones: [us-a] }", "'upstream' is a word drill reads on its own"),
+        (
+            "    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a, eu-lb] }",
+            "'eu-lb' would be both the load balancer of region eu and zone eu-lb",
+        ),
+        (
+            "    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: us, zones: [us-a, us-lb] }",
+            "'us-lb' would be both the load balancer of region us and zone us-lb",
+        ),
+        (
+            "    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: eu-a-1, zones: [us-a] }",
+            "'eu-a-1' would be both node eu-a-1 of region eu and region eu-a-1",
+        ),
+        (
+            "    - { name: eu, zones: [eu-a, eu-a-1] }\n    - { name: us, zones: [us-a] }",
+            "'eu-a-1' would be both node eu-a-1 of region eu and zone eu-a-1",
+        ),
+        (
+            "    - { name: eu, zones: [eu-a, eu-b] }\n    - { name: upstream, zones: [us-a] }",
+            "'upstream' is a word drill reads on its own",
+        ),
     ] {
         let bad = variant("outage.yaml", regions, to);
         let out = drill().arg("validate").arg(bad.path()).output().unwrap();

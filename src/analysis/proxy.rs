@@ -113,6 +113,7 @@ mod tests {
                 members: vec![],
                 regions: vec![],
                 method: String::new(),
+                manual: false,
             },
         )
     }

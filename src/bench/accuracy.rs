@@ -187,6 +187,7 @@ async fn outages_loop(
             members: vec![name.to_string()],
             regions: vec!["bench".into()],
             method: "SIGKILL through the engine API".into(),
+            manual: false,
         });
         engine.kill(name).await?;
         tokio::time::sleep(outage).await;

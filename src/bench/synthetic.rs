@@ -74,6 +74,7 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
                     members: vec!["drill-synthetic-eu-a-1".into()],
                     regions: vec!["eu".into()],
                     method: "SIGKILL".into(),
+                    manual: false,
                 },
             })?;
             faults_done += 1;

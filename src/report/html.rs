@@ -7,8 +7,8 @@
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
     fault_budget_text, fault_title, incomplete_warning, no_heal_text, outcome_text, percent,
-    phase_rows, pull_rows, pushes_text, reference_line, regressions_heading, secs, settle_note,
-    sla_rows, verdict_text, waterfall, Summary,
+    phase_rows, pull_rows, pushes_text, reference_line, refused_text, regressions_heading, secs,
+    settle_note, sla_rows, verdict_text, waterfall, Summary,
 };
 use crate::analysis::{Analysis, FaultRecovery};
 use crate::verdict::Status;
@@ -209,6 +209,7 @@ pub fn render(s: &Summary) -> io::Result<String> {
         h.push_str("</ul>\n");
     }
 
+    h.push_str(&refused(a));
     if !a.notes.is_empty() {
         h.push_str("<h2>Notes</h2>\n<ul>\n");
         for n in &a.notes {
@@ -267,6 +268,18 @@ pub fn render(s: &Summary) -> io::Result<String> {
 }
 
 /// Escapes text for HTML content and attribute values.
+/// The refused faults' section, if any fault was refused.
+fn refused(a: &Analysis) -> String {
+    if a.refused.is_empty() {
+        return String::new();
+    }
+    let mut h = "<h2>Refused faults</h2>\n<ul>\n".to_string();
+    for r in &a.refused {
+        let _ = writeln!(h, "<li>{}</li>", esc(&refused_text(r)));
+    }
+    h + "</ul>\n"
+}
+
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

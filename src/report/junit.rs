@@ -11,16 +11,18 @@
 //!   check when the SLA declares one, otherwise a passing case (recovered) or a skipped
 //!   one (never recovered: there was no limit to judge it against), with the waterfall
 //!   and the seed's answer as its output;
+//! - one skipped test case per refused fault (class `<scenario>.refused`), its message
+//!   the reason: the run did not do what its timeline (or a game day) asked;
 //! - one test case `run`, failed when the run was aborted or inconclusive, so that the
 //!   report fails whenever the exit code is not 0 for a reason other than a check.
 //!
-//! Regressions that do not fail the run (no `--fail-on-regression`) are listed in the
-//! suite's output only.
+//! The suite's output holds the game day's notes, and the regressions that do not fail
+//! the run (no `--fail-on-regression`).
 
 use super::replication::violation_text;
 use super::{
-    at, cold_starts_during, disruption_text, fault_title, incomplete_warning, regressions_heading,
-    waterfall, Summary,
+    at, cold_starts_during, disruption_text, fault_title, incomplete_warning, note_lines,
+    refused_text, regressions_heading, waterfall, Summary,
 };
 use crate::verdict::{Check, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -93,6 +95,15 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
         suite.add_test_case(case);
     }
 
+    for r in &s.analysis.refused {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(refused_text(r));
+        let name = format!("refused fault #{} {} {}", r.id, r.kind.name(), r.target);
+        let mut case = TestCase::new(name, status);
+        case.set_classname(class("refused"));
+        suite.add_test_case(case);
+    }
+
     // The run case fails when the exit code is not 0 for a reason other than a check,
     // and when the journal is incomplete, whatever the checks said.
     let failure = match &s.verdict.status {
@@ -119,9 +130,16 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
     });
     suite.add_test_case(run);
 
+    let mut out = Vec::new();
+    if !s.analysis.notes.is_empty() {
+        out.push("notes".to_string());
+        out.extend(note_lines(&s.analysis));
+    }
     if let Some(b) = &s.baseline {
-        let mut out = vec![regressions_heading(b)];
+        out.push(regressions_heading(b));
         out.extend(b.regressions.iter().map(|r| format!("  {}", r.text)));
+    }
+    if !out.is_empty() {
         suite.set_system_out(out.join("\n"));
     }
 

@@ -1,13 +1,14 @@
 //! `summary.md`: the run for a CI job summary (`cat summary.md >> $GITHUB_STEP_SUMMARY`).
 //! The verdict comes first, then the SLA table, the regressions, each fault's waterfall
-//! with the seed's answer, availability and latency.
+//! with the seed's answer, the refused faults, notes, availability and latency.
 
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
     fault_budget_text, fault_title, incomplete_warning, outcome_text, phase_rows, pull_rows,
-    pushes_text, reference_line, regressions_heading, secs, settle_note, sla_rows, verdict_text,
-    waterfall, Summary,
+    pushes_text, reference_line, refused_text, regressions_heading, secs, settle_note, sla_rows,
+    verdict_text, waterfall, Summary,
 };
+use crate::analysis::Analysis;
 use crate::verdict::Status;
 
 pub fn render(s: &Summary) -> String {
@@ -113,6 +114,7 @@ pub fn render(s: &Summary) -> String {
         }
     }
 
+    out.extend(refused(a));
     if !a.notes.is_empty() {
         out.push(String::new());
         out.push("### Notes".into());
@@ -218,5 +220,19 @@ fn table(rows: &[Vec<String>]) -> Vec<String> {
             out.push(format!("|{}", "---|".repeat(row.len())));
         }
     }
+    out
+}
+
+/// The refused faults' section, if any fault was refused.
+fn refused(a: &Analysis) -> Vec<String> {
+    if a.refused.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![String::new(), "### Refused faults".into(), String::new()];
+    out.extend(
+        a.refused
+            .iter()
+            .map(|r| format!("- {}", esc(&refused_text(r)))),
+    );
     out
 }

@@ -252,6 +252,22 @@ impl Drop for CleanRun {
     }
 }
 
+/// Ends a `drill up` the test started if the test ends first (a failed assertion):
+/// SIGTERM, so that it heals and removes what it created. Disarm it once `up` exited.
+pub struct StopOnDrop(pub Option<u32>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            // Time to heal and tear down before the test's folders go.
+            std::thread::sleep(std::time::Duration::from_secs(10));
+        }
+    }
+}
+
 /// Runs `drill <args> --out <out>`: a game-day command. Returns code, stdout, stderr.
 pub fn ask(out: &Path, args: &[&str]) -> (i32, String, String) {
     let o = drill().args(args).arg("--out").arg(out).output().unwrap();
@@ -262,7 +278,13 @@ pub fn ask(out: &Path, args: &[&str]) -> (i32, String, String) {
 /// the running `up` and the status it printed.
 #[allow(clippy::zombie_processes)] // the caller waits for the returned child
 pub fn game_day_up(scenario_file: &Path, out: &Path) -> (std::process::Child, String) {
-    let mut up = spawn_drill("up", scenario_file, out);
+    until_up(spawn_drill("up", scenario_file, out), out)
+}
+
+/// Waits (at most 2 minutes) until the started `drill up` answers `drill status`;
+/// returns it and what status printed.
+#[allow(clippy::zombie_processes)] // the caller waits for the returned child
+pub fn until_up(mut up: std::process::Child, out: &Path) -> (std::process::Child, String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         if std::time::Instant::now() > deadline {
