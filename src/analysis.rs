@@ -4,8 +4,17 @@
 //! pull?), steady state, data loss and whether authentication held (`auth`). A pure function of the recorded events, so any
 //! run (a killed one too) can be analysed again.
 
+mod cold_starts;
 mod isolation;
+mod recovery;
 mod replication;
+
+use cold_starts::cold_start_stats;
+#[cfg(test)]
+pub(crate) use cold_starts::tests as cold_starts_tests;
+pub use cold_starts::{ColdStartPoint, ColdStartStats, ColdStarts};
+use recovery::{cold_pull_impact, cold_pull_reference, fault_recoveries, Healed, Injected, Signal};
+pub use recovery::{Answer, ColdPullImpact, ColdPullReference, FaultRecovery};
 
 pub use isolation::{Fallback, FaultSpan, Isolation, RegionIsolation, Side};
 pub use replication::{
@@ -23,12 +32,11 @@ use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
 };
 use crate::scenario::{AvailabilityScope, AvailabilitySla, ErrorBudgetSla, FaultKind, Sla};
-use crate::units::{format_secs, Percent};
+use crate::units::Percent;
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 /// Length of the windows that decide when a fault's effect is over ("back within SLA").
 pub const SETTLE_WINDOW_US: u64 = 1_000_000;
@@ -217,43 +225,19 @@ pub struct WindowCount {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, JsonSchema)]
-pub struct ColdStarts {
-    pub all: ColdStartStats,
-    /// By the region of the host.
-    pub by_region: BTreeMap<String, ColdStartStats>,
-    pub by_wave: BTreeMap<usize, ColdStartStats>,
-    /// By host kind: `native`, `containerd`, `docker`.
-    pub by_kind: BTreeMap<String, ColdStartStats>,
-    /// Every cold start, in start order: the points of the latency-over-time chart.
-    pub points: Vec<ColdStartPoint>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, JsonSchema)]
-pub struct ColdStartStats {
-    pub count: u64,
-    pub ok: u64,
-    pub failed: u64,
-    /// Durations of the successful cold starts only.
-    pub latency: Option<Latency>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
-pub struct ColdStartPoint {
-    pub host: String,
-    pub region: String,
-    pub wave: usize,
-    pub started_us: u64,
-    pub duration_us: u64,
-    pub ok: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, JsonSchema)]
 pub struct Pulls {
     pub attempts: u64,
     pub ok: u64,
     pub failed: u64,
-    /// Requests retried on the next mirror, over all pulls.
-    pub fallbacks: u64,
+    /// *Mirror moves*: requests that failed on a mirror and went on to the next in the
+    /// host's list, over all pulls (a pull another region served is a *fallback pull*,
+    /// counted in `fallback`).
+    pub mirror_moves: u64,
+    /// Mirror moves by the mirror they left and why (`timeout`, `HTTP 503`...). Older
+    /// journals counted moves without saying where or why: those are only in
+    /// `mirror_moves`.
+    #[serde(default)]
+    pub moves: BTreeMap<String, BTreeMap<String, u64>>,
     pub manifest: PhaseStats,
     pub config: PhaseStats,
     pub layer: PhaseStats,
@@ -287,115 +271,6 @@ pub struct PhaseStats {
     pub bytes: u64,
     pub ttfb: Option<Latency>,
     pub duration: Option<Latency>,
-}
-
-/// Cold starts that overlapped no fault: from their start to their end no fault was
-/// between its injection and the later of its heal and its recovery.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, JsonSchema)]
-pub struct ColdPullReference {
-    /// Successful cold starts outside every fault window.
-    pub count: u64,
-    /// Their durations; its p50 is "a cold pull", its p99 the line above which a cold
-    /// start during a fault counts as delayed.
-    pub latency: Option<Latency>,
-}
-
-/// One fault and what it did. Its window runs from injection to the next fault that
-/// touches one of the same regions (or the end of the journal); the signals in it are
-/// the probes of its regions and the pulls by hosts of its regions.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
-pub struct FaultRecovery {
-    pub id: usize,
-    /// The fault's kind, e.g. `zone-outage`.
-    #[schemars(with = "String")]
-    pub kind: FaultKind,
-    pub target: String,
-    pub members: Vec<String>,
-    pub regions: Vec<String>,
-    pub method: String,
-    /// Injected by hand during a game day (`drill inject`), not by the timeline.
-    #[serde(default)]
-    pub manual: bool,
-    pub injected_us: u64,
-    pub healed_us: Option<u64>,
-    /// `None` when no `fault_healed` was recorded.
-    pub heal_ok: Option<bool>,
-    pub heal_error: Option<String>,
-    /// Exclusive end of the window; the end of the journal for the last fault.
-    pub window_end_us: u64,
-    pub first_failure_us: Option<u64>,
-    pub last_failure_us: Option<u64>,
-    /// First successful signal after the last failure.
-    pub recovered_us: Option<u64>,
-    /// "Registry recovered": the first successful probe after the last failed probe.
-    /// `None` when no probe failed, or none succeeded after the last failure.
-    #[serde(default)]
-    pub registry_recovered_us: Option<u64>,
-    /// "Client recovered": the first successful pull after the last failed pull.
-    /// `None` when no pull failed, or none succeeded after the last failure.
-    #[serde(default)]
-    pub client_recovered_us: Option<u64>,
-    /// The last step of the waterfall: the start of the first 3 consecutive 1 s
-    /// windows, counted from the recovery (from the injection for a masked fault), in
-    /// which no signal of the fault's regions failed and, when the SLA declares a
-    /// cold-pull p99, no pull of those regions took longer than it. `None` when the
-    /// fault never recovered or its window (or the journal) ended first.
-    pub back_within_sla_us: Option<u64>,
-    /// Injection to recovery; 0 when nothing failed; `None` when it never recovered.
-    pub disruption_us: Option<u64>,
-    /// Heal to recovery, 0 if the service recovered before the heal.
-    pub after_heal_us: Option<u64>,
-    /// End of the span in which the fault could touch a cold start: the later of its
-    /// heal and its recovery (those recorded); the end of the journal while it has not
-    /// recovered; its injection for a masked fault without a heal.
-    pub active_until_us: u64,
-    pub failed_probes: u64,
-    pub failed_pulls: u64,
-    /// Push probes of its regions that failed in its window (regions with a
-    /// `storage_limit` only): what a full disk breaks while pulls still work.
-    #[serde(default)]
-    pub failed_pushes: u64,
-    /// No signal failed: the fault was invisible to clients.
-    pub masked: bool,
-    /// The seed's question for this fault.
-    pub cold_pull: ColdPullImpact,
-}
-
-/// The seed's question: is the fault's recovery short against the time a cold start
-/// takes to pull its images, so that the outage is masked, or does it break start-up?
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
-pub struct ColdPullImpact {
-    pub answer: Answer,
-    /// The answer in words, as every report shows it.
-    pub sentence: String,
-    /// A cold pull: the p50 of the cold starts outside every fault window.
-    pub cold_pull_p50_us: Option<u64>,
-    /// Cold starts of hosts in the fault's regions that overlapped its span
-    /// (injection to `active_until_us`).
-    pub overlapping: u64,
-    /// Of those, the ones that failed.
-    pub failed: u64,
-    /// Of those, the successful ones slower than the p99 of the cold starts outside
-    /// every fault window.
-    pub delayed: u64,
-    /// Median over the delayed cold starts of their duration minus a cold pull (the
-    /// reference p50); the lower middle value for an even count.
-    pub median_extra_delay_us: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Answer {
-    /// No probe or pull failed.
-    Masked,
-    /// The disruption was shorter than a cold pull: hidden by the pull itself.
-    ShorterThanColdPull,
-    /// The disruption was as long as a cold pull or longer: cold starts fail or wait.
-    LongerThanColdPull,
-    /// The fault never recovered before the run ended.
-    NotRecovered,
-    /// No cold start outside the fault windows to compare with.
-    NoReference,
 }
 
 /// The downtime the SLO allows per period, and what each fault's disruption costs.
@@ -492,33 +367,6 @@ impl TimelineEntry {
             TimelineEntry::Wave { started_us, .. } => *started_us,
         }
     }
-}
-
-/// A probe or a pull: something a client saw succeed or fail at a time.
-struct Signal<'a> {
-    t_us: u64,
-    region: &'a str,
-    ok: bool,
-    probe: bool,
-    /// How long the pull took, or the probe waited for its answer.
-    duration_us: u64,
-}
-
-struct Injected<'a> {
-    t_us: u64,
-    id: usize,
-    kind: FaultKind,
-    target: &'a str,
-    members: &'a [String],
-    regions: &'a [String],
-    method: &'a str,
-    manual: bool,
-}
-
-struct Healed<'a> {
-    t_us: u64,
-    ok: bool,
-    error: Option<&'a str>,
 }
 
 pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
@@ -860,53 +708,6 @@ fn probe_stats(probes: &[(u64, bool)], end_us: u64) -> ProbeStats {
     }
 }
 
-fn cold_start_stats(all: &[&ColdStartRecord]) -> ColdStarts {
-    fn stats<'a>(group: impl Iterator<Item = &'a ColdStartRecord> + Clone) -> ColdStartStats {
-        let count = group.clone().count() as u64;
-        let ok = group.clone().filter(|c| c.ok).count() as u64;
-        ColdStartStats {
-            count,
-            ok,
-            failed: count - ok,
-            latency: Latency::of(group.filter(|c| c.ok).map(|c| c.duration_us)),
-        }
-    }
-    let mut by_region: BTreeMap<String, Vec<&ColdStartRecord>> = BTreeMap::new();
-    let mut by_wave: BTreeMap<usize, Vec<&ColdStartRecord>> = BTreeMap::new();
-    let mut by_kind: BTreeMap<String, Vec<&ColdStartRecord>> = BTreeMap::new();
-    for c in all {
-        by_region.entry(c.region.clone()).or_default().push(c);
-        by_wave.entry(c.wave).or_default().push(c);
-        by_kind
-            .entry(c.kind.name().to_string())
-            .or_default()
-            .push(c);
-    }
-    fn each<K: Ord>(groups: BTreeMap<K, Vec<&ColdStartRecord>>) -> BTreeMap<K, ColdStartStats> {
-        groups
-            .into_iter()
-            .map(|(k, v)| (k, stats(v.into_iter())))
-            .collect()
-    }
-    ColdStarts {
-        all: stats(all.iter().copied()),
-        by_region: each(by_region),
-        by_wave: each(by_wave),
-        by_kind: each(by_kind),
-        points: all
-            .iter()
-            .map(|c| ColdStartPoint {
-                host: c.host.clone(),
-                region: c.region.clone(),
-                wave: c.wave,
-                started_us: c.started_us,
-                duration_us: c.duration_us,
-                ok: c.ok,
-            })
-            .collect(),
-    }
-}
-
 fn phase_stats(phases: &[&Phase], kind: PhaseKind) -> PhaseStats {
     // One pass over the phases: a long run has millions of them.
     let of_kind: Vec<&Phase> = phases.iter().copied().filter(|p| p.phase == kind).collect();
@@ -932,6 +733,18 @@ fn pull_group(pulls: &[&PullRecord]) -> PullGroup {
     }
 }
 
+/// Mirror move → reason → requests.
+fn moves_by_mirror(pulls: &[&PullRecord]) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for m in pulls.iter().flat_map(|p| &p.moves) {
+        *out.entry(m.mirror.clone())
+            .or_default()
+            .entry(m.reason.name())
+            .or_default() += 1;
+    }
+    out
+}
+
 fn pull_stats(pulls: &[&PullRecord]) -> Pulls {
     let phases: Vec<&Phase> = pulls.iter().flat_map(|p| &p.phases).collect();
     let mut served_by = BTreeMap::new();
@@ -953,7 +766,8 @@ fn pull_stats(pulls: &[&PullRecord]) -> Pulls {
         attempts: pulls.len() as u64,
         ok,
         failed: pulls.len() as u64 - ok,
-        fallbacks: pulls.iter().map(|p| u64::from(p.fallbacks)).sum(),
+        mirror_moves: pulls.iter().map(|p| u64::from(p.mirror_moves)).sum(),
+        moves: moves_by_mirror(pulls),
         manifest: phase_stats(&phases, PhaseKind::Manifest),
         config: phase_stats(&phases, PhaseKind::Config),
         layer: phase_stats(&phases, PhaseKind::Layer),
@@ -961,214 +775,6 @@ fn pull_stats(pulls: &[&PullRecord]) -> Pulls {
         by_region: grouped(|p| p.region.clone()),
         by_image: grouped(|p| p.image.clone()),
         by_kind: grouped(|p| p.kind.name().to_string()),
-    }
-}
-
-fn fault_recoveries(
-    injected: &[Injected],
-    healed: &HashMap<usize, Healed>,
-    signals: &[Signal],
-    end_us: u64,
-    p99_limit_us: Option<u64>,
-) -> Vec<FaultRecovery> {
-    injected
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            // A region's token service (`<region>-token`, probed apart) belongs to it,
-            // as it does for region outages and partitions.
-            let touches = |series: &str| {
-                let region = series.strip_suffix("-token").unwrap_or(series);
-                f.regions.iter().any(|r| r == series || r == region)
-            };
-            let window_end_us = injected[i + 1..]
-                .iter()
-                .find(|next| next.regions.iter().any(|r| touches(r)))
-                .map_or(end_us.saturating_add(1), |next| next.t_us);
-            let window: Vec<&Signal> = signals
-                .iter()
-                .filter(|s| s.t_us >= f.t_us && s.t_us < window_end_us && touches(s.region))
-                .collect();
-            let failed = || window.iter().filter(|s| !s.ok);
-            let last_failure = window.iter().rposition(|s| !s.ok);
-            // Searched by position, not time, so a success recorded at the same
-            // microsecond after the last failure still counts.
-            let recovered_us = last_failure
-                .and_then(|last| window[last + 1..].iter().find(|s| s.ok))
-                .map(|s| s.t_us);
-            let recovered_of = |probe: bool| {
-                let of: Vec<&&Signal> = window.iter().filter(|s| s.probe == probe).collect();
-                let last = of.iter().rposition(|s| !s.ok)?;
-                of[last + 1..].iter().find(|s| s.ok).map(|s| s.t_us)
-            };
-            let heal = healed.get(&f.id);
-            let healed_us = heal.map(|h| h.t_us);
-            let masked = last_failure.is_none();
-            let settle_from = if masked { Some(f.t_us) } else { recovered_us };
-            let back_within_sla_us = settle_from.and_then(|from| {
-                back_within_sla(&window, from, window_end_us.min(end_us), p99_limit_us)
-            });
-            let active_until_us = match (masked, recovered_us) {
-                // Still failing when the journal ends.
-                (false, None) => end_us,
-                // The later of heal and recovery; a masked fault with no heal (one
-                // that happens at once and has nothing to heal) spans its injection only.
-                (_, recovered) => recovered.max(healed_us).unwrap_or(f.t_us),
-            };
-            FaultRecovery {
-                id: f.id,
-                kind: f.kind,
-                target: f.target.to_string(),
-                members: f.members.to_vec(),
-                regions: f.regions.to_vec(),
-                method: f.method.to_string(),
-                manual: f.manual,
-                injected_us: f.t_us,
-                healed_us,
-                heal_ok: heal.map(|h| h.ok),
-                heal_error: heal.and_then(|h| h.error.map(str::to_string)),
-                window_end_us,
-                first_failure_us: failed().next().map(|s| s.t_us),
-                last_failure_us: last_failure.map(|i| window[i].t_us),
-                recovered_us,
-                registry_recovered_us: recovered_of(true),
-                client_recovered_us: recovered_of(false),
-                back_within_sla_us,
-                disruption_us: match (last_failure, recovered_us) {
-                    (None, _) => Some(0),
-                    (Some(_), Some(r)) => Some(r - f.t_us),
-                    (Some(_), None) => None,
-                },
-                after_heal_us: recovered_us
-                    .zip(healed_us)
-                    .map(|(r, h)| r.saturating_sub(h)),
-                active_until_us,
-                failed_probes: failed().filter(|s| s.probe).count() as u64,
-                failed_pulls: failed().filter(|s| !s.probe).count() as u64,
-                failed_pushes: 0,
-                masked,
-                // Filled in once the reference cold pull is known.
-                cold_pull: ColdPullImpact {
-                    answer: Answer::NoReference,
-                    sentence: String::new(),
-                    cold_pull_p50_us: None,
-                    overlapping: 0,
-                    failed: 0,
-                    delayed: 0,
-                    median_extra_delay_us: None,
-                },
-            }
-        })
-        .collect()
-}
-
-/// The start of the first [`SETTLE_WINDOWS`] consecutive windows of
-/// [`SETTLE_WINDOW_US`], counted from `from`, without a bad signal: a failure, or a
-/// pull slower than the cold-pull p99 limit. The windows must end by `until`.
-fn back_within_sla(
-    window: &[&Signal],
-    from: u64,
-    until: u64,
-    p99_limit_us: Option<u64>,
-) -> Option<u64> {
-    let bad = |s: &&&Signal| {
-        !s.ok || (!s.probe && p99_limit_us.is_some_and(|limit| s.duration_us > limit))
-    };
-    let mut first_clean = 0;
-    for s in window.iter().filter(|s| s.t_us >= from).filter(bad) {
-        let index = (s.t_us - from) / SETTLE_WINDOW_US;
-        if index >= first_clean + SETTLE_WINDOWS {
-            break;
-        }
-        first_clean = first_clean.max(index + 1);
-    }
-    let start = from + first_clean * SETTLE_WINDOW_US;
-    (start + SETTLE_WINDOWS * SETTLE_WINDOW_US <= until).then_some(start)
-}
-
-/// Whether a cold start ran while the fault could touch it.
-fn overlaps(c: &ColdStartRecord, f: &FaultRecovery) -> bool {
-    c.started_us < f.active_until_us && c.started_us + c.duration_us > f.injected_us
-}
-
-fn cold_pull_reference(
-    cold_starts: &[&ColdStartRecord],
-    faults: &[FaultRecovery],
-) -> ColdPullReference {
-    let clean: Vec<u64> = cold_starts
-        .iter()
-        .filter(|c| c.ok && !faults.iter().any(|f| overlaps(c, f)))
-        .map(|c| c.duration_us)
-        .collect();
-    ColdPullReference {
-        count: clean.len() as u64,
-        latency: Latency::of(clean),
-    }
-}
-
-fn cold_pull_impact(
-    f: &FaultRecovery,
-    cold_starts: &[&ColdStartRecord],
-    reference: &ColdPullReference,
-) -> ColdPullImpact {
-    let during: Vec<&&ColdStartRecord> = cold_starts
-        .iter()
-        .filter(|c| f.regions.contains(&c.region) && overlaps(c, f))
-        .collect();
-    let p50 = reference.latency.map(|l| l.p50_us);
-    let p99 = reference.latency.map(|l| l.p99_us);
-    let mut extra: Vec<u64> = match (p50, p99) {
-        (Some(p50), Some(p99)) => during
-            .iter()
-            .filter(|c| c.ok && c.duration_us > p99)
-            .map(|c| c.duration_us.saturating_sub(p50))
-            .collect(),
-        _ => Vec::new(),
-    };
-    extra.sort_unstable();
-    let secs = |us: u64| format_secs(Duration::from_micros(us));
-    let (answer, sentence) = match (f.masked, f.disruption_us, p50) {
-        (true, _, _) => (
-            Answer::Masked,
-            "masked: no probe or pull of its regions failed".to_string(),
-        ),
-        (false, None, _) => (
-            Answer::NotRecovered,
-            "not recovered before the run ended: cold starts during it fail or wait".to_string(),
-        ),
-        (false, Some(d), None) => (
-            Answer::NoReference,
-            format!(
-                "disruption {}, but no cold start outside the fault windows to compare it with",
-                secs(d)
-            ),
-        ),
-        (false, Some(d), Some(p50)) if d < p50 => (
-            Answer::ShorterThanColdPull,
-            format!(
-                "shorter than a cold pull ({} against {}): an outage this short is hidden \
-                 by the pull itself",
-                secs(d),
-                secs(p50)
-            ),
-        ),
-        (false, Some(d), Some(p50)) => (
-            Answer::LongerThanColdPull,
-            format!(
-                "longer than a cold pull ({} against {}): cold starts during it fail or wait",
-                secs(d),
-                secs(p50)
-            ),
-        ),
-    };
-    ColdPullImpact {
-        answer,
-        sentence,
-        cold_pull_p50_us: p50,
-        overlapping: during.len() as u64,
-        failed: during.iter().filter(|c| !c.ok).count() as u64,
-        delayed: extra.len() as u64,
-        median_extra_delay_us: (!extra.is_empty()).then(|| extra[(extra.len() - 1) / 2]),
     }
 }
 
@@ -1248,6 +854,7 @@ fn timeline(faults: &[FaultRecovery], cold_starts: &[&ColdStartRecord]) -> Vec<T
 pub(crate) mod tests {
     use super::*;
     use crate::units::Span;
+    use std::time::Duration;
 
     pub(crate) const S: u64 = 1_000_000;
     pub(crate) const MS: u64 = 1_000;
@@ -1305,6 +912,9 @@ pub(crate) mod tests {
                 started_us: 0,
                 duration_us,
                 attempts: 1,
+                // A failed one is cut off by the run's end while it retried.
+                failed_attempts: u32::from(!ok),
+                interrupted: (!ok).then_some(crate::journal::Interruption::RunEnded),
             }),
         )
     }
@@ -1329,6 +939,8 @@ pub(crate) mod tests {
                 started_us,
                 duration_us,
                 attempts: 1,
+                failed_attempts: u32::from(!ok),
+                interrupted: (!ok).then_some(crate::journal::Interruption::RunEnded),
             }),
         )
     }
@@ -1348,7 +960,16 @@ pub(crate) mod tests {
                 started_us: t_us - 100 * MS,
                 duration_us: 100 * MS,
                 error: (!ok).then(|| "manifest: 503".into()),
-                fallbacks: if ok { 0 } else { 1 },
+                mirror_moves: u32::from(!ok),
+                moves: (!ok)
+                    .then(|| crate::journal::MirrorMove {
+                        mirror: region.into(),
+                        phase: Some(PhaseKind::Manifest),
+                        after_us: Some(50 * MS),
+                        reason: crate::journal::MoveReason::Status(503),
+                    })
+                    .into_iter()
+                    .collect(),
                 phases,
                 http_errors: Default::default(),
             }),
@@ -1523,7 +1144,8 @@ pub(crate) mod tests {
             pull(2 * S, "eu", false, vec![]),
         ];
         let p = analyze(&j, false).pulls;
-        assert_eq!((p.attempts, p.ok, p.failed, p.fallbacks), (2, 1, 1, 1));
+        assert_eq!((p.attempts, p.ok, p.failed, p.mirror_moves), (2, 1, 1, 1));
+        assert_eq!(p.moves["eu"]["HTTP 503"], 1);
         assert_eq!((p.layer.count, p.layer.bytes), (2, 10 << 20));
         assert_eq!(p.layer.ttfb.unwrap().max_us, 30 * MS);
         assert_eq!(p.layer.duration.unwrap().max_us, 60 * MS);
@@ -2028,6 +1650,7 @@ pub(crate) mod tests {
                 started_us: 0,
                 duration_us: 4 * MS,
                 ok: true,
+                interrupted: false,
             }]
         );
     }

@@ -159,33 +159,7 @@ pub fn draw(frame: &mut Frame, snap: &Snapshot, timeline: &Timeline, log: &[Stri
         .block(Block::bordered().title(" availability (probes) ")),
         avail_area,
     );
-    let pull_rows = [
-        (format!("last {recent}"), snap.pull_recent),
-        ("so far".to_string(), snap.pull_total),
-    ]
-    .map(|(label, p)| {
-        let [n, p50, p90, p99, max] = latency(p);
-        Row::new([label, n, p50, p90, p99, max])
-    });
-    frame.render_widget(
-        Table::new(
-            pull_rows,
-            [
-                Constraint::Length(11),
-                Constraint::Length(7),
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Length(8),
-            ],
-        )
-        .header(Row::new(["window", "count", "p50", "p90", "p99", "max"]).style(bold))
-        .block(Block::bordered().title(format!(
-            " pull latency · {} ok, {} failed · cold starts {} ok, {} failed ",
-            snap.pulls_ok, snap.pulls_failed, snap.cold_starts_ok, snap.cold_starts_failed
-        ))),
-        pulls_area,
-    );
+    frame.render_widget(pulls_panel(snap), pulls_area);
 
     let faults: Vec<ListItem> = if snap.faults.is_empty() {
         vec![ListItem::new("none")]
@@ -237,6 +211,43 @@ pub fn draw(frame: &mut Frame, snap: &Snapshot, timeline: &Timeline, log: &[Stri
         "`drill down` ends the game day with its reports; Ctrl-C stops it (exit 3)"
     };
     frame.render_widget(Paragraph::new(how_to_stop), foot);
+}
+
+/// Pull latency over the recent window and so far, with the pull and cold-start counts.
+fn pulls_panel(snap: &Snapshot) -> Table<'static> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let recent = secs(RECENT_US);
+    let pull_rows = [
+        (format!("last {recent}"), snap.pull_recent),
+        ("so far".to_string(), snap.pull_total),
+    ]
+    .map(|(label, p)| {
+        let [n, p50, p90, p99, max] = latency(p);
+        Row::new([label, n, p50, p90, p99, max])
+    });
+    Table::new(
+        pull_rows,
+        [
+            Constraint::Length(11),
+            Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+        ],
+    )
+    .header(Row::new(["window", "count", "p50", "p90", "p99", "max"]).style(bold))
+    .block(
+        Block::bordered()
+            .title(format!(
+                " pull latency · {} ok, {} failed ",
+                snap.pulls_ok, snap.pulls_failed
+            ))
+            .title_bottom(format!(
+                " cold starts {} ok, {} failed, {} interrupted ",
+                snap.cold_starts_ok, snap.cold_starts_failed, snap.cold_starts_interrupted
+            )),
+    )
 }
 
 /// Progress lines captured while the dashboard is up (None when it is not).
@@ -402,6 +413,7 @@ mod tests {
             pull_total: None,
             cold_starts_ok: 19,
             cold_starts_failed: 1,
+            cold_starts_interrupted: 4,
             faults: vec![FaultView {
                 id: 1,
                 what: "zone-outage eu-a".into(),
@@ -415,7 +427,8 @@ mod tests {
             "t+12.5s of 40.0s · next at 30.0s: cold start of 10 hosts",
             "eu         75.0%      93.25%",
             "us         100.0%     100.00%",
-            "31 ok, 2 failed · cold starts 19 ok, 1 failed",
+            "pull latency · 31 ok, 2 failed",
+            "cold starts 19 ok, 1 failed, 4 interrupted",
             "window      count   p50      p90      p99      max",
             "last 10.0s  4       1.200s   2.000s   2.500s   2.500s",
             "so far      0       -        -        -        -",

@@ -7,7 +7,9 @@
 use crate::engine::Engine;
 use crate::guardrails::Guardrail;
 use crate::images::CONTAINERD_HOSTS_DIR;
-use crate::journal::{Claim, ColdStartRecord, Event, Journal, Phase, PullRecord};
+use crate::journal::{
+    Claim, ColdStartRecord, Event, Interruption, Journal, MirrorMove, MoveReason, Phase, PullRecord,
+};
 use crate::oci::{self, Access, Intrusion, Mirror};
 use crate::plan::HostPlan;
 use crate::scenario::{HostKind, Probes};
@@ -27,7 +29,7 @@ pub struct Fleet {
     access: Arc<Access>,
     engine: Engine,
     journal: Journal,
-    /// Cancelled when the run ends: unfinished cold starts are recorded as failed.
+    /// Cancelled when the run ends: unfinished cold starts are recorded as interrupted.
     run_end: CancellationToken,
     /// Per host, cancelled when a later wave restarts that host.
     restarts: Vec<Option<CancellationToken>>,
@@ -39,8 +41,13 @@ enum HostClient {
     /// drill's client: the mirrors' entry points.
     Native(Vec<Mirror>),
     /// `ctr` in the host's container; images are named after the first mirror
-    /// (`lb:5000`), and `hosts.toml` lists the rest.
-    Containerd { container: String, registry: String },
+    /// (`lb:5000`), and `hosts.toml` lists the rest. `mirrors`: each mirror's name and
+    /// `lb:5000`, in order, to tell which one containerd moved away from.
+    Containerd {
+        container: String,
+        registry: String,
+        mirrors: Vec<(String, String)>,
+    },
     /// The local engine: one pull per mirror (`127.0.0.1:port`), in order.
     Docker { mirrors: Vec<(String, String)> },
 }
@@ -73,6 +80,7 @@ impl Fleet {
                     HostKind::Containerd => HostClient::Containerd {
                         container: h.container.clone().unwrap_or_default(),
                         registry: lbs.first().cloned().unwrap_or_default(),
+                        mirrors: h.mirrors.iter().cloned().zip(lbs).collect(),
                     },
                     HostKind::Docker => HostClient::Docker {
                         mirrors: regional
@@ -103,7 +111,7 @@ impl Fleet {
 
     /// Restarts the given hosts: all at once (the thundering herd of a DR event), or
     /// spread evenly over `ramp`. A host still busy with an earlier cold start abandons
-    /// it.
+    /// it, and that one is recorded as interrupted.
     pub fn cold_start(&mut self, wave: usize, host_indexes: &[usize], ramp: Duration) {
         let n = host_indexes.len().max(1) as u32;
         for (k, &i) in host_indexes.iter().enumerate() {
@@ -121,9 +129,6 @@ impl Fleet {
             let delay = ramp * k as u32 / n;
             self.tasks.spawn(async move {
                 let stop = Stop { restart, run_end };
-                if stop.guard(tokio::time::sleep(delay)).await.is_err() {
-                    return;
-                }
                 let ctx = Ctx {
                     host: &host,
                     wave,
@@ -132,9 +137,8 @@ impl Fleet {
                     engine: &engine,
                     access: &access,
                 };
-                if let Some(record) = cold_start(&ctx, &client).await {
-                    journal.record(Event::ColdStart(record));
-                }
+                let record = cold_start(&ctx, &client, delay).await;
+                journal.record(Event::ColdStart(record));
             });
         }
     }
@@ -145,7 +149,7 @@ impl Fleet {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Ends the run for every host: cold starts still going are recorded as failed. The
+    /// Ends the run for every host: cold starts still going are recorded as interrupted. The
     /// Docker host's engine is left without the images drill pulled into it.
     pub async fn stop(mut self) {
         self.run_end.cancel();
@@ -163,20 +167,16 @@ struct Stop {
     run_end: CancellationToken,
 }
 
-enum Interrupted {
-    /// A later wave restarted the host: its new cold start is the one measured.
-    Restarted,
-    /// The run ended first: the cold start failed.
-    RunEnded,
-}
-
 impl Stop {
     /// Runs `work` unless the host is restarted or the run ends first.
-    async fn guard<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, Interrupted> {
+    async fn guard<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, Interruption> {
         tokio::select! {
             v = work => Ok(v),
-            _ = self.restart.cancelled() => Err(Interrupted::Restarted),
-            _ = self.run_end.cancelled() => Err(Interrupted::RunEnded),
+            _ = self.restart.cancelled() => Err(Interruption::Restarted),
+            _ = self.run_end.cancelled() => Err(Interruption::RunEnded),
         }
     }
 }
@@ -195,15 +195,18 @@ struct Ctx<'a> {
 #[derive(Default)]
 struct Attempt {
     error: Option<String>,
-    fallbacks: u32,
+    moves: Vec<MirrorMove>,
     phases: Vec<Phase>,
     http_errors: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
-/// One host's cold start: empty its cache, then pull every image in order, retrying a
-/// failed pull after the back-off. Returns None when a later wave superseded it.
-async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecord> {
+/// One host's cold start, after `delay` (its turn in a ramp): empty its cache, then pull
+/// every image in order, retrying a failed pull after the back-off. A cold start stopped
+/// by a restart or the run's end is recorded too, as interrupted, even one stopped before
+/// its turn came: the wave asked for it, and every count must add up.
+async fn cold_start(ctx: &Ctx<'_>, client: &HostClient, delay: Duration) -> ColdStartRecord {
     let host = ctx.host;
+    let waited = ctx.stop.guard(tokio::time::sleep(delay)).await;
     let started = Instant::now();
     let mut record = ColdStartRecord {
         host: host.name.clone(),
@@ -216,18 +219,21 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
         started_us: ctx.journal.offset_us(started),
         duration_us: 0,
         attempts: 0,
+        failed_attempts: 0,
+        interrupted: None,
     };
-    let failed = |mut record: ColdStartRecord, why: Interrupted| match why {
-        Interrupted::Restarted => None,
-        Interrupted::RunEnded => {
-            record.duration_us = started.elapsed().as_micros() as u64;
-            Some(record)
-        }
+    let stopped = |mut record: ColdStartRecord, why: Interruption| {
+        record.interrupted = Some(why);
+        record.duration_us = started.elapsed().as_micros() as u64;
+        record
     };
+    if let Err(why) = waited {
+        return stopped(record, why);
+    }
     // A native host gets a fresh pool: a restarted host has no warm connections.
     let native = oci::client(host.timeouts.connect.0, host.timeouts.request.0, ctx.access);
     if let Err(why) = ctx.stop.guard(wipe(ctx, client)).await {
-        return failed(record, why);
+        return stopped(record, why);
     }
     for image in &host.pull {
         // Failed pulls of this image in a row: kubelet's back-off grows with them.
@@ -237,7 +243,7 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
             let pull_started = Instant::now();
             let attempt = match ctx.stop.guard(pull(ctx, client, &native, image)).await {
                 Ok(a) => a,
-                Err(why) => return failed(record, why),
+                Err(why) => return stopped(record, why),
             };
             let ok = attempt.error.is_none();
             ctx.journal.record(Event::Pull(PullRecord {
@@ -252,7 +258,8 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
                 started_us: ctx.journal.offset_us(pull_started),
                 duration_us: pull_started.elapsed().as_micros() as u64,
                 error: attempt.error,
-                fallbacks: attempt.fallbacks,
+                mirror_moves: attempt.moves.len() as u32,
+                moves: attempt.moves,
                 phases: attempt.phases,
                 http_errors: attempt.http_errors,
             }));
@@ -260,15 +267,16 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient) -> Option<ColdStartRecor
                 break;
             }
             failures += 1;
+            record.failed_attempts += 1;
             let wait = host.backoff.wait(failures);
             if let Err(why) = ctx.stop.guard(tokio::time::sleep(wait)).await {
-                return failed(record, why);
+                return stopped(record, why);
             }
         }
     }
     record.ok = true;
     record.duration_us = started.elapsed().as_micros() as u64;
-    Some(record)
+    record
 }
 
 /// Empties a host's image cache. A native host has none to empty. A containerd host
@@ -281,6 +289,7 @@ async fn wipe(ctx: &Ctx<'_>, client: &HostClient) {
         HostClient::Containerd {
             container,
             registry,
+            ..
         } => {
             let mut cmd: Vec<String> = ["ctr", "images", "rm", "--sync"].map(String::from).to_vec();
             cmd.extend(ctx.host.pull.iter().map(|i| format!("{registry}/{i}")));
@@ -311,7 +320,7 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
             let outcome = oci::pull(native, mirrors, image, ctx.host.parallel_layers).await;
             Attempt {
                 error: outcome.error,
-                fallbacks: outcome.fallbacks,
+                moves: outcome.moves,
                 phases: outcome.phases,
                 http_errors: outcome.http_errors,
             }
@@ -319,6 +328,7 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
         HostClient::Containerd {
             container,
             registry,
+            mirrors,
         } => {
             // With TLS, hosts.toml names the run's CA; without, plain HTTP must be allowed.
             let plain = ctx
@@ -352,13 +362,13 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
             };
             Attempt {
                 error,
-                // containerd logs each move to the next host.
-                fallbacks: output.matches("trying next host").count() as u32,
+                moves: containerd_moves(&output, mirrors),
                 ..Default::default()
             }
         }
         HostClient::Docker { mirrors } => {
-            let mut errors = Vec::new();
+            let started = Instant::now();
+            let (mut errors, mut moves) = (Vec::new(), Vec::new());
             for (region, authority) in mirrors {
                 let credentials = ctx.access.credentials.as_ref();
                 match ctx
@@ -368,21 +378,114 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
                 {
                     Ok(()) => {
                         return Attempt {
-                            error: None,
-                            fallbacks: errors.len() as u32,
+                            moves,
                             ..Default::default()
                         }
                     }
-                    Err(e) => errors.push(format!("{region}: {e}")),
+                    Err(e) => {
+                        moves.push(MirrorMove {
+                            mirror: region.clone(),
+                            phase: None,
+                            after_us: Some(started.elapsed().as_micros() as u64),
+                            reason: client_reason(&e),
+                        });
+                        errors.push(format!("{region}: {e}"));
+                    }
                 }
             }
+            // The last mirror's failure moved nowhere: it is the pull's.
+            moves.pop();
             Attempt {
                 error: Some(errors.join("; ")),
-                fallbacks: errors.len().saturating_sub(1) as u32,
+                moves,
                 ..Default::default()
             }
         }
     }
+}
+
+/// The requests containerd moved to the next host, from its log: each `trying next
+/// host` line, with the host it left and its error (containerd says no more: these are
+/// the moves while it resolved the tag).
+fn containerd_moves(output: &str, mirrors: &[(String, String)]) -> Vec<MirrorMove> {
+    output
+        .lines()
+        .filter(|l| l.contains("trying next host"))
+        .map(|l| {
+            let host = logfmt_value(l, "host").unwrap_or_default();
+            let mirror = mirrors
+                .iter()
+                .find(|(_, authority)| *authority == host)
+                .map_or(host, |(name, _)| name.clone());
+            // A 404 is logged without an error: "trying next host - response was
+            // http.StatusNotFound".
+            let reason = match logfmt_value(l, "error") {
+                Some(e) => client_reason(&e),
+                None if l.contains("StatusNotFound") => MoveReason::Status(404),
+                None => MoveReason::Other(l.trim().to_string()),
+            };
+            MirrorMove {
+                mirror,
+                phase: None,
+                after_us: None,
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// The value of `key=` in a logfmt line (quoted, with `\"` escapes, or bare).
+fn logfmt_value(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    let rest = &line[start..];
+    let Some(quoted) = rest.strip_prefix('"') else {
+        return Some(rest.split_whitespace().next().unwrap_or("").to_string());
+    };
+    let mut value = String::new();
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => value.extend(chars.next()),
+            '"' => break,
+            c => value.push(c),
+        }
+    }
+    Some(value)
+}
+
+/// Why a request failed, from the words of a Go client (containerd, the Docker engine):
+/// they give nothing but text.
+fn client_reason(error: &str) -> MoveReason {
+    let lower = error.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if let Some(status) = http_status_in(error) {
+        MoveReason::Status(status)
+    } else if has(&["toomanyrequests"]) {
+        MoveReason::Status(429)
+    } else if has(&["timeout", "deadline exceeded"]) {
+        MoveReason::Timeout
+    } else if has(&["connection refused"]) {
+        MoveReason::Refused
+    } else if has(&["connection reset", "broken pipe", "eof"]) {
+        MoveReason::Reset
+    } else if has(&["no route to host", "no such host", "network is unreachable"]) {
+        MoveReason::Unreachable
+    } else {
+        MoveReason::Other(error.to_string())
+    }
+}
+
+/// An HTTP status as Go's clients print one, `503 Service Unavailable`: three digits
+/// from 100 to 599 standing alone, then a capitalised word.
+fn http_status_in(text: &str) -> Option<u16> {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(4)).find_map(|i| {
+        let alone = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let digits = bytes[i..i + 3].iter().all(u8::is_ascii_digit);
+        let then = bytes[i + 3] == b' ' && bytes.get(i + 4).is_some_and(u8::is_ascii_uppercase);
+        let code: u16 = text.get(i..i + 3)?.parse().ok()?;
+        (alone && digits && then && (100..600).contains(&code)).then_some(code)
+    })
 }
 
 /// A failed `ctr` exec's text without the password: the engine's error repeats the

@@ -313,12 +313,72 @@ pub struct PullRecord {
     pub duration_us: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Requests that failed on one mirror and were retried on the next.
-    pub fallbacks: u32,
+    /// *Mirror moves*: requests that failed on one mirror and went on to the next in
+    /// the host's list (older journals call it `fallbacks`).
+    #[serde(alias = "fallbacks")]
+    pub mirror_moves: u32,
+    /// Each mirror move: the mirror the request failed on and why. Older journals lack it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<MirrorMove>,
     pub phases: Vec<Phase>,
     /// Requests answered with an HTTP error, by entry point and status (native hosts).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub http_errors: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+/// One request that failed on a mirror and went on to the next.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MirrorMove {
+    /// The entry point it failed on: a region, `<region>-proxy` or `upstream`.
+    pub mirror: String,
+    /// Absent for containerd and docker hosts, which do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<PhaseKind>,
+    /// When it failed, µs after the pull started; absent when the client does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_us: Option<u64>,
+    pub reason: MoveReason,
+}
+
+/// Why a request moved on to the next mirror.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveReason {
+    /// No answer within the connect or request timeout.
+    Timeout,
+    /// The connection was refused.
+    Refused,
+    /// The connection was reset or closed before an answer.
+    Reset,
+    /// No connection for another reason: no route, no such host.
+    Unreachable,
+    /// An HTTP error status.
+    Status(u16),
+    /// The connection broke while the body was read.
+    BodyLost,
+    /// The bytes did not hash to their digest.
+    DigestMismatch,
+    /// The token service gave no token.
+    NoToken,
+    /// Anything else, in the client's words.
+    Other(String),
+}
+
+impl MoveReason {
+    /// The reason as reports show it: `timeout`, `HTTP 503`...
+    pub fn name(&self) -> String {
+        match self {
+            MoveReason::Timeout => "timeout".into(),
+            MoveReason::Refused => "refused".into(),
+            MoveReason::Reset => "reset".into(),
+            MoveReason::Unreachable => "unreachable".into(),
+            MoveReason::Status(code) => format!("HTTP {code}"),
+            MoveReason::BodyLost => "connection lost in the body".into(),
+            MoveReason::DigestMismatch => "digest mismatch".into(),
+            MoveReason::NoToken => "no token".into(),
+            MoveReason::Other(_) => "other".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -360,12 +420,58 @@ pub struct ColdStartRecord {
     pub region: String,
     pub zone: String,
     pub wave: usize,
-    /// Whether every image was pulled before the run ended.
+    /// Whether every image was pulled.
     pub ok: bool,
     pub started_us: u64,
+    /// To its last image pulled, or, when it was interrupted, to the interruption.
     pub duration_us: u64,
-    /// Pull attempts it took, failed ones included.
+    /// Pull attempts it made, failed ones and one cut short included.
     pub attempts: u32,
+    /// Pull attempts that failed. Older journals lack it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_attempts: u32,
+    /// What stopped it before it finished, if anything did. Older journals lack it: they
+    /// recorded a cold start the run's end cut off as failed, and none a wave restarted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What stopped a cold start before it finished.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Interruption {
+    /// A later wave restarted the host: the new cold start is the one measured.
+    Restarted,
+    /// The run (or the game day) ended.
+    RunEnded,
+}
+
+/// How a cold start ended, as every count reports it: started = ok + failed + interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdStartOutcome {
+    Ok,
+    Failed,
+    Interrupted,
+}
+
+impl ColdStartRecord {
+    /// A cold start a later wave restarted is *interrupted*; so is one the run's end cut
+    /// off while none of its pulls had failed. One the run's end cut off after a failed
+    /// pull *failed*: it could not pull its images while it ran.
+    pub fn outcome(&self) -> ColdStartOutcome {
+        match (self.ok, self.interrupted) {
+            (true, _) => ColdStartOutcome::Ok,
+            (false, Some(Interruption::Restarted)) => ColdStartOutcome::Interrupted,
+            (false, Some(Interruption::RunEnded)) if self.failed_attempts == 0 => {
+                ColdStartOutcome::Interrupted
+            }
+            (false, _) => ColdStartOutcome::Failed,
+        }
+    }
 }
 
 /// Appends events to the journal file from any task; a background task writes them.
@@ -611,6 +717,48 @@ mod tests {
             r#"{"t_us":1500,"type":"probe","region":"eu","ok":false,"latency_us":20,"error":"connection refused"}"#
         );
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
+    }
+
+    #[test]
+    fn a_cold_start_is_ok_failed_or_interrupted() {
+        let line = |extra: &str| {
+            format!(
+                r#"{{"t_us":9,"type":"cold_start","host":"h","fleet":"f","region":"eu","zone":"eu-a","wave":1,"ok":false,"started_us":1,"duration_us":8,"attempts":2{extra}}}"#
+            )
+        };
+        let outcome = |extra: &str| match serde_json::from_str::<Record>(&line(extra)) {
+            Ok(Record {
+                event: Event::ColdStart(c),
+                ..
+            }) => c.outcome(),
+            other => panic!("not a cold start: {other:?}"),
+        };
+        // An older journal's unfinished cold start is failed, as it was then.
+        assert_eq!(outcome(""), ColdStartOutcome::Failed);
+        assert_eq!(
+            outcome(r#","interrupted":"restarted","failed_attempts":1"#),
+            ColdStartOutcome::Interrupted
+        );
+        assert_eq!(
+            outcome(r#","interrupted":"run_ended""#),
+            ColdStartOutcome::Interrupted
+        );
+        assert_eq!(
+            outcome(r#","interrupted":"run_ended","failed_attempts":1"#),
+            ColdStartOutcome::Failed
+        );
+        let done = line("").replace(r#""ok":false"#, r#""ok":true"#);
+        let Event::ColdStart(c) = serde_json::from_str::<Record>(&done).unwrap().event else {
+            unreachable!()
+        };
+        assert_eq!(c.outcome(), ColdStartOutcome::Ok);
+        // Written back without the fields it does not need.
+        let back = serde_json::to_string(&Record {
+            t_us: 9,
+            event: Event::ColdStart(c),
+        })
+        .unwrap();
+        assert!(!back.contains("interrupted") && !back.contains("failed_attempts"));
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! line every few seconds (plain, so CI logs read well) and the snapshot the full-screen
 //! dashboard (`--live`, see [`crate::dashboard`]) draws once a second.
 
-use crate::journal::Event;
+use crate::journal::{ColdStartOutcome, Event};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
@@ -18,6 +18,7 @@ pub struct LiveStats {
     probes: BTreeMap<String, (u64, u64)>,
     cold_starts_ok: u64,
     cold_starts_failed: u64,
+    cold_starts_interrupted: u64,
     /// Durations (µs) of the cold starts finished since the last line.
     recent_cold_us: Vec<u64>,
     /// Fault id → ("kind target", injected at).
@@ -48,6 +49,7 @@ impl Default for LiveStats {
             probes: BTreeMap::new(),
             cold_starts_ok: 0,
             cold_starts_failed: 0,
+            cold_starts_interrupted: 0,
             recent_cold_us: Vec::new(),
             active: BTreeMap::new(),
             last_error: None,
@@ -77,6 +79,7 @@ pub struct Snapshot {
     pub pull_total: Option<Percentiles>,
     pub cold_starts_ok: u64,
     pub cold_starts_failed: u64,
+    pub cold_starts_interrupted: u64,
     pub faults: Vec<FaultView>,
     /// (time since the timeline started, text), newest first; a repeated error once,
     /// at its latest time, with how often it happened.
@@ -154,11 +157,14 @@ impl LiveStats {
                     self.error(t_us, format!("pull by {}: {e}", p.host));
                 }
             }
-            Event::ColdStart(c) if c.ok => {
-                self.cold_starts_ok += 1;
-                self.recent_cold_us.push(c.duration_us);
-            }
-            Event::ColdStart(_) => self.cold_starts_failed += 1,
+            Event::ColdStart(c) => match c.outcome() {
+                ColdStartOutcome::Ok => {
+                    self.cold_starts_ok += 1;
+                    self.recent_cold_us.push(c.duration_us);
+                }
+                ColdStartOutcome::Failed => self.cold_starts_failed += 1,
+                ColdStartOutcome::Interrupted => self.cold_starts_interrupted += 1,
+            },
             Event::FaultInjected {
                 fault,
                 kind,
@@ -240,6 +246,7 @@ impl LiveStats {
             pull_total: percentiles(&self.pull_totals),
             cold_starts_ok: self.cold_starts_ok,
             cold_starts_failed: self.cold_starts_failed,
+            cold_starts_interrupted: self.cold_starts_interrupted,
             faults: self
                 .active
                 .iter()
@@ -273,8 +280,8 @@ impl LiveStats {
         }
         let _ = write!(
             out,
-            " | cold starts {} ok, {} failed",
-            self.cold_starts_ok, self.cold_starts_failed
+            " | cold starts {} ok, {} failed, {} interrupted",
+            self.cold_starts_ok, self.cold_starts_failed, self.cold_starts_interrupted
         );
         if !self.recent_cold_us.is_empty() {
             self.recent_cold_us.sort_unstable();
@@ -339,6 +346,14 @@ mod tests {
     }
 
     fn cold(ok: bool, duration_us: u64) -> Event {
+        cold_start(ok, duration_us, None)
+    }
+
+    fn cold_start(
+        ok: bool,
+        duration_us: u64,
+        interrupted: Option<crate::journal::Interruption>,
+    ) -> Event {
         Event::ColdStart(ColdStartRecord {
             host: "h".into(),
             kind: crate::scenario::HostKind::Native,
@@ -350,6 +365,8 @@ mod tests {
             started_us: 0,
             duration_us,
             attempts: 1,
+            failed_attempts: 0,
+            interrupted,
         })
     }
 
@@ -363,6 +380,8 @@ mod tests {
         live.observe(0, &cold(true, 1_000_000));
         live.observe(0, &cold(true, 3_000_000));
         live.observe(0, &cold(false, 9_000_000));
+        let restarted = Some(crate::journal::Interruption::Restarted);
+        live.observe(0, &cold_start(false, 500_000, restarted));
         live.observe(
             0,
             &Event::FaultInjected {
@@ -377,7 +396,8 @@ mod tests {
         );
         assert_eq!(
             live.line(),
-            "live: eu 75.0% us 100.0% | cold starts 2 ok, 1 failed (recent p50 3.000s, max 3.000s) \
+            "live: eu 75.0% us 100.0% | cold starts 2 ok, 1 failed, 1 interrupted \
+             (recent p50 3.000s, max 3.000s) \
              | active: #1 kill eu-a-1 | last error: probe eu: timed out"
         );
         live.observe(
@@ -388,7 +408,10 @@ mod tests {
                 error: None,
             },
         );
-        assert_eq!(live.line(), "live: | cold starts 2 ok, 1 failed");
+        assert_eq!(
+            live.line(),
+            "live: | cold starts 2 ok, 1 failed, 1 interrupted"
+        );
     }
 
     #[test]
@@ -405,11 +428,14 @@ mod tests {
         live.observe(0, &auth("us", 200));
         assert_eq!(
             live.line(),
-            "live: | cold starts 0 ok, 0 failed | OPEN without valid credentials: us \
+            "live: | cold starts 0 ok, 0 failed, 0 interrupted | OPEN without valid credentials: us \
              | last error: us served a pull without valid credentials"
         );
         live.observe(0, &auth("us", 401));
-        assert_eq!(live.line(), "live: | cold starts 0 ok, 0 failed");
+        assert_eq!(
+            live.line(),
+            "live: | cold starts 0 ok, 0 failed, 0 interrupted"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (containerd hosts.toml semantics: any error or status above 399 moves on to the next).
 
 use crate::fixtures::{split_reference, Blob, TestImage, OCI_MANIFEST};
-use crate::journal::{Phase, PhaseKind};
+use crate::journal::{MirrorMove, MoveReason, Phase, PhaseKind};
 use crate::security::Credentials;
 use crate::token::{self, Challenge};
 use bytes::{Bytes, BytesMut};
@@ -338,15 +338,27 @@ fn challenges(resp: &Response) -> impl Iterator<Item = &str> {
 pub struct PullOutcome {
     pub error: Option<String>,
     pub phases: Vec<Phase>,
-    /// Requests that failed on one mirror and moved on to the next.
-    pub fallbacks: u32,
+    /// Requests that failed on one mirror and moved on to the next, with why.
+    pub moves: Vec<MirrorMove>,
     /// Requests answered with an HTTP error, by mirror and status (`"429"`: JSON keys).
     pub http_errors: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
-/// The status of a failed request's error, as [`fetch_one`] words it (`HTTP 429...`).
-fn http_status(error: &str) -> Option<u16> {
-    error.strip_prefix("HTTP ")?.get(..3)?.parse().ok()
+/// Why one request to one mirror failed: the reason, and the words of the pull's error.
+#[derive(Debug)]
+struct Failure {
+    reason: MoveReason,
+    text: String,
+}
+
+impl Failure {
+    fn of(e: impl Into<SendError>) -> Failure {
+        let e = e.into();
+        Failure {
+            reason: reason(&e),
+            text: describe(e),
+        }
+    }
 }
 
 impl PullOutcome {
@@ -364,15 +376,28 @@ pub async fn pull(
     parallel: usize,
 ) -> PullOutcome {
     let mut out = PullOutcome::default();
-    if let Err(e) = pull_into(client, mirrors, reference, parallel, &mut out).await {
+    let started = Instant::now();
+    let pull = Pull {
+        client,
+        mirrors,
+        started,
+    };
+    if let Err(e) = pull_into(&pull, reference, parallel, &mut out).await {
         out.error = Some(e);
     }
     out
 }
 
+/// What every request of one pull shares: the client, the mirrors, and when it began.
+#[derive(Clone, Copy)]
+struct Pull<'a> {
+    client: &'a Client,
+    mirrors: &'a [Mirror],
+    started: Instant,
+}
+
 async fn pull_into(
-    client: &Client,
-    mirrors: &[Mirror],
+    pull: &Pull<'_>,
     reference: &str,
     parallel: usize,
     out: &mut PullOutcome,
@@ -386,8 +411,7 @@ async fn pull_into(
         }
     };
     let manifest = fetch(
-        client,
-        mirrors,
+        pull,
         &format!("/v2/{repo}/manifests/{tag}"),
         expect,
         PhaseKind::Manifest,
@@ -401,8 +425,7 @@ async fn pull_into(
         let digest = platform_manifest(&doc)
             .ok_or_else(|| format!("index of {reference} has no linux/amd64 manifest"))?;
         let m = fetch(
-            client,
-            mirrors,
+            pull,
             &format!("/v2/{repo}/manifests/{digest}"),
             Expect::Digest(&digest),
             PhaseKind::Manifest,
@@ -416,8 +439,7 @@ async fn pull_into(
         .as_str()
         .ok_or_else(|| format!("manifest of {reference} has no config"))?;
     fetch(
-        client,
-        mirrors,
+        pull,
         &format!("/v2/{repo}/blobs/{config}"),
         Expect::Digest(config),
         PhaseKind::Config,
@@ -435,14 +457,7 @@ async fn pull_into(
     // Named futures, not closures over borrows: the stream must be `Send` for spawn.
     let fetches: Vec<_> = layers
         .iter()
-        .map(|digest| {
-            fetch_layer(
-                client,
-                mirrors,
-                format!("/v2/{repo}/blobs/{digest}"),
-                digest.clone(),
-            )
-        })
+        .map(|digest| fetch_layer(*pull, format!("/v2/{repo}/blobs/{digest}"), digest.clone()))
         .collect();
     let results: Vec<Result<PullOutcome, String>> = futures_util::stream::iter(fetches)
         .buffer_unordered(parallel.max(1))
@@ -451,21 +466,21 @@ async fn pull_into(
     for r in results {
         let part = r?;
         out.phases.extend(part.phases);
-        out.fallbacks += part.fallbacks;
+        out.moves.extend(part.moves);
+        for (mirror, statuses) in part.http_errors {
+            let of_mirror = out.http_errors.entry(mirror).or_default();
+            for (status, n) in statuses {
+                *of_mirror.entry(status).or_default() += n;
+            }
+        }
     }
     Ok(())
 }
 
-async fn fetch_layer(
-    client: &Client,
-    mirrors: &[Mirror],
-    path: String,
-    digest: String,
-) -> Result<PullOutcome, String> {
+async fn fetch_layer(pull: Pull<'_>, path: String, digest: String) -> Result<PullOutcome, String> {
     let mut part = PullOutcome::default();
     fetch(
-        client,
-        mirrors,
+        &pull,
         &path,
         Expect::Digest(&digest),
         PhaseKind::Layer,
@@ -493,38 +508,42 @@ enum Expect<'a> {
     Digest(&'a str),
 }
 
-/// One request, tried on each mirror in order until one serves verified bytes.
+/// One request, tried on each mirror in order until one serves verified bytes; each
+/// failure but the last (there is no mirror left to move to) is a mirror move.
 /// Manifests and configs are returned; layer bodies are hashed as they stream and dropped.
 async fn fetch(
-    client: &Client,
-    mirrors: &[Mirror],
+    pull: &Pull<'_>,
     path: &str,
     expect: Expect<'_>,
     kind: PhaseKind,
     out: &mut PullOutcome,
 ) -> Result<Bytes, String> {
     let mut errors = Vec::new();
-    for mirror in mirrors {
-        match fetch_one(client, mirror, path, expect, kind).await {
+    for (i, mirror) in pull.mirrors.iter().enumerate() {
+        let failure = match fetch_one(pull.client, mirror, path, expect, kind).await {
             Ok((phase, body)) => {
                 out.phases.push(phase);
                 return Ok(body);
             }
-            Err(e) => {
-                out.fallbacks += 1;
-                if let Some(status) = http_status(&e) {
-                    *out.http_errors
-                        .entry(mirror.region.clone())
-                        .or_default()
-                        .entry(status.to_string())
-                        .or_default() += 1;
-                }
-                errors.push(format!("{}: {e}", mirror.region));
-            }
+            Err(failure) => failure,
+        };
+        if let MoveReason::Status(status) = failure.reason {
+            *out.http_errors
+                .entry(mirror.region.clone())
+                .or_default()
+                .entry(status.to_string())
+                .or_default() += 1;
+        }
+        errors.push(format!("{}: {}", mirror.region, failure.text));
+        if i + 1 < pull.mirrors.len() {
+            out.moves.push(MirrorMove {
+                mirror: mirror.region.clone(),
+                phase: Some(kind),
+                after_us: Some(pull.started.elapsed().as_micros() as u64),
+                reason: failure.reason,
+            });
         }
     }
-    // The last failure was not a fallback: nothing was left to fall back to.
-    out.fallbacks = out.fallbacks.saturating_sub(1);
     Err(format!("{} {path}: {}", kind.name(), errors.join("; ")))
 }
 
@@ -534,14 +553,19 @@ async fn fetch_one(
     path: &str,
     expect: Expect<'_>,
     kind: PhaseKind,
-) -> Result<(Phase, Bytes), String> {
+) -> Result<(Phase, Bytes), Failure> {
     let started = Instant::now();
-    let resp = send_get(client, &format!("{}{path}", mirror.base), kind).await?;
+    let resp = send_get(client, &format!("{}{path}", mirror.base), kind)
+        .await
+        .map_err(Failure::of)?;
     let ttfb = started.elapsed();
     let status = resp.status();
     if !status.is_success() {
         let body = resp.text().await.unwrap_or_default();
-        return Err(format!("HTTP {}{}", status.as_u16(), registry_error(&body)));
+        return Err(Failure {
+            reason: MoveReason::Status(status.as_u16()),
+            text: format!("HTTP {}{}", status.as_u16(), registry_error(&body)),
+        });
     }
     let header_digest = resp
         .headers()
@@ -553,7 +577,7 @@ async fn fetch_one(
     let mut body = BytesMut::new();
     let mut bytes = 0u64;
     let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.try_next().await.map_err(describe)? {
+    while let Some(chunk) = stream.try_next().await.map_err(Failure::of)? {
         hasher.update(&chunk);
         bytes += chunk.len() as u64;
         if keep {
@@ -567,7 +591,10 @@ async fn fetch_one(
     };
     if let Some(w) = &wanted {
         if *w != actual {
-            return Err(format!("digest mismatch: expected {w}, got {actual}"));
+            return Err(Failure {
+                reason: MoveReason::DigestMismatch,
+                text: format!("digest mismatch: expected {w}, got {actual}"),
+            });
         }
     }
     Ok((
@@ -584,12 +611,12 @@ async fn fetch_one(
 }
 
 /// Sends a GET for one phase of a pull.
-async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, String> {
+async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, SendError> {
     let mut req = client.get(url.to_string());
     if kind == PhaseKind::Manifest {
         req = req.header(ACCEPT, MANIFEST_ACCEPT);
     }
-    client.send(req).await.map_err(describe)
+    client.send(req).await
 }
 
 /// Whether a request failed because the server closed or reset its connection before
@@ -613,6 +640,28 @@ fn closed_before_answer(e: &reqwest::Error) -> bool {
     false
 }
 
+/// Why a request got no answer, as the journal types it.
+fn reason(e: &SendError) -> MoveReason {
+    let e = match e {
+        SendError::Http(e) => e,
+        SendError::Token(_) => return MoveReason::NoToken,
+    };
+    if e.is_timeout() {
+        MoveReason::Timeout
+    } else if e.is_connect() {
+        match io_error(e).map(std::io::Error::kind) {
+            Some(std::io::ErrorKind::ConnectionRefused) => MoveReason::Refused,
+            _ => MoveReason::Unreachable,
+        }
+    } else if e.is_body() || e.is_decode() {
+        MoveReason::BodyLost
+    } else if closed_before_answer(e) {
+        MoveReason::Reset
+    } else {
+        MoveReason::Other(root_cause(e))
+    }
+}
+
 /// A short reason for a failed request, without reqwest's nested detail.
 fn describe(e: impl Into<SendError>) -> String {
     let e = match e.into() {
@@ -622,29 +671,42 @@ fn describe(e: impl Into<SendError>) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                return format!(
-                    "cannot connect: {}",
-                    io.kind().to_string().replace('_', " ")
-                );
-            }
-            source = s.source();
+        match io_error(&e) {
+            Some(io) => format!(
+                "cannot connect: {}",
+                io.kind().to_string().replace('_', " ")
+            ),
+            None => "cannot connect".into(),
         }
-        "cannot connect".into()
     } else if e.is_body() || e.is_decode() {
         "connection lost while reading the body".into()
     } else {
-        // reqwest's own message repeats the URL; the root cause says what happened.
-        let mut cause = e.to_string();
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-        while let Some(s) = source {
-            cause = s.to_string();
-            source = s.source();
-        }
-        cause
+        root_cause(&e)
     }
+}
+
+/// The innermost error of a chain: reqwest's own message repeats the URL; the root
+/// cause says what happened.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut cause = e.to_string();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    cause
+}
+
+/// The I/O error under a request's failure, if there is one.
+fn io_error(e: &reqwest::Error) -> Option<&std::io::Error> {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// The first `errors[].code` of a registry error body, if any.
@@ -982,7 +1044,7 @@ mod tests {
         let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config).await;
-            let (phase, body) = got.unwrap_or_else(|e| panic!("request {round}: {e}"));
+            let (phase, body) = got.unwrap_or_else(|e| panic!("request {round}: {}", e.text));
             assert_eq!(&body[..], b"ok");
             assert_eq!(phase.endpoint, "eu");
         }
@@ -1196,7 +1258,8 @@ mod tests {
             )
             .await;
             assert_eq!(
-                &got.unwrap_or_else(|e| panic!("request {round}: {e}")).1[..],
+                &got.unwrap_or_else(|e| panic!("request {round}: {}", e.text))
+                    .1[..],
                 b"ok"
             );
             assert_eq!(
@@ -1243,9 +1306,11 @@ mod tests {
         .await
         .unwrap_err();
         assert!(
-            err.starts_with("no token from the token service: cannot connect"),
-            "{err}"
+            err.text
+                .starts_with("no token from the token service: cannot connect"),
+            "{err:?}"
         );
+        assert_eq!(err.reason, MoveReason::NoToken);
         server.abort();
     }
 
@@ -1258,6 +1323,91 @@ mod tests {
         let err = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config)
             .await
             .unwrap_err();
-        assert!(err.starts_with("cannot connect"), "{err}");
+        assert!(err.text.starts_with("cannot connect"), "{err:?}");
+        assert_eq!(err.reason, MoveReason::Refused);
+    }
+
+    /// A server answering every request with `answer`, and the mirror named `name` it is.
+    async fn answering(name: &str, answer: &'static [u8]) -> Mirror {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    while read_request(&mut conn).await {
+                        if conn.write_all(answer).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Mirror {
+            region: name.into(),
+            base,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_request_moving_to_the_next_mirror_is_recorded_with_why() {
+        let refused = {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            Mirror {
+                region: "eu".into(),
+                base: format!("http://{addr}"),
+            }
+        };
+        let unavailable = answering(
+            "eu-proxy",
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await;
+        let served = answering("us", OK).await;
+        let mirrors = [refused, unavailable, served];
+        let (client, _) = client_of("127.0.0.1:9".parse().unwrap());
+        let pull = Pull {
+            client: &client,
+            mirrors: &mirrors,
+            started: Instant::now(),
+        };
+        let mut out = PullOutcome::default();
+        let body = fetch(&pull, "/v2/", Expect::Tag, PhaseKind::Config, &mut out)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"ok");
+        let moves: Vec<(&str, Option<PhaseKind>, &MoveReason)> = out
+            .moves
+            .iter()
+            .map(|m| (m.mirror.as_str(), m.phase, &m.reason))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                ("eu", Some(PhaseKind::Config), &MoveReason::Refused),
+                (
+                    "eu-proxy",
+                    Some(PhaseKind::Config),
+                    &MoveReason::Status(503)
+                ),
+            ]
+        );
+        assert!(out.moves.iter().all(|m| m.after_us.is_some()));
+        assert_eq!(out.http_errors["eu-proxy"]["503"], 1);
+        assert_eq!(out.phases[0].endpoint, "us");
+
+        // With no mirror left to move to, the last failure is the pull's, not a move.
+        let mut out = PullOutcome::default();
+        let pull = Pull {
+            mirrors: &mirrors[..2],
+            ..pull
+        };
+        let err = fetch(&pull, "/v2/", Expect::Tag, PhaseKind::Layer, &mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(out.moves.len(), 1, "{err}");
+        assert!(err.contains("eu-proxy: HTTP 503"), "{err}");
     }
 }

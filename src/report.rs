@@ -31,8 +31,10 @@ use std::time::Duration;
 
 /// Version of the `summary.json` format. 2 added per-window availability, the last
 /// waterfall step, the seed's question, the error budget, latency by region, image and
-/// host kind, every cold start, check bounds and the baseline comparison.
-pub const SUMMARY_FORMAT: u32 = 2;
+/// host kind, every cold start, check bounds and the baseline comparison. 3 renamed
+/// `pulls.fallbacks` `pulls.mirror_moves` (with `pulls.moves`, where and why) and counts
+/// interrupted cold starts.
+pub const SUMMARY_FORMAT: u32 = 3;
 
 /// The files [`write_all`] writes in a run folder, in order.
 pub const REPORT_FILES: [&str; 4] = ["summary.json", "junit.xml", "summary.md", "report.html"];
@@ -390,7 +392,17 @@ fn availability(a: &Analysis) -> Vec<String> {
 pub(crate) fn cold_start_rows(a: &Analysis) -> Vec<Vec<String>> {
     let c = &a.cold_starts;
     let mut rows = vec![cells([
-        "group", "count", "failed", "p50", "p90", "p95", "p99", "max", "mean",
+        "group",
+        "started",
+        "ok",
+        "failed",
+        "interrupted",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "max",
+        "mean",
     ])];
     let kinds = (c.by_kind.len() > 1).then_some(&c.by_kind).into_iter();
     let groups = std::iter::once(("all".to_string(), &c.all))
@@ -398,7 +410,8 @@ pub(crate) fn cold_start_rows(a: &Analysis) -> Vec<Vec<String>> {
         .chain(c.by_wave.iter().map(|(w, s)| (format!("wave {w}"), s)))
         .chain(kinds.flatten().map(|(k, s)| (k.clone(), s)));
     for (name, s) in groups {
-        let mut row = vec![name, s.count.to_string(), s.failed.to_string()];
+        let mut row = vec![name];
+        row.extend([s.count, s.ok, s.failed, s.interrupted].map(|n| n.to_string()));
         row.extend(latency_cells(s.latency.as_ref(), true));
         rows.push(row);
     }
@@ -422,10 +435,10 @@ fn cold_starts(a: &Analysis) -> Vec<String> {
         return vec!["cold starts: none recorded".into()];
     }
     let mut out = vec!["cold starts (latency of the successful ones)".to_string()];
-    out.extend(table(
-        &cold_start_rows(a),
-        &[false, true, true, true, true, true, true, true, true],
-    ));
+    let rows = cold_start_rows(a);
+    let right: Vec<bool> = (0..rows[0].len()).map(|i| i > 0).collect();
+    out.extend(table(&rows, &right));
+    out.push(format!("  {COLD_START_COUNTS}"));
     out
 }
 
@@ -443,13 +456,48 @@ fn pulls(a: &Analysis) -> String {
         "pulls: {}, {} failed, {}; requests served by {}",
         plural(p.attempts, "attempt", "attempts"),
         p.failed,
-        plural(p.fallbacks, "fallback", "fallbacks"),
+        plural(p.mirror_moves, "mirror move", "mirror moves"),
         if served.is_empty() {
             "none".to_string()
         } else {
             served.join(", ")
         }
     )
+}
+
+/// What a mirror move is, above the table of them.
+pub(crate) const MIRROR_MOVES: &str = "mirror moves: requests that failed on a mirror and \
+    went on to the next in the host's list (a pull served in part by another region is a \
+    fallback pull)";
+
+/// What a fallback pull is, in the fallback section.
+pub(crate) const FALLBACK_PULLS: &str = "fallback pulls: pulls of which another region's \
+    entry point than the host's served a request (each request that failed on a mirror \
+    and went on to the next is a mirror move)";
+
+/// Rows of the mirror-move table: mirror left, reason, requests; a last row for moves
+/// older journals recorded without where or why. Empty without moves.
+pub(crate) fn mirror_move_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let p = &a.pulls;
+    if p.mirror_moves == 0 {
+        return Vec::new();
+    }
+    let mut rows = vec![cells(["mirror", "reason", "requests"])];
+    for (mirror, reasons) in &p.moves {
+        for (reason, n) in reasons {
+            rows.push(vec![mirror.clone(), reason.clone(), n.to_string()]);
+        }
+    }
+    let typed: u64 = p.moves.values().flat_map(|r| r.values()).sum();
+    if p.mirror_moves > typed {
+        let untyped = (p.mirror_moves - typed).to_string();
+        rows.push(vec![
+            "—".into(),
+            "not recorded (older journal)".into(),
+            untyped,
+        ]);
+    }
+    rows
 }
 
 /// Rows of the pull-latency table: the successful pulls' duration per host region,
@@ -513,7 +561,13 @@ fn pull_latency(a: &Analysis) -> Vec<String> {
     if a.pulls.attempts == 0 {
         return Vec::new();
     }
-    let mut out = vec!["pull latency (successful pulls)".to_string()];
+    let mut out = Vec::new();
+    let moves = mirror_move_rows(a);
+    if !moves.is_empty() {
+        out.push(format!("{MIRROR_MOVES}:"));
+        out.extend(table(&moves, &[false, false, true]));
+    }
+    out.push("pull latency (successful pulls)".to_string());
     out.extend(table(
         &pull_rows(a),
         &[false, true, true, true, true, true, true, true],
@@ -690,14 +744,20 @@ pub(crate) fn settle_note(f: &FaultRecovery) -> Option<String> {
     ))
 }
 
-/// The cold starts a fault overlapped: `1 cold start during it: 0 failed, 1 delayed
-/// (median +1.247s)`.
+/// What the cold-start counts mean, under every cold-start table.
+pub(crate) const COLD_START_COUNTS: &str = "started = ok + failed + interrupted: a cold start \
+    a later wave restarted, or one the run's end cut off before any of its pulls failed, is \
+    interrupted; one the run's end cut off after a failed pull failed";
+
+/// The cold starts a fault overlapped: `1 cold start during it: 0 failed, 0 interrupted,
+/// 1 delayed (median +1.247s)`.
 pub(crate) fn cold_starts_during(f: &FaultRecovery) -> String {
     let c = &f.cold_pull;
     let mut text = format!(
-        "{} during it: {} failed, {} delayed",
+        "{} during it: {} failed, {} interrupted, {} delayed",
         plural(c.overlapping, "cold start", "cold starts"),
         c.failed,
+        c.interrupted,
         c.delayed
     );
     if let Some(extra) = c.median_extra_delay_us {
@@ -1005,12 +1065,12 @@ mod tests {
              disruption 5.000s, 0.500s after heal; 49 probes and 0 pulls failed",
             "a cold pull without faults: p50 0.050s, p99 0.100s (10 cold starts outside every fault window)",
             "  seed's question: longer than a cold pull (5.000s against 0.050s): cold starts during it fail or wait\n  \
-             0 cold starts during it: 0 failed, 0 delayed",
-            "pulls: 1 attempt, 0 failed, 0 fallbacks; requests served by eu 1",
+             0 cold starts during it: 0 failed, 0 interrupted, 0 delayed",
+            "pulls: 1 attempt, 0 failed, 0 mirror moves; requests served by eu 1",
             "data loss: 1 of 2 lost: missing: team/app:1 in us (manifest unknown)",
-            "  group   count  failed     p50     p90     p95     p99     max    mean\n  \
-             all        11       1  0.050s  0.090s  0.100s  0.100s  0.100s  0.055s",
-            "  us          1       1       —       —       —       —       —       —",
+            "  group   started  ok  failed  interrupted     p50     p90     p95     p99     max    mean\n  \
+             all          11  10       1            0  0.050s  0.090s  0.100s  0.100s  0.100s  0.055s",
+            "  us            1   0       1            0       —       —       —       —       —       —",
             "SLA                                 measured     limit     margin   result\n\
              cold_pull p99                       0.100s       ≤ 0.050s  -0.050s  FAIL\n\
              cold_pull failed                    1 of 11      ≤ 0       -1       FAIL\n\
@@ -1130,7 +1190,7 @@ mod tests {
         assert!(left.is_empty(), "temporary files left: {left:?}");
         let back: Summary = serde_json::from_slice(&std::fs::read(&written[0]).unwrap()).unwrap();
         assert_eq!(back, s);
-        assert_eq!(back.format, 2);
+        assert_eq!(back.format, 3);
         // Written twice, byte for byte the same.
         let first: Vec<Vec<u8>> = written.iter().map(|p| std::fs::read(p).unwrap()).collect();
         write_all(dir.path(), &s).unwrap();
@@ -1173,9 +1233,11 @@ mod tests {
         // From the first failed probe (5.502311 s) to the next OK one (7.501007 s).
         assert_eq!(eu.longest_outage_us, 1_998_696);
         assert_eq!(a.availability.regions["us"].failed, 0);
-        assert_eq!(a.pulls.fallbacks, 1);
+        // An older journal: the move is counted, without where or why.
+        assert_eq!((a.pulls.mirror_moves, a.pulls.moves.len()), (1, 0));
         assert_eq!(a.pulls.served_by["us"], 3);
         assert_eq!((a.cold_starts.all.count, a.cold_starts.all.failed), (3, 0));
+        crate::analysis::cold_starts_tests::assert_counts_add_up(&a.cold_starts);
         // The slowest of 3 cold starts is the p99, reported as is, not as its bucket top.
         let l = a.cold_starts.all.latency.unwrap();
         assert_eq!((l.p99_us, l.max_us), (1_650_012, 1_650_012));
@@ -1193,9 +1255,64 @@ mod tests {
         assert_eq!(s.run.exit_code, 1);
         let text = terminal(&s);
         assert!(text.contains("  disruption 2.501s, before the heal; 2 probes and 1 pull failed\n"));
+        assert!(
+            text.contains("  —       not recorded (older journal)         1\n"),
+            "{text}"
+        );
         assert!(text.contains(
             "fault #1 zone-outage eu-a on drill-5e1f0a2c-eu-a-1 (regions eu; docker kill (SIGKILL), \
              started again on heal)"
+        ));
+    }
+
+    /// The recorded journal of `tests/scenarios/overlap.yaml`: wave 1 (three hosts, over
+    /// a 3 s ramp, through a throttled load balancer) is restarted by wave 2 1.5 s after
+    /// it began, its third host before its turn; wave 2 finishes after the throttle; the
+    /// end of the timeline cuts off wave 3 while it pulls.
+    #[test]
+    fn recorded_overlapping_waves_journal() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/journals/overlapping-waves.jsonl");
+        let loaded = journal::read(&path).unwrap();
+        let s = summarize(&loaded.records, loaded.truncated);
+        let c = &s.analysis.cold_starts;
+        crate::analysis::cold_starts_tests::assert_counts_add_up(c);
+        let counts = |s: &crate::analysis::ColdStartStats| (s.count, s.ok, s.failed, s.interrupted);
+        assert_eq!(counts(&c.all), (9, 3, 0, 6));
+        assert_eq!(counts(&c.by_wave[&1]), (3, 0, 0, 3));
+        assert_eq!(counts(&c.by_wave[&2]), (3, 3, 0, 0));
+        assert_eq!(counts(&c.by_wave[&3]), (3, 0, 0, 3));
+        let waves: Vec<(usize, u64)> = s
+            .analysis
+            .timeline
+            .iter()
+            .filter_map(|e| match e {
+                crate::analysis::TimelineEntry::Wave { wave, hosts, .. } => Some((*wave, *hosts)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(waves, [(1, 3), (2, 3), (3, 3)]);
+        assert_eq!(s.run.exit_code, 0);
+        let failed = s
+            .verdict
+            .checks
+            .iter()
+            .find(|c| c.name == "cold_pull failed")
+            .unwrap();
+        assert_eq!(failed.measured, "0 of 9 (6 interrupted)");
+        let text = terminal(&s);
+        for row in [
+            "  group   started  ok  failed  interrupted",
+            "  wave 1        3   0       0            3       —",
+            "  wave 2        3   3       0            0  3.955s",
+            "  wave 3        3   0       0            3       —",
+        ] {
+            assert!(text.contains(row), "missing {row:?} in\n{text}");
+        }
+        assert!(markdown::render(&s).contains("| wave 1 | 3 | 0 | 0 | 3 |"));
+        assert!(html::render(&s).unwrap().contains(
+            "<tr><td>wave 3</td><td class=\"num\">3</td><td class=\"num\">0</td>\
+                       <td class=\"num\">0</td><td class=\"num\">3</td>"
         ));
     }
 

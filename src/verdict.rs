@@ -261,7 +261,10 @@ fn cold_pull(sla: &ColdPullSla, a: &Analysis, checks: &mut Vec<Check>) {
     let max = sla.max_failed;
     checks.push(Check {
         name: "cold_pull failed".into(),
-        measured: format!("{} of {}", all.failed, all.count),
+        measured: match all.interrupted {
+            0 => format!("{} of {}", all.failed, all.count),
+            n => format!("{} of {} ({n} interrupted)", all.failed, all.count),
+        },
         limit: format!("≤ {max}"),
         margin: format!("{:+}", i128::from(max) - i128::from(all.failed)),
         passed: all.failed <= max,

@@ -193,7 +193,7 @@ fn report_rerenders_a_recorded_journal() {
     assert!(stdout.contains("fault #1 zone-outage eu-a on drill-5e1f0a2c-eu-a-1"));
     assert!(stdout.contains("wrote summary.json, junit.xml, summary.md, report.html\n"));
     assert_eq!(files(dir.path()).len(), 4);
-    assert_eq!(summary["format"], 2);
+    assert_eq!(summary["format"], 3);
 }
 
 /// `drill report` twice gives the same bytes, and the same bytes as the run itself

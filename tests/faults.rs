@@ -219,7 +219,9 @@ fn corrupted_and_deleted_blobs_are_data_loss() {
         .find(|e| e["type"] == "pull")
         .unwrap();
     assert_eq!(pull["ok"], true);
-    assert_eq!(pull["fallbacks"], 1);
+    assert_eq!(pull["mirror_moves"], 1);
+    assert_eq!(pull["moves"][0]["mirror"], "cb", "{pull}");
+    assert_eq!(pull["moves"][0]["reason"], "digest_mismatch", "{pull}");
     r.assert_nothing_left();
 }
 

@@ -29,7 +29,7 @@ fn containerd_host_falls_back_to_its_second_mirror() {
     let (first, second) = (wave(1), wave(2));
     assert_eq!(first.len(), 1, "one pull before the fault: {first:?}");
     assert_eq!(first[0]["ok"], true, "{first:?}");
-    assert_eq!(first[0]["fallbacks"], 0, "{first:?}");
+    assert_eq!(first[0]["mirror_moves"], 0, "{first:?}");
     assert_eq!(
         second.len(),
         1,
@@ -37,9 +37,12 @@ fn containerd_host_falls_back_to_its_second_mirror() {
     );
     assert_eq!(second[0]["ok"], true, "{second:?}");
     assert!(
-        second[0]["fallbacks"].as_u64().unwrap() >= 1,
+        second[0]["mirror_moves"].as_u64().unwrap() >= 1,
         "containerd moved to the next host: {second:?}"
     );
+    let first_move = &second[0]["moves"][0];
+    assert_eq!(first_move["mirror"], "eu", "{first_move}");
+    assert_eq!(first_move["reason"], "timeout", "{first_move}");
     let before = first[0]["duration_us"].as_i64().unwrap();
     let during = second[0]["duration_us"].as_i64().unwrap();
     let extra = during - before;

@@ -86,6 +86,89 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     r.assert_nothing_left();
 }
 
+/// Cold starts a later wave restarts, one before its turn in a ramp, and cold starts
+/// the end of the timeline cuts off are counted as interrupted, in the journal and every
+/// table: started = ok + failed + interrupted, and none of them is a failure.
+#[test]
+fn restarted_and_cut_off_cold_starts_are_interrupted_and_counts_add_up() {
+    let r = run(&scenario("overlap.yaml"), &[]);
+    let journal = r.journal();
+    let first_fault = journal
+        .iter()
+        .find(|e| e["type"] == "fault_injected")
+        .and_then(|e| e["t_us"].as_u64())
+        .expect("the throttle was injected");
+    let first_wave = journal
+        .iter()
+        .filter(|e| e["type"] == "cold_start" && e["wave"] == 1)
+        .filter_map(|e| e["started_us"].as_u64())
+        .min()
+        .expect("wave 1 was recorded");
+    assert!(
+        first_fault < first_wave,
+        "the throttle landed at {first_fault} µs, after wave 1 began at {first_wave} µs"
+    );
+    r.assert_code(0);
+    let cold: Vec<&serde_json::Value> = journal
+        .iter()
+        .filter(|e| e["type"] == "cold_start")
+        .collect();
+    let of_wave =
+        |w: u64| -> Vec<&&serde_json::Value> { cold.iter().filter(|c| c["wave"] == w).collect() };
+    let (first, second, third) = (of_wave(1), of_wave(2), of_wave(3));
+    assert_eq!(
+        (first.len(), second.len(), third.len()),
+        (3, 3, 3),
+        "{cold:#?}"
+    );
+    assert!(
+        first
+            .iter()
+            .all(|c| c["ok"] == false && c["interrupted"] == "restarted"),
+        "wave 2 restarted every host of wave 1 while throttled: {first:#?}"
+    );
+    assert_eq!(
+        first.iter().filter(|c| c["attempts"] == 0).count(),
+        1,
+        "one host of wave 1 was restarted before its turn in the ramp: {first:#?}"
+    );
+    assert!(second.iter().all(|c| c["ok"] == true), "{second:#?}");
+    assert!(
+        third
+            .iter()
+            .all(|c| c["interrupted"] == "run_ended" && c["failed_attempts"].is_null()),
+        "the end of the timeline cut off wave 3 while it pulled: {third:#?}"
+    );
+    for c in first.iter().chain(&third) {
+        assert!(c["duration_us"].as_u64().unwrap() < 4_000_000, "{c}");
+    }
+
+    let summary = r.summary();
+    let counts = &summary["analysis"]["cold_starts"];
+    let n = |group: &serde_json::Value| {
+        let [count, ok, failed, interrupted] =
+            ["count", "ok", "failed", "interrupted"].map(|k| group[k].as_u64().unwrap());
+        assert_eq!(count, ok + failed + interrupted, "{group}");
+        (count, ok, failed, interrupted)
+    };
+    assert_eq!(n(&counts["all"]), (9, 3, 0, 6));
+    assert_eq!(n(&counts["by_region"]["eu"]), (9, 3, 0, 6));
+    assert_eq!(n(&counts["by_wave"]["1"]), (3, 0, 0, 3));
+    assert_eq!(n(&counts["by_wave"]["2"]), (3, 3, 0, 0));
+    assert_eq!(n(&counts["by_wave"]["3"]), (3, 0, 0, 3));
+    let failed = common::check(&summary, "cold_pull failed");
+    assert_eq!(failed["measured"], "0 of 9 (6 interrupted)", "{failed}");
+    let stdout = r.stdout();
+    for row in [
+        "  all           9   3       0            6",
+        "  wave 1        3   0       0            3",
+        "  wave 3        3   0       0            3",
+    ] {
+        assert!(stdout.contains(row), "missing {row:?} in\n{stdout}");
+    }
+    r.assert_nothing_left();
+}
+
 /// An SLA nobody can meet exits 1 and names the broken SLA; run after a passing
 /// scenario in one invocation, the worst code wins and both runs are listed.
 #[test]

@@ -233,7 +233,8 @@ mod tests {
             started_us,
             duration_us,
             error: None,
-            fallbacks: 0,
+            mirror_moves: 0,
+            moves: Vec::new(),
             http_errors: Default::default(),
             phases: served
                 .iter()

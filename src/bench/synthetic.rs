@@ -3,7 +3,8 @@
 //! which probes and pulls fail. `drill bench` times `drill report` on it.
 
 use crate::journal::{
-    ColdStartRecord, EntryPoint, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo,
+    ColdStartRecord, EntryPoint, Event, MirrorMove, MoveReason, Outcome, Phase, PhaseKind,
+    PullRecord, Record, RunInfo,
 };
 use crate::scenario::{FaultKind, HostKind, Sla};
 use std::io::Write;
@@ -112,7 +113,16 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
                 started_us: t.saturating_sub(400_000),
                 duration_us: 400_000 + (i * 7919) % 300_000,
                 error: faulty.then(|| "manifest /v2/team/app/manifests/1: eu: HTTP 503".into()),
-                fallbacks: u32::from(faulty),
+                mirror_moves: u32::from(faulty),
+                moves: faulty
+                    .then(|| MirrorMove {
+                        mirror: region.into(),
+                        phase: Some(PhaseKind::Manifest),
+                        after_us: Some(1_000),
+                        reason: MoveReason::Status(503),
+                    })
+                    .into_iter()
+                    .collect(),
                 http_errors: Default::default(),
                 phases: [PhaseKind::Manifest, PhaseKind::Config, PhaseKind::Layer]
                     .into_iter()
@@ -137,6 +147,8 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
                 started_us: t.saturating_sub(900_000),
                 duration_us: 900_000 + (i * 104_729) % 600_000,
                 attempts: 1 + u32::from(faulty),
+                failed_attempts: u32::from(faulty),
+                interrupted: None,
             }),
         };
         line(&Record { t_us: t, event })?;

@@ -6,9 +6,10 @@
 
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
-    fault_budget_text, fault_title, incomplete_warning, no_heal_text, outcome_text, percent,
-    phase_rows, pull_rows, pushes_text, reference_line, refused_text, regressions_heading, secs,
-    settle_note, sla_rows, verdict_text, waterfall, Summary,
+    fault_budget_text, fault_title, incomplete_warning, mirror_move_rows, no_heal_text,
+    outcome_text, percent, phase_rows, pull_rows, pushes_text, reference_line, refused_text,
+    regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall, Summary,
+    COLD_START_COUNTS, MIRROR_MOVES,
 };
 use crate::analysis::{Analysis, FaultRecovery};
 use crate::verdict::Status;
@@ -34,6 +35,7 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 const FAILED: RGBColor = RGBColor(214, 39, 40);
+const INTERRUPTED: RGBColor = RGBColor(150, 150, 150);
 const LIGHT_GRID: RGBColor = RGBColor(242, 242, 242);
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222;\
@@ -134,11 +136,15 @@ pub fn render(s: &Summary) -> io::Result<String> {
     } else {
         h.push_str(
             "<p>Each cold start at its start time; its height is how long it took to pull \
-             every image. Crosses are cold starts that failed. Shaded: each fault from \
-             injection to heal.</p>\n",
+             every image. Crosses are cold starts that failed; open grey circles the \
+             interrupted ones, at the time they ran. Shaded: each fault from injection to \
+             heal.</p>\n",
         );
         h.push_str(&chart(WIDTH, 360, |root| cold_start_chart(a, root))?);
-        h.push_str(&table(&cold_start_rows(a), &[1, 2, 3, 4, 5, 6, 7, 8]));
+        let rows = cold_start_rows(a);
+        let numeric: Vec<usize> = (1..rows[0].len()).collect();
+        h.push_str(&table(&rows, &numeric));
+        let _ = writeln!(h, "<p>{}.</p>", esc(COLD_START_COUNTS));
         h.push_str("<h3>Cold-start latency percentiles per region</h3>\n");
         h.push_str(&chart(WIDTH, 320, |root| percentile_chart(a, root))?);
     }
@@ -149,6 +155,11 @@ pub fn render(s: &Summary) -> io::Result<String> {
         );
         h.push_str(&table(&pull_rows(a), &[1, 2, 3, 4, 5, 6, 7]));
         h.push_str(&table(&phase_rows(a), &[1, 2, 3, 4, 5, 6, 7]));
+        let moves = mirror_move_rows(a);
+        if !moves.is_empty() {
+            let _ = writeln!(h, "<p>{}.</p>", esc(MIRROR_MOVES));
+            h.push_str(&table(&moves, &[2]));
+        }
     }
 
     h.push_str("<h2>Availability</h2>\n");
@@ -409,6 +420,20 @@ fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
         .build_cartesian_2d(0f64..time_axis(a), 0f64..top)?;
     axes(&mut chart, "start time in the run (s)", "cold start (s)")?;
     shade_faults(a, &mut chart, top)?;
+    let interrupted = points.iter().filter(|p| p.interrupted);
+    if interrupted.clone().next().is_some() {
+        let circles = interrupted.map(|p| {
+            Circle::new(
+                (s_of(p.started_us), s_of(p.duration_us)),
+                4,
+                INTERRUPTED.stroke_width(1),
+            )
+        });
+        chart
+            .draw_series(circles)?
+            .label("interrupted")
+            .legend(|(x, y)| Circle::new((x + 8, y), 4, INTERRUPTED.stroke_width(1)));
+    }
     for region in a.cold_starts.by_region.keys() {
         let color = color_of(a, region);
         let ok = points.iter().filter(|p| p.ok && &p.region == region);
@@ -419,7 +444,7 @@ fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
             .label(region.as_str())
             .legend(move |(x, y)| Circle::new((x + 8, y), 3, color.filled()));
     }
-    let failed = points.iter().filter(|p| !p.ok);
+    let failed = points.iter().filter(|p| !p.ok && !p.interrupted);
     if failed.clone().next().is_some() {
         let crosses = failed.map(|p| {
             Cross::new(

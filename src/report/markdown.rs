@@ -4,9 +4,9 @@
 
 use super::{
     at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
-    fault_budget_text, fault_title, incomplete_warning, outcome_text, phase_rows, pull_rows,
-    pushes_text, reference_line, refused_text, regressions_heading, secs, settle_note, sla_rows,
-    verdict_text, waterfall, Summary,
+    fault_budget_text, fault_title, incomplete_warning, mirror_move_rows, outcome_text, phase_rows,
+    pull_rows, pushes_text, reference_line, refused_text, regressions_heading, secs, settle_note,
+    sla_rows, verdict_text, waterfall, Summary, COLD_START_COUNTS, MIRROR_MOVES,
 };
 use crate::analysis::Analysis;
 use crate::verdict::Status;
@@ -153,6 +153,8 @@ pub fn render(s: &Summary) -> String {
         out.push("Latency of the successful cold starts:".into());
         out.push(String::new());
         out.extend(table(&cold_start_rows(a)));
+        out.push(String::new());
+        out.push(format!("{}.", esc(COLD_START_COUNTS)));
     }
     if a.pulls.attempts > 0 {
         out.push(String::new());
@@ -161,6 +163,13 @@ pub fn render(s: &Summary) -> String {
         out.extend(table(&pull_rows(a)));
         out.push(String::new());
         out.extend(table(&phase_rows(a)));
+        let moves = mirror_move_rows(a);
+        if !moves.is_empty() {
+            out.push(String::new());
+            out.push(format!("{}:", esc(MIRROR_MOVES)));
+            out.push(String::new());
+            out.extend(table(&moves));
+        }
     }
     for section in super::replication::sections(a, true) {
         out.push(String::new());

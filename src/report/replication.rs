@@ -214,11 +214,14 @@ fn fallback(a: &Analysis) -> Option<Section> {
     }
     Some(Section {
         title: "Fallback",
-        lines: vec![format!(
-            "{} served by another region than the host's ({} failed){timing}.",
-            plural(f.pulls, "pull", "pulls"),
-            f.failed
-        )],
+        lines: vec![
+            format!(
+                "{} ({} failed){timing}.",
+                plural(f.pulls, "fallback pull", "fallback pulls"),
+                f.failed
+            ),
+            format!("{}.", super::FALLBACK_PULLS),
+        ],
         table: Some(rows),
         items: Vec::new(),
     })
