@@ -13,8 +13,12 @@ use cold_starts::cold_start_stats;
 #[cfg(test)]
 pub(crate) use cold_starts::tests as cold_starts_tests;
 pub use cold_starts::{ColdStartPoint, ColdStartStats, ColdStarts};
-use recovery::{cold_pull_impact, cold_pull_reference, fault_recoveries, Healed, Injected, Signal};
-pub use recovery::{Answer, ColdPullImpact, ColdPullReference, FaultRecovery};
+use recovery::{
+    cold_pull_impact, cold_pull_reference, fault_recoveries, Healed, Injected, Moved, Signal,
+};
+pub use recovery::{
+    hidden_by_fallback, Answer, ColdPullImpact, ColdPullReference, FaultRecovery, MASKED,
+};
 
 pub use isolation::{Fallback, FaultSpan, Isolation, RegionIsolation, Side};
 pub use replication::{
@@ -373,6 +377,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let mut run = None;
     let mut outcome = None;
     let mut signals = Vec::new();
+    let mut moved = Vec::new();
     let mut pulls = Vec::new();
     let mut cold_starts = Vec::new();
     let mut injected = Vec::new();
@@ -407,6 +412,12 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                     probe: false,
                     duration_us: p.duration_us,
                 });
+                // When the client does not say when a request failed, the pull's end
+                // is the latest it can have been.
+                moved.extend(p.moves.iter().map(|m| Moved {
+                    t_us: m.after_us.map_or(r.t_us, |after| p.started_us + after),
+                    mirror: &m.mirror,
+                }));
                 pulls.push(p);
             }
             Event::ColdStart(c) => cold_starts.push(c),
@@ -505,7 +516,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         .as_ref()
         .and_then(|c| c.p99)
         .map(|p| p.0.as_micros() as u64);
-    let mut faults = fault_recoveries(&injected, &healed, &signals, end_us, p99_limit_us);
+    let mut faults = fault_recoveries(&injected, &healed, &signals, &moved, end_us, p99_limit_us);
     let cold_pull_reference = cold_pull_reference(&cold_starts, &faults);
     for f in &mut faults {
         f.cold_pull = cold_pull_impact(f, &cold_starts, &cold_pull_reference);
@@ -976,6 +987,21 @@ pub(crate) mod tests {
         )
     }
 
+    /// A successful pull of `region` whose manifest request failed on `mirror` first.
+    fn pull_moved(t_us: u64, region: &str, mirror: &str) -> Record {
+        let mut r = pull(t_us, region, true, vec![]);
+        if let Event::Pull(p) = &mut r.event {
+            p.mirror_moves = 1;
+            p.moves = vec![crate::journal::MirrorMove {
+                mirror: mirror.into(),
+                phase: Some(PhaseKind::Manifest),
+                after_us: Some(10 * MS),
+                reason: crate::journal::MoveReason::Timeout,
+            }];
+        }
+        r
+    }
+
     pub(crate) fn phase(phase: PhaseKind, endpoint: &str, ttfb_us: u64, bytes: u64) -> Phase {
         Phase {
             phase,
@@ -1215,6 +1241,55 @@ pub(crate) mod tests {
             (f.first_failure_us, f.recovered_us, f.after_heal_us),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn a_fault_whose_requests_failed_over_to_another_mirror_is_not_masked() {
+        let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+        j.extend(probes("eu", 0, 10 * S, 0, 0));
+        j.push(inject(5 * S, 1, "eu-a", &["eu"]));
+        j.push(heal(8 * S, 1));
+        // Four eu pulls succeed, each after a request to eu failed and moved on to us;
+        // a move away from us is not this fault's.
+        for t in [6, 7, 8, 9] {
+            j.push(pull_moved(t * S, "eu", "eu"));
+        }
+        j.push(pull_moved(6 * S, "eu", "us"));
+        let a = analyze(&j, false);
+        let f = &a.faults[0];
+        assert!(!f.masked);
+        assert_eq!(
+            (f.moved_requests, f.failed_probes, f.failed_pulls),
+            (4, 0, 0)
+        );
+        assert_eq!(f.disruption_us, Some(0));
+        assert_eq!(f.cold_pull.answer, Answer::HiddenByClientFallback);
+        assert_eq!(
+            f.cold_pull.sentence,
+            "hidden by client fallback: 4 requests moved to another mirror; no probe or pull \
+             failed"
+        );
+    }
+
+    #[test]
+    fn a_fault_on_a_proxy_or_the_upstream_is_judged_by_its_own_probes() {
+        for target in ["eu-proxy", "upstream"] {
+            let regions: &[&str] = if target == "upstream" { &[] } else { &["eu"] };
+            let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+            j.extend(probes("eu", 0, 20 * S, 0, 0));
+            j.extend(probes(target, 0, 20 * S, 5 * S, 9 * S));
+            // Another component failing at the same time is not this fault's.
+            j.extend(probes("us-proxy", 0, 20 * S, 5 * S, 12 * S));
+            j.push(inject(5 * S, 1, target, regions));
+            j.push(heal(8 * S, 1));
+            let f = &analyze(&j, false).faults[0];
+            assert!(!f.masked, "{target}");
+            assert_eq!(
+                (f.first_failure_us, f.recovered_us, f.failed_probes),
+                (Some(5 * S), Some(9 * S), 40),
+                "{target}"
+            );
+        }
     }
 
     #[test]

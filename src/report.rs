@@ -22,6 +22,7 @@ pub use baseline::{compare, Baseline, BaselineComparison, Regression};
 
 use crate::analysis::{analyze, Analysis, FaultRecovery, Latency, RefusedFault, SETTLE_WINDOWS};
 use crate::journal::{Outcome, Record};
+pub(crate) use crate::units::plural;
 use crate::units::{format_percent, format_secs};
 use crate::verdict::{judge, Status, Verdict};
 use schemars::JsonSchema;
@@ -286,10 +287,6 @@ pub(crate) fn long_secs(us: u64) -> String {
     } else {
         format!("{minutes}m {rest:.1}s")
     }
-}
-
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn header(s: &Summary) -> Vec<String> {
@@ -678,20 +675,28 @@ pub(crate) fn no_heal_text(f: &FaultRecovery) -> &'static str {
 /// The outcome line under a waterfall.
 pub(crate) fn disruption_text(f: &FaultRecovery) -> String {
     match (f.masked, f.disruption_us) {
-        (true, _) => "masked: no probe or pull of its regions failed".into(),
+        (true, _) => crate::analysis::MASKED.into(),
+        (false, Some(0)) => crate::analysis::hidden_by_fallback(f),
         (false, None) => format!(
             "not recovered: {} and {} failed",
             plural(f.failed_probes, "probe", "probes"),
             plural(f.failed_pulls, "pull", "pulls"),
         ),
         (false, Some(d)) => {
+            let moved = match f.moved_requests {
+                0 => String::new(),
+                n => format!(
+                    "; {} moved to another mirror",
+                    plural(n, "request", "requests")
+                ),
+            };
             let after_heal = match (f.recovered_us, f.healed_us) {
                 (Some(r), Some(h)) if r < h => ", before the heal".to_string(),
                 (Some(r), Some(h)) => format!(", {} after heal", secs(r - h)),
                 _ => String::new(),
             };
             format!(
-                "disruption {}{after_heal}; {} and {} failed",
+                "disruption {}{after_heal}; {} and {} failed{moved}",
                 secs(d),
                 plural(f.failed_probes, "probe", "probes"),
                 plural(f.failed_pulls, "pull", "pulls"),
@@ -1095,7 +1100,7 @@ mod tests {
             },
         ));
         let text = terminal(&summarize(&j, false));
-        assert!(text.contains("  masked: no probe or pull of its regions failed"));
+        assert!(text.contains("  masked: no probe, pull or request of its regions failed"));
         assert!(text.contains("  no heal recorded"));
         assert!(text.contains("no SLA declared"));
         assert!(text.ends_with("verdict: ABORTED — interrupted by SIGINT (exit 3)\n"));

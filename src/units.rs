@@ -342,6 +342,11 @@ impl fmt::Display for Percent {
 }
 
 /// Formats a fraction as a percentage with only the digits that matter (99.95, 100, 12.5).
+/// `1 pull`, `3 pulls`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn format_percent(fraction: f64) -> String {
     let s = format!("{:.3}", fraction * 100.0);
     s.trim_end_matches('0').trim_end_matches('.').to_string()

@@ -293,6 +293,8 @@ fn recovery(sla: &RecoverySla, a: &Analysis, checks: &mut Vec<Check>) {
                 let mut c = duration_check(name, Some(d), max, "");
                 if f.masked {
                     c.measured.push_str(" (masked)");
+                } else if d == 0 {
+                    c.measured.push_str(" (hidden by client fallback)");
                 }
                 c
             }

@@ -22,8 +22,10 @@ pub struct ColdPullReference {
 }
 
 /// One fault and what it did. Its window runs from injection to the next fault that
-/// touches one of the same regions (or the end of the journal); the signals in it are
-/// the probes of its regions and the pulls by hosts of its regions.
+/// touches one of the same series (or the end of the journal); the signals in it are
+/// the probes of its regions (and of the proxy, upstream or token service it targets),
+/// the pulls by hosts of its regions and the requests to those entry points that failed
+/// and moved on to another mirror.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct FaultRecovery {
     pub id: usize,
@@ -76,7 +78,11 @@ pub struct FaultRecovery {
     /// `storage_limit` only): what a full disk breaks while pulls still work.
     #[serde(default)]
     pub failed_pushes: u64,
-    /// No signal failed: the fault was invisible to clients.
+    /// Requests to the entry points it touches that failed in its window and that
+    /// the client moved on to its next mirror: a failure the client hid by falling back.
+    #[serde(default)]
+    pub moved_requests: u64,
+    /// No probe, pull or request it touches failed: the fault was invisible to clients.
     pub masked: bool,
     /// The seed's question for this fault.
     pub cold_pull: ColdPullImpact,
@@ -110,8 +116,11 @@ pub struct ColdPullImpact {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
-    /// No probe or pull failed.
+    /// No probe, pull or request failed.
     Masked,
+    /// No probe or pull failed, but requests to it did and clients hid them by moving
+    /// on to another mirror.
+    HiddenByClientFallback,
     /// The disruption was shorter than a cold pull: hidden by the pull itself.
     ShorterThanColdPull,
     /// The disruption was as long as a cold pull or longer: cold starts fail or wait.
@@ -143,6 +152,25 @@ pub(super) struct Injected<'a> {
     pub(super) manual: bool,
 }
 
+/// A request that failed on an entry point and moved on to the client's next mirror.
+pub(super) struct Moved<'a> {
+    pub(super) t_us: u64,
+    /// The entry point it failed on: a region, `<region>-proxy` or `upstream`.
+    pub(super) mirror: &'a str,
+}
+
+impl Injected<'_> {
+    /// Whether a probe series or an entry point is this fault's to watch: one of its
+    /// regions, a token service running there (probed apart, as it belongs to the
+    /// region for outages and partitions), or the component it targets when that is
+    /// probed on its own (`<region>-proxy`, `upstream`, `<region>-token`). Names are
+    /// unique across the scenario, so the target matches no other series.
+    fn touches(&self, series: &str) -> bool {
+        let region = series.strip_suffix("-token").unwrap_or(series);
+        series == self.target || self.regions.iter().any(|r| r == series || r == region)
+    }
+}
+
 pub(super) struct Healed<'a> {
     pub(super) t_us: u64,
     pub(super) ok: bool,
@@ -153,6 +181,7 @@ pub(super) fn fault_recoveries(
     injected: &[Injected],
     healed: &HashMap<usize, Healed>,
     signals: &[Signal],
+    moved: &[Moved],
     end_us: u64,
     p99_limit_us: Option<u64>,
 ) -> Vec<FaultRecovery> {
@@ -160,20 +189,19 @@ pub(super) fn fault_recoveries(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            // A region's token service (`<region>-token`, probed apart) belongs to it,
-            // as it does for region outages and partitions.
-            let touches = |series: &str| {
-                let region = series.strip_suffix("-token").unwrap_or(series);
-                f.regions.iter().any(|r| r == series || r == region)
-            };
             let window_end_us = injected[i + 1..]
                 .iter()
-                .find(|next| next.regions.iter().any(|r| touches(r)))
+                .find(|next| next.regions.iter().any(|r| f.touches(r)) || f.touches(next.target))
                 .map_or(end_us.saturating_add(1), |next| next.t_us);
+            let in_window = |t: u64| t >= f.t_us && t < window_end_us;
             let window: Vec<&Signal> = signals
                 .iter()
-                .filter(|s| s.t_us >= f.t_us && s.t_us < window_end_us && touches(s.region))
+                .filter(|s| in_window(s.t_us) && f.touches(s.region))
                 .collect();
+            let moved_requests = moved
+                .iter()
+                .filter(|m| in_window(m.t_us) && f.touches(m.mirror))
+                .count() as u64;
             let failed = || window.iter().filter(|s| !s.ok);
             let last_failure = window.iter().rposition(|s| !s.ok);
             // Searched by position, not time, so a success recorded at the same
@@ -188,12 +216,14 @@ pub(super) fn fault_recoveries(
             };
             let heal = healed.get(&f.id);
             let healed_us = heal.map(|h| h.t_us);
-            let masked = last_failure.is_none();
-            let settle_from = if masked { Some(f.t_us) } else { recovered_us };
+            // No probe or pull failed (requests may have, hidden by fallback): the
+            // waterfall settles from the injection.
+            let unseen = last_failure.is_none();
+            let settle_from = if unseen { Some(f.t_us) } else { recovered_us };
             let back_within_sla_us = settle_from.and_then(|from| {
                 back_within_sla(&window, from, window_end_us.min(end_us), p99_limit_us)
             });
-            let active_until_us = match (masked, recovered_us) {
+            let active_until_us = match (unseen, recovered_us) {
                 // Still failing when the journal ends.
                 (false, None) => end_us,
                 // The later of heal and recovery; a masked fault with no heal (one
@@ -231,7 +261,8 @@ pub(super) fn fault_recoveries(
                 failed_probes: failed().filter(|s| s.probe).count() as u64,
                 failed_pulls: failed().filter(|s| !s.probe).count() as u64,
                 failed_pushes: 0,
-                masked,
+                moved_requests,
+                masked: unseen && moved_requests == 0,
                 // Filled in once the reference cold pull is known.
                 cold_pull: ColdPullImpact {
                     answer: Answer::NoReference,
@@ -270,6 +301,17 @@ fn back_within_sla(
     }
     let start = from + first_clean * SETTLE_WINDOW_US;
     (start + SETTLE_WINDOWS * SETTLE_WINDOW_US <= until).then_some(start)
+}
+
+/// The outcome of a fault nobody saw, as every report words it.
+pub const MASKED: &str = "masked: no probe, pull or request of its regions failed";
+
+/// The outcome of a fault whose failures clients hid by moving on to another mirror.
+pub fn hidden_by_fallback(f: &FaultRecovery) -> String {
+    format!(
+        "hidden by client fallback: {} moved to another mirror; no probe or pull failed",
+        crate::units::plural(f.moved_requests, "request", "requests")
+    )
 }
 
 /// Whether a cold start ran while the fault could touch it.
@@ -315,10 +357,8 @@ pub(super) fn cold_pull_impact(
     let of = |outcome| during.iter().filter(|c| c.outcome() == outcome).count() as u64;
     let secs = |us: u64| format_secs(Duration::from_micros(us));
     let (answer, sentence) = match (f.masked, f.disruption_us, p50) {
-        (true, _, _) => (
-            Answer::Masked,
-            "masked: no probe or pull of its regions failed".to_string(),
-        ),
+        (true, _, _) => (Answer::Masked, MASKED.to_string()),
+        (false, Some(0), _) => (Answer::HiddenByClientFallback, hidden_by_fallback(f)),
         (false, None, _) => (
             Answer::NotRecovered,
             "not recovered before the run ended: cold starts during it fail or wait".to_string(),
