@@ -63,6 +63,10 @@ pub struct Analysis {
     pub truncated: bool,
     /// Time of the last recorded event, µs since the run started.
     pub end_us: u64,
+    /// When the timeline started, µs since the run started: the origin of the scenario's
+    /// `at:` and of every `t+` in the reports. `None` when the run ended in setup.
+    #[serde(default)]
+    pub timeline_started_us: Option<u64>,
     pub availability: Availability,
     pub cold_starts: ColdStarts,
     pub pulls: Pulls,
@@ -378,6 +382,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
     let mut outcome = None;
     let mut signals = Vec::new();
     let mut moved = Vec::new();
+    let mut timeline_started_us = None;
     let mut pulls = Vec::new();
     let mut cold_starts = Vec::new();
     let mut injected = Vec::new();
@@ -482,9 +487,11 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
                 t_us: r.t_us,
                 text: text.clone(),
             }),
+            Event::TimelineStarted => {
+                timeline_started_us.get_or_insert(r.t_us);
+            }
             Event::TopologyUp { .. }
             | Event::FaultRefused { .. }
-            | Event::TimelineStarted
             | Event::Pushed { .. }
             | Event::Visible { .. }
             | Event::ProxyWarmed { .. }
@@ -554,6 +561,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
         outcome,
         truncated,
         end_us,
+        timeline_started_us,
         faults,
         refused: refused::refused(records),
         data_loss,
@@ -1290,6 +1298,32 @@ pub(crate) mod tests {
                 "{target}"
             );
         }
+    }
+
+    #[test]
+    fn a_proxy_killed_with_its_region_is_judged_apart_from_the_region_outage() {
+        // As in scenarios/dr-cold-start.yaml: eu-proxy killed 2 ms before eu's region
+        // outage. Each fault is judged by the series it acts on, and the outage does not
+        // end the proxy's window.
+        let mut j = vec![run_started(&["eu", "us"], Sla::default())];
+        j.extend(probes("eu", 0, 30 * S, 6 * S, 20 * S));
+        j.extend(probes("eu-proxy", 0, 30 * S, 6 * S, 12 * S));
+        j.push(inject(6 * S - 2 * MS, 1, "eu-proxy", &["eu"]));
+        j.push(inject(6 * S, 2, "eu", &["eu"]));
+        j.push(heal(11 * S, 1));
+        j.push(heal(19 * S, 2));
+        let a = analyze(&j, false);
+        let (proxy, region) = (&a.faults[0], &a.faults[1]);
+        assert!(!proxy.masked);
+        assert_eq!(proxy.window_end_us, 30 * S - 100 * MS + 1);
+        assert_eq!(
+            (proxy.recovered_us, proxy.failed_probes),
+            (Some(12 * S), 60)
+        );
+        assert_eq!(
+            (region.recovered_us, region.failed_probes),
+            (Some(20 * S), 140)
+        );
     }
 
     #[test]

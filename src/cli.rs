@@ -4,7 +4,7 @@ use crate::engine::Engine;
 use crate::error::{exit, DrillError};
 use crate::runner::{self, RunOptions};
 use crate::units::Percent;
-use crate::{bench, compose, gameday, images, plan, report, scenario};
+use crate::{bench, compose, fixtures, gameday, images, plan, report, scenario};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -429,7 +429,11 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
         } => {
             let s = runner::load(&path)?;
             let seed = seed.or(s.seed).unwrap_or(0);
-            print!("{}", plan::build(&s, "<run-id>", seed).describe());
+            let plan = plan::build(&s, "<run-id>", seed);
+            print!(
+                "{}",
+                plan.describe(&fixtures::pushed_bytes(&plan.images, seed))
+            );
             Ok(exit::PASS)
         }
         Command::Plan {

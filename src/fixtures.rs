@@ -116,6 +116,20 @@ pub fn generate(image: &ImagePlan, seed: u64) -> TestImage {
     }
 }
 
+/// Above this much layer content in all, `drill plan` does not generate the images to
+/// size their pushes: it would take seconds and as much memory.
+const SIZED_CONTENT_MAX: u64 = 256 << 20;
+
+/// What pushing each image sends, in bytes, as seeding generates it; `None` for every
+/// image when their content is over [`SIZED_CONTENT_MAX`] in all.
+pub fn pushed_bytes(images: &[ImagePlan], seed: u64) -> Vec<Option<u64>> {
+    let content: u64 = images.iter().flat_map(|i| &i.layers).sum();
+    images
+        .iter()
+        .map(|i| (content <= SIZED_CONTENT_MAX).then(|| generate(i, seed).total_bytes()))
+        .collect()
+}
+
 fn layer_seed(seed: u64, reference: &str, index: usize) -> u64 {
     let h = Sha256::digest(format!("{seed}/{reference}/{index}"));
     u64::from_le_bytes(h[..8].try_into().expect("8 bytes"))

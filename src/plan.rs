@@ -674,7 +674,9 @@ impl Plan {
     }
 
     /// Human-readable plan for `drill plan`.
-    pub fn describe(&self) -> String {
+    /// The plan in words. `pushed` gives, per image in order, the bytes its push sends
+    /// (gzip tar layers, config and manifest), when they were computed.
+    pub fn describe(&self, pushed: &[Option<u64>]) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "scenario {} (seed {})", self.scenario, self.seed);
         if !self.description.is_empty() {
@@ -751,14 +753,21 @@ impl Plan {
             _ => "every region".to_string(),
         };
         let _ = writeln!(out, "\nimages:");
-        for i in &self.images {
-            let total: u64 = i.layers.iter().sum();
+        for (n, i) in self.images.iter().enumerate() {
+            let content: u64 = i.layers.iter().sum();
+            // Layers are packed as gzip tars of their content, with a config and a
+            // manifest: what a push sends is not the content size.
+            let sent = match pushed.get(n).copied().flatten() {
+                Some(b) => {
+                    format!("; a push sends {b} bytes: gzip tar layers, config and manifest")
+                }
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "  {} ({} layers, {} bytes), pushed to {}",
+                "  {} ({}, {content} bytes of content{sent}), pushed to {}",
                 i.reference,
-                i.layers.len(),
-                total,
+                crate::units::plural(i.layers.len() as u64, "layer", "layers"),
                 match i.source {
                     ImageSource::Regions => pushed_to.as_str(),
                     ImageSource::Upstream => "the upstream only",
@@ -1007,7 +1016,11 @@ timeline:
         // Health checks still go to the nodes over plain HTTP.
         assert!(cfg.contains("option httpchk GET /"), "{cfg}");
         assert!(!plan(1).regions[0].haproxy_cfg.contains("ssl"));
-        assert!(p.describe().contains("(haproxy, TLS)"), "{}", p.describe());
+        assert!(
+            p.describe(&[]).contains("(haproxy, TLS)"),
+            "{}",
+            p.describe(&[])
+        );
     }
 
     #[test]
@@ -1036,9 +1049,9 @@ timeline:
         assert_eq!(t.realm(p.tls), "https://drill-abc12345-eu-token:5000/token");
         assert_eq!(p.regions[1].token_service, None);
         assert_eq!(p.container_count(), 8);
-        assert!(p.describe().contains(
+        assert!(p.describe(&[]).contains(
             "token service eu-token: drill-abc12345-eu-token (realm https://drill-abc12345-eu-token:5000/token)"
-        ), "{}", p.describe());
+        ), "{}", p.describe(&[]));
         assert_faults_take_eu_token(&p);
     }
 
@@ -1057,9 +1070,10 @@ timeline:
         assert_eq!(p.regions[1].token_service.as_ref(), Some(services[0]));
         assert_eq!(p.container_count(), 7 + 1);
         assert!(
-            p.describe().contains("tokens from eu-token, in region eu"),
+            p.describe(&[])
+                .contains("tokens from eu-token, in region eu"),
             "{}",
-            p.describe()
+            p.describe(&[])
         );
         // It belongs to eu: us, which it serves too, is a spared region isolation judges.
         assert_faults_take_eu_token(&p);
@@ -1070,10 +1084,10 @@ timeline:
         assert_eq!(p.regions[0].token_service, None);
         assert_eq!(p.token_services()[0].region, "eu");
         assert!(
-            p.describe()
+            p.describe(&[])
                 .contains("token service eu-token: drill-abc12345-eu-token"),
             "{}",
-            p.describe()
+            p.describe(&[])
         );
         assert_eq!(faults_of(&p)[0].regions, ["eu"]);
     }

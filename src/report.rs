@@ -206,7 +206,11 @@ pub fn terminal(s: &Summary) -> String {
     if !a.refused.is_empty() {
         out.push(String::new());
         out.push("refused faults".into());
-        out.extend(a.refused.iter().map(|r| format!("  {}", refused_text(r))));
+        out.extend(
+            a.refused
+                .iter()
+                .map(|r| format!("  {}", refused_text(r, Clock::of(a)))),
+        );
     }
     if !a.notes.is_empty() {
         out.push(String::new());
@@ -260,13 +264,46 @@ pub fn terminal(s: &Summary) -> String {
 pub(crate) fn note_lines(a: &Analysis) -> Vec<String> {
     a.notes
         .iter()
-        .map(|n| format!("  {:<11} {}", at(n.t_us), n.text))
+        .map(|n| format!("  {:<11} {}", Clock::of(a).at(n.t_us), n.text))
         .collect()
 }
 
-/// `t+12.345s`: a time relative to the start of the run.
-pub(crate) fn at(us: u64) -> String {
-    format!("t+{:.3}s", us as f64 / 1e6)
+/// The clock every time in a report is read on: the timeline's, whose zero is the
+/// scenario's `at: 0s`, so a report's `t+` compares with the scenario's `at:`. Setup,
+/// before the timeline, reads negative. A run that ended in setup has no timeline: its
+/// times count from the run's start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    /// The timeline's start, µs after the run's start (the journal's `t_us`).
+    origin_us: u64,
+    timeline: bool,
+}
+
+impl Clock {
+    pub(crate) fn of(a: &Analysis) -> Clock {
+        Clock {
+            origin_us: a.timeline_started_us.unwrap_or(0),
+            timeline: a.timeline_started_us.is_some(),
+        }
+    }
+
+    /// `t+12.345s` on the timeline, `t-2.100s` in setup, for a journal time.
+    pub(crate) fn at(self, us: u64) -> String {
+        match us.checked_sub(self.origin_us) {
+            Some(after) => format!("t+{:.3}s", after as f64 / 1e6),
+            None => format!("t-{:.3}s", (self.origin_us - us) as f64 / 1e6),
+        }
+    }
+
+    /// Which clock the report's times are on, said once in every report.
+    pub(crate) fn legend(self) -> &'static str {
+        if self.timeline {
+            "times: t+ counts from the timeline's start, as the scenario's `at:` does; \
+             setup reads t-"
+        } else {
+            "times: t+ counts from the run's start; the timeline never started"
+        }
+    }
 }
 
 pub(crate) fn secs(us: u64) -> String {
@@ -299,13 +336,18 @@ fn header(s: &Summary) -> Vec<String> {
     if let Some(started) = &r.started_at {
         first.push_str(&format!("   started {started}"));
     }
-    let mut lines = vec![first, format!("outcome  {}", outcome_text(a))];
+    let mut lines = vec![
+        first,
+        format!("outcome  {}", outcome_text(a)),
+        Clock::of(a).legend().to_string(),
+    ];
     lines.extend(incomplete_warning(a));
     lines
 }
 
 /// `completed at t+13.100s`, `aborted at t+5.000s: <reason>`, with what is missing.
 pub(crate) fn outcome_text(a: &Analysis) -> String {
+    let at = |us| Clock::of(a).at(us);
     let mut outcome = match &a.outcome {
         Some(Outcome::Completed) => format!("completed at {}", at(a.end_us)),
         Some(Outcome::Aborted { reason }) => format!("aborted at {}: {reason}", at(a.end_us)),
@@ -651,14 +693,14 @@ pub(crate) fn fault_title(f: &FaultRecovery) -> String {
 }
 
 /// `fault #1 zone-outage eu-a (scripted) refused at t+8.003s: it would have acted on …`.
-pub(crate) fn refused_text(r: &RefusedFault) -> String {
+pub(crate) fn refused_text(r: &RefusedFault, clock: Clock) -> String {
     format!(
         "fault #{} {} {} ({}) refused at {}: {}",
         r.id,
         r.kind.name(),
         r.target,
         crate::journal::origin(r.manual),
-        at(r.refused_us),
+        clock.at(r.refused_us),
         r.reason
     )
 }
@@ -716,12 +758,12 @@ pub(crate) fn pushes_text(f: &FaultRecovery) -> Option<String> {
 }
 
 /// "Registry recovered" (probes) against "client recovered" (pulls), when either failed.
-pub(crate) fn recovered_by_side(f: &FaultRecovery) -> Option<String> {
+pub(crate) fn recovered_by_side(f: &FaultRecovery, clock: Clock) -> Option<String> {
     if f.registry_recovered_us.is_none() && f.client_recovered_us.is_none() {
         return None;
     }
     let side = |t: Option<u64>, failed: u64, what: &str| match t {
-        Some(t) => at(t),
+        Some(t) => clock.at(t),
         None if failed == 0 => format!("(no {what} failed)"),
         None => "never".to_string(),
     };
@@ -794,7 +836,7 @@ fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
     out.extend(
         waterfall(f)
             .into_iter()
-            .map(|(t, what)| format!("  {:<11} {what}", at(t))),
+            .map(|(t, what)| format!("  {:<11} {what}", Clock::of(a).at(t))),
     );
     if f.healed_us.is_none() {
         out.push(format!("  {}", no_heal_text(f)));
@@ -803,7 +845,7 @@ fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
     if let Some(line) = pushes_text(f) {
         out.push(format!("  {line}"));
     }
-    if let Some(line) = recovered_by_side(f) {
+    if let Some(line) = recovered_by_side(f, Clock::of(a)) {
         out.push(format!("  {line}"));
     }
     if let Some(note) = settle_note(f) {
@@ -1527,6 +1569,56 @@ mod tests {
         ));
         j.push(end);
         j
+    }
+
+    #[test]
+    fn every_report_reads_times_on_the_timeline_clock_and_says_so() {
+        // The timeline started 2 s into the run: the fault injected at 10 s of the
+        // journal is the scenario's `at: 8s`, and a note taken in setup is negative.
+        let mut j = game_day_journal();
+        j.insert(1, rec(2 * S, Event::TimelineStarted));
+        j.insert(
+            2,
+            rec(
+                S / 2,
+                Event::Note {
+                    text: "still seeding".into(),
+                },
+            ),
+        );
+        let s = summarize(&j, false);
+        assert_eq!(s.analysis.timeline_started_us, Some(2 * S));
+        let files = render_files(&s).unwrap();
+        let text = |name: &str| {
+            let (_, bytes) = files.iter().find(|(n, _)| *n == name).unwrap();
+            String::from_utf8(bytes.clone()).unwrap()
+        };
+        for shown in [
+            terminal(&s),
+            text("summary.md"),
+            text("report.html"),
+            text("junit.xml"),
+        ] {
+            assert!(
+                shown.contains("t+8.000s"),
+                "no injection at t+8 in\n{shown}"
+            );
+            // The note at 12 s of the journal.
+            assert!(shown.contains("t+10.000s"), "no note at t+10 in\n{shown}");
+            assert!(!shown.contains("t+12.000s"), "a run-clock time in\n{shown}");
+            assert!(
+                shown.contains("t-1.500s"),
+                "no setup note at t-1.5 in\n{shown}"
+            );
+            assert!(
+                shown.contains("t+ counts from the timeline"),
+                "no clock legend in\n{shown}"
+            );
+        }
+        // Without a timeline, times count from the run's start, and the legend says so.
+        let shown = terminal(&summarize(&game_day_journal(), false));
+        assert!(shown.contains("t+10.000s"), "{shown}");
+        assert!(shown.contains("the timeline never started"), "{shown}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::topology::{self, Live};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -51,12 +51,38 @@ pub struct RunOptions {
     pub live: bool,
 }
 
-/// Prints a progress line to stderr (above any progress bar), with the time since drill
-/// started; while the dashboard covers the terminal, it holds the line instead.
+/// The clock of the progress lines: setup counts from the scenario's start, the rest
+/// from its timeline's start, as the scenario's `at:` and the reports' `t+` do.
+#[derive(Clone, Copy)]
+enum SayClock {
+    Setup(Instant),
+    Timeline(Instant),
+}
+
+static SAY_CLOCK: Mutex<Option<SayClock>> = Mutex::new(None);
+
+fn set_say_clock(clock: SayClock) {
+    *SAY_CLOCK.lock().unwrap_or_else(|e| e.into_inner()) = Some(clock);
+}
+
+/// Prints a progress line to stderr (above any progress bar): `[setup   3.2s]` before
+/// the timeline, `[t+      5.0s]` on it; while the dashboard covers the terminal, it
+/// holds the line instead.
 pub fn say(msg: impl AsRef<str>) {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
-    let line = format!("[{t:7.1}s] {}", msg.as_ref());
+    let clock = *SAY_CLOCK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert(SayClock::Setup(Instant::now()));
+    let line = match clock {
+        SayClock::Setup(t0) => format!(
+            "[setup {:6.1}s] {}",
+            t0.elapsed().as_secs_f64(),
+            msg.as_ref()
+        ),
+        SayClock::Timeline(t0) => {
+            format!("[t+ {:9.1}s] {}", t0.elapsed().as_secs_f64(), msg.as_ref())
+        }
+    };
     if !crate::dashboard::capture(&line) {
         crate::progress::println(&line);
     }
@@ -146,6 +172,7 @@ pub async fn run_plan(
     control: Option<mpsc::UnboundedReceiver<Control>>,
 ) -> Result<(u8, PathBuf), DrillError> {
     let seed = plan.seed;
+    set_say_clock(SayClock::Setup(Instant::now()));
     say(format!(
         "scenario {} (run {}, seed {}): {} containers, {} hosts, {} steps over {}",
         plan.scenario,
@@ -469,6 +496,7 @@ async fn execute(
     }
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
     journal.record(Event::TimelineStarted);
+    set_say_clock(SayClock::Timeline(Instant::now()));
     say("timeline started");
     // In the probes' set, so it stops with them, also when the run is aborted.
     if dashboard {

@@ -428,4 +428,17 @@ fn plan_matches_what_run_creates() {
         planned.contains(&format!("kill eu for 1s: {killed}")),
         "{killed} as planned:\n{planned}"
     );
+    // The plan gives both the layers' content and what a push sends, and the latter is
+    // what seeding pushed.
+    let seeded = r
+        .journal()
+        .into_iter()
+        .find(|e| e["type"] == "image_seeded")
+        .unwrap()["bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        planned.contains(&format!("bytes of content; a push sends {seeded} bytes")),
+        "{seeded} bytes seeded, as planned:\n{planned}"
+    );
 }

@@ -7,7 +7,7 @@ use crate::scenario::FaultKind;
 use crate::units::format_secs;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 /// Cold starts that overlapped no fault: from their start to their end no fault was
@@ -22,10 +22,10 @@ pub struct ColdPullReference {
 }
 
 /// One fault and what it did. Its window runs from injection to the next fault that
-/// touches one of the same series (or the end of the journal); the signals in it are
-/// the probes of its regions (and of the proxy, upstream or token service it targets),
-/// the pulls by hosts of its regions and the requests to those entry points that failed
-/// and moved on to another mirror.
+/// watches one of the same probe series (or the end of the journal); the signals in it
+/// are the probes it watches (its regions', or the proxy, upstream or token service it
+/// targets alone), the pulls by hosts of its regions and the requests to what it
+/// watches that failed and moved on to another mirror.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct FaultRecovery {
     pub id: usize,
@@ -160,14 +160,19 @@ pub(super) struct Moved<'a> {
 }
 
 impl Injected<'_> {
-    /// Whether a probe series or an entry point is this fault's to watch: one of its
-    /// regions, a token service running there (probed apart, as it belongs to the
-    /// region for outages and partitions), or the component it targets when that is
-    /// probed on its own (`<region>-proxy`, `upstream`, `<region>-token`). Names are
-    /// unique across the scenario, so the target matches no other series.
-    fn touches(&self, series: &str) -> bool {
+    /// Whether a probe series or an entry point is this fault's to watch. A fault on a
+    /// component probed on its own (`<region>-proxy`, `upstream`, `<region>-token`:
+    /// its target is one of `probed`) watches that component alone: a region outage at
+    /// the same time is another fault's. Any other fault watches its regions and the
+    /// token services running there (probed apart, they belong to the region for
+    /// outages and partitions). Names are unique across the scenario, so a target
+    /// matches no other series.
+    fn watches(&self, probed: &BTreeSet<&str>, series: &str) -> bool {
+        if probed.contains(self.target) {
+            return series == self.target;
+        }
         let region = series.strip_suffix("-token").unwrap_or(series);
-        series == self.target || self.regions.iter().any(|r| r == series || r == region)
+        self.regions.iter().any(|r| r == series || r == region)
     }
 }
 
@@ -185,22 +190,45 @@ pub(super) fn fault_recoveries(
     end_us: u64,
     p99_limit_us: Option<u64>,
 ) -> Vec<FaultRecovery> {
+    let probed: BTreeSet<&str> = signals
+        .iter()
+        .filter(|s| s.probe)
+        .map(|s| s.region)
+        .collect();
     injected
         .iter()
         .enumerate()
         .map(|(i, f)| {
+            let watches = |series: &str| f.watches(&probed, series);
+            // The next fault that watches one of the same series ends the window: its
+            // failures are its own. Pulls are not series: a pull by a host of the region
+            // counts for every fault of the region it overlaps.
             let window_end_us = injected[i + 1..]
                 .iter()
-                .find(|next| next.regions.iter().any(|r| f.touches(r)) || f.touches(next.target))
+                .find(|next| {
+                    probed
+                        .iter()
+                        .any(|s| watches(s) && next.watches(&probed, s))
+                        || (!probed.contains(f.target)
+                            && !probed.contains(next.target)
+                            && next.regions.iter().any(|r| f.regions.contains(r)))
+                })
                 .map_or(end_us.saturating_add(1), |next| next.t_us);
             let in_window = |t: u64| t >= f.t_us && t < window_end_us;
             let window: Vec<&Signal> = signals
                 .iter()
-                .filter(|s| in_window(s.t_us) && f.touches(s.region))
+                .filter(|s| {
+                    in_window(s.t_us)
+                        && if s.probe {
+                            watches(s.region)
+                        } else {
+                            f.regions.iter().any(|r| r == s.region)
+                        }
+                })
                 .collect();
             let moved_requests = moved
                 .iter()
-                .filter(|m| in_window(m.t_us) && f.touches(m.mirror))
+                .filter(|m| in_window(m.t_us) && watches(m.mirror))
                 .count() as u64;
             let failed = || window.iter().filter(|s| !s.ok);
             let last_failure = window.iter().rposition(|s| !s.ok);

@@ -2,13 +2,14 @@
 //! pulls without valid credentials, how that held during each fault, and every window
 //! in which it did not.
 
-use super::{at, plural, secs};
+use super::{plural, secs, Clock};
 use crate::analysis::Analysis;
 use crate::journal::Claim;
 
 /// The section as plain lines: a headline, then one line per entry point, per fault and
 /// per breach. Empty when the run made no auth probe.
 pub(crate) fn lines(a: &Analysis) -> Vec<String> {
+    let at = |us| Clock::of(a).at(us);
     let Some(c) = &a.auth else {
         return Vec::new();
     };

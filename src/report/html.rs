@@ -5,10 +5,10 @@
 //! The charts are drawn by plotters' SVG backend, which needs no font files.
 
 use super::{
-    at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
+    availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
     fault_budget_text, fault_title, incomplete_warning, mirror_move_rows, no_heal_text,
     outcome_text, percent, phase_rows, pull_rows, pushes_text, reference_line, refused_text,
-    regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall, Summary,
+    regressions_heading, secs, settle_note, sla_rows, verdict_text, waterfall, Clock, Summary,
     COLD_START_COUNTS, MIRROR_MOVES,
 };
 use crate::analysis::{Analysis, FaultRecovery};
@@ -88,6 +88,7 @@ pub fn render(s: &Summary) -> io::Result<String> {
         facts.push(format!("started {started}"));
     }
     facts.push(outcome_text(a));
+    facts.push(Clock::of(a).legend().to_string());
     let _ = writeln!(h, "<p class=\"meta\">{}</p>", esc(&facts.join(" · ")));
 
     // The seed's question first: it is what the run is for.
@@ -201,7 +202,11 @@ pub fn render(s: &Summary) -> io::Result<String> {
             "after injection".to_string(),
         ]];
         for (t, what) in steps {
-            rows.push(vec![what, at(t), secs(t.saturating_sub(f.injected_us))]);
+            rows.push(vec![
+                what,
+                Clock::of(a).at(t),
+                secs(t.saturating_sub(f.injected_us)),
+            ]);
         }
         h.push_str(&table(&rows, &[2]));
         let mut notes = vec![disruption_text(f)];
@@ -224,7 +229,7 @@ pub fn render(s: &Summary) -> io::Result<String> {
     if !a.notes.is_empty() {
         h.push_str("<h2>Notes</h2>\n<ul>\n");
         for n in &a.notes {
-            let _ = writeln!(h, "<li>{} {}</li>", at(n.t_us), esc(&n.text));
+            let _ = writeln!(h, "<li>{} {}</li>", Clock::of(a).at(n.t_us), esc(&n.text));
         }
         h.push_str("</ul>\n");
     }
@@ -286,7 +291,7 @@ fn refused(a: &Analysis) -> String {
     }
     let mut h = "<h2>Refused faults</h2>\n<ul>\n".to_string();
     for r in &a.refused {
-        let _ = writeln!(h, "<li>{}</li>", esc(&refused_text(r)));
+        let _ = writeln!(h, "<li>{}</li>", esc(&refused_text(r, Clock::of(a))));
     }
     h + "</ul>\n"
 }
@@ -358,10 +363,22 @@ fn color_of(a: &Analysis, region: &str) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
-/// The run's time axis: from 0 to the end of the journal (at least 1 s).
-fn time_axis(a: &Analysis) -> f64 {
-    s_of(a.end_us).max(1.0) * 1.02
+/// A journal time on the timeline's clock, in seconds: what the scenario's `at:` and
+/// the reports' `t+` say; setup is negative.
+fn t_of(a: &Analysis, us: u64) -> f64 {
+    (us as f64 - a.timeline_started_us.unwrap_or(0) as f64) / 1e6
 }
+
+/// The run's time axis on the timeline's clock: from the run's start (setup, negative)
+/// to the end of the journal, at least 1 s long.
+fn time_axis(a: &Analysis) -> std::ops::Range<f64> {
+    let start = t_of(a, 0);
+    let end = t_of(a, a.end_us).max(start + 1.0);
+    start..end + (end - start) * 0.02
+}
+
+/// The time axis' label.
+const TIME_AXIS: &str = "s on the timeline's clock (setup is negative)";
 
 /// Axes with readable labels and a light grid.
 fn axes(chart: &mut Chart, x: &str, y: &str) -> Drawn {
@@ -390,7 +407,10 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) 
 /// Shades each fault from injection to heal (or to the end), labelled with its id.
 fn shade_faults(a: &Analysis, chart: &mut Chart, top: f64) -> Drawn {
     for f in &a.faults {
-        let (x0, x1) = (s_of(f.injected_us), s_of(f.healed_us.unwrap_or(a.end_us)));
+        let (x0, x1) = (
+            t_of(a, f.injected_us),
+            t_of(a, f.healed_us.unwrap_or(a.end_us)),
+        );
         chart.draw_series(std::iter::once(Rectangle::new(
             [(x0, 0.0), (x1.max(x0), top)],
             FAILED.mix(0.12).filled(),
@@ -417,14 +437,14 @@ fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(0f64..time_axis(a), 0f64..top)?;
-    axes(&mut chart, "start time in the run (s)", "cold start (s)")?;
+        .build_cartesian_2d(time_axis(a), 0f64..top)?;
+    axes(&mut chart, TIME_AXIS, "cold start (s)")?;
     shade_faults(a, &mut chart, top)?;
     let interrupted = points.iter().filter(|p| p.interrupted);
     if interrupted.clone().next().is_some() {
         let circles = interrupted.map(|p| {
             Circle::new(
-                (s_of(p.started_us), s_of(p.duration_us)),
+                (t_of(a, p.started_us), s_of(p.duration_us)),
                 4,
                 INTERRUPTED.stroke_width(1),
             )
@@ -437,8 +457,13 @@ fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
     for region in a.cold_starts.by_region.keys() {
         let color = color_of(a, region);
         let ok = points.iter().filter(|p| p.ok && &p.region == region);
-        let dots =
-            ok.map(|p| Circle::new((s_of(p.started_us), s_of(p.duration_us)), 3, color.filled()));
+        let dots = ok.map(|p| {
+            Circle::new(
+                (t_of(a, p.started_us), s_of(p.duration_us)),
+                3,
+                color.filled(),
+            )
+        });
         chart
             .draw_series(dots)?
             .label(region.as_str())
@@ -448,7 +473,7 @@ fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
     if failed.clone().next().is_some() {
         let crosses = failed.map(|p| {
             Cross::new(
-                (s_of(p.started_us), s_of(p.duration_us)),
+                (t_of(a, p.started_us), s_of(p.duration_us)),
                 5,
                 FAILED.stroke_width(2),
             )
@@ -471,15 +496,15 @@ fn lag_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Drawn {
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(0f64..time_axis(a), 0f64..top)?;
-    axes(&mut chart, "write time in the run (s)", "lag (s)")?;
+        .build_cartesian_2d(time_axis(a), 0f64..top)?;
+    axes(&mut chart, TIME_AXIS, "lag (s)")?;
     shade_faults(a, &mut chart, top)?;
     for region in a.replication.lag.keys() {
         let color = color_of(a, region);
         let dots = points
             .iter()
             .filter(|p| &p.region == region)
-            .map(|p| Circle::new((s_of(p.written_us), s_of(p.lag_us)), 3, color.filled()));
+            .map(|p| Circle::new((t_of(a, p.written_us), s_of(p.lag_us)), 3, color.filled()));
         chart
             .draw_series(dots)?
             .label(region.as_str())
@@ -548,8 +573,8 @@ fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Dr
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(0f64..time_axis(a), 0f64..105f64)?;
-    axes(&mut chart, "time in the run (s)", "probes OK (%)")?;
+        .build_cartesian_2d(time_axis(a), 0f64..105f64)?;
+    axes(&mut chart, TIME_AXIS, "probes OK (%)")?;
     shade_faults(a, &mut chart, 105.0)?;
     for (region, stats) in &w.regions {
         let color = color_of(a, region);
@@ -563,7 +588,7 @@ fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Dr
             .map(|(i, c)| {
                 let middle = w.origin_us + i as u64 * w.window_us + w.window_us / 2;
                 let ok = 100.0 * (c.probes - c.failed) as f64 / c.probes as f64;
-                (s_of(middle), ok)
+                (t_of(a, middle), ok)
             })
             .collect();
         chart
@@ -582,7 +607,7 @@ fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Dr
         let line = 100.0 * (1.0 - w.error_threshold);
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(0.0, line), (time_axis(a), line)],
+                vec![(time_axis(a).start, line), (time_axis(a).end, line)],
                 6,
                 4,
                 BLACK.stroke_width(1),

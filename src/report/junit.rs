@@ -21,8 +21,8 @@
 
 use super::replication::violation_text;
 use super::{
-    at, cold_starts_during, disruption_text, fault_title, incomplete_warning, note_lines,
-    refused_text, regressions_heading, waterfall, Summary,
+    cold_starts_during, disruption_text, fault_title, incomplete_warning, note_lines, refused_text,
+    regressions_heading, waterfall, Clock, Summary,
 };
 use crate::verdict::{Check, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -86,7 +86,7 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
         out.extend(
             waterfall(f)
                 .into_iter()
-                .map(|(t, what)| format!("  {:<11} {what}", at(t))),
+                .map(|(t, what)| format!("  {:<11} {what}", Clock::of(&s.analysis).at(t))),
         );
         out.push(disruption_text(f));
         out.push(format!("seed's question: {}", f.cold_pull.sentence));
@@ -97,7 +97,7 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
 
     for r in &s.analysis.refused {
         let mut status = TestCaseStatus::skipped();
-        status.set_message(refused_text(r));
+        status.set_message(refused_text(r, Clock::of(&s.analysis)));
         let name = format!("refused fault #{} {} {}", r.id, r.kind.name(), r.target);
         let mut case = TestCase::new(name, status);
         case.set_classname(class("refused"));
@@ -130,7 +130,7 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
     });
     suite.add_test_case(run);
 
-    let mut out = Vec::new();
+    let mut out = vec![Clock::of(&s.analysis).legend().to_string()];
     if !s.analysis.notes.is_empty() {
         out.push("notes".to_string());
         out.extend(note_lines(&s.analysis));
@@ -139,9 +139,7 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
         out.push(regressions_heading(b));
         out.extend(b.regressions.iter().map(|r| format!("  {}", r.text)));
     }
-    if !out.is_empty() {
-        suite.set_system_out(out.join("\n"));
-    }
+    suite.set_system_out(out.join("\n"));
 
     let mut report = Report::new("drill");
     report.set_time(Duration::from_micros(s.analysis.end_us));

@@ -3,10 +3,10 @@
 //! with the seed's answer, the refused faults, notes, availability and latency.
 
 use super::{
-    at, availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
+    availability_rows, budget_line, cold_start_rows, cold_starts_during, disruption_text,
     fault_budget_text, fault_title, incomplete_warning, mirror_move_rows, outcome_text, phase_rows,
     pull_rows, pushes_text, reference_line, refused_text, regressions_heading, secs, settle_note,
-    sla_rows, verdict_text, waterfall, Summary, COLD_START_COUNTS, MIRROR_MOVES,
+    sla_rows, verdict_text, waterfall, Clock, Summary, COLD_START_COUNTS, MIRROR_MOVES,
 };
 use crate::analysis::Analysis;
 use crate::verdict::Status;
@@ -35,6 +35,8 @@ pub fn render(s: &Summary) -> String {
     }
     facts.push(esc(&outcome_text(a)));
     out.push(facts.join(" · "));
+    out.push(String::new());
+    out.push(esc(Clock::of(a).legend()));
     if let Some(w) = incomplete_warning(a) {
         out.push(String::new());
         out.push(format!("> ⚠️ **{}**", esc(&w)));
@@ -93,7 +95,11 @@ pub fn render(s: &Summary) -> String {
             "after injection".to_string(),
         ]];
         for (t, what) in waterfall(f) {
-            rows.push(vec![what, at(t), secs(t.saturating_sub(f.injected_us))]);
+            rows.push(vec![
+                what,
+                Clock::of(a).at(t),
+                secs(t.saturating_sub(f.injected_us)),
+            ]);
         }
         out.extend(table(&rows));
         out.push(String::new());
@@ -120,7 +126,7 @@ pub fn render(s: &Summary) -> String {
         out.push("### Notes".into());
         out.push(String::new());
         for n in &a.notes {
-            out.push(format!("- {} {}", at(n.t_us), esc(&n.text)));
+            out.push(format!("- {} {}", Clock::of(a).at(n.t_us), esc(&n.text)));
         }
     }
 
@@ -241,7 +247,7 @@ fn refused(a: &Analysis) -> Vec<String> {
     out.extend(
         a.refused
             .iter()
-            .map(|r| format!("- {}", esc(&refused_text(r)))),
+            .map(|r| format!("- {}", esc(&refused_text(r, Clock::of(a))))),
     );
     out
 }

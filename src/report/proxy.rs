@@ -1,7 +1,7 @@
 //! The proxy section of every report: what each proxy served when drill asked it for an
 //! upstream image by tag and by digest, and the HTTP errors hosts were answered.
 
-use super::{at, secs};
+use super::{secs, Clock};
 use crate::analysis::{Analysis, ProxyBehaviour};
 
 pub(crate) const HEADING: &str = "Proxies and the upstream";
@@ -17,6 +17,7 @@ pub(crate) fn intro(a: &Analysis) -> Option<&'static str> {
 
 /// Header first: at, proxy, image, by, cached?, outcome, time, upstream requests, error.
 pub(crate) fn check_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let at = |us| Clock::of(a).at(us);
     let mut rows = vec![[
         "at",
         "proxy",

@@ -1,7 +1,7 @@
 //! The replication, bulkhead, fallback and integrity sections, as format-neutral
 //! sections each report (terminal, Markdown, HTML) renders its own way.
 
-use super::{at, plural, secs};
+use super::{plural, secs, Clock};
 use crate::analysis::{Analysis, LostImage};
 
 /// Items listed one by one before the rest is summed up in one line.
@@ -39,6 +39,7 @@ fn capped(mut items: Vec<String>) -> Vec<String> {
 }
 
 fn replication(a: &Analysis) -> Option<Section> {
+    let at = |us| Clock::of(a).at(us);
     let r = &a.replication;
     if r.pushes == 0 && r.canaries == 0 && r.mode == "push-to-all" {
         return None;
@@ -103,6 +104,7 @@ fn replication(a: &Analysis) -> Option<Section> {
 }
 
 fn recovery_point(a: &Analysis) -> Option<Section> {
+    let at = |us| Clock::of(a).at(us);
     let losses = &a.replication.losses;
     if losses.is_empty() {
         return None;

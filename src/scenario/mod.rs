@@ -1729,6 +1729,33 @@ fn validate_fleets(s: &Scenario, names: &names::Names, p: &mut Vec<Problem>) {
 mod tests {
     use super::*;
 
+    /// The README's scenario example says which host settings are the defaults; they
+    /// must be the values a fleet gets when it leaves them out.
+    #[test]
+    fn the_readme_shows_the_host_defaults_it_claims() {
+        let readme = include_str!("../../README.md");
+        let line = |key: &str| {
+            readme
+                .lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .unwrap_or_else(|| panic!("no `{key}` line in the README's example"))
+        };
+        let timeouts = line("timeouts:");
+        assert!(timeouts.contains("(defaults shown)"), "{timeouts}");
+        let value = timeouts.trim_start().trim_start_matches("timeouts:");
+        let value = value.split('#').next().unwrap();
+        let shown: Timeouts = serde_saphyr::from_str(value).unwrap();
+        let default = Timeouts::default();
+        assert_eq!(
+            (shown.connect.0, shown.request.0),
+            (default.connect.0, default.request.0)
+        );
+        assert!(line("retry_backoff:").contains("(default 1s)"));
+        assert_eq!(default_backoff().0, std::time::Duration::from_secs(1));
+        assert!(line("parallel_layers:").contains("(default 3"));
+        assert_eq!(three().get(), 3);
+    }
+
     const GOOD: &str = r#"
 name: unit
 seed: 7
@@ -2126,7 +2153,7 @@ sla:
         };
         assert_eq!(f.containers, [keeper]);
         assert!(plan
-            .describe()
+            .describe(&[])
             .contains(&format!("kept mounted by {keeper}")));
         let tiny = limited.replace("64MiB", "1MiB");
         let p = problems(&tiny);
