@@ -35,8 +35,8 @@ pub use auth::AuthCheck;
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
 };
+use crate::model::units::Percent;
 use crate::scenario::{AvailabilityScope, AvailabilitySla, ErrorBudgetSla, FaultKind, Sla};
-use crate::units::Percent;
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -46,8 +46,7 @@ use std::collections::{BTreeMap, HashMap};
 pub const SETTLE_WINDOW_US: u64 = 1_000_000;
 /// Consecutive clean windows needed to call a fault's effect over.
 pub const SETTLE_WINDOWS: u64 = 3;
-/// Window length of the availability chart when the SLA declares no window.
-pub const CHART_WINDOW_US: u64 = 1_000_000;
+pub use crate::model::limits::CHART_WINDOW_US;
 /// Ratios equal to a limit count as within it although percentages are floats.
 const EPSILON: f64 = 1e-9;
 
@@ -872,7 +871,7 @@ fn timeline(faults: &[FaultRecovery], cold_starts: &[&ColdStartRecord]) -> Vec<T
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::units::Span;
+    use crate::model::units::Span;
     use std::time::Duration;
 
     pub(crate) const S: u64 = 1_000_000;

@@ -21,13 +21,14 @@ mod usage;
 
 pub use fleet::child as fleet_child;
 
-use crate::engine::{free_loopback_port, ContainerSpec, Engine};
-use crate::error::{exit, DrillError};
+use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
+use crate::docker::images;
 use crate::fixtures::{self, TestImage};
-use crate::images;
+use crate::model::error::{exit, DrillError};
 use crate::plan::{self, ImagePlan, REGISTRY_PORT};
-use crate::runner::{say, shutdown_signal, teardown};
-use crate::{oci, scenario, topology};
+use crate::run::runner::{say, shutdown_signal, teardown};
+use crate::run::topology;
+use crate::{oci, scenario};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@
 //! - `report.html`: one self-contained page with charts;
 //! - the end-of-run summary printed on the terminal.
 
+pub mod atomic_file;
 mod auth;
 mod baseline;
 mod html;
@@ -22,8 +23,8 @@ pub use baseline::{compare, Baseline, BaselineComparison, Regression};
 
 use crate::analysis::{analyze, Analysis, FaultRecovery, Latency, RefusedFault, SETTLE_WINDOWS};
 use crate::journal::{Outcome, Record};
-pub(crate) use crate::units::plural;
-use crate::units::{format_percent, format_secs};
+pub(crate) use crate::model::units::plural;
+use crate::model::units::{format_percent, format_secs};
 use crate::verdict::{judge, Status, Verdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -78,11 +79,11 @@ pub fn render(
     journal_path: &std::path::Path,
     dir: &std::path::Path,
     baseline: Option<&Baseline>,
-) -> Result<Summary, crate::error::DrillError> {
+) -> Result<Summary, crate::model::error::DrillError> {
     let loaded = crate::journal::read(journal_path)?;
     let summary = summarize_against(&loaded.records, loaded.truncated, baseline);
     let files = write_all(dir, &summary).map_err(|e| {
-        crate::error::DrillError::setup(format!(
+        crate::model::error::DrillError::setup(format!(
             "cannot write the reports in {}: {e}",
             dir.display()
         ))
@@ -150,14 +151,14 @@ pub fn render_files(s: &Summary) -> std::io::Result<Vec<(&'static str, Vec<u8>)>
 }
 
 /// Writes every report file ([`REPORT_FILES`]) in `dir` and returns their paths. Each
-/// file is written whole or not at all ([`atomic_file`](crate::atomic_file)), so a
+/// file is written whole or not at all ([`atomic_file`](crate::report::atomic_file)), so a
 /// reader never sees half a file, not even after a crash or a full disk.
 pub fn write_all(dir: &Path, s: &Summary) -> std::io::Result<Vec<PathBuf>> {
     render_files(s)?
         .into_iter()
         .map(|(name, bytes)| {
             let path = dir.join(name);
-            crate::atomic_file::write(&path, &bytes).map(|()| path)
+            crate::report::atomic_file::write(&path, &bytes).map(|()| path)
         })
         .collect()
 }
@@ -999,8 +1000,8 @@ mod tests {
     use super::*;
     use crate::analysis::tests::*;
     use crate::journal::{self, Event, PhaseKind};
+    use crate::model::units::Span;
     use crate::scenario::{ColdPullSla, DataLoss, RecoverySla, Sla};
-    use crate::units::Span;
 
     fn sla() -> Sla {
         Sla {
@@ -1719,13 +1720,13 @@ mod tests {
         let mut recorded = journal::read(&fixture).unwrap().records;
         if let Event::RunStarted(info) = &mut recorded[0].event {
             info.sla.availability = Some(crate::scenario::AvailabilitySla {
-                min: crate::units::Percent(0.9),
+                min: crate::model::units::Percent(0.9),
                 per: crate::scenario::AvailabilityScope::Total,
                 window: Some(Span(Duration::from_secs(2))),
-                error_threshold: Some(crate::units::Percent(0.05)),
+                error_threshold: Some(crate::model::units::Percent(0.05)),
             });
             info.sla.error_budget = Some(crate::scenario::ErrorBudgetSla {
-                slo: crate::units::Percent(0.9999),
+                slo: crate::model::units::Percent(0.9999),
                 period: Span(Duration::from_secs(30 * 86_400)),
                 events_per_period: Some(3),
             });
@@ -1737,7 +1738,7 @@ mod tests {
                 write_all(&dir, &summarize(&journal(), false)).unwrap();
                 dir.join("summary.json")
             },
-            crate::units::Percent(0.1),
+            crate::model::units::Percent(0.1),
             true,
         )
         .unwrap();

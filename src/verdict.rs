@@ -4,12 +4,12 @@
 mod replication;
 
 use crate::analysis::{Analysis, FaultRecovery, ProbeStats, WindowStats};
-use crate::error::exit;
 use crate::journal::Outcome;
+use crate::model::error::exit;
+use crate::model::units::{format_percent, format_secs};
 use crate::scenario::{
     AvailabilityScope, AvailabilitySla, ColdPullSla, DataLoss, ErrorBudgetSla, RecoverySla, Sla,
 };
-use crate::units::{format_percent, format_secs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -489,7 +489,7 @@ mod tests {
     use crate::analysis::analyze;
     use crate::analysis::tests::*;
     use crate::journal::Record;
-    use crate::units::{Percent, Span};
+    use crate::model::units::{Percent, Span};
 
     fn ms(n: u64) -> Option<Span> {
         Some(Span(Duration::from_millis(n)))

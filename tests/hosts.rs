@@ -75,7 +75,7 @@ fn containerd_host_falls_back_to_its_second_mirror() {
 fn docker_host_pulls_and_wipes_only_its_own_images() {
     use bollard::query_parameters::{EventsOptionsBuilder, TagImageOptionsBuilder};
     use futures_util::StreamExt;
-    use registry_drill::engine::Engine;
+    use registry_drill::docker::engine::Engine;
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
@@ -85,7 +85,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
     let decoy_tag = suffix.clone();
     let helper = common::block_on(async {
         let engine = Engine::connect().await.unwrap();
-        let images = registry_drill::images::ensure_all(&engine).await.unwrap();
+        let images = registry_drill::docker::images::ensure_all(&engine).await.unwrap();
         let options = TagImageOptionsBuilder::default()
             .repo(&decoy_repo)
             .tag(&decoy_tag)

@@ -3,8 +3,8 @@
 
 use super::{Latency, SETTLE_WINDOWS, SETTLE_WINDOW_US};
 use crate::journal::{ColdStartOutcome, ColdStartRecord};
+use crate::model::units::format_secs;
 use crate::scenario::FaultKind;
-use crate::units::format_secs;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -338,7 +338,7 @@ pub const MASKED: &str = "masked: no probe, pull or request of its regions faile
 pub fn hidden_by_fallback(f: &FaultRecovery) -> String {
     format!(
         "hidden by client fallback: {} moved to another mirror; no probe or pull failed",
-        crate::units::plural(f.moved_requests, "request", "requests")
+        crate::model::units::plural(f.moved_requests, "request", "requests")
     )
 }
 

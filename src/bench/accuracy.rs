@@ -6,13 +6,14 @@
 //! `listening on` log line, as the engine stamps its arrival.
 
 use super::median;
-use crate::engine::{free_loopback_port, ContainerSpec, Engine};
-use crate::error::DrillError;
+use crate::analysis;
+use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::journal::{self, Event, Journal, Outcome, RunInfo};
+use crate::model::error::DrillError;
+use crate::model::units::Span;
 use crate::plan::REGISTRY_PORT;
+use crate::run::{hosts, topology};
 use crate::scenario::{FaultKind, Probes};
-use crate::units::Span;
-use crate::{analysis, hosts, topology};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;

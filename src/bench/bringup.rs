@@ -4,12 +4,13 @@
 //! timed to the same readiness.
 
 use super::median;
-use crate::compose::{self, COMPOSE_FILE};
-use crate::engine::{free_loopback_port, Engine};
-use crate::error::DrillError;
-use crate::images::Images;
+use crate::docker::engine::{free_loopback_port, Engine};
+use crate::docker::images::Images;
+use crate::model::error::DrillError;
+use crate::oci;
+use crate::plan::compose::{self, COMPOSE_FILE};
 use crate::plan::Plan;
-use crate::{oci, runner, topology};
+use crate::run::{runner, topology};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -59,7 +60,13 @@ pub async fn run(
         let plan = plan_for();
         containers = plan.container_count();
         let t = Instant::now();
-        let up = topology::up(engine, &plan, images, &crate::security::Material::default()).await;
+        let up = topology::up(
+            engine,
+            &plan,
+            images,
+            &crate::run::security::Material::default(),
+        )
+        .await;
         let up_took = t.elapsed();
         let t = Instant::now();
         let cleaned = runner::teardown(engine, &plan.run_id).await;

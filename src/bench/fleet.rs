@@ -3,13 +3,13 @@
 //! fleet's alone, while the registry's CPU time is read from the engine.
 
 use super::usage;
-use crate::engine::Engine;
-use crate::error::DrillError;
-use crate::hosts::Fleet;
+use crate::docker::engine::Engine;
 use crate::journal::{self, Event, Journal};
+use crate::model::error::DrillError;
+use crate::model::units::Span;
 use crate::plan::HostPlan;
+use crate::run::hosts::Fleet;
 use crate::scenario::{HostKind, Timeouts};
-use crate::units::Span;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -57,7 +57,7 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
                 request: Span(Duration::from_secs(120)),
             },
             parallel_layers: 3,
-            backoff: crate::backoff::Backoff::Fixed(Duration::from_secs(1)),
+            backoff: crate::model::backoff::Backoff::Fixed(Duration::from_secs(1)),
             kind: HostKind::Native,
             container: None,
         })
@@ -115,7 +115,7 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
         "{}",
         serde_json::to_string(&out).expect("plain data serializes")
     );
-    Ok(crate::error::exit::PASS)
+    Ok(crate::model::error::exit::PASS)
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, DrillError> {

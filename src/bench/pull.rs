@@ -5,10 +5,10 @@
 //! shared by all.
 
 use super::median;
-use crate::engine::{ContainerSpec, Engine};
-use crate::error::DrillError;
+use crate::docker::engine::{ContainerSpec, Engine};
+use crate::docker::images;
 use crate::fixtures::TestImage;
-use crate::images;
+use crate::model::error::DrillError;
 use crate::oci::{self, Mirror, MANIFEST_ACCEPT};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::ACCEPT;

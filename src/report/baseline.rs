@@ -10,8 +10,8 @@
 //! check `regression <name>`, which breaks the run (exit 1) like any SLA.
 
 use super::Summary;
-use crate::error::DrillError;
-use crate::units::{format_percent, format_secs, Percent};
+use crate::model::error::DrillError;
+use crate::model::units::{format_percent, format_secs, Percent};
 use crate::verdict::{self, Bound, Check};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -229,8 +229,8 @@ mod tests {
     use super::super::{summarize, terminal, write_all};
     use super::*;
     use crate::analysis::tests::*;
+    use crate::model::units::Span;
     use crate::scenario::{RecoverySla, Sla};
-    use crate::units::Span;
     use crate::verdict::Status;
 
     fn recovery_sla() -> Sla {

@@ -3,7 +3,7 @@
 
 use super::source::{self, Node};
 use super::{messages, validate, validate_sla, warnings, Problem, Scenario, MAX_FILE_BYTES};
-use crate::error::DrillError;
+use crate::model::error::DrillError;
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
@@ -109,7 +109,7 @@ pub fn check(source: &str) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
     // Bounds first: the cross-field checks below are quadratic in places, and a
     // scenario past its bounds is refused whatever else it says.
     let mut problems = Vec::new();
-    crate::limits::check(&scenario, &mut problems);
+    super::bounds::check(&scenario, &mut problems);
     if !problems.is_empty() {
         return Err(located(problems));
     }

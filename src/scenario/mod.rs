@@ -3,6 +3,7 @@
 //! A scenario is parsed strictly (unknown keys are errors) and then validated as a
 //! whole; every problem is reported with the file, line, column and field it concerns.
 
+mod bounds;
 mod load;
 mod messages;
 pub mod names;
@@ -13,19 +14,13 @@ mod warnings;
 pub use load::{check_source, load, parse, render_problems, Loaded};
 pub use timeline::parse_fault;
 
-use crate::backoff::{BackoffModel, KubeletBackoff};
-use crate::units::{Count, Growth, Percent, Size, Span};
+use crate::model::backoff::{BackoffModel, KubeletBackoff};
+use crate::model::limits::*;
+use crate::model::units::{Count, Growth, Percent, Size, Span};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use std::collections::BTreeSet;
-
-/// Scenario files larger than this are refused before parsing.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
-pub const MAX_NODES_PER_ZONE: u64 = 8;
-pub const MAX_HOSTS_PER_ZONE: u64 = 10_000;
-/// Layers one host fetches at once.
-pub const MAX_PARALLEL_LAYERS: u64 = 16;
 
 /// Registry nodes in one zone.
 pub type NodesPerZone = Count<1, MAX_NODES_PER_ZONE>;
@@ -33,15 +28,9 @@ pub type NodesPerZone = Count<1, MAX_NODES_PER_ZONE>;
 pub type HostsPerZone = Count<1, MAX_HOSTS_PER_ZONE>;
 pub type ParallelLayers = Count<1, MAX_PARALLEL_LAYERS>;
 /// How many of a target's matches a fault or cold start acts on.
-pub type Pick = Count<1, { crate::limits::MAX_HOSTS as u64 }>;
+pub type Pick = Count<1, { MAX_HOSTS as u64 }>;
 /// The HTTP status an `upstream-errors` fault answers with.
 pub type ErrorStatus = Count<500, 599>;
-/// Each containerd host is a container: a few dozen is what a small machine runs.
-pub const MAX_CONTAINERD_HOSTS: usize = 50;
-pub const MAX_LAYERS: usize = 64;
-pub const MAX_DURATION_SECS: u64 = 24 * 3600;
-pub const MIN_STORAGE_LIMIT: u64 = 16 << 20;
-pub const MAX_STORAGE_LIMIT: u64 = 4 << 30;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1334,9 +1323,6 @@ fn validate_security(s: &Scenario, names: &names::Names, p: &mut Vec<Problem>) {
     }
 }
 
-/// Largest canary layer: canaries measure replication lag, not bandwidth.
-pub const MAX_CANARY_BYTES: u64 = 16 << 20;
-
 fn validate_replication(s: &Scenario, p: &mut Vec<Problem>) {
     if let Some(r) = &s.topology.value.replication {
         let (loc, r) = (&r.referenced, &r.value);
@@ -1524,7 +1510,7 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
             .layers
             .iter()
             .enumerate()
-            .find(|(_, l)| l.0 == 0 || l.0 > crate::units::MAX_LAYER_BYTES)
+            .find(|(_, l)| l.0 == 0 || l.0 > crate::model::units::MAX_LAYER_BYTES)
         {
             p.push(Problem::at(
                 loc,

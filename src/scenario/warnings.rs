@@ -4,7 +4,7 @@
 use super::names::{Names, Part};
 use super::timeline::resolve;
 use super::{FaultKind, ImageSource, Problem, Scenario, Step};
-use crate::units::{Size, Span};
+use crate::model::units::{Size, Span};
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! what it left in its run folder and in the Docker engine.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use registry_drill::engine::{Engine, Labelled};
+use registry_drill::docker::engine::{Engine, Labelled};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

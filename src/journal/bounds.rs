@@ -3,14 +3,8 @@
 //! arithmetic overflow or an allocation as large as its numbers.
 
 use crate::journal::{Event, Record};
-use crate::limits::MAX_REGIONS;
+use crate::model::limits::{CHART_WINDOW_US, MAX_REGIONS, MAX_US, MAX_WINDOWS};
 use std::collections::BTreeSet;
-
-/// No time or duration drill records is longer: a run lasts at most a day, and a game
-/// day is not kept up for more than a few.
-pub const MAX_US: u64 = 10 * 86_400 * 1_000_000;
-/// Availability windows per series (the chart's 1 s windows over ten days fit).
-pub const MAX_WINDOWS: u64 = 1_000_000;
 
 /// Why a record cannot be one drill wrote, or None.
 pub fn check_record(r: &Record) -> Option<String> {
@@ -68,9 +62,7 @@ pub fn check_journal(records: &[Record]) -> Option<String> {
             Event::RunStarted(info) => info.sla.availability.as_ref()?.window,
             _ => None,
         })
-        .map_or(crate::analysis::CHART_WINDOW_US, |w| {
-            (w.0.as_micros() as u64).max(1)
-        });
+        .map_or(CHART_WINDOW_US, |w| (w.0.as_micros() as u64).max(1));
     let last = records.iter().map(|r| r.t_us).max().unwrap_or(0);
     (last / window_us > MAX_WINDOWS).then(|| {
         format!(

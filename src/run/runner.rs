@@ -3,25 +3,25 @@
 //! end, heals and tears down — on success, failure, Ctrl-C and SIGTERM alike — and
 //! finally judges the journal.
 
-use crate::engine::Engine;
-use crate::error::{exit, DrillError};
+use crate::docker::engine::Engine;
+use crate::docker::images::{self, Images};
 use crate::faults::{ActiveFault, FaultBook, InjectError, Injector};
 use crate::fixtures;
-use crate::guardrails::Guardrail;
-use crate::hosts::{self, Fleet};
-use crate::images::{self, Images};
 use crate::journal::{
     self, EntryPoint, Event, Journal, Outcome, PhaseKind, RunInfo, ViolationKind,
 };
+use crate::model::error::{exit, DrillError};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, FaultPlan, Plan, StepPlan};
-use crate::progress;
-use crate::proxy_check;
-use crate::replication::{self, Ledger, Replicator};
 use crate::report;
+use crate::run::guardrails::Guardrail;
+use crate::run::hosts::{self, Fleet};
+use crate::run::proxy_check;
+use crate::run::replication::{self, Ledger, Replicator};
+use crate::run::security::Material;
+use crate::run::topology::{self, Live};
 use crate::scenario::{self, CacheState, ImageSource, ReplicationMode, UPSTREAM};
-use crate::security::Material;
-use crate::topology::{self, Live};
+use crate::ui::progress;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,8 +83,8 @@ pub fn say(msg: impl AsRef<str>) {
             format!("[t+ {:9.1}s] {}", t0.elapsed().as_secs_f64(), msg.as_ref())
         }
     };
-    if !crate::dashboard::capture(&line) {
-        crate::progress::println(&line);
+    if !crate::ui::dashboard::capture(&line) {
+        crate::ui::progress::println(&line);
     }
 }
 
@@ -266,7 +266,7 @@ pub async fn run_plan(
 
     // The dashboard task may only be dropped later (an abort is asynchronous): give the
     // terminal back before healing and teardown print.
-    crate::dashboard::restore();
+    crate::ui::dashboard::restore();
     faults.heal_all(&injector, &journal).await;
     journal.record(Event::RunFinished {
         outcome: match &result {
@@ -481,7 +481,7 @@ async fn execute(
         &stop_probes,
     );
     for r in plan.regions.iter().filter(|r| r.storage.is_some()) {
-        crate::push_probe::spawn(
+        crate::run::push_probe::spawn(
             &mut probes,
             r.name.clone(),
             live.entry_points[&r.name].clone(),
@@ -500,8 +500,8 @@ async fn execute(
     say("timeline started");
     // In the probes' set, so it stops with them, also when the run is aborted.
     if dashboard {
-        let timeline = crate::dashboard::Timeline::of(&plan, control.is_some());
-        probes.spawn(crate::dashboard::show(
+        let timeline = crate::ui::dashboard::Timeline::of(&plan, control.is_some());
+        probes.spawn(crate::ui::dashboard::show(
             journal.clone(),
             timeline,
             stop_probes.clone(),
@@ -782,8 +782,8 @@ fn auth_probes(
         let repository = fixtures::split_reference(reference).0;
         // Valid longer than any run or game day can last (the journal's bound): refused
         // for its signature, never its age.
-        let valid = crate::journal_bounds::MAX_US / 1_000_000;
-        let token = crate::token::forge(repository, crate::token::unix_now(), valid)
+        let valid = crate::model::limits::MAX_US / 1_000_000;
+        let token = crate::oci::token::forge(repository, crate::oci::token::unix_now(), valid)
             .map_err(|e| DrillError::setup(format!("cannot forge the intruder's token: {e}")))?;
         Some((token, token_regions))
     };

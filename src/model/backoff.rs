@@ -2,7 +2,7 @@
 //! or kubelet's image pull back-off (ImagePullBackOff), which starts at 10 s and doubles
 //! up to 300 s, so a pod stays stuck for a while after the registry is back.
 
-use crate::units::Span;
+use crate::model::units::Span;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

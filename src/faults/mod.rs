@@ -11,15 +11,17 @@
 //! holds is refused before it does anything (the heal of one would undo the other, and
 //! the report would charge one's disruption to the other).
 
-use crate::delay_proxy::DelayProxy;
-use crate::engine::{ContainerSpec, Engine};
-use crate::error::DrillError;
-use crate::images::{BUSYBOX, IPTABLES};
+pub mod delay_proxy;
+
+use crate::docker::engine::{ContainerSpec, Engine};
+use crate::docker::images::{BUSYBOX, IPTABLES};
+use crate::faults::delay_proxy::DelayProxy;
 use crate::journal::{Event, Journal};
+use crate::model::error::DrillError;
 use crate::plan::{FaultPlan, Plan, StepPlan};
+use crate::run::upstream::{self, GateMode};
 use crate::scenario::names::Target;
 use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
-use crate::upstream::{self, GateMode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

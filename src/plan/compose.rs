@@ -3,9 +3,9 @@
 //! configurations as `drill run` brings up, so the two can be compared (`drill bench`) or
 //! the topology run by hand. Pure: the caller picks the images and the entry-point ports.
 
-use crate::engine::RUN_LABEL;
-use crate::error::{DrillError, SetupContext};
-use crate::images::{Images, HAPROXY_CONFIG_PATH};
+use crate::docker::engine::RUN_LABEL;
+use crate::docker::images::{Images, HAPROXY_CONFIG_PATH};
+use crate::model::error::{DrillError, SetupContext};
 use crate::plan::{Plan, REGISTRY_PORT};
 use serde_json::{json, Map};
 use std::collections::HashMap;

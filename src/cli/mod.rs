@@ -1,10 +1,13 @@
 //! The command line: every command and flag is defined and documented here.
 
-use crate::engine::Engine;
-use crate::error::{exit, DrillError};
-use crate::runner::{self, RunOptions};
-use crate::units::Percent;
-use crate::{bench, compose, fixtures, gameday, images, plan, report, scenario};
+use crate::docker::engine::Engine;
+use crate::docker::images;
+use crate::model::error::{exit, DrillError};
+use crate::model::units::Percent;
+use crate::plan::compose;
+use crate::run::gameday;
+use crate::run::runner::{self, RunOptions};
+use crate::{bench, fixtures, plan, report, scenario};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,7 +162,7 @@ pub enum Command {
     /// own container (it reads the configuration drill wrote there).
     #[command(hide = true)]
     TokenService {
-        #[arg(long, default_value = crate::token_service::CONFIG_PATH)]
+        #[arg(long, default_value = crate::run::token_service::CONFIG_PATH)]
         config: PathBuf,
     },
     /// Print the JSON Schema of the scenario format (or of summary.json).
@@ -271,7 +274,7 @@ pub fn main() -> ExitCode {
         }
     };
     if cli.allow_remote {
-        crate::docker_host::allow_remote();
+        crate::run::docker_host::allow_remote();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -457,7 +460,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             let images = images::ensure_all(&engine).await?;
             let mut ports = std::collections::HashMap::new();
             for r in &plan.regions {
-                ports.insert(r.name.clone(), crate::engine::free_loopback_port()?);
+                ports.insert(r.name.clone(), crate::docker::engine::free_loopback_port()?);
             }
             let project = compose::render(&plan, &images, &ports);
             compose::write(&dir, &project)?;
@@ -485,7 +488,7 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
             bench::fleet_child(&base, &image, hosts).await
         }
         Command::BenchReport { run } => bench::report_child(&run),
-        Command::TokenService { config } => crate::token_service::serve(&config).await,
+        Command::TokenService { config } => crate::run::token_service::serve(&config).await,
         Command::Report { run, baseline } => {
             let baseline = baseline.load()?;
             let path = if run.is_dir() {

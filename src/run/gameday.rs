@@ -3,10 +3,10 @@
 //! talk to it over a Unix socket in `<out>/.up/<scenario>/`. One request per
 //! connection, one JSON line each way.
 
-use crate::error::{exit, DrillError};
 use crate::faults::ActiveFault;
+use crate::model::error::{exit, DrillError};
 use crate::plan::{self, Plan};
-use crate::runner::{self, say, Control, RunOptions, Status};
+use crate::run::runner::{self, say, Control, RunOptions, Status};
 use crate::scenario::{self, FaultKind, Scenario};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -124,7 +124,7 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     })
     .expect("serializes");
     // `drill down` reads it: whole or absent, never half written.
-    let _ = crate::atomic_file::write(&dir.join("outcome.json"), &outcome);
+    let _ = crate::report::atomic_file::write(&dir.join("outcome.json"), &outcome);
     result.map(|(code, _)| code)
 }
 

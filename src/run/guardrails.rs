@@ -104,7 +104,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::units::{Percent, Span};
+    use crate::model::units::{Percent, Span};
 
     fn at(start: Instant, ms: u64) -> Instant {
         start + Duration::from_millis(ms)

@@ -2,16 +2,16 @@
 //! region, registry nodes sharing it, and haproxy in front of each region; with an
 //! upstream, the upstream registry behind its fault point and a proxy per region.
 
-use crate::engine::{free_loopback_port, ContainerSpec, Engine};
-use crate::error::DrillError;
-use crate::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
+use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
+use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
+use crate::model::error::DrillError;
 use crate::oci;
+use crate::oci::token;
 use crate::plan::{HostPlan, Plan, UpstreamPlan, HAPROXY_CERT_PATH, REGISTRY_PORT};
+use crate::run::security::{self, Material};
+use crate::run::token_service::{ServiceConfig, CONFIG_PATH, TOKEN_PATH};
+use crate::run::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use crate::scenario::{AuthKind, UPSTREAM};
-use crate::security::{self, Material};
-use crate::token;
-use crate::token_service::{ServiceConfig, CONFIG_PATH, TOKEN_PATH};
-use crate::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

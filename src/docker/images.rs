@@ -6,8 +6,8 @@
 //! imported through the engine API. Its tag is a hash of everything that goes in, so
 //! it is rebuilt only when an input changes.
 
-use crate::engine::{Engine, IMAGE_LABEL};
-use crate::error::{DrillError, SetupContext};
+use crate::docker::engine::{Engine, IMAGE_LABEL};
+use crate::model::error::{DrillError, SetupContext};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -140,7 +140,7 @@ pub fn containerd_recipe() -> Recipe {
 }
 
 /// The token service of `auth: token` regions: drill's own binary, run as
-/// `drill token-service` (see [`crate::token_service`]). Its tag follows the binary,
+/// `drill token-service` (see [`crate::run::token_service`]). Its tag follows the binary,
 /// so a rebuilt drill builds a new one.
 pub fn token_service_recipe() -> Result<Recipe, DrillError> {
     let exe = std::env::current_exe()
@@ -301,7 +301,7 @@ const JUST_IMPORTED_SECS: i64 = 600;
 /// one imported in the last [`JUST_IMPORTED_SECS`] (another build of drill, running
 /// beside this one, may be about to use it).
 async fn remove_other_tags(engine: &Engine, name: &str, keep: &str) {
-    let now = crate::token::unix_now() as i64;
+    let now = crate::oci::token::unix_now() as i64;
     for image in images_of(engine, name, false).await {
         if image.created > now - JUST_IMPORTED_SECS {
             continue;
@@ -516,7 +516,7 @@ mod tests {
             replaces_older: false,
         };
         let err = collect(&recipe).err().expect("missing binary is an error");
-        assert_eq!(err.exit_code(), crate::error::exit::SETUP);
+        assert_eq!(err.exit_code(), crate::model::error::exit::SETUP);
         assert!(
             err.to_string()
                 .contains("apt-get install drill-no-such-package"),

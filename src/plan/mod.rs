@@ -2,6 +2,8 @@
 //! every configuration file rendered, every fault target resolved (seeded picks made).
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
+pub mod compose;
+
 use crate::scenario::names::{Member, Names, Part, Target};
 use crate::scenario::{
     host_name, proxy_name, token_service_name, Action, AuthKind, BlobRef, CacheState, Canaries,
@@ -81,7 +83,7 @@ impl TokenServicePlan {
         format!(
             "{scheme}://{}:{REGISTRY_PORT}{}",
             self.container,
-            crate::token_service::TOKEN_PATH
+            crate::run::token_service::TOKEN_PATH
         )
     }
 }
@@ -136,7 +138,7 @@ pub struct HostPlan {
     pub timeouts: Timeouts,
     pub parallel_layers: usize,
     /// The wait after each failed pull (fixed, or kubelet's doubling one).
-    pub backoff: crate::backoff::Backoff,
+    pub backoff: crate::model::backoff::Backoff,
     pub kind: HostKind,
     /// The host's container (containerd hosts only).
     pub container: Option<String>,
@@ -315,7 +317,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                     pull: f.pull.clone(),
                     timeouts: f.timeouts,
                     parallel_layers: f.parallel_layers.get() as usize,
-                    backoff: crate::backoff::Backoff::of(
+                    backoff: crate::model::backoff::Backoff::of(
                         f.backoff,
                         f.retry_backoff.0,
                         f.kubelet_backoff,
@@ -767,7 +769,7 @@ impl Plan {
                 out,
                 "  {} ({}, {content} bytes of content{sent}), pushed to {}",
                 i.reference,
-                crate::units::plural(i.layers.len() as u64, "layer", "layers"),
+                crate::model::units::plural(i.layers.len() as u64, "layer", "layers"),
                 match i.source {
                     ImageSource::Regions => pushed_to.as_str(),
                     ImageSource::Upstream => "the upstream only",
@@ -1203,7 +1205,7 @@ timeline:
         let u = p.upstream.as_ref().unwrap();
         assert_eq!(u.gate, "drill-abc12345-upstream-gate");
         assert_eq!(
-            crate::upstream::registry_behind(&u.gate),
+            crate::run::upstream::registry_behind(&u.gate),
             "drill-abc12345-upstream"
         );
         assert_eq!(p.container_count(), 2 * 3 + 2);

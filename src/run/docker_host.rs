@@ -5,13 +5,13 @@
 //! set to `tcp://`, `ssh://`, …) it is a production incident waiting for a typo. So
 //! drill acts only on a local Unix socket unless `--allow-remote` is given.
 
-use crate::error::DrillError;
+use crate::model::error::DrillError;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set once at start-up from `--allow-remote`; read when drill connects.
 static ALLOW_REMOTE: AtomicBool = AtomicBool::new(false);
 
-/// Lets [`Engine::connect`](crate::engine::Engine::connect) act on a remote engine.
+/// Lets [`Engine::connect`](crate::docker::engine::Engine::connect) act on a remote engine.
 pub fn allow_remote() {
     ALLOW_REMOTE.store(true, Ordering::Relaxed);
 }
@@ -87,7 +87,7 @@ mod tests {
     #[test]
     fn a_remote_engine_needs_allow_remote_and_the_refusal_says_why() {
         let e = check(Some("ssh://ci@build-7"), false).unwrap_err();
-        assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+        assert_eq!(e.exit_code(), crate::model::error::exit::USAGE);
         let msg = e.to_string();
         assert!(msg.contains("ssh://ci@build-7"), "{msg}");
         assert!(msg.contains("--allow-remote"), "{msg}");

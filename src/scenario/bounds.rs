@@ -1,47 +1,12 @@
-//! Upper bounds on what a scenario sizes and counts. Each is far above what a useful
-//! scenario on one machine needs and far below what would exhaust it: past them a
-//! scenario is a typo (`10000000` hosts, `30d` for a timeout) or hostile input, and is
-//! refused before anything starts, with the file, line and field.
-//!
-//! The bounds checked where their field is parsed or validated are listed here too:
-//! the file size ([`MAX_FILE_BYTES`]), a layer's size ([`MAX_LAYER_BYTES`]), layers per
-//! image, `nodes_per_zone`, hosts `per_zone`, containerd hosts, `parallel_layers` and
-//! the run's `duration`.
+//! The scenario against drill's bounds ([`crate::model::limits`]): past one, a scenario
+//! is a typo or hostile input, refused before anything starts with its file, line and
+//! field.
 
-pub use crate::scenario::{
-    MAX_CONTAINERD_HOSTS, MAX_DURATION_SECS, MAX_FILE_BYTES, MAX_HOSTS_PER_ZONE, MAX_LAYERS,
-    MAX_NODES_PER_ZONE,
-};
-pub use crate::units::MAX_LAYER_BYTES;
-
+use crate::model::limits::*;
+use crate::model::units::{Size, Span};
 use crate::scenario::{Problem, Scenario};
-use crate::units::{Size, Span};
 use serde_saphyr::Location;
 use std::time::Duration;
-
-pub const MAX_REGIONS: usize = 16;
-pub const MAX_ZONES_PER_REGION: usize = 8;
-/// Registry containers in all: regions × zones × nodes_per_zone.
-pub const MAX_NODES: usize = 64;
-pub const MAX_IMAGES: usize = 64;
-/// Every image is generated, pushed to and stored by every region.
-pub const MAX_IMAGE_BYTES: u64 = 16 << 30;
-pub const MAX_FLEETS: usize = 64;
-/// Hosts of every fleet together (native hosts are tasks of the drill process).
-pub const MAX_HOSTS: usize = 10_000;
-/// Entries of a fleet's `mirrors` and `pull` lists, and names in a partition.
-pub const MAX_LIST: usize = 64;
-pub const MAX_STEPS: usize = 1_000;
-/// Timeouts, retry backoff and probe timeouts: waits longer than this are typos.
-pub const MAX_WAIT: Duration = Duration::from_secs(3600);
-/// The probe interval: availability needs several probes per window.
-pub const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(60);
-/// Latency `delay` and `jitter`, per direction.
-pub const MAX_DELAY: Duration = Duration::from_secs(60);
-/// `for`, `ramp`, and the cold-pull and recovery limits: no longer than a run.
-pub const MAX_SPAN: Duration = Duration::from_secs(MAX_DURATION_SECS);
-/// The error budget's period: ten years of 365 days.
-pub const MAX_PERIOD: Duration = Duration::from_secs(3650 * 86_400);
 
 /// Adds a problem for every bound the scenario exceeds. Problems about a section
 /// without a location of its own are located by their field when rendered.
@@ -55,13 +20,13 @@ pub fn check(s: &Scenario, p: &mut Vec<Problem>) {
     if let Some(w) = s.sla.availability.as_ref().and_then(|a| a.window) {
         // One window per `window` of the run is kept in summary.json.
         let windows = s.duration.value.0.as_micros() / w.0.as_micros().max(1);
-        if windows > u128::from(crate::journal_bounds::MAX_WINDOWS) {
+        if windows > u128::from(MAX_WINDOWS) {
             p.push(Problem::at(
                 &unknown,
                 "sla.availability.window",
                 format!(
                     "cuts the run into {windows} windows; at most {}: make it longer",
-                    crate::journal_bounds::MAX_WINDOWS
+                    MAX_WINDOWS
                 ),
             ));
         }

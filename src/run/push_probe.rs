@@ -25,7 +25,7 @@ pub fn spawn(
     client: oci::Client,
 ) {
     let blob = Blob::new(format!("drill push probe of region {region}\n").repeat(40));
-    set.spawn(crate::hosts::every(EVERY, stop, move || {
+    set.spawn(crate::run::hosts::every(EVERY, stop, move || {
         let (client, base, blob, journal, region) = (
             client.clone(),
             base.clone(),

@@ -3,10 +3,11 @@
 //! digest verified and each request falling back through the host's mirrors in order
 //! (containerd hosts.toml semantics: any error or status above 399 moves on to the next).
 
+pub mod token;
+
 use crate::fixtures::{split_reference, Blob, TestImage, OCI_MANIFEST};
 use crate::journal::{MirrorMove, MoveReason, Phase, PhaseKind};
-use crate::security::Credentials;
-use crate::token::{self, Challenge};
+use crate::run::security::Credentials;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
+use token::Challenge;
 
 /// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
 /// MANIFEST_UNKNOWN for an OCI manifest unless the OCI type is listed.
@@ -886,7 +888,7 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
 pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
     let mut req = client.http.get(format!(
         "{base}{}?service={}",
-        crate::token_service::TOKEN_PATH,
+        crate::run::token_service::TOKEN_PATH,
         token::SERVICE
     ));
     if let Some(c) = &client.credentials {

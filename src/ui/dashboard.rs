@@ -1,13 +1,13 @@
 //! The full-screen live dashboard (`drill run --live`, `drill up --live`): per-region
 //! availability, pull latency percentiles, active faults, recent errors and the position
 //! in the timeline, redrawn once a second from the journal's live numbers
-//! ([`crate::live`]). Drawing is a pure function of a [`Snapshot`], so it is tested on a
+//! ([`crate::ui::live`]). Drawing is a pure function of a [`Snapshot`], so it is tested on a
 //! ratatui `TestBackend`. The terminal is restored on exit, on Ctrl-C and on panic.
 
-use crate::hosts::Ticker;
 use crate::journal::Journal;
-use crate::live::{Percentiles, Snapshot, RECENT_US};
 use crate::plan::{Plan, StepPlan};
+use crate::run::hosts::Ticker;
+use crate::ui::live::{Percentiles, Snapshot, RECENT_US};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::{Constraint, Layout};
@@ -283,7 +283,7 @@ pub fn restore() {
     }
     let held = LOG.lock().map(|mut l| l.take()).unwrap_or_default();
     for line in held.into_iter().flatten() {
-        crate::progress::println(&line);
+        crate::ui::progress::println(&line);
     }
 }
 
@@ -355,7 +355,7 @@ pub async fn show(journal: Journal, timeline: Timeline, stop: CancellationToken)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::{FaultView, RegionView};
+    use crate::ui::live::{FaultView, RegionView};
     use ratatui::backend::TestBackend;
 
     fn screen_text(snap: &Snapshot, timeline: &Timeline, log: &[String]) -> String {

@@ -2,9 +2,11 @@
 //! goes. Analysis and reports read only this file, so a crashed run keeps what it measured
 //! and `drill report` can re-render any run.
 
-use crate::error::{DrillError, SetupContext};
-use crate::live::LiveStats;
+pub mod bounds;
+
+use crate::model::error::{DrillError, SetupContext};
 use crate::scenario::{FaultKind, HostKind, Replication, Sla};
+use crate::ui::live::LiveStats;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use std::collections::BTreeMap;
@@ -539,7 +541,7 @@ impl Journal {
     }
 
     /// What the dashboard draws now.
-    pub fn live_snapshot(&self) -> crate::live::Snapshot {
+    pub fn live_snapshot(&self) -> crate::ui::live::Snapshot {
         let now = self.now_us();
         self.live.lock().expect("live view lock").snapshot(now)
     }
@@ -558,7 +560,7 @@ impl Journal {
 
 fn write_line(out: &mut impl Write, r: &Record, secrets: &[String]) -> std::io::Result<()> {
     let line = serde_json::to_string(r)?;
-    out.write_all(crate::security::redact(&line, secrets).as_bytes())?;
+    out.write_all(crate::run::security::redact(&line, secrets).as_bytes())?;
     out.write_all(b"\n")
 }
 
@@ -652,7 +654,7 @@ pub fn parse(text: &[u8]) -> Result<Loaded, (usize, serde_json::Error)> {
             records.extend(slice.records);
         }
     }
-    if let Some(why) = crate::journal_bounds::check_journal(&records) {
+    if let Some(why) = crate::journal::bounds::check_journal(&records) {
         return Err((total, serde::de::Error::custom(why)));
     }
     Ok(Loaded { records, truncated })
@@ -684,7 +686,7 @@ fn parse_slice(text: &[u8]) -> Slice {
         if out.error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let parsed = record(line).and_then(|r| match crate::journal_bounds::check_record(&r) {
+        let parsed = record(line).and_then(|r| match crate::journal::bounds::check_record(&r) {
             Some(why) => Err(serde::de::Error::custom(why)),
             None => Ok(r),
         });

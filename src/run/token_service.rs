@@ -7,8 +7,8 @@
 //! The decisions are [`TokenService::answer`], a pure function of the request; the rest
 //! is the HTTP(S) server around it.
 
-use crate::error::{DrillError, SetupContext};
-use crate::token::{self, Access, Claims, SigningKey};
+use crate::model::error::{DrillError, SetupContext};
+use crate::oci::token::{self, Access, Claims, SigningKey};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
@@ -348,7 +348,7 @@ async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::{claims_of, SERVICE};
+    use crate::oci::token::{claims_of, SERVICE};
 
     const NOW: u64 = 1_800_000_000;
 

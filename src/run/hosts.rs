@@ -4,16 +4,16 @@
 //! Every cold start empties the host's cache, then pulls its whole image list through its
 //! mirrors, retrying a failed pull after a back-off until it succeeds or the run ends.
 
-use crate::engine::Engine;
-use crate::guardrails::Guardrail;
-use crate::images::CONTAINERD_HOSTS_DIR;
+use crate::docker::engine::Engine;
+use crate::docker::images::CONTAINERD_HOSTS_DIR;
 use crate::journal::{
     Claim, ColdStartRecord, Event, Interruption, Journal, MirrorMove, MoveReason, Phase, PullRecord,
 };
 use crate::oci::{self, Access, Intrusion, Mirror};
 use crate::plan::HostPlan;
+use crate::run::guardrails::Guardrail;
+use crate::run::security::Credentials;
 use crate::scenario::{HostKind, Probes};
-use crate::security::Credentials;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -492,7 +492,7 @@ fn http_status_in(text: &str) -> Option<u16> {
 /// command line, `--user` included.
 fn ctr_failure(text: &str, creds: Option<&Credentials>) -> String {
     let secrets: Vec<String> = creds.iter().map(|c| c.password().to_string()).collect();
-    crate::security::redact(text, &secrets)
+    crate::run::security::redact(text, &secrets)
 }
 
 /// The line of ctr's output that says why a pull failed: its own `ctr: ...` line, or

@@ -1,6 +1,6 @@
 //! The live view's numbers, built from the same events the journal records: a status
 //! line every few seconds (plain, so CI logs read well) and the snapshot the full-screen
-//! dashboard (`--live`, see [`crate::dashboard`]) draws once a second.
+//! dashboard (`--live`, see [`crate::ui::dashboard`]) draws once a second.
 
 use crate::journal::{ColdStartOutcome, Event};
 use hdrhistogram::Histogram;

@@ -3,7 +3,7 @@
 //! operating system's randomness (never from the scenario's seed, which is printed),
 //! kept in memory and written only into the run's own containers, so it goes with them.
 
-use crate::error::DrillError;
+use crate::model::error::DrillError;
 use crate::plan::Plan;
 use crate::scenario::AuthKind;
 use base64::Engine as _;

@@ -5,9 +5,9 @@
 //! reloads it. `hard-stop-after` ends the old worker within a second, so connections kept
 //! alive from before the switch do not escape it.
 
-use crate::engine::Engine;
-use crate::error::DrillError;
-use crate::images::HAPROXY_CONFIG_PATH;
+use crate::docker::engine::Engine;
+use crate::docker::images::HAPROXY_CONFIG_PATH;
+use crate::model::error::DrillError;
 use crate::plan::{FaultPlan, HAPROXY_COMMON, REGISTRY_PORT};
 use crate::scenario::FaultKind;
 use std::time::Duration;

@@ -1,0 +1,5 @@
+//! The Docker engine: the API client drill acts through, and the helper images it
+//! builds locally.
+
+pub mod engine;
+pub mod images;

@@ -1,0 +1,7 @@
+//! The vocabulary every stage shares: units, limits, errors, back-off models. It
+//! imports nothing else of the crate, so any stage may import it.
+
+pub mod backoff;
+pub mod error;
+pub mod limits;
+pub mod units;

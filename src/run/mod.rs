@@ -1,0 +1,16 @@
+//! A run: the topology brought up, seeded and probed, fleets of hosts cold-starting,
+//! the timeline's faults injected, every event recorded in the journal; and a game day,
+//! the same run driven by hand.
+
+pub mod docker_host;
+pub mod gameday;
+pub mod guardrails;
+pub mod hosts;
+pub mod proxy_check;
+pub mod push_probe;
+pub mod replication;
+pub mod runner;
+pub mod security;
+pub mod token_service;
+pub mod topology;
+pub mod upstream;

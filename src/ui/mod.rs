@@ -1,0 +1,6 @@
+//! What a person watches while a run goes on: progress lines and bars, the `live:`
+//! lines and the full-screen dashboard, all fed by the run's events.
+
+pub mod dashboard;
+pub mod live;
+pub mod progress;
