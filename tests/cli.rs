@@ -16,7 +16,7 @@ fn bundled_scenarios_validate() {
     assert_eq!(text(&out.stdout).lines().count(), files.len());
 }
 
-/// Every host kind the README documents is shown by a bundled scenario.
+/// Every host kind docs/scenario.md documents is shown by a bundled scenario.
 #[test]
 fn bundled_scenarios_use_every_host_kind() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");

@@ -73,7 +73,7 @@ pub enum Command {
     },
     /// Game day: inject a fault by hand, e.g. `drill inject kill eu-a-1 --for 30s`.
     Inject {
-        /// Fault kind (see README, "Faults").
+        /// Fault kind (see docs/faults.md).
         kind: String,
         /// Target: a node, zone, region, `<region>-lb`, `<region>-proxy` or `upstream` (none for a partition or an `upstream-*` fault).
         target: Option<String>,
@@ -134,7 +134,7 @@ pub enum Command {
     /// the accuracy of recovery times. Writes bench.json and bench.md under --out.
     Bench {
         /// How much to run: `tiny` for CI (about half a minute), `full` for the numbers in
-        /// the README (build with --release).
+        /// docs/performance.md (build with --release).
         #[arg(long, value_enum, default_value = "full")]
         size: bench::Size,
         /// Folder the bench folder is written under.

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-/// Documented exit codes (see README, "Exit codes").
+/// Documented exit codes (see "Exit codes" in README.md).
 pub mod exit {
     pub const PASS: u8 = 0;
     pub const SLA_BROKEN: u8 = 1;

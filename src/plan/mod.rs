@@ -903,7 +903,7 @@ timeline:
 
     /// Every form a target takes, on a topology whose names nearly collide (`eu-a` and
     /// `eu-ab`, nodes `eu-a-1` and zone `eu-ab`): each fault acts on exactly the parts
-    /// the README's fault table documents for that form, and on nothing else.
+    /// docs/faults.md documents for that form, and on nothing else.
     #[test]
     fn every_target_form_acts_on_exactly_its_documented_parts() {
         let src = r#"

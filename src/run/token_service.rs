@@ -481,8 +481,8 @@ mod tests {
         assert_eq!(elsewhere.status, 404);
     }
 
-    /// Every input the fuzzer kept (`tests/fuzz-corpus/token`, see the README's
-    /// "Fuzzing") is decided without a panic, and so is every prefix of each.
+    /// Every input the fuzzer kept (`tests/fuzz-corpus/token`, see "Fuzzing" in
+    /// docs/performance.md) is decided without a panic, and so is every prefix of each.
     #[test]
     fn token_fuzz_corpus_is_decided_cleanly() {
         // The corpus's credentials are the fuzzer's: its valid requests get tokens.

@@ -1715,16 +1715,15 @@ fn validate_fleets(s: &Scenario, names: &names::Names, p: &mut Vec<Problem>) {
 mod tests {
     use super::*;
 
-    /// The README's scenario example says which host settings are the defaults; they
+    /// The scenario example in docs/scenario.md says which host settings are the defaults; they
     /// must be the values a fleet gets when it leaves them out.
     #[test]
-    fn the_readme_shows_the_host_defaults_it_claims() {
-        let readme = include_str!("../../README.md");
+    fn the_scenario_docs_show_the_host_defaults_they_claim() {
+        let docs = include_str!("../../docs/scenario.md");
         let line = |key: &str| {
-            readme
-                .lines()
+            docs.lines()
                 .find(|l| l.trim_start().starts_with(key))
-                .unwrap_or_else(|| panic!("no `{key}` line in the README's example"))
+                .unwrap_or_else(|| panic!("no `{key}` line in the example of docs/scenario.md"))
         };
         let timeouts = line("timeouts:");
         assert!(timeouts.contains("(defaults shown)"), "{timeouts}");
