@@ -35,8 +35,9 @@ pub use auth::AuthCheck;
 use crate::journal::{
     ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
 };
+use crate::model::kinds::FaultKind;
+use crate::model::sla::{AvailabilityScope, AvailabilitySla, ErrorBudgetSla, Sla};
 use crate::model::units::Percent;
-use crate::scenario::{AvailabilityScope, AvailabilitySla, ErrorBudgetSla, FaultKind, Sla};
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -1575,7 +1576,7 @@ pub(crate) mod tests {
 
     fn cold_pull_p99(ms: u64) -> Sla {
         Sla {
-            cold_pull: Some(crate::scenario::ColdPullSla {
+            cold_pull: Some(crate::model::sla::ColdPullSla {
                 p99: Some(Span(Duration::from_millis(ms))),
                 ..Default::default()
             }),

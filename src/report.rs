@@ -1000,8 +1000,8 @@ mod tests {
     use super::*;
     use crate::analysis::tests::*;
     use crate::journal::{self, Event, PhaseKind};
+    use crate::model::sla::{ColdPullSla, DataLoss, RecoverySla, Sla};
     use crate::model::units::Span;
-    use crate::scenario::{ColdPullSla, DataLoss, RecoverySla, Sla};
 
     fn sla() -> Sla {
         Sla {
@@ -1042,7 +1042,7 @@ mod tests {
         j[0] = run_started(
             &["eu", "us"],
             Sla {
-                auth: Some(crate::scenario::AuthSla::Enforced),
+                auth: Some(crate::model::sla::AuthSla::Enforced),
                 ..Sla::default()
             },
         );
@@ -1656,7 +1656,7 @@ mod tests {
             11 * S,
             Event::FaultRefused {
                 fault: 2,
-                kind: crate::scenario::FaultKind::Kill,
+                kind: crate::model::kinds::FaultKind::Kill,
                 target: "eu-a-1".into(),
                 manual: false,
                 active: 1,
@@ -1719,13 +1719,13 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/journals/zone-outage.jsonl");
         let mut recorded = journal::read(&fixture).unwrap().records;
         if let Event::RunStarted(info) = &mut recorded[0].event {
-            info.sla.availability = Some(crate::scenario::AvailabilitySla {
+            info.sla.availability = Some(crate::model::sla::AvailabilitySla {
                 min: crate::model::units::Percent(0.9),
-                per: crate::scenario::AvailabilityScope::Total,
+                per: crate::model::sla::AvailabilityScope::Total,
                 window: Some(Span(Duration::from_secs(2))),
                 error_threshold: Some(crate::model::units::Percent(0.05)),
             });
-            info.sla.error_budget = Some(crate::scenario::ErrorBudgetSla {
+            info.sla.error_budget = Some(crate::model::sla::ErrorBudgetSla {
                 slo: crate::model::units::Percent(0.9999),
                 period: Span(Duration::from_secs(30 * 86_400)),
                 events_per_period: Some(3),

@@ -6,10 +6,10 @@ mod replication;
 use crate::analysis::{Analysis, FaultRecovery, ProbeStats, WindowStats};
 use crate::journal::Outcome;
 use crate::model::error::exit;
-use crate::model::units::{format_percent, format_secs};
-use crate::scenario::{
+use crate::model::sla::{
     AvailabilityScope, AvailabilitySla, ColdPullSla, DataLoss, ErrorBudgetSla, RecoverySla, Sla,
 };
+use crate::model::units::{format_percent, format_secs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

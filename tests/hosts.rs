@@ -85,7 +85,9 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
     let decoy_tag = suffix.clone();
     let helper = common::block_on(async {
         let engine = Engine::connect().await.unwrap();
-        let images = registry_drill::docker::images::ensure_all(&engine).await.unwrap();
+        let images = registry_drill::docker::images::ensure_all(&engine)
+            .await
+            .unwrap();
         let options = TagImageOptionsBuilder::default()
             .repo(&decoy_repo)
             .tag(&decoy_tag)

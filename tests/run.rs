@@ -305,7 +305,9 @@ fn clean_removes_only_labelled_objects_of_that_run() {
     };
     common::block_on(async {
         let engine = Engine::connect().await.unwrap();
-        let images = registry_drill::docker::images::ensure_all(&engine).await.unwrap();
+        let images = registry_drill::docker::images::ensure_all(&engine)
+            .await
+            .unwrap();
         for run_id in [&doomed, &other] {
             let net = format!("drill-{run_id}");
             engine.create_network(&net, run_id).await.unwrap();
@@ -373,7 +375,9 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         use bollard::query_parameters::RemoveContainerOptionsBuilder;
         common::block_on(async {
-            let engine = registry_drill::docker::engine::Engine::connect().await.unwrap();
+            let engine = registry_drill::docker::engine::Engine::connect()
+                .await
+                .unwrap();
             let options = RemoveContainerOptionsBuilder::default().force(true).build();
             let _ = engine
                 .docker()

@@ -102,7 +102,7 @@ pub(crate) mod tests {
     use crate::analysis::analyze;
     use crate::analysis::tests::*;
     use crate::journal::{Event, Interruption, Record};
-    use crate::scenario::Sla;
+    use crate::model::sla::Sla;
 
     /// started = ok + failed + interrupted in every group, each grouping holds every cold
     /// start once, and so do the chart's points.

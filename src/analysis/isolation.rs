@@ -200,7 +200,7 @@ pub fn fallback(pulls: &[&PullRecord]) -> Fallback {
 mod tests {
     use super::*;
     use crate::journal::{Phase, PhaseKind};
-    use crate::scenario::HostKind;
+    use crate::model::kinds::HostKind;
 
     fn probe(t_us: u64, region: &str, ok: bool, latency_us: u64) -> Record {
         Record {

@@ -3,7 +3,7 @@
 //! per entry point (a rate-limited upstream shows as 429s).
 
 use crate::journal::{Event, ProxyCheckRecord, PullBy, Record};
-use crate::scenario::FaultKind;
+use crate::model::kinds::FaultKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,8 +3,8 @@
 
 use super::{Latency, SETTLE_WINDOWS, SETTLE_WINDOW_US};
 use crate::journal::{ColdStartOutcome, ColdStartRecord};
+use crate::model::kinds::FaultKind;
 use crate::model::units::format_secs;
-use crate::scenario::FaultKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};

@@ -3,7 +3,7 @@
 //! record of a run or a game day says which fault did not happen and why.
 
 use crate::journal::{origin, Event, Record};
-use crate::scenario::FaultKind;
+use crate::model::kinds::FaultKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -4,7 +4,8 @@
 
 use super::Latency;
 use crate::journal::{Event, PushOrigin, Record};
-use crate::scenario::{FaultKind, Replication};
+use crate::model::kinds::FaultKind;
+use crate::model::replication::Replication;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -243,7 +244,7 @@ pub fn analyze(
 mod tests {
     use super::*;
     use crate::analysis::tests::region_outage;
-    use crate::scenario::ReplicationMode;
+    use crate::model::replication::ReplicationMode;
 
     fn at(t_us: u64, event: Event) -> Record {
         Record { t_us, event }

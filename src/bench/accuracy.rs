@@ -102,7 +102,7 @@ pub async fn run(
 
     let path = scratch.join("accuracy.jsonl");
     let wall0 = SystemTime::now();
-    let (journal, writer) = Journal::create(&path, Vec::new())?;
+    let (journal, writer) = Journal::create(&path, Vec::new(), Vec::new())?;
     journal.record(Event::RunStarted(Box::new(RunInfo {
         format: journal::FORMAT_VERSION,
         run_id: run_id.to_string(),

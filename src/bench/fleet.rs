@@ -43,7 +43,7 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
     let engine = Engine::connect().await?;
     let dir = tempfile_dir()?;
     let path = dir.join("journal.jsonl");
-    let (journal, writer) = Journal::create(&path, Vec::new())?;
+    let (journal, writer) = Journal::create(&path, Vec::new(), Vec::new())?;
     let plans: Vec<HostPlan> = (0..hosts)
         .map(|i| HostPlan {
             name: format!("bench-{i}"),

@@ -922,7 +922,7 @@ timeline:
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
-        let (journal, writer) = Journal::create(&path, Vec::new()).unwrap();
+        let (journal, writer) = Journal::create(&path, Vec::new(), Vec::new()).unwrap();
         let book = FaultBook::default();
         let outcomes: Vec<Result<(), Overlap>> =
             faults.iter().map(|f| book.book(f, &journal)).collect();

@@ -5,14 +5,15 @@
 pub mod bounds;
 
 use crate::model::error::{DrillError, SetupContext};
-use crate::scenario::{FaultKind, HostKind, Replication, Sla};
-use crate::ui::live::LiveStats;
+use crate::model::kinds::{FaultKind, HostKind};
+use crate::model::replication::Replication;
+use crate::model::sla::Sla;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -481,8 +482,15 @@ impl ColdStartRecord {
 pub struct Journal {
     start: Instant,
     tx: mpsc::UnboundedSender<Record>,
-    /// Every event also feeds the live view.
-    live: Arc<Mutex<LiveStats>>,
+    /// Every event also goes to these, as it is recorded.
+    observers: Arc<[Arc<dyn Observer>]>,
+}
+
+/// What watches a run's events as they are recorded (the live lines, the dashboard).
+/// The journal is the one sink every event goes through: it writes each to the file and
+/// hands it to every observer, so what a person watches is what the reports will say.
+pub trait Observer: Send + Sync {
+    fn observe(&self, t_us: u64, event: &Event);
 }
 
 /// Finishes writing when dropped after every [`Journal`] handle is gone.
@@ -492,10 +500,12 @@ pub struct JournalWriter {
 
 impl Journal {
     /// Creates the journal file and the task that writes it. Every string of `secrets`
-    /// is replaced in each line before it is written, whatever event carries it.
+    /// is replaced in each line before it is written, whatever event carries it. Each
+    /// event also goes to the `observers`.
     pub fn create(
         path: &Path,
         secrets: Vec<String>,
+        observers: Vec<Arc<dyn Observer>>,
     ) -> Result<(Journal, JournalWriter), DrillError> {
         let file = std::fs::File::create(path)
             .setup_context(|| format!("cannot create the journal {}", path.display()))?;
@@ -516,7 +526,7 @@ impl Journal {
             Journal {
                 start: Instant::now(),
                 tx,
-                live: Arc::default(),
+                observers: observers.into(),
             },
             JournalWriter { task },
         ))
@@ -535,32 +545,31 @@ impl Journal {
         self.record_at(self.now_us(), event);
     }
 
-    /// The live view's line for the interval since the previous call.
-    pub fn live_line(&self) -> String {
-        self.live.lock().expect("live view lock").line()
-    }
-
-    /// What the dashboard draws now.
-    pub fn live_snapshot(&self) -> crate::ui::live::Snapshot {
-        let now = self.now_us();
-        self.live.lock().expect("live view lock").snapshot(now)
-    }
-
     /// Records an event that happened at `t_us` (e.g. a heal, stamped when it began).
     pub fn record_at(&self, t_us: u64, event: Event) {
-        self.live
-            .lock()
-            .expect("live view lock")
-            .observe(t_us, &event);
+        for o in self.observers.iter() {
+            o.observe(t_us, &event);
+        }
         // The writer only stops once every handle is dropped, so a send cannot fail
         // while `self` exists; ignoring the result is safe.
         let _ = self.tx.send(Record { t_us, event });
     }
 }
 
+/// What replaces a secret wherever drill writes text.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every secret in `text` with [`REDACTED`].
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), REDACTED))
+}
+
 fn write_line(out: &mut impl Write, r: &Record, secrets: &[String]) -> std::io::Result<()> {
     let line = serde_json::to_string(r)?;
-    out.write_all(crate::run::security::redact(&line, secrets).as_bytes())?;
+    out.write_all(redact(&line, secrets).as_bytes())?;
     out.write_all(b"\n")
 }
 
@@ -767,7 +776,7 @@ mod tests {
     async fn secrets_are_scrubbed_from_every_line_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
-        let (journal, writer) = Journal::create(&path, vec!["s3cret".into()]).unwrap();
+        let (journal, writer) = Journal::create(&path, vec!["s3cret".into()], Vec::new()).unwrap();
         journal.record(Event::Probe {
             region: "eu".into(),
             ok: false,

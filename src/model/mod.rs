@@ -3,5 +3,8 @@
 
 pub mod backoff;
 pub mod error;
+pub mod kinds;
 pub mod limits;
+pub mod replication;
+pub mod sla;
 pub mod units;

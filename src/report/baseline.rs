@@ -229,8 +229,8 @@ mod tests {
     use super::super::{summarize, terminal, write_all};
     use super::*;
     use crate::analysis::tests::*;
+    use crate::model::sla::{RecoverySla, Sla};
     use crate::model::units::Span;
-    use crate::scenario::{RecoverySla, Sla};
     use crate::verdict::Status;
 
     fn recovery_sla() -> Sla {

@@ -261,7 +261,7 @@ mod tests {
     use crate::analysis::analyze;
     use crate::analysis::tests::*;
     use crate::journal::{Event, PushOrigin, ViolationKind};
-    use crate::scenario::Sla;
+    use crate::model::sla::Sla;
 
     const S: u64 = 1_000_000;
 

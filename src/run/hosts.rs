@@ -492,7 +492,7 @@ fn http_status_in(text: &str) -> Option<u16> {
 /// command line, `--user` included.
 fn ctr_failure(text: &str, creds: Option<&Credentials>) -> String {
     let secrets: Vec<String> = creds.iter().map(|c| c.password().to_string()).collect();
-    crate::run::security::redact(text, &secrets)
+    crate::journal::redact(text, &secrets)
 }
 
 /// The line of ctr's output that says why a pull failed: its own `ctr: ...` line, or

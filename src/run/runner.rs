@@ -21,11 +21,12 @@ use crate::run::replication::{self, Ledger, Replicator};
 use crate::run::security::Material;
 use crate::run::topology::{self, Live};
 use crate::scenario::{self, CacheState, ImageSource, ReplicationMode, UPSTREAM};
+use crate::ui::live::LiveView;
 use crate::ui::progress;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -201,7 +202,8 @@ pub async fn run_plan(
     let material = Material::generate(&plan)?;
     let dir = run_folder(&opts.out, &plan)?;
     let journal_path = dir.join("journal.jsonl");
-    let (journal, writer) = Journal::create(&journal_path, material.secrets())?;
+    let view = Arc::new(LiveView::default());
+    let (journal, writer) = Journal::create(&journal_path, material.secrets(), vec![view.clone()])?;
     journal.record(Event::RunStarted(Box::new(RunInfo {
         format: journal::FORMAT_VERSION,
         run_id: plan.run_id.clone(),
@@ -246,6 +248,7 @@ pub async fn run_plan(
         Driver {
             control,
             dashboard: opts.live,
+            view,
         },
     ));
     let abort = body.abort_handle();
@@ -387,6 +390,7 @@ async fn execute(
     let Driver {
         mut control,
         dashboard,
+        view,
     } = driver;
     injector.resolve_latency(&mut plan).await?;
     let engine = injector.engine.clone();
@@ -503,18 +507,19 @@ async fn execute(
         let timeline = crate::ui::dashboard::Timeline::of(&plan, control.is_some());
         probes.spawn(crate::ui::dashboard::show(
             journal.clone(),
+            view.clone(),
             timeline,
             stop_probes.clone(),
         ));
     } else {
-        let journal = journal.clone();
         let stop = stop_probes.clone();
+        let view = view.clone();
         probes.spawn(async move {
             let mut ticker = hosts::Ticker::new(LIVE_EVERY, stop);
             // The first tick is at once: nothing to say yet.
             ticker.next().await;
             while ticker.next().await {
-                say(journal.live_line());
+                say(view.line());
             }
         });
     }
@@ -647,6 +652,8 @@ struct Driver {
     control: Option<mpsc::UnboundedReceiver<Control>>,
     /// The full-screen dashboard instead of `live:` lines.
     dashboard: bool,
+    /// What the live lines or the dashboard show: the journal's observer.
+    view: Arc<LiveView>,
 }
 
 /// What a game day (`drill inject`, `heal`, `note`, `status`, `down`) asks of the

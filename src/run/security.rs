@@ -18,8 +18,7 @@ pub const HTPASSWD_PATH: &str = "/etc/docker/registry/htpasswd";
 pub const TOKEN_BUNDLE_PATH: &str = "/etc/docker/registry/token.crt";
 /// The realm registries name in their `WWW-Authenticate` challenge.
 pub const REALM: &str = "drill";
-/// What replaces a secret wherever drill writes text.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::journal::{redact, REDACTED};
 
 /// bcrypt's cost is paid by the registry on every request it authenticates; `htpasswd
 /// -B` uses 5 too. A higher cost would measure password hashing, not the registry.
@@ -77,14 +76,6 @@ impl Credentials {
         let token = header.trim_start_matches("Basic ").to_string();
         [self.password.clone(), token]
     }
-}
-
-/// Replaces every secret in `text` with [`REDACTED`].
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), REDACTED))
 }
 
 /// What a secure run gives its containers and its hosts.

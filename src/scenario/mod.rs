@@ -15,8 +15,11 @@ pub use load::{check_source, load, parse, render_problems, Loaded};
 pub use timeline::parse_fault;
 
 use crate::model::backoff::{BackoffModel, KubeletBackoff};
+pub use crate::model::kinds::{FaultKind, HostKind};
 use crate::model::limits::*;
-use crate::model::units::{Count, Growth, Percent, Size, Span};
+pub use crate::model::replication::{Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
+pub use crate::model::sla::*;
+use crate::model::units::{Count, Percent, Size, Span};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
@@ -152,72 +155,6 @@ impl Topology {
     }
 }
 
-/// How pushed images reach the regions: pushed to every region by the pipeline, pushed
-/// to a primary and copied by drill's replicator, or left where pushed.
-#[derive(Debug, Deserialize, Default, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Replication {
-    #[serde(default)]
-    pub mode: ReplicationMode,
-    /// The region every push goes to with `async` and `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary: Option<String>,
-    /// With `async`: how often the replicator looks for images the other regions lack
-    /// (default 2s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interval: Option<Span>,
-}
-
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReplicationMode {
-    /// Every image is pushed to every region, as a CI pipeline that knows them all does.
-    #[default]
-    PushToAll,
-    /// Pushed to the primary; a replicator copies it to the other regions, with a lag.
-    Async,
-    /// Pushed to the primary only; nothing copies it.
-    None,
-}
-
-impl Replication {
-    /// Whether a push (a seeded image, a canary) goes to `region`: every region, or
-    /// the primary only.
-    pub fn pushes_to(&self, region: &str) -> bool {
-        match (&self.primary, self.mode) {
-            (Some(p), ReplicationMode::Async | ReplicationMode::None) => p == region,
-            _ => true,
-        }
-    }
-
-    /// One line for `drill plan` and the reports.
-    pub fn describe(&self) -> String {
-        match (self.mode, &self.primary) {
-            (ReplicationMode::Async, Some(p)) => format!(
-                "async: pushes go to {p}; drill's replicator copies them to the other regions every {}",
-                Span(self.interval.map_or(DEFAULT_REPLICATION_INTERVAL, |i| i.0))
-            ),
-            (ReplicationMode::None, Some(p)) => {
-                format!("none: pushes go to {p} only; nothing copies them")
-            }
-            _ => "push-to-all: every image is pushed to every region".to_string(),
-        }
-    }
-}
-
-impl ReplicationMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReplicationMode::PushToAll => "push-to-all",
-            ReplicationMode::Async => "async",
-            ReplicationMode::None => "none",
-        }
-    }
-}
-
-/// Replication's default pass interval.
-pub const DEFAULT_REPLICATION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Canary images pushed during the timeline, as the replication mode says; drill polls
 /// every region until each is visible there.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, JsonSchema)]
@@ -324,29 +261,6 @@ pub enum ImageSource {
     #[default]
     Regions,
     Upstream,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum HostKind {
-    /// drill's own OCI client, many hosts per process.
-    #[default]
-    Native,
-    /// A real containerd in a container per host, pulling with `ctr` through a
-    /// `hosts.toml` made from the fleet's mirrors.
-    Containerd,
-    /// The local Docker engine itself, as one host (at most one per scenario).
-    Docker,
-}
-
-impl HostKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            HostKind::Native => "native",
-            HostKind::Containerd => "containerd",
-            HostKind::Docker => "docker",
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -611,101 +525,6 @@ pub enum Action {
     ProxyCheck,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    Kill,
-    Stop,
-    Restart,
-    Pause,
-    ZoneOutage,
-    RegionOutage,
-    Partition,
-    Blackhole,
-    Bandwidth,
-    PacketLoss,
-    Latency,
-    CacheWipe,
-    CorruptBlob,
-    DeleteBlob,
-    UpstreamOutage,
-    UpstreamRateLimit,
-    UpstreamErrors,
-    UpstreamSlow,
-    FillDisk,
-}
-
-impl FaultKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::Kill => "kill",
-            FaultKind::Stop => "stop",
-            FaultKind::Restart => "restart",
-            FaultKind::Pause => "pause",
-            FaultKind::ZoneOutage => "zone-outage",
-            FaultKind::RegionOutage => "region-outage",
-            FaultKind::Partition => "partition",
-            FaultKind::Blackhole => "blackhole",
-            FaultKind::Bandwidth => "bandwidth",
-            FaultKind::PacketLoss => "packet-loss",
-            FaultKind::Latency => "latency",
-            FaultKind::CacheWipe => "cache-wipe",
-            FaultKind::CorruptBlob => "corrupt-blob",
-            FaultKind::DeleteBlob => "delete-blob",
-            FaultKind::UpstreamOutage => "upstream-outage",
-            FaultKind::UpstreamRateLimit => "upstream-rate-limit",
-            FaultKind::UpstreamErrors => "upstream-errors",
-            FaultKind::UpstreamSlow => "upstream-slow",
-            FaultKind::FillDisk => "fill-disk",
-        }
-    }
-
-    /// Instant faults happen once and have nothing to heal: no `for`.
-    pub fn is_instant(self) -> bool {
-        matches!(
-            self,
-            FaultKind::Restart
-                | FaultKind::CacheWipe
-                | FaultKind::CorruptBlob
-                | FaultKind::DeleteBlob
-        )
-    }
-
-    /// The parameters this kind takes, besides `target`, `for` and `at`.
-    pub fn accepts(self) -> &'static [&'static str] {
-        match self {
-            FaultKind::Kill
-            | FaultKind::Stop
-            | FaultKind::Restart
-            | FaultKind::Pause
-            | FaultKind::CacheWipe => &["pick"],
-            FaultKind::ZoneOutage | FaultKind::RegionOutage => &["mode"],
-            FaultKind::Partition => &["groups"],
-            FaultKind::Blackhole => &["pick", "direction"],
-            FaultKind::Bandwidth => &["pick", "rate"],
-            FaultKind::PacketLoss => &["pick", "direction", "loss"],
-            FaultKind::Latency => &["pick", "delay", "jitter", "via"],
-            FaultKind::CorruptBlob | FaultKind::DeleteBlob => &["image", "blob"],
-            FaultKind::UpstreamOutage => &[],
-            FaultKind::UpstreamRateLimit => &["retry_after"],
-            FaultKind::UpstreamErrors => &["status"],
-            FaultKind::UpstreamSlow => &["delay"],
-            FaultKind::FillDisk => &[],
-        }
-    }
-
-    /// Faults done at the upstream's fault point.
-    pub fn is_upstream(self) -> bool {
-        matches!(
-            self,
-            FaultKind::UpstreamOutage
-                | FaultKind::UpstreamRateLimit
-                | FaultKind::UpstreamErrors
-                | FaultKind::UpstreamSlow
-        )
-    }
-}
-
 impl Step {
     /// The names of the fault parameters that are set.
     pub fn given(&self) -> Vec<&'static str> {
@@ -798,140 +617,6 @@ pub struct HostFilter {
     pub zone: Option<String>,
     #[serde(default)]
     pub fleet: Option<String>,
-}
-
-/// The service levels the run is judged against. Each is optional.
-#[derive(Debug, Deserialize, Default, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Sla {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub availability: Option<AvailabilitySla>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cold_pull: Option<ColdPullSla>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery: Option<RecoverySla>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_loss: Option<DataLoss>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_budget: Option<ErrorBudgetSla>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth: Option<AuthSla>,
-    /// Recovery point: when a region is lost, the age of its oldest write that had not
-    /// reached another region must stay at or below this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rpo: Option<Span>,
-    /// Bulkhead isolation: regions no fault touches keep their availability and latency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub isolation: Option<IsolationSla>,
-    /// Pulls served by another region than the host's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<FallbackSla>,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthSla {
-    /// Anonymous and wrong-credential pulls fail on every entry point for the whole
-    /// run, faults and failovers included.
-    Enforced,
-}
-
-/// Each region no fault touches, during the fault windows, against its own steady state
-/// (the rest of the run).
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IsolationSla {
-    /// Largest drop of the probe success rate allowed, in percentage points.
-    pub max_availability_drop: Percent,
-    /// Largest rise allowed of the median probe latency and of the median pull time of
-    /// the region's hosts, relative to steady state (may exceed 100%).
-    pub max_latency_increase: Growth,
-}
-
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FallbackSla {
-    /// Every successful pull served (in part) by another region must take at most this;
-    /// default `cold_pull.p99`, the pull-time SLA.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_pull: Option<Span>,
-    /// Fallback pulls that must be seen (default 0): proves the fallback path was used.
-    #[serde(default)]
-    pub min_pulls: u64,
-}
-
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AvailabilitySla {
-    /// Minimum availability: the share of successful probes, or of windows that were
-    /// up when `window` is set.
-    pub min: Percent,
-    #[serde(default)]
-    pub per: AvailabilityScope,
-    /// Count availability per time window, the way cloud SLAs do: a window is down
-    /// when its probe error rate is above `error_threshold`, and availability is the
-    /// share of windows that were up. Without it every probe counts the same.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<Span>,
-    /// Share of failed probes a window may have and still be up (default 0%: any
-    /// failed probe makes its window down). Needs `window`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_threshold: Option<Percent>,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum AvailabilityScope {
-    /// Every region's entry point must meet the minimum on its own.
-    #[default]
-    Region,
-    /// All probes of all regions together.
-    Total,
-}
-
-#[derive(Debug, Deserialize, Clone, Default, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ColdPullSla {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p50: Option<Span>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p95: Option<Span>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p99: Option<Span>,
-    /// Cold starts allowed to end without their images (default 0).
-    #[serde(default)]
-    pub max_failed: u64,
-}
-
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverySla {
-    /// Longest disruption allowed per fault: from injection to the first success after
-    /// the last failure it caused.
-    pub max: Span,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum DataLoss {
-    /// Every image pushed (seeded, canaries, the replicator's copies) must still be
-    /// served, byte for byte and under the tag last pushed, by every region that
-    /// acknowledged it.
-    None,
-}
-
-/// The downtime an SLO allows per period, and what each fault's disruption costs of it.
-#[derive(Debug, Deserialize, Clone, Serialize, PartialEq, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorBudgetSla {
-    /// The service level objective, e.g. 99.99%: the budget is the rest of the period.
-    pub slo: Percent,
-    /// The period the budget is counted over, e.g. 30d.
-    pub period: Span,
-    /// How many events like each fault are expected per period. When set, each fault
-    /// is a check: that many of its disruptions must fit in the budget.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events_per_period: Option<u64>,
 }
 
 /// A problem found in a scenario, with where it is.

@@ -4,6 +4,7 @@
 //! ([`crate::ui::live`]). Drawing is a pure function of a [`Snapshot`], so it is tested on a
 //! ratatui `TestBackend`. The terminal is restored on exit, on Ctrl-C and on panic.
 
+use super::live::LiveView;
 use crate::journal::Journal;
 use crate::plan::{Plan, StepPlan};
 use crate::run::hosts::Ticker;
@@ -17,7 +18,7 @@ use ratatui::widgets::{Block, Gauge, List, ListItem, Paragraph, Row, Table};
 use ratatui::{Frame, Terminal};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -325,7 +326,12 @@ impl Drop for Screen {
 }
 
 /// Shows the dashboard until `stop` is cancelled (or the task is dropped).
-pub async fn show(journal: Journal, timeline: Timeline, stop: CancellationToken) {
+pub async fn show(
+    journal: Journal,
+    live: Arc<LiveView>,
+    timeline: Timeline,
+    stop: CancellationToken,
+) {
     let mut screen = match Screen::enter() {
         Ok(s) => s,
         Err(e) => {
@@ -336,7 +342,7 @@ pub async fn show(journal: Journal, timeline: Timeline, stop: CancellationToken)
     };
     let mut ticker = Ticker::new(REDRAW_EVERY, stop);
     while ticker.next().await {
-        let snap = journal.live_snapshot();
+        let snap = live.snapshot(journal.now_us());
         let log: Vec<String> = LOG
             .lock()
             .expect("dashboard log lock")

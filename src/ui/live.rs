@@ -117,6 +117,33 @@ fn percent(probes: u64, failed: u64) -> f64 {
     100.0 * (probes - failed) as f64 / probes.max(1) as f64
 }
 
+/// The live view as the journal's observer: its stats, behind a lock, fed every event.
+#[derive(Default)]
+pub struct LiveView(std::sync::Mutex<LiveStats>);
+
+impl LiveView {
+    fn stats(&self) -> std::sync::MutexGuard<'_, LiveStats> {
+        // A panic elsewhere while the lock was held leaves the stats usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The `live:` line for the interval since the previous call.
+    pub fn line(&self) -> String {
+        self.stats().line()
+    }
+
+    /// What the dashboard draws at `now_us` (µs since the run started).
+    pub fn snapshot(&self, now_us: u64) -> Snapshot {
+        self.stats().snapshot(now_us)
+    }
+}
+
+impl crate::journal::Observer for LiveView {
+    fn observe(&self, t_us: u64, event: &Event) {
+        self.stats().observe(t_us, event);
+    }
+}
+
 impl LiveStats {
     /// Takes in one event that happened at `t_us` (µs since the run started).
     pub fn observe(&mut self, t_us: u64, event: &Event) {
@@ -334,7 +361,7 @@ fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
 mod tests {
     use super::*;
     use crate::journal::ColdStartRecord;
-    use crate::scenario::FaultKind;
+    use crate::model::kinds::FaultKind;
 
     fn probe(region: &str, ok: bool) -> Event {
         Event::Probe {
@@ -356,7 +383,7 @@ mod tests {
     ) -> Event {
         Event::ColdStart(ColdStartRecord {
             host: "h".into(),
-            kind: crate::scenario::HostKind::Native,
+            kind: crate::model::kinds::HostKind::Native,
             fleet: "f".into(),
             region: "eu".into(),
             zone: "eu-a".into(),

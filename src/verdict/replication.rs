@@ -2,8 +2,8 @@
 
 use super::{duration_check, signed_pp, unmeasured, Bound, Check};
 use crate::analysis::Analysis;
+use crate::model::sla::{FallbackSla, IsolationSla};
 use crate::model::units::{format_percent, Span};
-use crate::scenario::{FallbackSla, IsolationSla};
 
 /// One check per region outage: the age of the oldest write only the lost region held.
 pub fn rpo(limit: Span, a: &Analysis, checks: &mut Vec<Check>) {
@@ -146,8 +146,8 @@ mod tests {
     use crate::analysis::analyze;
     use crate::analysis::tests::*;
     use crate::journal::{Event, PhaseKind};
+    use crate::model::sla::{FallbackSla, IsolationSla, Sla};
     use crate::model::units::{Growth, Percent, Span};
-    use crate::scenario::{FallbackSla, IsolationSla, Sla};
     use crate::verdict::{judge, Check, Status, Verdict};
     use std::time::Duration;
 
@@ -265,7 +265,7 @@ mod tests {
                 max_pull: None,
                 min_pulls: 0,
             }),
-            cold_pull: Some(crate::scenario::ColdPullSla {
+            cold_pull: Some(crate::model::sla::ColdPullSla {
                 p99: Some(Span(Duration::from_millis(p99_ms))),
                 ..Default::default()
             }),

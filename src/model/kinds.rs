@@ -1,0 +1,122 @@
+//! The kinds a scenario names and every later stage speaks of: faults and hosts.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    Kill,
+    Stop,
+    Restart,
+    Pause,
+    ZoneOutage,
+    RegionOutage,
+    Partition,
+    Blackhole,
+    Bandwidth,
+    PacketLoss,
+    Latency,
+    CacheWipe,
+    CorruptBlob,
+    DeleteBlob,
+    UpstreamOutage,
+    UpstreamRateLimit,
+    UpstreamErrors,
+    UpstreamSlow,
+    FillDisk,
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Stop => "stop",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::ZoneOutage => "zone-outage",
+            FaultKind::RegionOutage => "region-outage",
+            FaultKind::Partition => "partition",
+            FaultKind::Blackhole => "blackhole",
+            FaultKind::Bandwidth => "bandwidth",
+            FaultKind::PacketLoss => "packet-loss",
+            FaultKind::Latency => "latency",
+            FaultKind::CacheWipe => "cache-wipe",
+            FaultKind::CorruptBlob => "corrupt-blob",
+            FaultKind::DeleteBlob => "delete-blob",
+            FaultKind::UpstreamOutage => "upstream-outage",
+            FaultKind::UpstreamRateLimit => "upstream-rate-limit",
+            FaultKind::UpstreamErrors => "upstream-errors",
+            FaultKind::UpstreamSlow => "upstream-slow",
+            FaultKind::FillDisk => "fill-disk",
+        }
+    }
+
+    /// Instant faults happen once and have nothing to heal: no `for`.
+    pub fn is_instant(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Restart
+                | FaultKind::CacheWipe
+                | FaultKind::CorruptBlob
+                | FaultKind::DeleteBlob
+        )
+    }
+
+    /// The parameters this kind takes, besides `target`, `for` and `at`.
+    pub fn accepts(self) -> &'static [&'static str] {
+        match self {
+            FaultKind::Kill
+            | FaultKind::Stop
+            | FaultKind::Restart
+            | FaultKind::Pause
+            | FaultKind::CacheWipe => &["pick"],
+            FaultKind::ZoneOutage | FaultKind::RegionOutage => &["mode"],
+            FaultKind::Partition => &["groups"],
+            FaultKind::Blackhole => &["pick", "direction"],
+            FaultKind::Bandwidth => &["pick", "rate"],
+            FaultKind::PacketLoss => &["pick", "direction", "loss"],
+            FaultKind::Latency => &["pick", "delay", "jitter", "via"],
+            FaultKind::CorruptBlob | FaultKind::DeleteBlob => &["image", "blob"],
+            FaultKind::UpstreamOutage => &[],
+            FaultKind::UpstreamRateLimit => &["retry_after"],
+            FaultKind::UpstreamErrors => &["status"],
+            FaultKind::UpstreamSlow => &["delay"],
+            FaultKind::FillDisk => &[],
+        }
+    }
+
+    /// Faults done at the upstream's fault point.
+    pub fn is_upstream(self) -> bool {
+        matches!(
+            self,
+            FaultKind::UpstreamOutage
+                | FaultKind::UpstreamRateLimit
+                | FaultKind::UpstreamErrors
+                | FaultKind::UpstreamSlow
+        )
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKind {
+    /// drill's own OCI client, many hosts per process.
+    #[default]
+    Native,
+    /// A real containerd in a container per host, pulling with `ctr` through a
+    /// `hosts.toml` made from the fleet's mirrors.
+    Containerd,
+    /// The local Docker engine itself, as one host (at most one per scenario).
+    Docker,
+}
+
+impl HostKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            HostKind::Native => "native",
+            HostKind::Containerd => "containerd",
+            HostKind::Docker => "docker",
+        }
+    }
+}
