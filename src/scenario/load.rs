@@ -2,7 +2,8 @@
 //! warning located by file, line, column and field and rendered like a compiler's.
 
 use super::source::{self, Node};
-use super::{messages, validate, validate_sla, warnings, Problem, Scenario, MAX_FILE_BYTES};
+use super::validate::{validate, validate_sla};
+use super::{messages, warnings, Problem, Scenario, MAX_FILE_BYTES};
 use crate::model::error::DrillError;
 use std::fmt::Write as _;
 use std::io::Read as _;
