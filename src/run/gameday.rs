@@ -611,11 +611,11 @@ timeline:
             let mut names = Vec::new();
             for cli in &commands {
                 let (name, session) = match &cli.command {
-                    Command::Status { session } => ("status", session),
-                    Command::Inject { session, .. } => ("inject", session),
-                    Command::Note { session, .. } => ("note", session),
-                    Command::Heal { session, .. } => ("heal", session),
-                    Command::Down { session } => ("down", session),
+                    Command::Status(a) => ("status", &a.session),
+                    Command::Inject(a) => ("inject", &a.session),
+                    Command::Note(a) => ("note", &a.session),
+                    Command::Heal(a) => ("heal", &a.session),
+                    Command::Down(a) => ("down", &a.session),
                     other => panic!("the banner prints {other:?}"),
                 };
                 names.push(name);
@@ -627,10 +627,10 @@ timeline:
             assert_eq!(names, ["status", "inject", "note", "heal", "down"]);
         }
         let inject = banner_commands(Path::new(DEFAULT_OUT), false).remove(1);
-        let Command::Inject { kind, target, .. } = inject.command else {
+        let Command::Inject(inject) = inject.command else {
             unreachable!()
         };
-        let (kind, target) = (kind, target.unwrap());
+        let (kind, target) = (inject.kind, inject.target.unwrap());
         let step = step_yaml(&kind, Some(&target), Some("30s"), &[]).unwrap();
         scenario::parse_fault(&scenario::parse(SCENARIO).unwrap(), &step)
             .expect("the banner's example fault is one of the scenario's targets");

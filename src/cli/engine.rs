@@ -1,0 +1,74 @@
+//! `drill clean` and `drill images`: what drill leaves on the Docker engine.
+
+use crate::docker::engine::Engine;
+use crate::docker::images;
+use crate::model::error::{exit, DrillError};
+use clap::{Args, Subcommand};
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    /// Only the objects of this run id.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    pub run: Option<String>,
+    /// Every object of every drill run on this engine.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl CleanArgs {
+    pub async fn exec(self) -> Result<u8, DrillError> {
+        let engine = Engine::connect().await?;
+        let target = if self.all { None } else { self.run.as_deref() };
+        let removed = engine.remove_labelled(target).await;
+        println!(
+            "removed {} containers, {} networks, {} volumes",
+            removed.containers, removed.networks, removed.volumes
+        );
+        if removed.errors.is_empty() {
+            Ok(exit::PASS)
+        } else {
+            Err(DrillError::Cleanup(removed.errors.join("\n")))
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImagesAction {
+    /// Build the registry and haproxy images (done by `run` when needed).
+    Build,
+    /// Remove helper images the current recipes no longer build (older drill versions,
+    /// upgraded host packages); the current ones and those in use stay.
+    Prune,
+}
+
+impl ImagesAction {
+    pub async fn exec(self) -> Result<u8, DrillError> {
+        let engine = Engine::connect().await?;
+        match self {
+            ImagesAction::Build => {
+                let built = images::ensure_all(&engine).await?;
+                println!("{}\n{}\n{}", built.registry, built.haproxy, built.toolbox);
+                // Only runs with containerd hosts need it; without the package, say so.
+                match images::ensure(&engine, &images::containerd_recipe()).await {
+                    Ok(tag) => println!("{tag}"),
+                    Err(e) => eprintln!("not built (needed only by containerd hosts): {e}"),
+                }
+                println!(
+                    "{}",
+                    images::ensure(&engine, &images::token_service_recipe()?).await?
+                );
+            }
+            ImagesAction::Prune => {
+                let pruned = images::prune(&engine).await?;
+                for tag in &pruned.removed {
+                    println!("removed {tag}");
+                }
+                for (tag, why) in &pruned.kept {
+                    eprintln!("kept {tag}: {why}");
+                }
+                println!("removed {} outdated helper images", pruned.removed.len());
+            }
+        }
+        Ok(exit::PASS)
+    }
+}

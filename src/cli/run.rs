@@ -1,0 +1,91 @@
+//! `drill run` and `drill up`: a scenario run to its end, or kept up as a game day.
+
+use super::BaselineArgs;
+use crate::model::error::DrillError;
+use crate::run::gameday;
+use crate::run::runner::{self, RunOptions};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario files (YAML), run one after the other; the exit code is the worst.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Seed for every random choice; overrides the scenario's `seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Leave the topology running afterwards (remove it with `drill clean`).
+    #[arg(long)]
+    pub keep: bool,
+    /// Full-screen dashboard (availability per region, pull latency percentiles,
+    /// active faults, recent errors, timeline position) while the timeline runs;
+    /// plain lines when stdout is not a terminal.
+    #[arg(long)]
+    pub live: bool,
+    /// Folder the run folder is written under.
+    #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+}
+
+impl RunArgs {
+    pub async fn exec(self) -> Result<u8, DrillError> {
+        // Read before the run, so a bad baseline fails in a second, not at the end.
+        let baseline = self.baseline.load()?;
+        let opts = RunOptions {
+            seed: self.seed,
+            keep: self.keep,
+            out: self.out,
+            baseline,
+            live: live_view(self.live),
+        };
+        if opts.baseline.is_some() && self.scenarios.len() > 1 {
+            return Err(DrillError::Usage(
+                "--baseline compares one run with an earlier run of the same scenario: give one scenario file".into(),
+            ));
+        }
+        runner::run_all(&self.scenarios, &opts).await
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    pub scenario: PathBuf,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Full-screen dashboard (availability per region, pull latency percentiles,
+    /// active faults, recent errors, timeline position) while the timeline runs;
+    /// plain lines when stdout is not a terminal.
+    #[arg(long)]
+    pub live: bool,
+    /// Folder the run folder is written under; the other game-day commands need
+    /// the same one.
+    #[arg(long, default_value = gameday::DEFAULT_OUT, env = "DRILL_OUT")]
+    pub out: PathBuf,
+}
+
+impl UpArgs {
+    pub async fn exec(self) -> Result<u8, DrillError> {
+        let opts = RunOptions {
+            seed: self.seed,
+            keep: false,
+            out: self.out,
+            baseline: None,
+            live: live_view(self.live),
+        };
+        gameday::up(&self.scenario, &opts).await
+    }
+}
+
+/// `--live` draws on stdout: only when it is a terminal; otherwise says so and keeps
+/// the plain lines.
+fn live_view(asked: bool) -> bool {
+    use std::io::IsTerminal;
+    if asked && !std::io::stdout().is_terminal() {
+        eprintln!("note: --live: stdout is not a terminal; printing plain progress lines instead");
+        return false;
+    }
+    asked
+}

@@ -1,0 +1,67 @@
+//! `drill validate` and `drill schema`: the scenario format, checked and described,
+//! without Docker.
+
+use crate::model::error::{exit, DrillError};
+use crate::{report, scenario};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+}
+
+impl ValidateArgs {
+    pub fn exec(self) -> Result<u8, DrillError> {
+        let mut failed = Vec::new();
+        for path in &self.scenarios {
+            match scenario::load(path) {
+                Ok(loaded) => {
+                    for w in &loaded.warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    match loaded.warnings.len() {
+                        0 => println!("{}: ok", path.display()),
+                        1 => println!("{}: ok, with 1 warning", path.display()),
+                        n => println!("{}: ok, with {n} warnings", path.display()),
+                    }
+                }
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        if failed.is_empty() {
+            Ok(exit::PASS)
+        } else {
+            Err(DrillError::Usage(failed.join("\n")))
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SchemaOf {
+    /// Scenario files (YAML), for editor completion and CI checks.
+    Scenario,
+    /// The summary.json a run writes.
+    Summary,
+}
+
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    #[arg(value_enum, default_value = "scenario")]
+    pub of: SchemaOf,
+}
+
+impl SchemaArgs {
+    pub fn exec(self) -> Result<u8, DrillError> {
+        let schema = match self.of {
+            SchemaOf::Scenario => scenario::schema(),
+            SchemaOf::Summary => report::summary_schema(),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&schema).expect("a schema is JSON")
+        );
+        Ok(exit::PASS)
+    }
+}
