@@ -3,12 +3,13 @@
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
 pub mod compose;
+mod describe;
 
 use crate::scenario::names::{Member, Names, Part, Target};
 use crate::scenario::{
     host_name, proxy_name, token_service_name, Action, AuthKind, BlobRef, CacheState, Canaries,
     Direction, FaultKind, Guardrails, HostKind, HostSelector, ImageSource, LatencyVia, OutageMode,
-    Probes, Replication, ReplicationMode, Scenario, Sla, Step, Timeouts, UPSTREAM,
+    Probes, Replication, Scenario, Sla, Step, Timeouts, UPSTREAM,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -673,172 +674,6 @@ impl Plan {
             + self.token_services().len()
             + if self.upstream.is_some() { 2 } else { 0 }
             + self.hosts.iter().filter(|h| h.container.is_some()).count()
-    }
-
-    /// Human-readable plan for `drill plan`.
-    /// The plan in words. `pushed` gives, per image in order, the bytes its push sends
-    /// (gzip tar layers, config and manifest), when they were computed.
-    pub fn describe(&self, pushed: &[Option<u64>]) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "scenario {} (seed {})", self.scenario, self.seed);
-        if !self.description.is_empty() {
-            let _ = writeln!(out, "  {}", self.description.trim());
-        }
-        let _ = writeln!(out, "\ntopology (network {}):", self.network);
-        for r in &self.regions {
-            let _ = writeln!(
-                out,
-                "  region {}: load balancer {} (haproxy{}), storage volume {}{}",
-                r.name,
-                r.load_balancer,
-                if self.tls { ", TLS" } else { "" },
-                r.volume,
-                match r.auth {
-                    AuthKind::None => "",
-                    AuthKind::Htpasswd => ", nodes demand htpasswd credentials",
-                    AuthKind::Token => ", nodes demand bearer tokens",
-                }
-            );
-            for t in self
-                .token_services()
-                .into_iter()
-                .filter(|t| t.region == r.name)
-            {
-                let _ = writeln!(
-                    out,
-                    "    token service {}: {} (realm {})",
-                    t.name,
-                    t.container,
-                    t.realm(self.tls)
-                );
-            }
-            if let Some(t) = r.token_service.as_ref().filter(|t| t.region != r.name) {
-                let _ = writeln!(out, "    tokens from {}, in region {}", t.name, t.region);
-            }
-            if let Some((bytes, keeper)) = &r.storage {
-                let _ = writeln!(
-                    out,
-                    "    storage: a tmpfs of {bytes} bytes, kept mounted by {keeper}"
-                );
-            }
-            for n in &r.nodes {
-                let _ = writeln!(
-                    out,
-                    "    node {} in zone {}: {}",
-                    n.name, n.zone, n.container
-                );
-            }
-            if let Some(p) = &r.proxy {
-                let _ = writeln!(
-                    out,
-                    "    proxy {}: {} (pull-through cache of the upstream), storage volume {}",
-                    p.name, p.container, p.volume
-                );
-            }
-        }
-        if let Some(u) = &self.upstream {
-            let cache = match self.proxy_cache {
-                CacheState::Warm => {
-                    "warm: every upstream image pulled through every proxy before the timeline"
-                }
-                CacheState::Cold => "cold: proxies start empty",
-            };
-            let _ = writeln!(
-                out,
-                "  upstream: {} (storage volume {}) behind the fault point {} (haproxy); proxy cache {cache}",
-                u.container, u.volume, u.gate
-            );
-        }
-        let _ = writeln!(out, "\nreplication: {}", self.replication.describe());
-        let pushed_to = match &self.replication.primary {
-            Some(p) if self.replication.mode != ReplicationMode::PushToAll => p.clone(),
-            _ => "every region".to_string(),
-        };
-        let _ = writeln!(out, "\nimages:");
-        for (n, i) in self.images.iter().enumerate() {
-            let content: u64 = i.layers.iter().sum();
-            // Layers are packed as gzip tars of their content, with a config and a
-            // manifest: what a push sends is not the content size.
-            let sent = match pushed.get(n).copied().flatten() {
-                Some(b) => {
-                    format!("; a push sends {b} bytes: gzip tar layers, config and manifest")
-                }
-                None => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "  {} ({}, {content} bytes of content{sent}), pushed to {}",
-                i.reference,
-                crate::model::units::plural(i.layers.len() as u64, "layer", "layers"),
-                match i.source {
-                    ImageSource::Regions => pushed_to.as_str(),
-                    ImageSource::Upstream => "the upstream only",
-                }
-            );
-        }
-        if let Some(c) = &self.canaries {
-            let _ = writeln!(
-                out,
-                "  canaries: one {} image every {}, pushed to {pushed_to}; each region polled until it has it",
-                c.size, c.every
-            );
-        }
-        let _ = writeln!(out, "\nhosts: {}", self.hosts.len());
-        let mut fleets: Vec<&str> = self.hosts.iter().map(|h| h.fleet.as_str()).collect();
-        fleets.dedup();
-        for f in fleets {
-            let members: Vec<&HostPlan> = self.hosts.iter().filter(|h| h.fleet == f).collect();
-            let _ = writeln!(
-                out,
-                "  fleet {f}: {} {} hosts in region {}, mirrors {}, pulls {}, {}",
-                members.len(),
-                members[0].kind.name(),
-                members[0].region,
-                members[0].mirrors.join(" → "),
-                members[0].pull.join(", "),
-                members[0].backoff.describe()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\ntimeline ({} run):",
-            humantime::format_duration(self.duration)
-        );
-        for s in &self.timeline {
-            let at = humantime::format_duration(s.at).to_string();
-            match &s.what {
-                StepPlan::ColdStart { hosts, ramp } => {
-                    let spread = if ramp.is_zero() {
-                        String::new()
-                    } else {
-                        format!(" spread over {}", humantime::format_duration(*ramp))
-                    };
-                    let _ = writeln!(
-                        out,
-                        "  {at:>6}  cold start of {} hosts{spread}",
-                        hosts.len()
-                    );
-                }
-                StepPlan::ProxyCheck => {
-                    let _ = writeln!(
-                        out,
-                        "  {at:>6}  proxy check: every upstream image through every proxy, by tag and by digest"
-                    );
-                }
-                StepPlan::Fault(f) => {
-                    let _ = writeln!(
-                        out,
-                        "  {at:>6}  fault #{} {} {} for {}: {}",
-                        f.id,
-                        f.kind.name(),
-                        f.target,
-                        humantime::format_duration(f.duration),
-                        f.containers.join(", ")
-                    );
-                }
-            }
-        }
-        out
     }
 }
 

@@ -6,8 +6,10 @@
 use crate::faults::ActiveFault;
 use crate::model::error::{exit, DrillError};
 use crate::plan::{self, Plan};
-use crate::run::runner::{self, say, Control, RunOptions, Status};
+use crate::run::runner::{self, RunOptions};
+use crate::run::timeline::{Control, Status};
 use crate::scenario::{self, FaultKind, Scenario};
+use crate::ui::say::say;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};

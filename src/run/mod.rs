@@ -11,6 +11,7 @@ pub mod push_probe;
 pub mod replication;
 pub mod runner;
 pub mod security;
+pub mod timeline;
 pub mod token_service;
 pub mod topology;
 pub mod upstream;

@@ -5,32 +5,33 @@
 
 use crate::docker::engine::Engine;
 use crate::docker::images::{self, Images};
-use crate::faults::{ActiveFault, FaultBook, InjectError, Injector};
+use crate::faults::{FaultBook, Injector};
 use crate::fixtures;
 use crate::journal::{
     self, EntryPoint, Event, Journal, Outcome, PhaseKind, RunInfo, ViolationKind,
 };
 use crate::model::error::{exit, DrillError};
 use crate::oci::{self, Mirror};
-use crate::plan::{self, FaultPlan, Plan, StepPlan};
+use crate::plan::{self, Plan, StepPlan};
 use crate::report;
 use crate::run::guardrails::Guardrail;
-use crate::run::hosts::{self, Fleet};
+use crate::run::hosts;
 use crate::run::proxy_check;
 use crate::run::replication::{self, Ledger, Replicator};
 use crate::run::security::Material;
+use crate::run::timeline::Control;
 use crate::run::topology::{self, Live};
 use crate::scenario::{self, CacheState, ImageSource, ReplicationMode, UPSTREAM};
 use crate::ui::live::LiveView;
 use crate::ui::progress;
+use crate::ui::say::say;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
 /// How often the live view prints a status line.
@@ -50,43 +51,6 @@ pub struct RunOptions {
     pub baseline: Option<report::Baseline>,
     /// The full-screen dashboard instead of the `live:` lines (stdout is a terminal).
     pub live: bool,
-}
-
-/// The clock of the progress lines: setup counts from the scenario's start, the rest
-/// from its timeline's start, as the scenario's `at:` and the reports' `t+` do.
-#[derive(Clone, Copy)]
-enum SayClock {
-    Setup(Instant),
-    Timeline(Instant),
-}
-
-static SAY_CLOCK: Mutex<Option<SayClock>> = Mutex::new(None);
-
-fn set_say_clock(clock: SayClock) {
-    *SAY_CLOCK.lock().unwrap_or_else(|e| e.into_inner()) = Some(clock);
-}
-
-/// Prints a progress line to stderr (above any progress bar): `[setup   3.2s]` before
-/// the timeline, `[t+      5.0s]` on it; while the dashboard covers the terminal, it
-/// holds the line instead.
-pub fn say(msg: impl AsRef<str>) {
-    let clock = *SAY_CLOCK
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert(SayClock::Setup(Instant::now()));
-    let line = match clock {
-        SayClock::Setup(t0) => format!(
-            "[setup {:6.1}s] {}",
-            t0.elapsed().as_secs_f64(),
-            msg.as_ref()
-        ),
-        SayClock::Timeline(t0) => {
-            format!("[t+ {:9.1}s] {}", t0.elapsed().as_secs_f64(), msg.as_ref())
-        }
-    };
-    if !crate::ui::dashboard::capture(&line) {
-        crate::ui::progress::println(&line);
-    }
 }
 
 /// Set once Ctrl-C or SIGTERM stopped a run: the scenarios after it are not started.
@@ -173,7 +137,7 @@ pub async fn run_plan(
     control: Option<mpsc::UnboundedReceiver<Control>>,
 ) -> Result<(u8, PathBuf), DrillError> {
     let seed = plan.seed;
-    set_say_clock(SayClock::Setup(Instant::now()));
+    crate::ui::say::setup_starts();
     say(format!(
         "scenario {} (run {}, seed {}): {} containers, {} hosts, {} steps over {}",
         plan.scenario,
@@ -387,49 +351,15 @@ async fn execute(
     guard: Option<Guardrail>,
     driver: Driver,
 ) -> Result<(), DrillError> {
-    let Driver {
-        mut control,
-        dashboard,
-        view,
-    } = driver;
     injector.resolve_latency(&mut plan).await?;
-    let engine = injector.engine.clone();
-    say(format!("bringing up {} containers", plan.container_count()));
-    let started = Instant::now();
-    let bringing_up = progress::spinner(&format!("{} containers", plan.container_count()));
-    let live = topology::up(&engine, &plan, &images, &material).await?;
-    bringing_up.finish_and_clear();
-    journal.record(Event::TopologyUp {
-        containers: plan.container_count(),
-        entry_points: entry_point_names(&plan)
-            .into_iter()
-            .map(|name| EntryPoint {
-                url: live.entry_points[&name].clone(),
-                region: name,
-            })
-            .collect(),
-        took_us: started.elapsed().as_micros() as u64,
-    });
-    for name in entry_point_names(&plan) {
-        say(format!("{name} answers at {}", live.entry_points[&name]));
-    }
-    let mut token_services: Vec<(String, String)> =
-        live.token_services.clone().into_iter().collect();
-    token_services.sort();
-    for (name, base) in &token_services {
-        say(format!("token service {name} answers at {base}"));
-    }
+    let (mut live, token_services) =
+        bring_up(&plan, &injector.engine, &images, &material, &journal).await?;
     let ledger = Ledger::default();
     let seeded = seed(&plan, &live, &journal, &ledger).await?;
     if plan.proxy_cache == CacheState::Warm {
         say("warming the proxies with the upstream images fleets pull through them");
         proxy_check::warm(&plan, &live.entry_points, &journal).await?;
     }
-    let digests: HashMap<String, String> = seeded
-        .iter()
-        .map(|s| (s.reference.clone(), s.manifest.clone()))
-        .collect();
-    let mut live = live;
     injector
         .start_proxies(&plan, &mut live.entry_points)
         .await?;
@@ -457,64 +387,157 @@ async fn execute(
         .collect();
 
     let stop_probes = CancellationToken::new();
-    // Guardrails watch the regions' entry points, as the SLA does: an upstream outage is
-    // a fault under test, not a reason to abort.
-    let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
     let auth_probes = auth_probes(&plan, &material, seeded.first().map(|s| &*s.reference))?;
-    // Token services are probed too: a registry with no one to issue its tokens is up
-    // and of no use to a host that cold-starts.
-    let targets: Vec<hosts::ProbeTarget> = hosts::ProbeTarget::entry_points(&live.entry_points)
-        .into_iter()
-        .chain(
-            token_services
-                .iter()
-                .map(|(name, base)| hosts::ProbeTarget {
-                    name: name.to_string(),
-                    base: base.to_string(),
-                    token_service: true,
-                }),
-        )
-        .collect();
-    let mut probes = hosts::spawn_probes(
-        &targets,
-        &plan.probes,
-        &live.access,
+    let watch = Watch {
+        live: &live,
+        token_services: &token_services,
         auth_probes,
-        &journal,
-        guard.map(|g| (g, regions)),
-        &stop_probes,
-    );
-    for r in plan.regions.iter().filter(|r| r.storage.is_some()) {
-        crate::run::push_probe::spawn(
-            &mut probes,
-            r.name.clone(),
-            live.entry_points[&r.name].clone(),
-            journal.clone(),
-            stop_probes.clone(),
-            // An upload takes two requests and a write: more than a probe's short timeout.
-            {
-                let timeout = plan.probes.timeout.0.max(Duration::from_secs(2));
-                oci::client(timeout, timeout, &live.access)
-            },
-        );
-    }
+        guard,
+        stop: &stop_probes,
+    };
+    let mut probes = watch.start(&plan, &journal);
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
     journal.record(Event::TimelineStarted);
-    set_say_clock(SayClock::Timeline(Instant::now()));
+    crate::ui::say::timeline_starts();
     say("timeline started");
     // In the probes' set, so it stops with them, also when the run is aborted.
-    if dashboard {
-        let timeline = crate::ui::dashboard::Timeline::of(&plan, control.is_some());
-        probes.spawn(crate::ui::dashboard::show(
+    show_progress(&mut probes, &plan, &journal, &driver, &stop_probes);
+    let digests: HashMap<String, String> = seeded
+        .iter()
+        .map(|s| (s.reference.clone(), s.manifest.clone()))
+        .collect();
+    let run = super::timeline::Timeline {
+        plan: &plan,
+        live: &live,
+        injector: &injector,
+        faults: &faults,
+        journal: &journal,
+        digests,
+    };
+    run.play(replication, driver.control).await;
+
+    verify(&live, &ledger, &journal).await;
+    stop_probes.cancel();
+    while probes.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Brings the topology up and says where each entry point and token service answers;
+/// the token services, by name, sorted.
+async fn bring_up(
+    plan: &Plan,
+    engine: &Engine,
+    images: &Images,
+    material: &Material,
+    journal: &Journal,
+) -> Result<(Live, Vec<(String, String)>), DrillError> {
+    say(format!("bringing up {} containers", plan.container_count()));
+    let started = Instant::now();
+    let bringing_up = progress::spinner(&format!("{} containers", plan.container_count()));
+    let live = topology::up(engine, plan, images, material).await?;
+    bringing_up.finish_and_clear();
+    journal.record(Event::TopologyUp {
+        containers: plan.container_count(),
+        entry_points: entry_point_names(plan)
+            .into_iter()
+            .map(|name| EntryPoint {
+                url: live.entry_points[&name].clone(),
+                region: name,
+            })
+            .collect(),
+        took_us: started.elapsed().as_micros() as u64,
+    });
+    for name in entry_point_names(plan) {
+        say(format!("{name} answers at {}", live.entry_points[&name]));
+    }
+    let mut token_services: Vec<(String, String)> =
+        live.token_services.clone().into_iter().collect();
+    token_services.sort();
+    for (name, base) in &token_services {
+        say(format!("token service {name} answers at {base}"));
+    }
+    Ok((live, token_services))
+}
+
+/// What the probes watch, from before the timeline to after verification.
+struct Watch<'a> {
+    live: &'a Live,
+    token_services: &'a [(String, String)],
+    auth_probes: Option<hosts::AuthProbes>,
+    guard: Option<Guardrail>,
+    stop: &'a CancellationToken,
+}
+
+impl Watch<'_> {
+    /// Starts the availability probes of every entry point and token service, the auth
+    /// probes and, for regions with a storage limit, the push probes.
+    fn start(self, plan: &Plan, journal: &Journal) -> JoinSet<()> {
+        // Guardrails watch the regions' entry points, as the SLA does: an upstream
+        // outage is a fault under test, not a reason to abort.
+        let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
+        // Token services are probed too: a registry with no one to issue its tokens is
+        // up and of no use to a host that cold-starts.
+        let targets: Vec<hosts::ProbeTarget> =
+            hosts::ProbeTarget::entry_points(&self.live.entry_points)
+                .into_iter()
+                .chain(
+                    self.token_services
+                        .iter()
+                        .map(|(name, base)| hosts::ProbeTarget {
+                            name: name.to_string(),
+                            base: base.to_string(),
+                            token_service: true,
+                        }),
+                )
+                .collect();
+        let mut probes = hosts::spawn_probes(
+            &targets,
+            &plan.probes,
+            &self.live.access,
+            self.auth_probes,
+            journal,
+            self.guard.map(|g| (g, regions)),
+            self.stop,
+        );
+        for r in plan.regions.iter().filter(|r| r.storage.is_some()) {
+            crate::run::push_probe::spawn(
+                &mut probes,
+                r.name.clone(),
+                self.live.entry_points[&r.name].clone(),
+                journal.clone(),
+                self.stop.clone(),
+                // An upload takes two requests and a write: more than a probe's short
+                // timeout.
+                {
+                    let timeout = plan.probes.timeout.0.max(Duration::from_secs(2));
+                    oci::client(timeout, timeout, &self.live.access)
+                },
+            );
+        }
+        probes
+    }
+}
+
+/// The dashboard, or a `live:` line every [`LIVE_EVERY`], until `stop`.
+fn show_progress(
+    tasks: &mut JoinSet<()>,
+    plan: &Plan,
+    journal: &Journal,
+    driver: &Driver,
+    stop: &CancellationToken,
+) {
+    if driver.dashboard {
+        let timeline = crate::ui::dashboard::Timeline::of(plan, driver.control.is_some());
+        tasks.spawn(crate::ui::dashboard::show(
             journal.clone(),
-            view.clone(),
+            driver.view.clone(),
             timeline,
-            stop_probes.clone(),
+            stop.clone(),
         ));
     } else {
-        let stop = stop_probes.clone();
-        let view = view.clone();
-        probes.spawn(async move {
+        let stop = stop.clone();
+        let view = driver.view.clone();
+        tasks.spawn(async move {
             let mut ticker = hosts::Ticker::new(LIVE_EVERY, stop);
             // The first tick is at once: nothing to say yet.
             ticker.next().await;
@@ -523,127 +546,6 @@ async fn execute(
             }
         });
     }
-    let t0 = tokio::time::Instant::now();
-    let mirror_hosts = plan
-        .hosts
-        .iter()
-        .map(|h| topology::mirror_hosts(&plan, h))
-        .collect();
-    let mut fleet = Fleet::new(
-        &plan.hosts,
-        &live.entry_points,
-        mirror_hosts,
-        &live.access,
-        engine.clone(),
-        journal.clone(),
-    );
-    let mut tasks = JoinSet::new();
-    let run_over = CancellationToken::new();
-    replication.spawn(
-        &mut tasks,
-        plan.canaries.map(|c| (c.every.0, c.size.0)),
-        &run_over,
-    );
-    let mut wave = 0;
-    let mut steps = plan.timeline.iter().peekable();
-    // A run ends with its timeline; a game day when `drill down` says so.
-    let end = if control.is_some() {
-        None
-    } else {
-        Some(t0 + plan.duration)
-    };
-    let never = t0 + Duration::from_secs(365 * 24 * 3600);
-    loop {
-        let next_at = steps.peek().map(|s| t0 + s.at);
-        tokio::select! {
-            _ = sleep_until(next_at.unwrap_or(never)), if next_at.is_some() => {
-                let step = steps.next().expect("peeked");
-                match &step.what {
-                    StepPlan::ColdStart { hosts, ramp } => {
-                        wave += 1;
-                        say(format!("cold start wave {wave}: {} hosts", hosts.len()));
-                        fleet.cold_start(wave, hosts, *ramp);
-                    }
-                    StepPlan::Fault(f) => {
-                        let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
-                        spawn_fault(&mut tasks, ctx, f, Some(t0 + step.at + f.duration), None);
-                    }
-                    StepPlan::ProxyCheck => {
-                        say("proxy check: every upstream image through every proxy, by tag and by digest");
-                        let (plan, entry_points, digests, journal) = (plan.clone(), live.entry_points.clone(), digests.clone(), journal.clone());
-                        tasks.spawn(async move {
-                            proxy_check::check(&plan, &entry_points, &digests, &journal).await;
-                        });
-                    }
-                }
-            }
-            _ = sleep_until(end.unwrap_or(never)), if end.is_some() => break,
-            command = next_command(&mut control) => {
-                let ctx = FaultContext { injector: &injector, faults: &faults, journal: &journal, run_over: &run_over };
-                let Some(command) = command else { break };
-                if !obey(command, ctx, &mut tasks, t0, &live.entry_points).await {
-                    break;
-                }
-            }
-        }
-    }
-    say("timeline over: stopping hosts");
-    fleet.stop().await;
-    run_over.cancel();
-    while tasks.join_next().await.is_some() {}
-
-    verify(&live, &ledger, &journal).await;
-    stop_probes.cancel();
-    while probes.join_next().await.is_some() {}
-    Ok(())
-}
-
-/// Does what a game-day command asks; false when it asks the game day to end.
-async fn obey(
-    command: Control,
-    ctx: FaultContext<'_>,
-    tasks: &mut JoinSet<()>,
-    t0: tokio::time::Instant,
-    entry_points: &HashMap<String, String>,
-) -> bool {
-    match command {
-        Control::Down => return false,
-        Control::Inject(f, reply) => {
-            let heal_at = (!f.duration.is_zero()).then(|| tokio::time::Instant::now() + f.duration);
-            spawn_fault(tasks, ctx, &f, heal_at, Some(reply));
-        }
-        Control::Heal(id, reply) => {
-            let active = ctx.faults.active();
-            let ids: Vec<usize> = match id {
-                Some(id) if !active.iter().any(|a| a.id == id) => {
-                    let _ = reply.send(Err(active));
-                    return true;
-                }
-                Some(id) => vec![id],
-                None => active.iter().map(|a| a.id).collect(),
-            };
-            let mut healed = Vec::new();
-            for id in ids.into_iter().rev() {
-                say(format!("healing fault #{id} by hand"));
-                if ctx.faults.heal(ctx.injector, id, ctx.journal).await {
-                    healed.push(id);
-                }
-            }
-            let _ = reply.send(Ok(healed));
-        }
-        Control::Note(text) => {
-            say(format!("note: {text}"));
-            ctx.journal.record(Event::Note { text });
-        }
-        Control::Status(reply) => {
-            let _ = reply.send(Status {
-                elapsed_s: t0.elapsed().as_secs_f64(),
-                entry_points: entry_points.clone(),
-                active_faults: ctx.faults.active(),
-            });
-        }
-    }
-    true
 }
 
 /// How a run is driven and watched.
@@ -654,107 +556,6 @@ struct Driver {
     dashboard: bool,
     /// What the live lines or the dashboard show: the journal's observer.
     view: Arc<LiveView>,
-}
-
-/// What a game day (`drill inject`, `heal`, `note`, `status`, `down`) asks of the
-/// running session.
-pub enum Control {
-    Inject(Box<FaultPlan>, oneshot::Sender<Result<(), InjectError>>),
-    /// Heal one fault, or every active one (None); replies with the ids healed, or,
-    /// when the fault named is not active, with the faults that are.
-    Heal(
-        Option<usize>,
-        oneshot::Sender<Result<Vec<usize>, Vec<ActiveFault>>>,
-    ),
-    Note(String),
-    Status(oneshot::Sender<Status>),
-    Down,
-}
-
-/// A running session's state, for `drill status`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Status {
-    pub elapsed_s: f64,
-    pub entry_points: std::collections::HashMap<String, String>,
-    /// Every fault not yet healed, oldest first.
-    pub active_faults: Vec<ActiveFault>,
-}
-
-async fn next_command(control: &mut Option<mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
-    match control {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-struct FaultContext<'a> {
-    injector: &'a Injector,
-    faults: &'a FaultBook,
-    journal: &'a Journal,
-    run_over: &'a CancellationToken,
-}
-
-/// Injects a fault in a task of its own, so faults at the same instant start together and
-/// a slow injection never delays the rest of the timeline; heals it at `heal_at`, or when
-/// the run ends (a fault longer than the run, or a game-day fault without `for`). A fault
-/// that would act on containers an active one holds is refused, at once and in timeline
-/// order, and does nothing.
-fn spawn_fault(
-    tasks: &mut JoinSet<()>,
-    ctx: FaultContext<'_>,
-    f: &FaultPlan,
-    heal_at: Option<tokio::time::Instant>,
-    reply: Option<oneshot::Sender<Result<(), InjectError>>>,
-) {
-    let acts_on = if f.containers.is_empty() {
-        f.volume.clone().unwrap_or_default()
-    } else {
-        f.containers.join(", ")
-    };
-    let name = format!(
-        "fault #{} {} {}{}",
-        f.id,
-        f.kind.name(),
-        f.target,
-        if f.manual { " (manual)" } else { "" }
-    );
-    if let Err(overlap) = ctx.faults.book(f, ctx.journal) {
-        say(format!("{name} refused: {overlap}"));
-        if let Some(reply) = reply {
-            let _ = reply.send(Err(InjectError::Refused(overlap)));
-        }
-        return;
-    }
-    say(format!("{name}: {acts_on}"));
-    let (injector, faults, journal, run_over) = (
-        ctx.injector.clone(),
-        ctx.faults.clone(),
-        ctx.journal.clone(),
-        ctx.run_over.clone(),
-    );
-    let f = f.clone();
-    tasks.spawn(async move {
-        let injected = faults.inject(&injector, &f, &journal).await;
-        if let Err(e) = &injected {
-            eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
-        }
-        if let Some(reply) = reply {
-            let _ = reply.send(injected.map_err(InjectError::Partly));
-        }
-        if f.kind.is_instant() {
-            return;
-        }
-        let heal_at = heal_at.map(sleep_until);
-        tokio::select! {
-            _ = async { match heal_at { Some(s) => s.await, None => std::future::pending().await } } => {}
-            _ = run_over.cancelled() => {}
-        }
-        // Unless it was healed by hand meanwhile.
-        if faults.active().iter().any(|a| a.id == f.id) {
-            say(format!("healing fault #{}", f.id));
-            faults.heal(&injector, f.id, &journal).await;
-        }
-    });
 }
 
 /// An image as pushed: what storage faults need.

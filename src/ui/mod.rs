@@ -4,3 +4,4 @@
 pub mod dashboard;
 pub mod live;
 pub mod progress;
+pub mod say;
