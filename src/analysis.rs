@@ -5,6 +5,7 @@
 //! run (a killed one too) can be analysed again.
 
 mod cold_starts;
+mod events;
 mod isolation;
 mod recovery;
 mod replication;
@@ -13,9 +14,8 @@ use cold_starts::cold_start_stats;
 #[cfg(test)]
 pub(crate) use cold_starts::tests as cold_starts_tests;
 pub use cold_starts::{ColdStartPoint, ColdStartStats, ColdStarts};
-use recovery::{
-    cold_pull_impact, cold_pull_reference, fault_recoveries, Healed, Injected, Moved, Signal,
-};
+use events::Events;
+use recovery::{cold_pull_impact, cold_pull_reference, fault_recoveries, Signal};
 pub use recovery::{
     hidden_by_fallback, Answer, ColdPullImpact, ColdPullReference, FaultRecovery, MASKED,
 };
@@ -33,7 +33,7 @@ pub mod auth;
 pub use auth::AuthCheck;
 
 use crate::journal::{
-    ColdStartRecord, Event, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
+    ColdStartRecord, Outcome, Phase, PhaseKind, PullRecord, Record, RunInfo, ViolationKind,
 };
 use crate::model::kinds::FaultKind;
 use crate::model::sla::{AvailabilityScope, AvailabilitySla, ErrorBudgetSla, Sla};
@@ -41,7 +41,7 @@ use crate::model::units::Percent;
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Length of the windows that decide when a fault's effect is over ("back within SLA").
 pub const SETTLE_WINDOW_US: u64 = 1_000_000;
@@ -378,156 +378,77 @@ impl TimelineEntry {
 }
 
 pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
-    let mut run = None;
-    let mut outcome = None;
-    let mut signals = Vec::new();
-    let mut moved = Vec::new();
-    let mut timeline_started_us = None;
-    let mut pulls = Vec::new();
-    let mut cold_starts = Vec::new();
-    let mut injected = Vec::new();
-    let mut healed: HashMap<usize, Healed> = HashMap::new();
-    let mut data_loss = DataLossCheck::default();
-    let mut seeded = Vec::new();
-    let mut notes = Vec::new();
-    let mut pushes: BTreeMap<String, PushCounts> = BTreeMap::new();
-    let mut push_events: Vec<(u64, &str, bool)> = Vec::new();
-
-    for r in records {
-        match &r.event {
-            Event::RunStarted(info) => run = Some((**info).clone()),
-            Event::RunFinished { outcome: o } => outcome = Some(o.clone()),
-            Event::Probe {
-                region,
-                ok,
-                latency_us,
-                ..
-            } => signals.push(Signal {
-                t_us: r.t_us,
-                region,
-                ok: *ok,
-                probe: true,
-                duration_us: *latency_us,
-            }),
-            Event::Pull(p) => {
-                signals.push(Signal {
-                    t_us: r.t_us,
-                    region: &p.region,
-                    ok: p.ok,
-                    probe: false,
-                    duration_us: p.duration_us,
-                });
-                // When the client does not say when a request failed, the pull's end
-                // is the latest it can have been.
-                moved.extend(p.moves.iter().map(|m| Moved {
-                    t_us: m.after_us.map_or(r.t_us, |after| p.started_us + after),
-                    mirror: &m.mirror,
-                }));
-                pulls.push(p);
-            }
-            Event::ColdStart(c) => cold_starts.push(c),
-            Event::FaultInjected {
-                fault,
-                kind,
-                target,
-                members,
-                regions,
-                method,
-                manual,
-            } => injected.push(Injected {
-                t_us: r.t_us,
-                id: *fault,
-                kind: *kind,
-                target,
-                members,
-                regions,
-                method,
-                manual: *manual,
-            }),
-            Event::FaultHealed { fault, ok, error } => {
-                healed.entry(*fault).or_insert(Healed {
-                    t_us: r.t_us,
-                    ok: *ok,
-                    error: error.as_deref(),
-                });
-            }
-            Event::Verified {
-                region,
-                image,
-                ok,
-                error,
-                digest,
-                violation,
-            } => {
-                data_loss.checked += 1;
-                if *ok {
-                    data_loss.ok += 1;
-                } else {
-                    data_loss.failures.push(LostImage {
-                        region: region.clone(),
-                        image: image.clone(),
-                        error: error.clone(),
-                        digest: digest.clone(),
-                        violation: *violation,
-                    });
-                }
-            }
-            Event::ImageSeeded {
-                image,
-                region,
-                digest,
-                bytes,
-            } => seeded.push(Seeded {
-                image: image.clone(),
-                region: region.clone(),
-                digest: digest.clone(),
-                bytes: *bytes,
-            }),
-            Event::Note { text } => notes.push(NoteEntry {
-                t_us: r.t_us,
-                text: text.clone(),
-            }),
-            Event::TimelineStarted => {
-                timeline_started_us.get_or_insert(r.t_us);
-            }
-            Event::TopologyUp { .. }
-            | Event::FaultRefused { .. }
-            | Event::Pushed { .. }
-            | Event::Visible { .. }
-            | Event::ProxyWarmed { .. }
-            | Event::ProxyCheck(_)
-            | Event::AuthProbe { .. } => {}
-            Event::Push { region, ok, .. } => {
-                push_events.push((r.t_us, region.as_str(), *ok));
-                let counts = pushes.entry(region.clone()).or_default();
-                counts.pushes += 1;
-                counts.failed += u64::from(!ok);
-            }
-        }
-    }
-    // Events are written in the order they were recorded, which concurrent tasks may
-    // leave slightly out of time order; the windows below need time order.
-    signals.sort_by_key(|s| s.t_us);
-    injected.sort_by_key(|f| f.t_us);
-    cold_starts.sort_by(|a, b| (a.started_us, &a.host).cmp(&(b.started_us, &b.host)));
-
+    let e = Events::from_records(records);
     let end_us = records.iter().map(|r| r.t_us).max().unwrap_or(0);
-    let regions: Vec<&str> = run
+    let regions: Vec<&str> = e
+        .run
         .as_ref()
         .map(|r: &RunInfo| r.regions.iter().map(String::as_str).collect())
         .unwrap_or_default();
     let no_sla = Sla::default();
-    let sla = run.as_ref().map_or(&no_sla, |r| &r.sla);
+    let sla = e.run.as_ref().map_or(&no_sla, |r| &r.sla);
+    let (faults, cold_pull_reference) = faults(&e, end_us, sla);
+    let timeline = timeline(&faults, &e.cold_starts);
+    let auth = auth::auth_check(records, &faults);
+    let replication = replication::analyze(
+        records,
+        &regions,
+        &e.run
+            .as_ref()
+            .map(|r| r.replication.clone())
+            .unwrap_or_default(),
+    );
+    let isolation = isolation::isolation(records, &regions, &faults);
+
+    Analysis {
+        incomplete: e.run.is_none() || e.outcome.is_none() || truncated,
+        availability: availability(&regions, &e.signals, end_us, sla.availability.as_ref()),
+        cold_starts: cold_start_stats(&e.cold_starts),
+        pulls: pull_stats(&e.pulls),
+        fallback: isolation::fallback(&e.pulls),
+        replication,
+        isolation,
+        steady_state: steady_state(&e.signals, e.injected.first().map(|f| f.t_us)),
+        error_budget: sla.error_budget.as_ref().map(|b| error_budget(b, &faults)),
+        cold_pull_reference,
+        run: e.run,
+        outcome: e.outcome,
+        truncated,
+        end_us,
+        timeline_started_us: e.timeline_started_us,
+        faults,
+        refused: refused::refused(records),
+        data_loss: e.data_loss,
+        seeded: e.seeded,
+        timeline,
+        notes: e.notes,
+        proxy: proxy::analyze(records),
+        auth,
+        pushes: e.pushes,
+    }
+}
+
+/// Each fault's recovery, its cold starts against the reference the faults leave, and
+/// the push probes it failed; then that reference.
+fn faults(e: &Events, end_us: u64, sla: &Sla) -> (Vec<FaultRecovery>, ColdPullReference) {
     let p99_limit_us = sla
         .cold_pull
         .as_ref()
         .and_then(|c| c.p99)
         .map(|p| p.0.as_micros() as u64);
-    let mut faults = fault_recoveries(&injected, &healed, &signals, &moved, end_us, p99_limit_us);
-    let cold_pull_reference = cold_pull_reference(&cold_starts, &faults);
+    let mut faults = fault_recoveries(
+        &e.injected,
+        &e.healed,
+        &e.signals,
+        &e.moved,
+        end_us,
+        p99_limit_us,
+    );
+    let reference = cold_pull_reference(&e.cold_starts, &faults);
     for f in &mut faults {
-        f.cold_pull = cold_pull_impact(f, &cold_starts, &cold_pull_reference);
-        f.failed_pushes = push_events
+        f.cold_pull = cold_pull_impact(f, &e.cold_starts, &reference);
+        f.failed_pushes = e
+            .push_events
             .iter()
             .filter(|(t, region, ok)| {
                 !ok && (f.injected_us..f.window_end_us).contains(t)
@@ -535,43 +456,7 @@ pub fn analyze(records: &[Record], truncated: bool) -> Analysis {
             })
             .count() as u64;
     }
-    let timeline = timeline(&faults, &cold_starts);
-    let auth = auth::auth_check(records, &faults);
-    let replication = replication::analyze(
-        records,
-        &regions,
-        &run.as_ref()
-            .map(|r| r.replication.clone())
-            .unwrap_or_default(),
-    );
-    let isolation = isolation::isolation(records, &regions, &faults);
-
-    Analysis {
-        incomplete: run.is_none() || outcome.is_none() || truncated,
-        availability: availability(&regions, &signals, end_us, sla.availability.as_ref()),
-        cold_starts: cold_start_stats(&cold_starts),
-        pulls: pull_stats(&pulls),
-        fallback: isolation::fallback(&pulls),
-        replication,
-        isolation,
-        steady_state: steady_state(&signals, injected.first().map(|f| f.t_us)),
-        error_budget: sla.error_budget.as_ref().map(|b| error_budget(b, &faults)),
-        cold_pull_reference,
-        run,
-        outcome,
-        truncated,
-        end_us,
-        timeline_started_us,
-        faults,
-        refused: refused::refused(records),
-        data_loss,
-        seeded,
-        timeline,
-        notes,
-        proxy: proxy::analyze(records),
-        auth,
-        pushes,
-    }
+    (faults, reference)
 }
 
 fn availability(
@@ -872,6 +757,7 @@ fn timeline(faults: &[FaultRecovery], cold_starts: &[&ColdStartRecord]) -> Vec<T
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::journal::Event;
     use crate::model::units::Span;
     use std::time::Duration;
 

@@ -26,13 +26,49 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
     let fault_at = |k: u64| end_us * (k + 1) / (FAULTS + 1);
     let fault_len = end_us / 100;
     let in_fault = |t: u64| (0..FAULTS).find(|&k| t >= fault_at(k) && t < fault_at(k) + fault_len);
-    let mut line = |r: &Record| -> std::io::Result<()> {
-        let s = serde_json::to_string(r)?;
+    let mut line = |t_us: u64, event: Event| -> std::io::Result<()> {
+        let s = serde_json::to_string(&Record { t_us, event })?;
         bytes += s.len() as u64 + 1;
         out.write_all(s.as_bytes())?;
         out.write_all(b"\n")
     };
-    let head = [
+    for event in start(end_us, sla) {
+        line(0, event)?;
+    }
+    let mut faults_done = 0;
+    for i in 0..events as u64 {
+        let t = i * STEP_US;
+        while faults_done < FAULTS && t >= fault_at(faults_done) {
+            line(t, injected(faults_done))?;
+            faults_done += 1;
+        }
+        line(t, step(i, in_fault(t).is_some()))?;
+        if let Some(k) = in_fault(t) {
+            if in_fault(t + STEP_US) != Some(k) {
+                line(
+                    t,
+                    Event::FaultHealed {
+                        fault: k as usize + 1,
+                        ok: true,
+                        error: None,
+                    },
+                )?;
+            }
+        }
+    }
+    line(
+        end_us,
+        Event::RunFinished {
+            outcome: Outcome::Completed,
+        },
+    )?;
+    out.flush()?;
+    Ok(bytes)
+}
+
+/// The run's start: its facts and SLA, the topology up and the timeline started.
+fn start(end_us: u64, sla: Sla) -> [Event; 3] {
+    [
         Event::RunStarted(Box::new(RunInfo {
             format: crate::journal::FORMAT_VERSION,
             run_id: "synthetic".into(),
@@ -58,121 +94,126 @@ pub fn write(path: &Path, events: usize, sla: Sla) -> std::io::Result<u64> {
             took_us: 1_000_000,
         },
         Event::TimelineStarted,
-    ];
-    for event in head {
-        line(&Record { t_us: 0, event })?;
+    ]
+}
+
+/// The `k`-th fault (from 0): always the same zone outage.
+fn injected(k: u64) -> Event {
+    Event::FaultInjected {
+        fault: k as usize + 1,
+        kind: FaultKind::ZoneOutage,
+        target: "eu-a".into(),
+        members: vec!["drill-synthetic-eu-a-1".into()],
+        regions: vec!["eu".into()],
+        method: "SIGKILL".into(),
+        manual: false,
     }
-    let mut faults_done = 0;
-    for i in 0..events as u64 {
-        let t = i * STEP_US;
-        while faults_done < FAULTS && t >= fault_at(faults_done) {
-            line(&Record {
-                t_us: t,
-                event: Event::FaultInjected {
-                    fault: faults_done as usize + 1,
-                    kind: FaultKind::ZoneOutage,
-                    target: "eu-a".into(),
-                    members: vec!["drill-synthetic-eu-a-1".into()],
-                    regions: vec!["eu".into()],
-                    method: "SIGKILL".into(),
-                    manual: false,
-                },
-            })?;
-            faults_done += 1;
-        }
-        let faulty = in_fault(t).is_some();
+}
+
+/// The host the `i`-th event is of: the regions take turns.
+struct Host {
+    name: String,
+    fleet: String,
+    region: &'static str,
+    zone: String,
+    wave: usize,
+}
+
+impl Host {
+    fn of(i: u64) -> Host {
         let region = REGIONS[(i % 2) as usize];
-        let host = format!(
-            "fleet-{region}-{region}-a-{}",
-            (i / 2) % HOSTS_PER_REGION as u64
-        );
-        // The host each pull or cold start is of.
-        let (fleet, zone, wave) = (
-            format!("fleet-{region}"),
-            format!("{region}-a"),
-            1 + (i / 10_000) as usize,
-        );
-        let event = match i % 10 {
-            // Mostly probes, as in a real run.
-            0..=6 => Event::Probe {
-                region: region.into(),
-                ok: !(faulty && region == "eu"),
-                latency_us: 800 + i % 700,
-                error: (faulty && region == "eu")
-                    .then(|| "cannot connect: connection refused".into()),
-            },
-            7 | 8 => Event::Pull(PullRecord {
-                host,
-                fleet,
-                kind: HostKind::Native,
-                region: region.into(),
-                zone,
-                wave,
-                image: "team/app:1".into(),
-                ok: !faulty,
-                started_us: t.saturating_sub(400_000),
-                duration_us: 400_000 + (i * 7919) % 300_000,
-                error: faulty.then(|| "manifest /v2/team/app/manifests/1: eu: HTTP 503".into()),
-                mirror_moves: u32::from(faulty),
-                moves: faulty
-                    .then(|| MirrorMove {
-                        mirror: region.into(),
-                        phase: Some(PhaseKind::Manifest),
-                        after_us: Some(1_000),
-                        reason: MoveReason::Status(503),
-                    })
-                    .into_iter()
-                    .collect(),
-                http_errors: Default::default(),
-                phases: [PhaseKind::Manifest, PhaseKind::Config, PhaseKind::Layer]
-                    .into_iter()
-                    .map(|phase| Phase {
-                        phase,
-                        digest: format!("sha256:{:064x}", i % 3),
-                        endpoint: region.into(),
-                        ttfb_us: 1_000 + i % 500,
-                        duration_us: 20_000 + (i * 31) % 100_000,
-                        bytes: 1 << 20,
-                    })
-                    .collect(),
-            }),
-            _ => Event::ColdStart(ColdStartRecord {
-                host,
-                fleet,
-                kind: HostKind::Native,
-                region: region.into(),
-                zone,
-                wave,
-                ok: true,
-                started_us: t.saturating_sub(900_000),
-                duration_us: 900_000 + (i * 104_729) % 600_000,
-                attempts: 1 + u32::from(faulty),
-                failed_attempts: u32::from(faulty),
-                interrupted: None,
-            }),
-        };
-        line(&Record { t_us: t, event })?;
-        if let Some(k) = in_fault(t) {
-            if in_fault(t + STEP_US) != Some(k) {
-                line(&Record {
-                    t_us: t,
-                    event: Event::FaultHealed {
-                        fault: k as usize + 1,
-                        ok: true,
-                        error: None,
-                    },
-                })?;
-            }
+        Host {
+            name: format!(
+                "fleet-{region}-{region}-a-{}",
+                (i / 2) % HOSTS_PER_REGION as u64
+            ),
+            fleet: format!("fleet-{region}"),
+            region,
+            zone: format!("{region}-a"),
+            wave: 1 + (i / 10_000) as usize,
         }
     }
-    line(&Record {
-        t_us: end_us,
-        event: Event::RunFinished {
-            outcome: Outcome::Completed,
-        },
-    })?;
-    out.flush()?;
-    Ok(bytes)
+}
+
+/// The `i`-th event, `faulty` while a fault lasts: mostly probes, as in a real run, then
+/// pulls and cold starts.
+fn step(i: u64, faulty: bool) -> Event {
+    let host = Host::of(i);
+    match i % 10 {
+        0..=6 => probe(i, host.region, faulty),
+        7 | 8 => pull(i, host, faulty),
+        _ => cold_start(i, host, faulty),
+    }
+}
+
+/// A probe; eu's fail while a fault lasts.
+fn probe(i: u64, region: &str, faulty: bool) -> Event {
+    Event::Probe {
+        region: region.into(),
+        ok: !(faulty && region == "eu"),
+        latency_us: 800 + i % 700,
+        error: (faulty && region == "eu").then(|| "cannot connect: connection refused".into()),
+    }
+}
+
+/// A pull with every phase recorded; while a fault lasts it fails after a mirror move.
+fn pull(i: u64, host: Host, faulty: bool) -> Event {
+    let t = i * STEP_US;
+    let region = host.region;
+    Event::Pull(PullRecord {
+        host: host.name,
+        fleet: host.fleet,
+        kind: HostKind::Native,
+        region: region.into(),
+        zone: host.zone,
+        wave: host.wave,
+        image: "team/app:1".into(),
+        ok: !faulty,
+        started_us: t.saturating_sub(400_000),
+        duration_us: 400_000 + (i * 7919) % 300_000,
+        error: faulty.then(|| "manifest /v2/team/app/manifests/1: eu: HTTP 503".into()),
+        mirror_moves: u32::from(faulty),
+        moves: faulty
+            .then(|| MirrorMove {
+                mirror: region.into(),
+                phase: Some(PhaseKind::Manifest),
+                after_us: Some(1_000),
+                reason: MoveReason::Status(503),
+            })
+            .into_iter()
+            .collect(),
+        http_errors: Default::default(),
+        phases: [PhaseKind::Manifest, PhaseKind::Config, PhaseKind::Layer]
+            .into_iter()
+            .map(|phase| Phase {
+                phase,
+                digest: format!("sha256:{:064x}", i % 3),
+                endpoint: region.into(),
+                ttfb_us: 1_000 + i % 500,
+                duration_us: 20_000 + (i * 31) % 100_000,
+                bytes: 1 << 20,
+            })
+            .collect(),
+    })
+}
+
+/// A cold start that succeeds, on a second attempt while a fault lasts.
+fn cold_start(i: u64, host: Host, faulty: bool) -> Event {
+    let t = i * STEP_US;
+    Event::ColdStart(ColdStartRecord {
+        host: host.name,
+        fleet: host.fleet,
+        kind: HostKind::Native,
+        region: host.region.into(),
+        zone: host.zone,
+        wave: host.wave,
+        ok: true,
+        started_us: t.saturating_sub(900_000),
+        duration_us: 900_000 + (i * 104_729) % 600_000,
+        attempts: 1 + u32::from(faulty),
+        failed_attempts: u32::from(faulty),
+        interrupted: None,
+    })
 }
 
 #[cfg(test)]

@@ -54,6 +54,25 @@ type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64
 
 pub fn render(s: &Summary) -> io::Result<String> {
     let a = &s.analysis;
+    let mut h = head(s);
+    h.push_str(&answers(a));
+    h.push_str(&slas(s));
+    h.push_str(&cold_starts(a)?);
+    h.push_str(&pulls(a));
+    h.push_str(&availability(a)?);
+    h.push_str(&faults(a)?);
+    h.push_str(&refused(a));
+    h.push_str(&notes(a));
+    h.push_str(&proxies(a));
+    h.push_str(&replication(a)?);
+    h.push_str(&authentication(a));
+    h.push_str("</body>\n</html>\n");
+    Ok(h)
+}
+
+/// The document's head, then the title, the verdict and the run's facts.
+fn head(s: &Summary) -> String {
+    let a = &s.analysis;
     let mut h = String::new();
     let title = format!("drill {}: {}", s.run.scenario, s.verdict.status.label());
     let _ = write!(
@@ -90,27 +109,34 @@ pub fn render(s: &Summary) -> io::Result<String> {
     facts.push(outcome_text(a));
     facts.push(Clock::of(a).legend().to_string());
     let _ = writeln!(h, "<p class=\"meta\">{}</p>", esc(&facts.join(" · ")));
+    h
+}
 
-    // The seed's question first: it is what the run is for.
-    h.push_str("<h2>Is the recovery short against a cold pull?</h2>\n");
+/// The seed's question first: it is what the run is for.
+fn answers(a: &Analysis) -> String {
+    let mut h = String::from("<h2>Is the recovery short against a cold pull?</h2>\n");
     if a.faults.is_empty() {
         h.push_str("<p>No fault was injected.</p>\n");
-    } else {
-        let _ = writeln!(h, "<p>{}.</p>", esc(&reference_line(a)));
-        for f in &a.faults {
-            let _ = writeln!(
-                h,
-                "<div class=\"answer\"><b>fault #{} {} {}</b>: {}. {}.</div>",
-                f.id,
-                esc(f.kind.name()),
-                esc(&f.target),
-                esc(&f.cold_pull.sentence),
-                esc(&cold_starts_during(f))
-            );
-        }
+        return h;
     }
+    let _ = writeln!(h, "<p>{}.</p>", esc(&reference_line(a)));
+    for f in &a.faults {
+        let _ = writeln!(
+            h,
+            "<div class=\"answer\"><b>fault #{} {} {}</b>: {}. {}.</div>",
+            f.id,
+            esc(f.kind.name()),
+            esc(&f.target),
+            esc(&f.cold_pull.sentence),
+            esc(&cold_starts_during(f))
+        );
+    }
+    h
+}
 
-    h.push_str("<h2>SLAs</h2>\n");
+/// The SLA table, then the regressions against the baseline when there is one.
+fn slas(s: &Summary) -> String {
+    let mut h = String::from("<h2>SLAs</h2>\n");
     if s.verdict.checks.is_empty() {
         h.push_str("<p>No SLA declared.</p>\n");
     } else {
@@ -123,68 +149,80 @@ pub fn render(s: &Summary) -> io::Result<String> {
             esc(&regressions_heading(b))
         );
         if !b.regressions.is_empty() {
-            h.push_str("<ul>\n");
-            for r in &b.regressions {
-                let _ = writeln!(h, "<li>{}</li>", esc(&r.text));
-            }
-            h.push_str("</ul>\n");
+            h.push_str(&list(b.regressions.iter().map(|r| r.text.as_str())));
         }
     }
+    h
+}
 
-    h.push_str("<h2>Cold starts over time</h2>\n");
+fn cold_starts(a: &Analysis) -> io::Result<String> {
+    let mut h = String::from("<h2>Cold starts over time</h2>\n");
     if a.cold_starts.all.count == 0 {
         h.push_str("<p>No cold start recorded.</p>\n");
-    } else {
-        h.push_str(
-            "<p>Each cold start at its start time; its height is how long it took to pull \
-             every image. Crosses are cold starts that failed; open grey circles the \
-             interrupted ones, at the time they ran. Shaded: each fault from injection to \
-             heal.</p>\n",
-        );
-        h.push_str(&chart(WIDTH, 360, |root| cold_start_chart(a, root))?);
-        let rows = cold_start_rows(a);
-        let numeric: Vec<usize> = (1..rows[0].len()).collect();
-        h.push_str(&table(&rows, &numeric));
-        let _ = writeln!(h, "<p>{}.</p>", esc(COLD_START_COUNTS));
-        h.push_str("<h3>Cold-start latency percentiles per region</h3>\n");
-        h.push_str(&chart(WIDTH, 320, |root| percentile_chart(a, root))?);
+        return Ok(h);
     }
-    if a.pulls.attempts > 0 {
-        h.push_str(
-            "<h3>Pulls</h3>\n<p>Duration of the successful pulls, and of each request by \
-             phase.</p>\n",
-        );
-        h.push_str(&table(&pull_rows(a), &[1, 2, 3, 4, 5, 6, 7]));
-        h.push_str(&table(&phase_rows(a), &[1, 2, 3, 4, 5, 6, 7]));
-        let moves = mirror_move_rows(a);
-        if !moves.is_empty() {
-            let _ = writeln!(h, "<p>{}.</p>", esc(MIRROR_MOVES));
-            h.push_str(&table(&moves, &[2]));
-        }
-    }
+    h.push_str(
+        "<p>Each cold start at its start time; its height is how long it took to pull \
+         every image. Crosses are cold starts that failed; open grey circles the \
+         interrupted ones, at the time they ran. Shaded: each fault from injection to \
+         heal.</p>\n",
+    );
+    h.push_str(&chart(WIDTH, 360, |root| cold_start_chart(a, root))?);
+    let rows = cold_start_rows(a);
+    let numeric: Vec<usize> = (1..rows[0].len()).collect();
+    h.push_str(&table(&rows, &numeric));
+    let _ = writeln!(h, "<p>{}.</p>", esc(COLD_START_COUNTS));
+    h.push_str("<h3>Cold-start latency percentiles per region</h3>\n");
+    h.push_str(&chart(WIDTH, 320, |root| percentile_chart(a, root))?);
+    Ok(h)
+}
 
-    h.push_str("<h2>Availability</h2>\n");
+/// The pulls' and their requests' durations, and the requests moved to another mirror.
+fn pulls(a: &Analysis) -> String {
+    if a.pulls.attempts == 0 {
+        return String::new();
+    }
+    let mut h = String::from(
+        "<h3>Pulls</h3>\n<p>Duration of the successful pulls, and of each request by \
+         phase.</p>\n",
+    );
+    h.push_str(&table(&pull_rows(a), &[1, 2, 3, 4, 5, 6, 7]));
+    h.push_str(&table(&phase_rows(a), &[1, 2, 3, 4, 5, 6, 7]));
+    let moves = mirror_move_rows(a);
+    if !moves.is_empty() {
+        let _ = writeln!(h, "<p>{}.</p>", esc(MIRROR_MOVES));
+        h.push_str(&table(&moves, &[2]));
+    }
+    h
+}
+
+fn availability(a: &Analysis) -> io::Result<String> {
+    let mut h = String::from("<h2>Availability</h2>\n");
     if a.availability.total.probes == 0 {
         h.push_str("<p>No probe recorded.</p>\n");
-    } else {
-        let w = &a.availability.windows;
-        let _ = writeln!(h, "<p>Availability is {}.</p>", esc(&a.availability.rule));
-        let _ = writeln!(
-            h,
-            "<p>The chart shows the share of successful probes in each {} window per \
-             region{}.</p>",
-            humantime::format_duration(Duration::from_micros(w.window_us)),
-            if w.judged {
-                "; below the dashed line a window is down"
-            } else {
-                " (for the chart only: the SLA counts probes, not windows)"
-            }
-        );
-        h.push_str(&chart(WIDTH, 320, |root| availability_chart(a, root))?);
-        h.push_str(&table(&availability_rows(a), &[1, 2]));
+        return Ok(h);
     }
+    let w = &a.availability.windows;
+    let _ = writeln!(h, "<p>Availability is {}.</p>", esc(&a.availability.rule));
+    let _ = writeln!(
+        h,
+        "<p>The chart shows the share of successful probes in each {} window per \
+         region{}.</p>",
+        humantime::format_duration(Duration::from_micros(w.window_us)),
+        if w.judged {
+            "; below the dashed line a window is down"
+        } else {
+            " (for the chart only: the SLA counts probes, not windows)"
+        }
+    );
+    h.push_str(&chart(WIDTH, 320, |root| availability_chart(a, root))?);
+    h.push_str(&table(&availability_rows(a), &[1, 2]));
+    Ok(h)
+}
 
-    h.push_str("<h2>Faults</h2>\n");
+/// The error budget, then each fault's recovery.
+fn faults(a: &Analysis) -> io::Result<String> {
+    let mut h = String::from("<h2>Faults</h2>\n");
     if a.faults.is_empty() {
         h.push_str("<p>No fault was injected.</p>\n");
     }
@@ -192,62 +230,86 @@ pub fn render(s: &Summary) -> io::Result<String> {
         let _ = writeln!(h, "<p>{}.</p>", esc(&budget_line(b)));
     }
     for f in &a.faults {
-        let steps = waterfall(f);
-        let _ = writeln!(h, "<h3>{}</h3>", esc(&fault_title(f)));
-        let height = 70 + 34 * steps.len() as u32;
-        h.push_str(&chart(WIDTH, height, |root| waterfall_chart(f, root))?);
-        let mut rows = vec![vec![
-            "step".to_string(),
-            "at".to_string(),
-            "after injection".to_string(),
-        ]];
-        for (t, what) in steps {
-            rows.push(vec![
-                what,
-                Clock::of(a).at(t),
-                secs(t.saturating_sub(f.injected_us)),
-            ]);
-        }
-        h.push_str(&table(&rows, &[2]));
-        let mut notes = vec![disruption_text(f)];
-        notes.extend(pushes_text(f));
-        notes.extend(settle_note(f));
-        if f.healed_us.is_none() {
-            notes.push(no_heal_text(f).into());
-        }
-        notes.push(format!("the seed's question: {}", f.cold_pull.sentence));
-        notes.push(cold_starts_during(f));
-        notes.extend(fault_budget_text(f, a));
-        h.push_str("<ul>\n");
-        for n in notes {
-            let _ = writeln!(h, "<li>{}</li>", esc(&n));
-        }
-        h.push_str("</ul>\n");
+        h.push_str(&fault(f, a)?);
     }
+    Ok(h)
+}
 
-    h.push_str(&refused(a));
-    if !a.notes.is_empty() {
-        h.push_str("<h2>Notes</h2>\n<ul>\n");
-        for n in &a.notes {
-            let _ = writeln!(h, "<li>{} {}</li>", Clock::of(a).at(n.t_us), esc(&n.text));
-        }
-        h.push_str("</ul>\n");
+/// One fault: its waterfall as a chart and a table, then what it did.
+fn fault(f: &FaultRecovery, a: &Analysis) -> io::Result<String> {
+    let steps = waterfall(f);
+    let mut h = format!("<h3>{}</h3>\n", esc(&fault_title(f)));
+    let height = 70 + 34 * steps.len() as u32;
+    h.push_str(&chart(WIDTH, height, |root| waterfall_chart(f, root))?);
+    let mut rows = vec![vec![
+        "step".to_string(),
+        "at".to_string(),
+        "after injection".to_string(),
+    ]];
+    for (t, what) in steps {
+        rows.push(vec![
+            what,
+            Clock::of(a).at(t),
+            secs(t.saturating_sub(f.injected_us)),
+        ]);
     }
+    h.push_str(&table(&rows, &[2]));
+    let mut notes = vec![disruption_text(f)];
+    notes.extend(pushes_text(f));
+    notes.extend(settle_note(f));
+    if f.healed_us.is_none() {
+        notes.push(no_heal_text(f).into());
+    }
+    notes.push(format!("the seed's question: {}", f.cold_pull.sentence));
+    notes.push(cold_starts_during(f));
+    notes.extend(fault_budget_text(f, a));
+    h.push_str(&list(&notes));
+    Ok(h)
+}
 
+/// The refused faults' section, if any fault was refused.
+fn refused(a: &Analysis) -> String {
+    if a.refused.is_empty() {
+        return String::new();
+    }
+    let items = a.refused.iter().map(|r| refused_text(r, Clock::of(a)));
+    "<h2>Refused faults</h2>\n".to_string() + &list(items)
+}
+
+/// The game day's notes, if any, each at its time.
+fn notes(a: &Analysis) -> String {
+    if a.notes.is_empty() {
+        return String::new();
+    }
+    let items = a
+        .notes
+        .iter()
+        .map(|n| format!("{} {}", Clock::of(a).at(n.t_us), n.text));
+    "<h2>Notes</h2>\n".to_string() + &list(items)
+}
+
+/// What the pull-through proxies served and the HTTP errors hosts got, if either.
+fn proxies(a: &Analysis) -> String {
     let errors = super::proxy::http_error_rows(a);
     let intro = super::proxy::intro(a);
-    if intro.is_some() || !errors.is_empty() {
-        let _ = writeln!(h, "<h2>{}</h2>", super::proxy::HEADING);
-        if let Some(intro) = intro {
-            let _ = writeln!(h, "<p>{}</p>", esc(intro));
-            h.push_str(&table(&super::proxy::check_rows(a), &[6, 7]));
-        }
-        if !errors.is_empty() {
-            h.push_str("<p>HTTP errors answered to hosts' requests (native hosts):</p>\n");
-            h.push_str(&table(&errors, &[2]));
-        }
+    if intro.is_none() && errors.is_empty() {
+        return String::new();
     }
+    let mut h = format!("<h2>{}</h2>\n", super::proxy::HEADING);
+    if let Some(intro) = intro {
+        let _ = writeln!(h, "<p>{}</p>", esc(intro));
+        h.push_str(&table(&super::proxy::check_rows(a), &[6, 7]));
+    }
+    if !errors.is_empty() {
+        h.push_str("<p>HTTP errors answered to hosts' requests (native hosts):</p>\n");
+        h.push_str(&table(&errors, &[2]));
+    }
+    h
+}
 
+/// Integrity and replication: data loss, the lag chart and the replication sections.
+fn replication(a: &Analysis) -> io::Result<String> {
+    let mut h = String::new();
     if a.data_loss.checked == 0 {
         h.push_str("<h2>Integrity</h2>\n<p>Data loss: not checked.</p>\n");
     }
@@ -264,38 +326,33 @@ pub fn render(s: &Summary) -> io::Result<String> {
             h.push_str(&table(rows, &numeric));
         }
         if !section.items.is_empty() {
-            h.push_str("<ul>\n");
-            for i in &section.items {
-                let _ = writeln!(h, "<li>{}</li>", esc(i));
-            }
-            h.push_str("</ul>\n");
+            h.push_str(&list(&section.items));
         }
     }
-    if let Some((head, details)) = super::auth::lines(a).split_first() {
-        h.push_str("<h2>Authentication</h2>\n");
-        let _ = writeln!(h, "<p>{}</p>\n<ul>", esc(head));
-        for d in details {
-            let _ = writeln!(h, "<li>{}</li>", esc(d.trim()));
-        }
-        h.push_str("</ul>\n");
-    }
-    h.push_str("</body>\n</html>\n");
     Ok(h)
 }
 
-/// Escapes text for HTML content and attribute values.
-/// The refused faults' section, if any fault was refused.
-fn refused(a: &Analysis) -> String {
-    if a.refused.is_empty() {
+/// What entry points answered without valid credentials, if the topology demands them.
+fn authentication(a: &Analysis) -> String {
+    let lines = super::auth::lines(a);
+    let Some((head, details)) = lines.split_first() else {
         return String::new();
-    }
-    let mut h = "<h2>Refused faults</h2>\n<ul>\n".to_string();
-    for r in &a.refused {
-        let _ = writeln!(h, "<li>{}</li>", esc(&refused_text(r, Clock::of(a))));
+    };
+    let mut h = format!("<h2>Authentication</h2>\n<p>{}</p>\n", esc(head));
+    h.push_str(&list(details.iter().map(|d| d.trim())));
+    h
+}
+
+/// A bulleted list of text items.
+fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let mut h = String::from("<ul>\n");
+    for i in items {
+        let _ = writeln!(h, "<li>{}</li>", esc(i.as_ref()));
     }
     h + "</ul>\n"
 }
 
+/// Escapes text for HTML content and attribute values.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -8,22 +8,41 @@ use super::{
     pull_rows, pushes_text, reference_line, refused_text, regressions_heading, secs, settle_note,
     sla_rows, verdict_text, waterfall, Clock, Summary, COLD_START_COUNTS, MIRROR_MOVES,
 };
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, FaultRecovery};
 use crate::verdict::Status;
 
 pub fn render(s: &Summary) -> String {
     let a = &s.analysis;
-    let mut out = Vec::new();
+    let mut out = header(s);
+    out.extend(slas(s));
+    out.extend(regressions(s));
+    out.extend(faults(a));
+    out.extend(refused(a));
+    out.extend(notes(a));
+    out.extend(authentication(a));
+    out.extend(availability(a));
+    out.extend(cold_starts(a));
+    out.extend(pulls(a));
+    out.extend(replication(a));
+    out.extend(proxies(a));
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// The verdict as the heading, the run's facts and the clock its times are on.
+fn header(s: &Summary) -> Vec<String> {
+    let a = &s.analysis;
     let mark = match s.verdict.status {
         Status::Pass => "✅",
         Status::SlaBroken => "❌",
         Status::Inconclusive { .. } | Status::Aborted { .. } => "⚠️",
     };
-    out.push(format!(
+    let mut out = vec![format!(
         "## {mark} drill {}: {}",
         esc(&s.run.scenario),
         esc(&verdict_text(&s.verdict))
-    ));
+    )];
     out.push(String::new());
     // Run ids are hex digits: nothing to escape inside the code span.
     let mut facts = vec![format!("run `{}`", s.run.run_id)];
@@ -41,41 +60,48 @@ pub fn render(s: &Summary) -> String {
         out.push(String::new());
         out.push(format!("> ⚠️ **{}**", esc(&w)));
     }
+    out
+}
 
-    out.push(String::new());
-    out.push("### SLAs".into());
-    out.push(String::new());
+/// The SLA table, each result marked.
+fn slas(s: &Summary) -> Vec<String> {
+    let mut out = section("SLAs");
     if s.verdict.checks.is_empty() {
         out.push("No SLA declared.".into());
-    } else {
-        let mut rows = sla_rows(&s.verdict);
-        for row in rows.iter_mut().skip(1) {
-            if let Some(result) = row.last_mut() {
-                *result = if result == "PASS" {
-                    "✅ PASS"
-                } else {
-                    "❌ FAIL"
-                }
-                .into();
+        return out;
+    }
+    let mut rows = sla_rows(&s.verdict);
+    for row in rows.iter_mut().skip(1) {
+        if let Some(result) = row.last_mut() {
+            *result = if result == "PASS" {
+                "✅ PASS"
+            } else {
+                "❌ FAIL"
             }
-        }
-        out.extend(table(&rows));
-    }
-
-    if let Some(b) = &s.baseline {
-        out.push(String::new());
-        out.push("### Regressions".into());
-        out.push(String::new());
-        out.push(esc(&regressions_heading(b)));
-        if !b.regressions.is_empty() {
-            out.push(String::new());
-            out.extend(b.regressions.iter().map(|r| format!("- {}", esc(&r.text))));
+            .into();
         }
     }
+    out.extend(table(&rows));
+    out
+}
 
-    out.push(String::new());
-    out.push("### Faults".into());
-    out.push(String::new());
+/// The regressions against the baseline, when there is one.
+fn regressions(s: &Summary) -> Vec<String> {
+    let Some(b) = &s.baseline else {
+        return Vec::new();
+    };
+    let mut out = section("Regressions");
+    out.push(esc(&regressions_heading(b)));
+    if !b.regressions.is_empty() {
+        out.push(String::new());
+        out.extend(b.regressions.iter().map(|r| format!("- {}", esc(&r.text))));
+    }
+    out
+}
+
+/// The cold-pull reference and the error budget, then each fault's recovery.
+fn faults(a: &Analysis) -> Vec<String> {
+    let mut out = section("Faults");
     if a.faults.is_empty() {
         out.push("No fault was injected.".into());
     } else {
@@ -86,131 +112,177 @@ pub fn render(s: &Summary) -> String {
         }
     }
     for f in &a.faults {
-        out.push(String::new());
-        out.push(format!("#### {}", esc(&fault_title(f))));
-        out.push(String::new());
-        let mut rows = vec![vec![
-            "step".to_string(),
-            "at".to_string(),
-            "after injection".to_string(),
-        ]];
-        for (t, what) in waterfall(f) {
-            rows.push(vec![
-                what,
-                Clock::of(a).at(t),
-                secs(t.saturating_sub(f.injected_us)),
-            ]);
-        }
-        out.extend(table(&rows));
-        out.push(String::new());
-        let mut notes = vec![disruption_text(f)];
-        notes.extend(pushes_text(f));
-        notes.extend(settle_note(f));
-        if f.healed_us.is_none() {
-            notes.push("no heal recorded".into());
-        }
-        out.extend(notes.iter().map(|n| format!("- {}", esc(n))));
-        out.push(format!(
-            "- **The seed's question:** {}",
-            esc(&f.cold_pull.sentence)
-        ));
-        out.push(format!("- {}", esc(&cold_starts_during(f))));
-        if let Some(b) = fault_budget_text(f, a) {
-            out.push(format!("- {}", esc(&b)));
-        }
+        out.extend(fault(f, a));
     }
+    out
+}
 
-    out.extend(refused(a));
-    if !a.notes.is_empty() {
-        out.push(String::new());
-        out.push("### Notes".into());
-        out.push(String::new());
-        for n in &a.notes {
-            out.push(format!("- {} {}", Clock::of(a).at(n.t_us), esc(&n.text)));
-        }
-    }
-
-    if let Some((head, details)) = super::auth::lines(a).split_first() {
-        out.push(String::new());
-        out.push("### Authentication".into());
-        out.push(String::new());
-        out.push(esc(head));
-        out.push(String::new());
-        out.extend(details.iter().map(|d| format!("- {}", esc(d.trim()))));
-    }
-
+/// One fault: its waterfall, what it did and the seed's answer.
+fn fault(f: &FaultRecovery, a: &Analysis) -> Vec<String> {
+    let mut out = vec![String::new(), format!("#### {}", esc(&fault_title(f)))];
     out.push(String::new());
-    out.push("### Availability".into());
+    let mut rows = vec![vec![
+        "step".to_string(),
+        "at".to_string(),
+        "after injection".to_string(),
+    ]];
+    for (t, what) in waterfall(f) {
+        rows.push(vec![
+            what,
+            Clock::of(a).at(t),
+            secs(t.saturating_sub(f.injected_us)),
+        ]);
+    }
+    out.extend(table(&rows));
     out.push(String::new());
+    let mut notes = vec![disruption_text(f)];
+    notes.extend(pushes_text(f));
+    notes.extend(settle_note(f));
+    if f.healed_us.is_none() {
+        notes.push("no heal recorded".into());
+    }
+    out.extend(notes.iter().map(|n| format!("- {}", esc(n))));
+    out.push(format!(
+        "- **The seed's question:** {}",
+        esc(&f.cold_pull.sentence)
+    ));
+    out.push(format!("- {}", esc(&cold_starts_during(f))));
+    if let Some(b) = fault_budget_text(f, a) {
+        out.push(format!("- {}", esc(&b)));
+    }
+    out
+}
+
+/// The refused faults' section, if any fault was refused.
+fn refused(a: &Analysis) -> Vec<String> {
+    if a.refused.is_empty() {
+        return Vec::new();
+    }
+    let mut out = section("Refused faults");
+    out.extend(
+        a.refused
+            .iter()
+            .map(|r| format!("- {}", esc(&refused_text(r, Clock::of(a))))),
+    );
+    out
+}
+
+/// The game day's notes, if any, each at its time.
+fn notes(a: &Analysis) -> Vec<String> {
+    if a.notes.is_empty() {
+        return Vec::new();
+    }
+    let mut out = section("Notes");
+    for n in &a.notes {
+        out.push(format!("- {} {}", Clock::of(a).at(n.t_us), esc(&n.text)));
+    }
+    out
+}
+
+/// What entry points answered without valid credentials, if the topology demands them.
+fn authentication(a: &Analysis) -> Vec<String> {
+    let lines = super::auth::lines(a);
+    let Some((head, details)) = lines.split_first() else {
+        return Vec::new();
+    };
+    let mut out = section("Authentication");
+    out.push(esc(head));
+    out.push(String::new());
+    out.extend(details.iter().map(|d| format!("- {}", esc(d.trim()))));
+    out
+}
+
+fn availability(a: &Analysis) -> Vec<String> {
+    let mut out = section("Availability");
     if a.availability.total.probes == 0 {
         out.push("No probe recorded.".into());
-    } else {
-        out.push(format!("Availability is {}.", esc(&a.availability.rule)));
-        out.push(String::new());
-        out.extend(table(&availability_rows(a)));
+        return out;
     }
+    out.push(format!("Availability is {}.", esc(&a.availability.rule)));
+    out.push(String::new());
+    out.extend(table(&availability_rows(a)));
+    out
+}
 
-    out.push(String::new());
-    out.push("### Cold starts".into());
-    out.push(String::new());
+fn cold_starts(a: &Analysis) -> Vec<String> {
+    let mut out = section("Cold starts");
     if a.cold_starts.all.count == 0 {
         out.push("No cold start recorded.".into());
-    } else {
-        out.push("Latency of the successful cold starts:".into());
-        out.push(String::new());
-        out.extend(table(&cold_start_rows(a)));
-        out.push(String::new());
-        out.push(format!("{}.", esc(COLD_START_COUNTS)));
+        return out;
     }
-    if a.pulls.attempts > 0 {
-        out.push(String::new());
-        out.push("Pull latency (successful pulls) and requests per phase:".into());
-        out.push(String::new());
-        out.extend(table(&pull_rows(a)));
-        out.push(String::new());
-        out.extend(table(&phase_rows(a)));
-        let moves = mirror_move_rows(a);
-        if !moves.is_empty() {
-            out.push(String::new());
-            out.push(format!("{}:", esc(MIRROR_MOVES)));
-            out.push(String::new());
-            out.extend(table(&moves));
-        }
+    out.push("Latency of the successful cold starts:".into());
+    out.push(String::new());
+    out.extend(table(&cold_start_rows(a)));
+    out.push(String::new());
+    out.push(format!("{}.", esc(COLD_START_COUNTS)));
+    out
+}
+
+/// The pulls' and their requests' latency, and the requests moved to another mirror;
+/// under the cold starts' heading.
+fn pulls(a: &Analysis) -> Vec<String> {
+    if a.pulls.attempts == 0 {
+        return Vec::new();
     }
-    for section in super::replication::sections(a, true) {
+    let mut out = vec![String::new()];
+    out.push("Pull latency (successful pulls) and requests per phase:".into());
+    out.push(String::new());
+    out.extend(table(&pull_rows(a)));
+    out.push(String::new());
+    out.extend(table(&phase_rows(a)));
+    let moves = mirror_move_rows(a);
+    if !moves.is_empty() {
         out.push(String::new());
-        out.push(format!("### {}", section.title));
+        out.push(format!("{}:", esc(MIRROR_MOVES)));
         out.push(String::new());
-        out.extend(section.lines.iter().map(|l| esc(l)));
-        if let Some(rows) = &section.table {
+        out.extend(table(&moves));
+    }
+    out
+}
+
+/// The replication sections: lag, push failures, recovery points, integrity.
+fn replication(a: &Analysis) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in super::replication::sections(a, true) {
+        out.extend(section(s.title));
+        out.extend(s.lines.iter().map(|l| esc(l)));
+        if let Some(rows) = &s.table {
             out.push(String::new());
             out.extend(table(rows));
         }
-        if !section.items.is_empty() {
+        if !s.items.is_empty() {
             out.push(String::new());
-            out.extend(section.items.iter().map(|i| format!("- {}", esc(i))));
+            out.extend(s.items.iter().map(|i| format!("- {}", esc(i))));
         }
     }
+    out
+}
+
+/// What the pull-through proxies served and the HTTP errors hosts got, if either.
+fn proxies(a: &Analysis) -> Vec<String> {
     let errors = super::proxy::http_error_rows(a);
-    if let Some(intro) = super::proxy::intro(a).or((!errors.is_empty()).then_some("")) {
+    let Some(intro) = super::proxy::intro(a).or((!errors.is_empty()).then_some("")) else {
+        return Vec::new();
+    };
+    let mut out = vec![String::new(), format!("### {}", super::proxy::HEADING)];
+    if !intro.is_empty() {
         out.push(String::new());
-        out.push(format!("### {}", super::proxy::HEADING));
-        if !intro.is_empty() {
-            out.push(String::new());
-            out.push(esc(intro));
-            out.push(String::new());
-            out.extend(table(&super::proxy::check_rows(a)));
-        }
-        if !errors.is_empty() {
-            out.push(String::new());
-            out.push("HTTP errors answered to hosts' requests (native hosts):".into());
-            out.push(String::new());
-            out.extend(table(&errors));
-        }
+        out.push(esc(intro));
+        out.push(String::new());
+        out.extend(table(&super::proxy::check_rows(a)));
     }
-    let mut text = out.join("\n");
-    text.push('\n');
-    text
+    if !errors.is_empty() {
+        out.push(String::new());
+        out.push("HTTP errors answered to hosts' requests (native hosts):".into());
+        out.push(String::new());
+        out.extend(table(&errors));
+    }
+    out
+}
+
+/// A section's heading, apart from what comes before and after it.
+fn section(title: &str) -> Vec<String> {
+    vec![String::new(), format!("### {title}"), String::new()]
 }
 
 /// Escapes what Markdown or GitHub would otherwise interpret in free text and cells.
@@ -235,19 +307,5 @@ fn table(rows: &[Vec<String>]) -> Vec<String> {
             out.push(format!("|{}", "---|".repeat(row.len())));
         }
     }
-    out
-}
-
-/// The refused faults' section, if any fault was refused.
-fn refused(a: &Analysis) -> Vec<String> {
-    if a.refused.is_empty() {
-        return Vec::new();
-    }
-    let mut out = vec![String::new(), "### Refused faults".into(), String::new()];
-    out.extend(
-        a.refused
-            .iter()
-            .map(|r| format!("- {}", esc(&refused_text(r, Clock::of(a))))),
-    );
     out
 }
