@@ -4,11 +4,11 @@
 //! timed to the same readiness.
 
 use super::median;
+use crate::docker::compose::{self, COMPOSE_FILE};
 use crate::docker::engine::{free_loopback_port, Engine};
 use crate::docker::images::Images;
 use crate::model::error::DrillError;
 use crate::oci;
-use crate::plan::compose::{self, COMPOSE_FILE};
 use crate::plan::Plan;
 use crate::run::{runner, topology};
 use serde::{Deserialize, Serialize};

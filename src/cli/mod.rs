@@ -151,7 +151,7 @@ pub fn main() -> ExitCode {
         }
     };
     if cli.allow_remote {
-        crate::run::docker_host::allow_remote();
+        crate::docker::host::allow_remote();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,10 +1,11 @@
 //! `drill plan`: the resolved plan in words, or written as a docker-compose project.
 
+use crate::docker::compose;
 use crate::docker::engine::{self, Engine};
 use crate::docker::images;
 use crate::fixtures;
 use crate::model::error::{exit, DrillError};
-use crate::plan::{self, compose, Plan};
+use crate::plan::{self, Plan};
 use crate::run::runner;
 use clap::Args;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,9 @@
 //! The only code that talks to the Docker engine: a thin layer over bollard that
 //! labels everything it creates with `drill.run=<run-id>` and removes it by that label.
 
+use crate::docker::host::EngineAddr;
+use crate::model::credentials::Credentials;
 use crate::model::error::{DrillError, SetupContext};
-use crate::run::docker_host::EngineAddr;
-use crate::run::security::Credentials;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
@@ -67,11 +67,11 @@ pub struct Removed {
 
 impl Engine {
     /// Connects to the engine `DOCKER_HOST` names (a remote one only with
-    /// `--allow-remote`, see [`docker_host`](crate::run::docker_host)) and checks that it answers.
+    /// `--allow-remote`, see [`docker_host`](crate::docker::host)) and checks that it answers.
     pub async fn connect() -> Result<Engine, DrillError> {
         let hint =
             "start the Docker engine (e.g. `systemctl start docker`) or point DOCKER_HOST at it";
-        let docker = match crate::run::docker_host::current()? {
+        let docker = match crate::docker::host::current()? {
             EngineAddr::Local(_) => Docker::connect_with_local_defaults(),
             EngineAddr::Remote(host) => Docker::connect_with_host(&host),
         };

@@ -140,7 +140,7 @@ pub fn containerd_recipe() -> Recipe {
 }
 
 /// The token service of `auth: token` regions: drill's own binary, run as
-/// `drill token-service` (see [`crate::run::token_service`]). Its tag follows the binary,
+/// `drill token-service` (see the token service in run/token_service.rs). Its tag follows the binary,
 /// so a rebuilt drill builds a new one.
 pub fn token_service_recipe() -> Result<Recipe, DrillError> {
     let exe = std::env::current_exe()

@@ -12,6 +12,7 @@
 //! the report would charge one's disruption to the other).
 
 pub mod delay_proxy;
+pub mod upstream;
 
 use crate::docker::engine::{ContainerSpec, Engine};
 use crate::docker::images::{BUSYBOX, IPTABLES};
@@ -19,12 +20,12 @@ use crate::faults::delay_proxy::DelayProxy;
 use crate::journal::{Event, Journal};
 use crate::model::error::DrillError;
 use crate::plan::{FaultPlan, Plan, StepPlan};
-use crate::run::upstream::{self, GateMode};
 use crate::scenario::names::Target;
 use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use upstream::GateMode;
 
 const TC: &str = "/usr/sbin/tc";
 /// Time a stopped registry gets to exit after SIGTERM.

@@ -556,8 +556,7 @@ impl Journal {
     }
 }
 
-/// What replaces a secret wherever drill writes text.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::model::credentials::REDACTED;
 
 /// Replaces every secret in `text` with [`REDACTED`].
 pub fn redact(text: &str, secrets: &[String]) -> String {

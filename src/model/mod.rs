@@ -2,9 +2,11 @@
 //! imports nothing else of the crate, so any stage may import it.
 
 pub mod backoff;
+pub mod credentials;
 pub mod error;
 pub mod kinds;
 pub mod limits;
 pub mod replication;
 pub mod sla;
+pub mod ticker;
 pub mod units;

@@ -7,7 +7,7 @@ pub mod token;
 
 use crate::fixtures::{split_reference, Blob, TestImage, OCI_MANIFEST};
 use crate::journal::{MirrorMove, MoveReason, Phase, PhaseKind};
-use crate::run::security::Credentials;
+use crate::model::credentials::Credentials;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
@@ -888,7 +888,7 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
 pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
     let mut req = client.http.get(format!(
         "{base}{}?service={}",
-        crate::run::token_service::TOKEN_PATH,
+        crate::oci::token::TOKEN_PATH,
         token::SERVICE
     ));
     if let Some(c) = &client.credentials {

@@ -2,7 +2,6 @@
 //! every configuration file rendered, every fault target resolved (seeded picks made).
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
-pub mod compose;
 mod describe;
 
 use crate::scenario::names::{Member, Names, Part, Target};
@@ -84,7 +83,7 @@ impl TokenServicePlan {
         format!(
             "{scheme}://{}:{REGISTRY_PORT}{}",
             self.container,
-            crate::run::token_service::TOKEN_PATH
+            crate::oci::token::TOKEN_PATH
         )
     }
 }
@@ -677,6 +676,11 @@ impl Plan {
     }
 }
 
+/// The upstream registry a gate stands in front of (see [`UpstreamPlan`]).
+pub fn registry_behind(gate: &str) -> &str {
+    gate.strip_suffix("-gate").unwrap_or(gate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1040,7 +1044,7 @@ timeline:
         let u = p.upstream.as_ref().unwrap();
         assert_eq!(u.gate, "drill-abc12345-upstream-gate");
         assert_eq!(
-            crate::run::upstream::registry_behind(&u.gate),
+            crate::plan::registry_behind(&u.gate),
             "drill-abc12345-upstream"
         );
         assert_eq!(p.container_count(), 2 * 3 + 2);

@@ -9,10 +9,10 @@ use crate::docker::images::CONTAINERD_HOSTS_DIR;
 use crate::journal::{
     Claim, ColdStartRecord, Event, Interruption, Journal, MirrorMove, MoveReason, Phase, PullRecord,
 };
+use crate::model::credentials::Credentials;
 use crate::oci::{self, Access, Intrusion, Mirror};
 use crate::plan::HostPlan;
 use crate::run::guardrails::Guardrail;
-use crate::run::security::Credentials;
 use crate::scenario::{HostKind, Probes};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -513,29 +513,6 @@ fn ctr_error(output: &str) -> String {
         .unwrap_or_else(|| "ctr failed without output".to_string())
 }
 
-/// Ticks every interval until a token is cancelled. A tick missed while the caller was
-/// busy is not caught up: the next one waits a whole interval.
-pub struct Ticker {
-    tick: tokio::time::Interval,
-    stop: CancellationToken,
-}
-
-impl Ticker {
-    pub fn new(interval: Duration, stop: CancellationToken) -> Ticker {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Ticker { tick, stop }
-    }
-
-    /// Waits for the next tick; false once stopped.
-    pub async fn next(&mut self) -> bool {
-        tokio::select! {
-            _ = self.tick.tick() => true,
-            _ = self.stop.cancelled() => false,
-        }
-    }
-}
-
 /// What the auth probes try on every entry point at each tick: a seeded image's
 /// manifest, anonymously, with the run's user name and a wrong password, and, on
 /// `auth: token` regions, with a forged token.
@@ -690,7 +667,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let mut ticker = Ticker::new(interval, stop);
+    let mut ticker = crate::model::ticker::Ticker::new(interval, stop);
     let mut in_flight = JoinSet::new();
     while ticker.next().await {
         in_flight.spawn(probe());

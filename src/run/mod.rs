@@ -2,7 +2,6 @@
 //! the timeline's faults injected, every event recorded in the journal; and a game day,
 //! the same run driven by hand.
 
-pub mod docker_host;
 pub mod gameday;
 pub mod guardrails;
 pub mod hosts;
@@ -14,4 +13,3 @@ pub mod security;
 pub mod timeline;
 pub mod token_service;
 pub mod topology;
-pub mod upstream;

@@ -3,11 +3,11 @@
 //! through every proxy by tag and by digest and records what each served, with the
 //! requests that reached the upstream's fault point meanwhile.
 
+use crate::faults::upstream;
 use crate::journal::{Event, Journal, ProxyCheckRecord, PullBy};
 use crate::model::error::DrillError;
 use crate::oci::{self, Mirror};
 use crate::plan::{Plan, ProxyPlan};
-use crate::run::upstream;
 use crate::scenario::{ImageSource, UPSTREAM};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

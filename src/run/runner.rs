@@ -538,7 +538,7 @@ fn show_progress(
         let stop = stop.clone();
         let view = driver.view.clone();
         tasks.spawn(async move {
-            let mut ticker = hosts::Ticker::new(LIVE_EVERY, stop);
+            let mut ticker = crate::model::ticker::Ticker::new(LIVE_EVERY, stop);
             // The first tick is at once: nothing to say yet.
             ticker.next().await;
             while ticker.next().await {

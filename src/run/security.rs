@@ -6,8 +6,6 @@
 use crate::model::error::DrillError;
 use crate::plan::Plan;
 use crate::scenario::AuthKind;
-use base64::Engine as _;
-use rand::distr::{Alphanumeric, SampleString};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -18,65 +16,8 @@ pub const HTPASSWD_PATH: &str = "/etc/docker/registry/htpasswd";
 pub const TOKEN_BUNDLE_PATH: &str = "/etc/docker/registry/token.crt";
 /// The realm registries name in their `WWW-Authenticate` challenge.
 pub const REALM: &str = "drill";
-pub use crate::journal::{redact, REDACTED};
-
-/// bcrypt's cost is paid by the registry on every request it authenticates; `htpasswd
-/// -B` uses 5 too. A higher cost would measure password hashing, not the registry.
-const BCRYPT_COST: u32 = 5;
-
-/// A user name and password. Neither `Debug` nor `Display` shows the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: String,
-    password: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials({}:{REDACTED})", self.user)
-    }
-}
-
-impl Credentials {
-    pub(crate) fn generate(user: &str) -> Credentials {
-        Credentials {
-            user: user.to_string(),
-            password: Alphanumeric.sample_string(&mut rand::rng(), 32),
-        }
-    }
-
-    /// The same user with a password that is not theirs: what the auth probes try.
-    pub fn wrong(&self) -> Credentials {
-        Credentials::generate(&self.user)
-    }
-
-    pub fn password(&self) -> &str {
-        &self.password
-    }
-
-    /// The value of an `Authorization: Basic` header.
-    pub fn basic_header(&self) -> String {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.user, self.password));
-        format!("Basic {token}")
-    }
-
-    /// One htpasswd line with a bcrypt hash in the `$2y$` form distribution reads.
-    fn htpasswd_line(&self) -> Result<String, DrillError> {
-        let hash = bcrypt::hash_with_result(&self.password, BCRYPT_COST)
-            .map_err(|e| DrillError::setup(format!("cannot hash the run's password: {e}")))?
-            .format_for_version(bcrypt::Version::TwoY);
-        Ok(format!("{}:{hash}\n", self.user))
-    }
-
-    /// Every form in which the secret could end up in text: the password, and the
-    /// base64 `user:password` of a basic header.
-    fn secrets(&self) -> [String; 2] {
-        let header = self.basic_header();
-        let token = header.trim_start_matches("Basic ").to_string();
-        [self.password.clone(), token]
-    }
-}
+pub use crate::journal::redact;
+pub use crate::model::credentials::{Credentials, REDACTED};
 
 /// What a secure run gives its containers and its hosts.
 #[derive(Clone, Default)]

@@ -4,13 +4,13 @@
 
 use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
+use crate::faults::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use crate::model::error::DrillError;
 use crate::oci;
 use crate::oci::token;
 use crate::plan::{HostPlan, Plan, UpstreamPlan, HAPROXY_CERT_PATH, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH, TOKEN_PATH};
-use crate::run::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use crate::scenario::{AuthKind, UPSTREAM};
 use base64::Engine as _;
 use std::collections::HashMap;

@@ -6,8 +6,8 @@
 
 use super::live::LiveView;
 use crate::journal::Journal;
+use crate::model::ticker::Ticker;
 use crate::plan::{Plan, StepPlan};
-use crate::run::hosts::Ticker;
 use crate::ui::live::{Percentiles, Snapshot, RECENT_US};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{cursor, execute, terminal};

@@ -115,18 +115,13 @@ fn registry_error(code: &str, message: &str) -> String {
     format!(r#"{{"errors":[{{"code":"{code}","message":"{message}","detail":null}}]}}"#)
 }
 
-/// The upstream registry a gate stands in front of (see [`crate::plan::UpstreamPlan`]).
-pub fn registry_behind(gate: &str) -> &str {
-    gate.strip_suffix("-gate").unwrap_or(gate)
-}
-
 /// Switches a running gate to `mode`: a new configuration, and a reload.
 pub async fn switch(engine: &Engine, gate: &str, mode: GateMode) -> Result<(), DrillError> {
     engine
         .upload_file(
             gate,
             HAPROXY_CONFIG_PATH,
-            config(registry_behind(gate), mode).as_bytes(),
+            config(crate::plan::registry_behind(gate), mode).as_bytes(),
         )
         .await?;
     engine.signal(gate, "SIGUSR2").await
