@@ -6,6 +6,8 @@
 //! crate. docs/architecture.md gives the rule for what may import what.
 
 pub mod analysis;
+#[cfg(test)]
+mod architecture;
 pub mod bench;
 pub mod cli;
 pub mod docker;

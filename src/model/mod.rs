@@ -10,3 +10,4 @@ pub mod replication;
 pub mod sla;
 pub mod ticker;
 pub mod units;
+pub mod wire;

@@ -888,7 +888,7 @@ pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
 pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
     let mut req = client.http.get(format!(
         "{base}{}?service={}",
-        crate::oci::token::TOKEN_PATH,
+        crate::model::wire::TOKEN_PATH,
         token::SERVICE
     ));
     if let Some(c) = &client.credentials {

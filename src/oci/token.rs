@@ -9,9 +9,6 @@ use base64::Engine as _;
 use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde::{Deserialize, Serialize};
 
-/// The path of the token endpoint (the realm is `<scheme>://<container>:5000/token`).
-pub const TOKEN_PATH: &str = "/token";
-
 /// Who issues the run's tokens (`iss`), and the service they are for (`aud`): the
 /// registries accept exactly these.
 pub const ISSUER: &str = "drill-token-service";

@@ -83,7 +83,7 @@ impl TokenServicePlan {
         format!(
             "{scheme}://{}:{REGISTRY_PORT}{}",
             self.container,
-            crate::oci::token::TOKEN_PATH
+            crate::model::wire::TOKEN_PATH
         )
     }
 }
