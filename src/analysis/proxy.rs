@@ -4,6 +4,7 @@
 
 use crate::journal::{Event, ProxyCheckRecord, PullBy, Record};
 use crate::model::kinds::FaultKind;
+use crate::model::names::proxy_name;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,10 +40,15 @@ impl ProxyBehaviour {
 pub fn analyze(records: &[Record]) -> ProxyBehaviour {
     let mut out = ProxyBehaviour::default();
     let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+    // The proxies are the regions' `<region>-proxy` entry points.
+    let mut proxies: BTreeSet<String> = BTreeSet::new();
     let mut ordered: Vec<&Record> = records.iter().collect();
     ordered.sort_by_key(|r| r.t_us);
     for r in ordered {
         match &r.event {
+            Event::RunStarted(info) => {
+                proxies.extend(info.regions.iter().map(|r| proxy_name(r)));
+            }
             Event::ProxyWarmed { proxy, image } => {
                 held.insert((proxy.clone(), image.clone()));
             }
@@ -55,7 +61,7 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
                 }
                 // The manifest came through the proxy: it now holds the image.
                 if let Some(m) = p.phases.first().filter(|_| p.ok) {
-                    if m.endpoint.ends_with("-proxy") {
+                    if proxies.contains(&m.endpoint) {
                         held.insert((m.endpoint.clone(), p.image.clone()));
                     }
                 }
@@ -85,7 +91,7 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::tests::{phase, pull, rec};
+    use crate::analysis::tests::{phase, pull, rec, run_started};
     use crate::journal::PhaseKind;
 
     fn check(t_us: u64, proxy: &str, by: PullBy, ok: bool) -> Record {
@@ -121,6 +127,7 @@ mod tests {
     #[test]
     fn cached_follows_warming_serving_and_wipes() {
         let records = vec![
+            run_started(&["eu", "us"], Default::default()),
             rec(
                 1,
                 Event::ProxyWarmed {

@@ -4,6 +4,7 @@
 use super::{Latency, SETTLE_WINDOWS, SETTLE_WINDOW_US};
 use crate::journal::{ColdStartOutcome, ColdStartRecord};
 use crate::model::kinds::FaultKind;
+use crate::model::names::token_service_name;
 use crate::model::units::format_secs;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -171,8 +172,9 @@ impl Injected<'_> {
         if probed.contains(self.target) {
             return series == self.target;
         }
-        let region = series.strip_suffix("-token").unwrap_or(series);
-        self.regions.iter().any(|r| r == series || r == region)
+        self.regions
+            .iter()
+            .any(|r| r == series || token_service_name(r) == series)
     }
 }
 

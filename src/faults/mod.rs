@@ -19,7 +19,7 @@ use crate::docker::images::{BUSYBOX, IPTABLES};
 use crate::faults::delay_proxy::DelayProxy;
 use crate::journal::{Event, Journal};
 use crate::model::error::DrillError;
-use crate::plan::{FaultPlan, Plan, StepPlan};
+use crate::plan::{FaultPlan, Plan, StepPlan, UpstreamPlan};
 use crate::scenario::names::Target;
 use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
 use std::collections::HashMap;
@@ -127,6 +127,8 @@ pub struct Injector {
     pub blobs: HashMap<String, (String, Vec<String>)>,
     /// Delaying proxies in front of entry points, by load balancer container.
     pub proxies: Arc<Mutex<HashMap<String, Arc<DelayProxy>>>>,
+    /// The upstream and its gate, the fault point of `upstream-*` faults.
+    pub upstream: Option<UpstreamPlan>,
 }
 
 /// What a heal must undo.
@@ -140,7 +142,7 @@ enum Undo {
     /// Load balancers whose delaying proxy goes back to pass-through.
     Proxy(Vec<String>),
     /// The upstream's gate, back to passing everything.
-    Gate(String),
+    Gate,
     /// (container holding the storage, command that deletes the filler file)
     Unfill(String, Vec<String>),
 }
@@ -428,7 +430,7 @@ fn undo_for(f: &FaultPlan) -> Option<Undo> {
         FaultKind::UpstreamOutage
         | FaultKind::UpstreamRateLimit
         | FaultKind::UpstreamErrors
-        | FaultKind::UpstreamSlow => all.first().cloned().map(Undo::Gate),
+        | FaultKind::UpstreamSlow => Some(Undo::Gate),
         FaultKind::Bandwidth | FaultKind::Latency => {
             Some(sidecars(vec![tc(&["qdisc", "del", "dev", "eth0", "root"])]))
         }
@@ -493,10 +495,11 @@ impl Injector {
             | FaultKind::UpstreamRateLimit
             | FaultKind::UpstreamErrors
             | FaultKind::UpstreamSlow => {
-                let gate = members
-                    .first()
+                let upstream = self
+                    .upstream
+                    .as_ref()
                     .ok_or_else(|| DrillError::setup("the scenario has no upstream to act on"))?;
-                upstream::switch(e, gate, GateMode::of(f)).await
+                upstream::switch(e, upstream, GateMode::of(f)).await
             }
             FaultKind::Pause => on_all(members, |c| e.pause(c)).await,
             FaultKind::ZoneOutage | FaultKind::RegionOutage => match f.params.mode {
@@ -730,7 +733,10 @@ impl Injector {
             }
             Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
             Undo::Proxy(lbs) => self.set_proxies(lbs, Duration::ZERO, Duration::ZERO),
-            Undo::Gate(gate) => upstream::switch(e, gate, GateMode::Pass).await,
+            Undo::Gate => match &self.upstream {
+                Some(upstream) => upstream::switch(e, upstream, GateMode::Pass).await,
+                None => Ok(()),
+            },
             Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()),
             Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
             Undo::Sidecars(list) => {

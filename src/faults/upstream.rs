@@ -8,7 +8,7 @@
 use crate::docker::engine::Engine;
 use crate::docker::images::HAPROXY_CONFIG_PATH;
 use crate::model::error::DrillError;
-use crate::plan::{FaultPlan, HAPROXY_COMMON, REGISTRY_PORT};
+use crate::plan::{FaultPlan, UpstreamPlan, HAPROXY_COMMON, REGISTRY_PORT};
 use crate::scenario::FaultKind;
 use std::time::Duration;
 
@@ -115,13 +115,18 @@ fn registry_error(code: &str, message: &str) -> String {
     format!(r#"{{"errors":[{{"code":"{code}","message":"{message}","detail":null}}]}}"#)
 }
 
-/// Switches a running gate to `mode`: a new configuration, and a reload.
-pub async fn switch(engine: &Engine, gate: &str, mode: GateMode) -> Result<(), DrillError> {
+/// Switches the running gate of `upstream` to `mode`: a new configuration, and a reload.
+pub async fn switch(
+    engine: &Engine,
+    upstream: &UpstreamPlan,
+    mode: GateMode,
+) -> Result<(), DrillError> {
+    let gate = &upstream.gate;
     engine
         .upload_file(
             gate,
             HAPROXY_CONFIG_PATH,
-            config(crate::plan::registry_behind(gate), mode).as_bytes(),
+            config(&upstream.container, mode).as_bytes(),
         )
         .await?;
     engine.signal(gate, "SIGUSR2").await

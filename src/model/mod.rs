@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod error;
 pub mod kinds;
 pub mod limits;
+pub mod names;
 pub mod replication;
 pub mod sla;
 pub mod ticker;

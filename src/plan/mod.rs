@@ -676,11 +676,6 @@ impl Plan {
     }
 }
 
-/// The upstream registry a gate stands in front of (see [`UpstreamPlan`]).
-pub fn registry_behind(gate: &str) -> &str {
-    gate.strip_suffix("-gate").unwrap_or(gate)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1043,10 +1038,7 @@ timeline:
         assert_eq!(p.hosts[0].mirrors, ["eu-proxy", "upstream", "us-proxy"]);
         let u = p.upstream.as_ref().unwrap();
         assert_eq!(u.gate, "drill-abc12345-upstream-gate");
-        assert_eq!(
-            crate::plan::registry_behind(&u.gate),
-            "drill-abc12345-upstream"
-        );
+        assert_eq!(u.container, "drill-abc12345-upstream");
         assert_eq!(p.container_count(), 2 * 3 + 2);
         let faults = faults_of(&p);
         assert_eq!(faults[0].containers, [u.gate.as_str()]);

@@ -46,7 +46,10 @@ pub async fn warm(
     );
     let pulled = |image: &&str| {
         plan.hosts.iter().any(|h| {
-            h.mirrors.iter().any(|m| m.ends_with("-proxy")) && h.pull.iter().any(|p| p == image)
+            h.mirrors
+                .iter()
+                .any(|m| proxies(plan).any(|p| p.name == *m))
+                && h.pull.iter().any(|p| p == image)
         })
     };
     for proxy in proxies(plan) {

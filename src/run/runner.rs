@@ -190,6 +190,7 @@ pub async fn run_plan(
         toolbox: images.toolbox.clone(),
         blobs: Default::default(),
         proxies: Default::default(),
+        upstream: plan.upstream.clone(),
     };
     let guard = plan.guardrails.abort_if.map(Guardrail::new);
     let guard_tripped = {

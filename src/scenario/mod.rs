@@ -18,6 +18,7 @@ pub use timeline::parse_fault;
 use crate::model::backoff::{BackoffModel, KubeletBackoff};
 pub use crate::model::kinds::{FaultKind, HostKind};
 use crate::model::limits::*;
+pub use crate::model::names::{host_name, proxy_name, token_service_name, PER_REGION, UPSTREAM};
 pub use crate::model::replication::{Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
 pub use crate::model::sla::*;
 use crate::model::units::{Count, Percent, Size, Span};
@@ -143,9 +144,6 @@ pub struct Topology {
     pub token_service: Option<Spanned<String>>,
 }
 
-/// `topology.token_service`'s default: a token service in every token region.
-pub const PER_REGION: &str = "per-region";
-
 impl Topology {
     /// The replication as declared, or the default (`push-to-all`).
     pub fn replication(&self) -> Replication {
@@ -177,24 +175,6 @@ fn canary_size() -> Size {
 pub enum ProxyMode {
     /// One distribution registry in proxy mode per region, with its own storage.
     PerRegion,
-}
-
-/// The mirror name of the upstream, in host mirror lists and fault targets.
-pub const UPSTREAM: &str = "upstream";
-
-/// The mirror name of a region's proxy: `<region>-proxy`.
-pub fn proxy_name(region: &str) -> String {
-    format!("{region}-proxy")
-}
-
-/// A host's name: `<fleet>-<zone>-<n>`, n counted from 1 in each zone.
-pub fn host_name(fleet: &str, zone: &str, n: u64) -> String {
-    format!("{fleet}-{zone}-{n}")
-}
-
-/// The name of a region's token service (`auth: token`): `<region>-token`.
-pub fn token_service_name(region: &str) -> String {
-    format!("{region}-token")
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
