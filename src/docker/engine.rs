@@ -3,7 +3,7 @@
 
 use crate::docker::host::EngineAddr;
 use crate::model::credentials::Credentials;
-use crate::model::error::{DrillError, SetupContext};
+use crate::model::error::{DrillError, EngineError, Refusal, SetupContext};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
@@ -65,6 +65,38 @@ pub struct Removed {
     pub errors: Vec<String>,
 }
 
+/// Adds what drill was doing to an engine error, and reads once what the refusal means.
+trait EngineContext<T> {
+    fn engine_context(self, what: impl FnOnce() -> String) -> Result<T, DrillError>;
+}
+
+impl<T> EngineContext<T> for Result<T, bollard::errors::Error> {
+    fn engine_context(self, what: impl FnOnce() -> String) -> Result<T, DrillError> {
+        self.map_err(|e| {
+            EngineError {
+                what: what(),
+                refusal: refusal(&e),
+                source: Box::new(e),
+            }
+            .into()
+        })
+    }
+}
+
+/// The engine says why it refused only in words: this is the one place drill reads
+/// them, so that every caller matches a [`Refusal`] instead.
+fn refusal(e: &bollard::errors::Error) -> Refusal {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains("port is already allocated")
+                || message.contains("address already in use") =>
+        {
+            Refusal::PortTaken
+        }
+        _ => Refusal::Other,
+    }
+}
+
 impl Engine {
     /// Connects to the engine `DOCKER_HOST` names (a remote one only with
     /// `--allow-remote`, see [`docker_host`](crate::docker::host)) and checks that it answers.
@@ -104,7 +136,7 @@ impl Engine {
                 ..Default::default()
             })
             .await
-            .setup_context(|| format!("cannot create network {name}"))?;
+            .engine_context(|| format!("cannot create network {name}"))?;
         Ok(())
     }
 
@@ -141,7 +173,7 @@ impl Engine {
                 ..Default::default()
             })
             .await
-            .setup_context(|| format!("cannot create volume {name}"))?;
+            .engine_context(|| format!("cannot create volume {name}"))?;
         Ok(())
     }
 
@@ -222,7 +254,7 @@ impl Engine {
         self.docker
             .create_container(Some(options), body)
             .await
-            .setup_context(|| format!("cannot create container {}", spec.name))?;
+            .engine_context(|| format!("cannot create container {}", spec.name))?;
         Ok(())
     }
 
@@ -263,14 +295,14 @@ impl Engine {
         self.docker
             .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
             .await
-            .setup_context(|| format!("cannot write {path} into {container}"))
+            .engine_context(|| format!("cannot write {path} into {container}"))
     }
 
     pub async fn start(&self, container: &str) -> Result<(), DrillError> {
         self.docker
             .start_container(container, None)
             .await
-            .setup_context(|| format!("cannot start container {container}"))
+            .engine_context(|| format!("cannot start container {container}"))
     }
 
     /// SIGKILL, as a crashed machine would.
@@ -286,7 +318,7 @@ impl Engine {
         self.docker
             .kill_container(container, Some(options))
             .await
-            .setup_context(|| format!("cannot send {signal} to container {container}"))
+            .engine_context(|| format!("cannot send {signal} to container {container}"))
     }
 
     /// Graceful stop: SIGTERM, then SIGKILL after `grace`.
@@ -297,7 +329,7 @@ impl Engine {
         self.docker
             .stop_container(container, Some(options))
             .await
-            .setup_context(|| format!("cannot stop container {container}"))
+            .engine_context(|| format!("cannot stop container {container}"))
     }
 
     pub async fn restart(&self, container: &str) -> Result<(), DrillError> {
@@ -305,21 +337,21 @@ impl Engine {
         self.docker
             .restart_container(container, Some(options))
             .await
-            .setup_context(|| format!("cannot restart container {container}"))
+            .engine_context(|| format!("cannot restart container {container}"))
     }
 
     pub async fn pause(&self, container: &str) -> Result<(), DrillError> {
         self.docker
             .pause_container(container)
             .await
-            .setup_context(|| format!("cannot pause container {container}"))
+            .engine_context(|| format!("cannot pause container {container}"))
     }
 
     pub async fn unpause(&self, container: &str) -> Result<(), DrillError> {
         self.docker
             .unpause_container(container)
             .await
-            .setup_context(|| format!("cannot unpause container {container}"))
+            .engine_context(|| format!("cannot unpause container {container}"))
     }
 
     pub async fn detach(&self, network: &str, container: &str) -> Result<(), DrillError> {
@@ -330,7 +362,7 @@ impl Engine {
         self.docker
             .disconnect_network(network, request)
             .await
-            .setup_context(|| format!("cannot disconnect {container} from {network}"))
+            .engine_context(|| format!("cannot disconnect {container} from {network}"))
     }
 
     pub async fn attach(&self, network: &str, container: &str) -> Result<(), DrillError> {
@@ -341,7 +373,7 @@ impl Engine {
         self.docker
             .connect_network(network, request)
             .await
-            .setup_context(|| format!("cannot connect {container} to {network}"))
+            .engine_context(|| format!("cannot connect {container} to {network}"))
     }
 
     /// The container's address on `network`, if it has one.
@@ -354,7 +386,7 @@ impl Engine {
             .docker
             .inspect_container(container, None)
             .await
-            .setup_context(|| format!("cannot inspect container {container}"))?;
+            .engine_context(|| format!("cannot inspect container {container}"))?;
         Ok(info
             .network_settings
             .and_then(|n| n.networks)
@@ -378,7 +410,7 @@ impl Engine {
                 },
             )
             .await
-            .setup_context(|| format!("cannot run {}", what()))?;
+            .engine_context(|| format!("cannot run {}", what()))?;
         let mut output = String::new();
         if let StartExecResults::Attached {
             output: mut stream, ..
@@ -386,7 +418,7 @@ impl Engine {
             .docker
             .start_exec(&exec.id, None)
             .await
-            .setup_context(|| format!("cannot run {}", what()))?
+            .engine_context(|| format!("cannot run {}", what()))?
         {
             while let Some(Ok(chunk)) = stream.next().await {
                 output.push_str(&chunk.to_string());
@@ -396,7 +428,7 @@ impl Engine {
             .docker
             .inspect_exec(&exec.id)
             .await
-            .setup_context(|| format!("cannot inspect {}", what()))?
+            .engine_context(|| format!("cannot inspect {}", what()))?
             .exit_code;
         if code == Some(0) {
             Ok(output)
@@ -472,7 +504,7 @@ impl Engine {
             .next()
             .await
             .ok_or_else(|| DrillError::setup(format!("no stats for container {container}")))?
-            .setup_context(|| format!("cannot read the stats of container {container}"))?;
+            .engine_context(|| format!("cannot read the stats of container {container}"))?;
         let ns = stats
             .cpu_stats
             .and_then(|c| c.cpu_usage)
@@ -492,8 +524,8 @@ impl Engine {
         let mut stream = self.docker.logs(container, Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.setup_context(|| format!("cannot read the logs of container {container}"))?;
+            let chunk = chunk
+                .engine_context(|| format!("cannot read the logs of container {container}"))?;
             text.push_str(&chunk.to_string());
         }
         Ok(text
@@ -509,7 +541,7 @@ impl Engine {
             .docker
             .inspect_container(container, None)
             .await
-            .setup_context(|| format!("cannot inspect container {container}"))?
+            .engine_context(|| format!("cannot inspect container {container}"))?
             .state
             .and_then(|s| s.finished_at)
             .unwrap_or_default())
@@ -521,7 +553,7 @@ impl Engine {
             .docker
             .info()
             .await
-            .setup_context(|| "cannot read the engine's configuration".to_string())?;
+            .engine_context(|| "cannot read the engine's configuration".to_string())?;
         Ok(info
             .registry_config
             .and_then(|r| r.insecure_registry_cidrs)
@@ -568,7 +600,7 @@ impl Engine {
                     .build(),
             ))
             .await
-            .setup_context(|| "cannot list containers".to_string())?;
+            .engine_context(|| "cannot list containers".to_string())?;
         let networks = self
             .docker
             .list_networks(Some(
@@ -577,7 +609,7 @@ impl Engine {
                     .build(),
             ))
             .await
-            .setup_context(|| "cannot list networks".to_string())?;
+            .engine_context(|| "cannot list networks".to_string())?;
         let volumes = self
             .docker
             .list_volumes(Some(
@@ -586,7 +618,7 @@ impl Engine {
                     .build(),
             ))
             .await
-            .setup_context(|| "cannot list volumes".to_string())?;
+            .engine_context(|| "cannot list volumes".to_string())?;
         Ok(Labelled {
             containers: containers.into_iter().filter_map(|c| c.id).collect(),
             networks: networks.into_iter().filter_map(|n| n.name).collect(),

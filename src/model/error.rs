@@ -17,23 +17,51 @@ pub mod exit {
     pub const USAGE: u8 = 64;
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DrillError {
     /// The scenario file or the command line is wrong (exit 64).
+    #[error("{0}")]
     Usage(String),
     /// Docker, a host package, an image build or the topology failed (exit 4).
+    #[error("{0}")]
     Setup(String),
+    /// The Docker engine refused a request or could not answer it (exit 4).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     /// The run was stopped by a signal or a guardrail (exit 3).
+    #[error("{0}")]
     Aborted(String),
     /// Removing what drill created (or healing a fault) failed (exit 5).
+    #[error("{0}")]
     Cleanup(String),
 }
 
+/// A request the Docker engine refused or could not answer: what drill was doing, what
+/// the refusal means to drill, and the engine's own error as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct EngineError {
+    pub what: String,
+    pub refusal: Refusal,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// What an engine's refusal means to drill, decided once where its answer is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A port to publish was bound by something else meanwhile: pick another.
+    PortTaken,
+    /// Anything else: reported as it is.
+    Other,
+}
+
 impl DrillError {
+    /// The one place a failure becomes an exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
             DrillError::Usage(_) => exit::USAGE,
-            DrillError::Setup(_) => exit::SETUP,
+            DrillError::Setup(_) | DrillError::Engine(_) => exit::SETUP,
             DrillError::Aborted(_) => exit::ABORTED,
             DrillError::Cleanup(_) => exit::CLEANUP,
         }
@@ -43,19 +71,6 @@ impl DrillError {
         DrillError::Setup(msg.to_string())
     }
 }
-
-impl fmt::Display for DrillError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DrillError::Usage(m)
-            | DrillError::Setup(m)
-            | DrillError::Aborted(m)
-            | DrillError::Cleanup(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for DrillError {}
 
 impl From<DrillError> for ExitCode {
     fn from(e: DrillError) -> Self {

@@ -5,7 +5,7 @@
 use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
 use crate::faults::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
-use crate::model::error::DrillError;
+use crate::model::error::{DrillError, Refusal};
 use crate::oci;
 use crate::oci::token;
 use crate::plan::{HostPlan, Plan, UpstreamPlan, HAPROXY_CERT_PATH, REGISTRY_PORT};
@@ -21,12 +21,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Tries at publishing an entry point before giving up on free ports.
 const PORT_ATTEMPTS: u32 = 5;
-
-/// Docker's refusal to publish a port something else bound meanwhile.
-fn port_taken(e: &DrillError) -> bool {
-    let msg = e.to_string();
-    msg.contains("port is already allocated") || msg.contains("address already in use")
-}
 
 /// Creates `spec` with a port on 127.0.0.1 published to [`REGISTRY_PORT`], copies
 /// `files` (path, contents) into it, starts it and returns the port. The free port is
@@ -48,7 +42,9 @@ async fn start_published(
         }
         match engine.start(&spec.name).await {
             Ok(()) => return Ok(port),
-            Err(e) if attempt < PORT_ATTEMPTS && port_taken(&e) => {
+            Err(DrillError::Engine(e))
+                if attempt < PORT_ATTEMPTS && e.refusal == Refusal::PortTaken =>
+            {
                 engine.remove_container(&spec.name).await?;
                 attempt += 1;
             }
