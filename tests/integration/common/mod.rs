@@ -1,12 +1,11 @@
 //! Helpers shared by the integration tests: run the real `drill` binary and look at
 //! what it left in its run folder and in the Docker engine.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use registry_drill::engine::{Engine, Labelled};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[path = "../../src/report/schema_check.rs"]
+#[path = "../../../src/report/schema_check.rs"]
 pub mod schema_check;
 
 pub fn drill() -> Command {

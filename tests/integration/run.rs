@@ -1,8 +1,8 @@
 //! `drill run` against the real Docker engine: real registries, haproxy, real kills.
 //! Each test checks that its run left nothing labelled behind.
 
-mod common;
-use common::{drill, leftovers, run, scenario, variant, CleanRun};
+use crate::common;
+use crate::common::{drill, leftovers, run, scenario, variant, CleanRun};
 use std::time::Duration;
 
 /// A region lost while its hosts cold-start shows as failures, then recovery, and the

@@ -1,8 +1,8 @@
 //! A game day as a team runs it: `up`, then `status`, `inject`, `note`, `heal` and `down`
 //! from another terminal, against the real engine.
 
-mod common;
-use common::{ask, drill, game_day_up, leftovers, scenario, text, until_up, StopOnDrop};
+use crate::common;
+use crate::common::{ask, drill, game_day_up, leftovers, scenario, text, until_up, StopOnDrop};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -1,8 +1,8 @@
 //! Host kinds against the real Docker engine: a containerd host falling back through its
 //! mirrors, the local engine as a host, and a wave of 500 native hosts.
 
-mod common;
-use common::{run, scenario};
+use crate::common;
+use crate::common::{run, scenario};
 use serde_json::Value;
 
 fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {

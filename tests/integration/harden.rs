@@ -3,9 +3,9 @@
 //! concurrent runs that keep to themselves, and a kill -9 that `clean` and `report`
 //! recover from.
 
-mod common;
+use crate::common;
 
-use common::{drill, scenario, text, CleanRun};
+use crate::common::{drill, scenario, text, CleanRun};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -2,9 +2,9 @@
 //! distribution nodes, native and containerd hosts pulling with the run's credentials,
 //! and the auth probes that must keep failing through a zone outage.
 
-mod common;
+use crate::common;
+use crate::common::{check, drill, leftovers, run, scenario, text};
 use base64::Engine as _;
-use common::{check, drill, leftovers, run, scenario, text};
 use serde_json::Value;
 use std::process::Command;
 

@@ -2,8 +2,8 @@
 //! its heal, and nothing left behind. Scenarios put each fault in its own single-node
 //! region so effects do not mix; region `ok` is never touched.
 
-mod common;
-use common::{drill, leftovers, run, scenario, Run};
+use crate::common;
+use crate::common::{drill, leftovers, run, scenario, Run};
 use serde_json::Value;
 
 /// Failed and total probes of a region within [from, to) µs.

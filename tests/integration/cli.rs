@@ -1,7 +1,7 @@
 //! The command line without Docker: validation, planning, usage errors, exit codes.
 
-mod common;
-use common::{drill, scenario, text, variant};
+use crate::common;
+use crate::common::{drill, scenario, text, variant};
 
 #[test]
 fn bundled_scenarios_validate() {

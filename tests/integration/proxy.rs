@@ -2,8 +2,7 @@
 //! what a warm and a wiped proxy serve while the upstream is down, that a wiped proxy's
 //! next pull goes upstream, and that hosts see the upstream's rate limiting.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// (proxy, image, by) → (cached, ok, upstream requests) of the proxy checks after `from_s`
