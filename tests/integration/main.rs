@@ -12,5 +12,6 @@ mod harden;
 mod hosts;
 mod proxy;
 mod replication;
+mod reports;
 mod run;
 mod secure;
