@@ -120,23 +120,20 @@ fn a_scenario_that_is_no_regular_file_is_refused_at_once() {
 /// A 2^64-byte layer and a billion hosts: refused with the file, line and field.
 #[test]
 fn absurd_sizes_and_counts_name_file_line_and_field() {
-    for (from, to, line, says) in [
+    for (from, to, says) in [
         (
             "layers: [64KiB]",
             "layers: [18446744073709551616]",
-            9,
             "is larger than any size a scenario takes",
         ),
         (
             "layers: [64KiB]",
             "layers: [16EiB]",
-            9,
             "unknown unit 'EiB'",
         ),
         (
             "per_zone: 2",
             "per_zone: 1000000000",
-            11,
             "hosts[0].per_zone: 1000000000 is out of range: expected a whole number from 1 to 10000",
         ),
     ] {
@@ -144,6 +141,7 @@ fn absurd_sizes_and_counts_name_file_line_and_field() {
         let out = drill().arg("validate").arg(file.path()).output().unwrap();
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(64), "{err}");
+        let line = common::line_of(file.path(), to);
         let at = format!("{}:{line}:", file.path().display());
         assert!(err.contains(&at) && err.contains(says), "{to}: {err}");
     }

@@ -159,6 +159,17 @@ pub fn variant(name: &str, from: &str, to: &str) -> tempfile::NamedTempFile {
     file
 }
 
+/// The line number (from 1) of the first line of `file` containing `needle`: tests name
+/// a line by what it holds, so that editing a scenario moves no other test's line.
+pub fn line_of(file: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line of {} contains {needle:?}", file.display()))
+        + 1
+}
+
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
