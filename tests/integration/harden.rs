@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use crate::common::{drill, scenario, text, CleanRun};
+use crate::common::{drill, scenario, text, CleanRun, Kinds};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -315,14 +315,13 @@ fn a_full_disk_never_leaves_a_truncated_report() {
 /// Names of a run's containers, and the entry points its journal recorded.
 fn containers_and_entry_points(run_id: &str, dir: &Path) -> (Vec<String>, Vec<String>) {
     let names = common::container_names(run_id);
-    let urls = common::journal(dir)
-        .into_iter()
-        .find(|e| e["type"] == "topology_up")
-        .expect("topology_up recorded")["entry_points"]
-        .as_array()
-        .unwrap()
+    let urls = common::journal::read(dir)
+        .topology_up()
+        .first()
+        .expect("topology_up recorded")
+        .entry_points
         .iter()
-        .map(|e| e["url"].as_str().unwrap().to_string())
+        .map(|e| e.url.clone())
         .collect();
     (names, urls)
 }

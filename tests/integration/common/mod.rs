@@ -5,6 +5,9 @@ use registry_drill::engine::{Engine, Labelled};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod journal;
+pub use journal::{Event, Kinds};
+
 #[path = "../../../src/report/schema_check.rs"]
 pub mod schema_check;
 
@@ -52,8 +55,8 @@ impl Run {
     pub fn summary(&self) -> serde_json::Value {
         summary(&self.dir)
     }
-    pub fn journal(&self) -> Vec<serde_json::Value> {
-        journal(&self.dir)
+    pub fn journal(&self) -> Vec<Event> {
+        journal::read(&self.dir)
     }
     pub fn run_id(&self) -> String {
         run_id(&self.dir)
@@ -66,13 +69,6 @@ impl Run {
     }
 }
 
-/// When a probe event got its answer (or gave up), µs into the run: probes are stamped
-/// when sent, so one sent just before a fault may fail because of it.
-pub fn answered_us(probe: &serde_json::Value) -> u64 {
-    probe["t_us"].as_u64().unwrap() + probe["latency_us"].as_u64().unwrap()
-}
-
-/// A run folder's summary.json, checked against `schema/summary.schema.json`.
 /// The verdict's check `name` in a summary.
 pub fn check<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     summary["verdict"]["checks"]
@@ -83,6 +79,7 @@ pub fn check<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::
         .unwrap_or_else(|| panic!("no check {name}: {:#}", summary["verdict"]))
 }
 
+/// A run folder's summary.json, checked against `schema/summary.schema.json`.
 pub fn summary(dir: &Path) -> serde_json::Value {
     let raw = std::fs::read(dir.join("summary.json")).expect("summary.json written");
     let summary = serde_json::from_slice(&raw).expect("summary.json is JSON");
@@ -101,19 +98,11 @@ pub fn assert_valid_summary(summary: &serde_json::Value) {
     );
 }
 
-pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("journal.jsonl"))
-        .expect("journal.jsonl written")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each journal line is JSON"))
-        .collect()
-}
-
 pub fn run_id(dir: &Path) -> String {
-    journal(dir)[0]["run_id"]
-        .as_str()
-        .expect("run_started first")
-        .to_string()
+    match journal::read(dir).into_iter().next() {
+        Some(Event::RunStarted(started)) => started.run_id,
+        first => panic!("run_started first, not {first:?}"),
+    }
 }
 
 /// The single run folder drill created under `out`.
