@@ -3,9 +3,9 @@
 //! concurrent runs that keep to themselves, and a kill -9 that `clean` and `report`
 //! recover from.
 
-mod common;
+use crate::common;
 
-use common::{drill, scenario, text, CleanRun};
+use crate::common::{drill, scenario, text, CleanRun, Kinds};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -120,23 +120,20 @@ fn a_scenario_that_is_no_regular_file_is_refused_at_once() {
 /// A 2^64-byte layer and a billion hosts: refused with the file, line and field.
 #[test]
 fn absurd_sizes_and_counts_name_file_line_and_field() {
-    for (from, to, line, says) in [
+    for (from, to, says) in [
         (
             "layers: [64KiB]",
             "layers: [18446744073709551616]",
-            9,
             "is larger than any size a scenario takes",
         ),
         (
             "layers: [64KiB]",
             "layers: [16EiB]",
-            9,
             "unknown unit 'EiB'",
         ),
         (
             "per_zone: 2",
             "per_zone: 1000000000",
-            11,
             "hosts[0].per_zone: 1000000000 is out of range: expected a whole number from 1 to 10000",
         ),
     ] {
@@ -144,6 +141,7 @@ fn absurd_sizes_and_counts_name_file_line_and_field() {
         let out = drill().arg("validate").arg(file.path()).output().unwrap();
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(64), "{err}");
+        let line = common::line_of(file.path(), to);
         let at = format!("{}:{line}:", file.path().display());
         assert!(err.contains(&at) && err.contains(says), "{to}: {err}");
     }
@@ -317,14 +315,13 @@ fn a_full_disk_never_leaves_a_truncated_report() {
 /// Names of a run's containers, and the entry points its journal recorded.
 fn containers_and_entry_points(run_id: &str, dir: &Path) -> (Vec<String>, Vec<String>) {
     let names = common::container_names(run_id);
-    let urls = common::journal(dir)
-        .into_iter()
-        .find(|e| e["type"] == "topology_up")
-        .expect("topology_up recorded")["entry_points"]
-        .as_array()
-        .unwrap()
+    let urls = common::journal::read(dir)
+        .topology_up()
+        .first()
+        .expect("topology_up recorded")
+        .entry_points
         .iter()
-        .map(|e| e["url"].as_str().unwrap().to_string())
+        .map(|e| e.url.clone())
         .collect();
     (names, urls)
 }

@@ -1,7 +1,7 @@
 //! The command line without Docker: validation, planning, usage errors, exit codes.
 
-mod common;
-use common::{drill, scenario, text, variant};
+use crate::common;
+use crate::common::{drill, scenario, text, variant};
 
 #[test]
 fn bundled_scenarios_validate() {
@@ -56,7 +56,8 @@ fn malformed_scenario_exits_64_with_file_line_and_field() {
     let out = drill().arg("validate").arg(bad.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let err = text(&out.stderr);
-    let expected = format!("{}:14:", bad.path().display());
+    let line = common::line_of(bad.path(), "per_zone: 2, mirror");
+    let expected = format!("{}:{line}:", bad.path().display());
     assert!(err.contains(&expected), "names file and line: {err}");
     assert!(err.contains("unknown key `mirror`"), "{err}");
 
@@ -71,8 +72,10 @@ fn semantic_error_names_the_field() {
     let out = drill().arg("validate").arg(bad.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let err = text(&out.stderr);
+    let line = common::line_of(bad.path(), "target: us-z");
     assert!(
-        err.contains(":19:") && err.contains("timeline[1].target: 'us-z' is not a zone"),
+        err.contains(&format!(":{line}:"))
+            && err.contains("timeline[1].target: 'us-z' is not a zone"),
         "{err}"
     );
 }
@@ -436,8 +439,9 @@ fn bad_replication_and_canaries_exit_64_naming_line_and_field() {
     let out = drill().arg("validate").arg(bad.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let err = text(&out.stderr);
+    let line = common::line_of(bad.path(), "primary: asia");
     assert!(
-        err.contains(&format!("{}:12:", bad.path().display())),
+        err.contains(&format!("{}:{line}:", bad.path().display())),
         "names the replication line: {err}"
     );
     assert!(
@@ -471,8 +475,9 @@ fn bad_replication_and_canaries_exit_64_naming_line_and_field() {
     let out = drill().arg("validate").arg(bad.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let err = text(&out.stderr);
+    let line = common::line_of(bad.path(), "every: 10ms");
     assert!(
-        err.contains(&format!("{}:15:", bad.path().display())),
+        err.contains(&format!("{}:{line}:", bad.path().display())),
         "{err}"
     );
     assert!(
@@ -495,8 +500,9 @@ fn fallback_sla_needs_a_limit() {
     let out = drill().arg("validate").arg(bad.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let err = text(&out.stderr);
+    let line = common::line_of(bad.path(), "fallback: { min_pulls: 1 }");
     assert!(
-        err.contains(&format!("{}:26:", bad.path().display())),
+        err.contains(&format!("{}:{line}:", bad.path().display())),
         "{err}"
     );
     assert!(

@@ -2,38 +2,22 @@
 //! distribution nodes, native and containerd hosts pulling with the run's credentials,
 //! and the auth probes that must keep failing through a zone outage.
 
-mod common;
+use crate::common::journal::{Event, FaultInjected, Probe, Pull};
+use crate::common::{check, drill, leftovers, run, scenario, text, Kinds};
 use base64::Engine as _;
-use common::{check, drill, leftovers, run, scenario, text};
 use serde_json::Value;
 use std::process::Command;
 
 /// The default `probes.timeout`.
 const PROBE_TIMEOUT_US: u64 = 2_000_000;
 
-fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    journal.iter().filter(|e| e["type"] == kind).collect()
-}
-
 /// The run's first fault: its injection event, the containers it acted on, and when it
 /// was injected and healed.
-fn first_fault(journal: &[Value]) -> (&Value, Vec<&str>, u64, u64) {
-    let injected = of_type(journal, "fault_injected")[0];
-    let members = injected["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    let healed = of_type(journal, "fault_healed")[0]["t_us"]
-        .as_u64()
-        .unwrap();
-    (
-        injected,
-        members,
-        injected["t_us"].as_u64().unwrap(),
-        healed,
-    )
+fn first_fault(journal: &[Event]) -> (&FaultInjected, Vec<&str>, u64, u64) {
+    let injected = journal.injected()[0];
+    let members = injected.members.iter().map(String::as_str).collect();
+    let healed = journal.healed()[0].t_us;
+    (injected, members, injected.t_us, healed)
 }
 
 /// The `Authorization` value drill wrote into a containerd host's `hosts.toml`: the
@@ -97,20 +81,18 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
 
     r.assert_code(0);
     let journal = r.journal();
-    let entry_points = &of_type(&journal, "topology_up")[0]["entry_points"];
-    for e in entry_points.as_array().unwrap() {
-        let url = e["url"].as_str().unwrap();
-        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    for e in &journal.topology_up()[0].entry_points {
+        assert!(e.url.starts_with("https://127.0.0.1:"), "{}", e.url);
     }
 
     // Hosts of both kinds pulled with the credentials, before and during the outage.
-    let pulls = of_type(&journal, "pull");
+    let pulls = journal.pulls();
     for kind in ["native", "containerd"] {
         for wave in [1, 2] {
             assert!(
                 pulls
                     .iter()
-                    .any(|p| p["kind"] == kind && p["wave"] == wave && p["ok"] == true),
+                    .any(|p| p.kind == kind && p.wave == wave && p.ok),
                 "a {kind} host pulled in wave {wave}: {}",
                 r.show()
             );
@@ -121,31 +103,24 @@ fn secure_topology_holds_auth_through_a_zone_outage() {
     // after the outage: none served, every answer a 401. While a node is down, haproxy
     // may hold an attempt past the probe's 1 s timeout: no answer then is no breach.
     let (_, _, injected, healed) = first_fault(&journal);
-    let last_heal = of_type(&journal, "fault_healed")
-        .iter()
-        .filter_map(|h| h["t_us"].as_u64())
-        .max()
-        .unwrap();
+    let last_heal = journal.healed().iter().map(|h| h.t_us).max().unwrap();
     let faulty = |t: u64| t + 1_000_000 > injected && t < last_heal;
-    let probes = of_type(&journal, "auth_probe");
+    let probes = journal.auth_probes();
     for region in ["eu", "us"] {
         for claim in ["anonymous", "wrong_credentials"] {
-            let mine: Vec<&&Value> = probes
+            let mine: Vec<_> = probes
                 .iter()
-                .filter(|p| p["region"] == region && p["claim"] == claim)
+                .filter(|p| p.region == region && p.claim == claim)
                 .collect();
-            let during = mine.iter().filter(|p| {
-                let t = p["t_us"].as_u64().unwrap();
-                t > injected && t < healed
-            });
+            let during = mine.iter().filter(|p| p.t_us > injected && p.t_us < healed);
             assert!(
                 during.count() >= 5,
                 "{region} {claim} probed during the outage"
             );
             for p in &mine {
-                assert_eq!(p["served"], false, "{p}");
-                if !(p["status"].is_null() && faulty(p["t_us"].as_u64().unwrap())) {
-                    assert_eq!(p["status"], 401, "{p}");
+                assert!(!p.served, "{p:?}");
+                if !(p.status.is_none() && faulty(p.t_us)) {
+                    assert_eq!(p.status, Some(401), "{p:?}");
                 }
             }
         }
@@ -245,19 +220,19 @@ fn docker_host_pulls_with_credentials_per_request() {
     r.assert_code(0);
     r.assert_nothing_left();
     let journal = r.journal();
-    let pulls = of_type(&journal, "pull");
+    let pulls = journal.pulls();
     for wave in [1, 2] {
         assert!(
             pulls
                 .iter()
-                .any(|p| p["kind"] == "docker" && p["wave"] == wave && p["ok"] == true),
+                .any(|p| p.kind == "docker" && p.wave == wave && p.ok),
             "the docker host pulled in wave {wave}: {}",
             r.show()
         );
     }
-    let probes = of_type(&journal, "auth_probe");
+    let probes = journal.auth_probes();
     assert!(probes.len() >= 10, "auth probes recorded: {}", probes.len());
-    assert!(probes.iter().all(|p| p["status"] == 401), "{probes:?}");
+    assert!(probes.iter().all(|p| p.status == Some(401)), "{probes:?}");
 }
 
 /// `auth: token` over TLS: each region's registries send clients to the region's own
@@ -274,17 +249,17 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
     let journal = r.journal();
 
     let (injected, members, start, end) = first_fault(&journal);
-    assert_eq!(injected["target"], "eu-token", "{injected}");
-    assert!(members[0].ends_with("-eu-token"), "{injected}");
+    assert_eq!(injected.target, "eu-token", "{injected:?}");
+    assert!(members[0].ends_with("-eu-token"), "{injected:?}");
 
     // Every host kind pulled in every wave, with tokens.
-    let pulls = of_type(&journal, "pull");
+    let pulls = journal.pulls();
     for kind in ["native", "containerd"] {
         for wave in [1, 2, 3] {
             assert!(
                 pulls
                     .iter()
-                    .any(|p| p["kind"] == kind && p["wave"] == wave && p["ok"] == true),
+                    .any(|p| p.kind == kind && p.wave == wave && p.ok),
                 "a {kind} host pulled in wave {wave}: {}",
                 r.show()
             );
@@ -292,82 +267,67 @@ fn token_auth_survives_a_token_service_outage_by_falling_back() {
     }
     // eu's native hosts that cold-started while its token service was frozen were
     // served by us; before the outage they were served by eu.
-    let served_by = |p: &Value| -> Vec<String> {
-        p["phases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|ph| ph["endpoint"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let served_by_only = |p: &Pull, region: &str| p.phases.iter().all(|ph| ph.endpoint == region);
     let eu_native = |wave: u64| {
         pulls
             .iter()
-            .filter(move |p| p["kind"] == "native" && p["region"] == "eu" && p["wave"] == wave)
+            .filter(move |p| p.kind == "native" && p.region == "eu" && p.wave == wave)
     };
-    assert!(eu_native(1).all(|p| served_by(p).iter().all(|e| e == "eu")));
-    let during: Vec<_> = eu_native(2)
-        .filter(|p| p["started_us"].as_u64().unwrap() > start)
-        .collect();
+    assert!(eu_native(1).all(|p| served_by_only(p, "eu")));
+    let during: Vec<_> = eu_native(2).filter(|p| p.started_us > start).collect();
     assert!(during.len() >= 10, "{}", r.show());
     for p in during {
-        assert_eq!(p["ok"], true, "{p}");
-        assert!(served_by(p).iter().all(|e| e == "us"), "{p}");
+        assert!(p.ok, "{p:?}");
+        assert!(served_by_only(p, "us"), "{p:?}");
     }
 
     // Intruders, every probe tick, on both entry points: nothing served. A wrong
     // password is refused by the token service (401), or finds it frozen.
-    let probes = of_type(&journal, "auth_probe");
+    let probes = journal.auth_probes();
     for region in ["eu", "us"] {
         for claim in ["anonymous", "wrong_credentials", "forged_token"] {
-            let mine: Vec<&&Value> = probes
+            let mine: Vec<_> = probes
                 .iter()
-                .filter(|p| p["region"] == region && p["claim"] == claim)
+                .filter(|p| p.region == region && p.claim == claim)
                 .collect();
             assert!(mine.len() >= 100, "{region} {claim}: {} probes", mine.len());
             for p in &mine {
-                assert_eq!(p["served"], false, "{p}");
-                let t = p["t_us"].as_u64().unwrap();
+                assert!(!p.served, "{p:?}");
                 // Stamped when sent: one sent up to a probe timeout (2 s) before the
                 // freeze may be waiting for the token service when it freezes.
-                let frozen =
-                    region == "eu" && claim == "wrong_credentials" && t + PROBE_TIMEOUT_US > start;
+                let frozen = region == "eu"
+                    && claim == "wrong_credentials"
+                    && p.t_us + PROBE_TIMEOUT_US > start;
                 if !frozen {
-                    assert_eq!(p["status"], 401, "{p}");
+                    assert_eq!(p.status, Some(401), "{p:?}");
                 }
             }
         }
     }
     let unanswered = probes
         .iter()
-        .filter(|p| p["region"] == "eu" && p["claim"] == "wrong_credentials")
-        .filter(|p| p["status"].is_null())
-        .filter(|p| (start..end).contains(&p["t_us"].as_u64().unwrap()))
+        .filter(|p| p.region == "eu" && p.claim == "wrong_credentials")
+        .filter(|p| p.status.is_none() && (start..end).contains(&p.t_us))
         .count();
     assert!(unanswered >= 5, "eu's frozen token service answered no one");
 
     // The token services are probed as well: eu's failed while frozen, and the fault
     // is no longer "masked" because its region's token service failed.
-    let token_probes = |name: &str| -> Vec<&Value> {
-        journal
-            .iter()
-            .filter(|e| e["type"] == "probe" && e["region"] == name)
-            .collect()
-    };
+    let all_probes = journal.probes();
+    let token_probes =
+        |name: &str| -> Vec<_> { all_probes.iter().filter(|e| e.region == name).collect() };
     let eu_token = token_probes("eu-token");
     assert!(eu_token.len() >= 100, "eu-token probed: {}", eu_token.len());
-    let (down, up): (Vec<&Value>, Vec<&Value>) =
-        eu_token.into_iter().partition(|p| p["ok"] == false);
+    let (down, up): (Vec<&Probe>, Vec<&Probe>) = eu_token.into_iter().partition(|p| !p.ok);
     assert!(down.len() >= 5, "eu-token failed while frozen");
     assert!(!up.is_empty());
     for p in &down {
-        let t = p["t_us"].as_u64().unwrap();
         assert!(
-            common::answered_us(p) >= start && t <= end,
-            "eu-token failed outside the freeze: {p}"
+            p.answered_us() >= start && p.t_us <= end,
+            "eu-token failed outside the freeze: {p:?}"
         );
     }
-    assert!(token_probes("us-token").iter().all(|p| p["ok"] == true));
+    assert!(token_probes("us-token").iter().all(|p| p.ok));
 
     let summary = r.summary();
     assert_eq!(
@@ -413,24 +373,22 @@ fn a_central_token_service_breaks_the_bulkhead_when_its_region_is_lost() {
     );
     // us's pulls during the outage were refused for want of a token, and the second
     // wave's cold starts finished only after the heal.
-    let pulls = of_type(&journal, "pull");
+    let pulls = journal.pulls();
     let refused: Vec<_> = pulls
         .iter()
-        .filter(|p| p["ok"] == false)
-        .filter(|p| (start..end).contains(&p["started_us"].as_u64().unwrap()))
+        .filter(|p| !p.ok && (start..end).contains(&p.started_us))
         .collect();
     assert!(refused.len() >= 3, "{}", r.show());
     for p in &refused {
-        let error = p["error"].as_str().unwrap();
+        let error = p.error.as_deref().unwrap();
         assert!(error.contains("no token from the token service"), "{error}");
     }
-    for c in of_type(&journal, "cold_start")
-        .iter()
-        .filter(|c| c["wave"] == 2)
-    {
-        assert_eq!(c["ok"], true, "{c}");
-        let done = c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
-        assert!(done > end, "a wave-2 cold start ended before the heal: {c}");
+    for c in journal.cold_starts().iter().filter(|c| c.wave == 2) {
+        assert!(c.ok, "{c:?}");
+        assert!(
+            c.ended_us() > end,
+            "a wave-2 cold start ended before the heal: {c:?}"
+        );
     }
     let summary = r.summary();
     let passed = |name: &str| check(&summary, name)["passed"].clone();

@@ -1,13 +1,8 @@
 //! Host kinds against the real Docker engine: a containerd host falling back through its
 //! mirrors, the local engine as a host, and a wave of 500 native hosts.
 
-mod common;
-use common::{run, scenario};
-use serde_json::Value;
-
-fn of_type<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    journal.iter().filter(|e| e["type"] == kind).collect()
-}
+use crate::common;
+use crate::common::{run, scenario, Kinds};
 
 /// containerd 1.6's dial timeout: what each request pays on a blackholed mirror
 /// before containerd tries the next host (it has no setting for it before 2.1).
@@ -23,28 +18,28 @@ fn containerd_host_falls_back_to_its_second_mirror() {
     let r = run(&scenario("hosts-containerd.yaml"), &[]);
     r.assert_code(0);
     let journal = r.journal();
-    let pulls = of_type(&journal, "pull");
-    assert!(pulls.iter().all(|p| p["kind"] == "containerd"), "{pulls:?}");
-    let wave = |w: u64| -> Vec<&&Value> { pulls.iter().filter(|p| p["wave"] == w).collect() };
+    let pulls = journal.pulls();
+    assert!(pulls.iter().all(|p| p.kind == "containerd"), "{pulls:?}");
+    let wave = |w: u64| -> Vec<_> { pulls.iter().filter(|p| p.wave == w).collect() };
     let (first, second) = (wave(1), wave(2));
     assert_eq!(first.len(), 1, "one pull before the fault: {first:?}");
-    assert_eq!(first[0]["ok"], true, "{first:?}");
-    assert_eq!(first[0]["mirror_moves"], 0, "{first:?}");
+    assert!(first[0].ok, "{first:?}");
+    assert_eq!(first[0].mirror_moves, 0, "{first:?}");
     assert_eq!(
         second.len(),
         1,
         "the pull during the fault succeeds without a retry: {second:?}"
     );
-    assert_eq!(second[0]["ok"], true, "{second:?}");
+    assert!(second[0].ok, "{second:?}");
     assert!(
-        second[0]["mirror_moves"].as_u64().unwrap() >= 1,
+        second[0].mirror_moves >= 1,
         "containerd moved to the next host: {second:?}"
     );
-    let first_move = &second[0]["moves"][0];
-    assert_eq!(first_move["mirror"], "eu", "{first_move}");
-    assert_eq!(first_move["reason"], "timeout", "{first_move}");
-    let before = first[0]["duration_us"].as_i64().unwrap();
-    let during = second[0]["duration_us"].as_i64().unwrap();
+    let first_move = &second[0].moves[0];
+    assert_eq!(first_move.mirror, "eu", "{first_move:?}");
+    assert_eq!(first_move.reason, "timeout", "{first_move:?}");
+    let before = first[0].duration_us as i64;
+    let during = second[0].duration_us as i64;
     let extra = during - before;
     let timeouts = (extra as f64 / CONTAINERD_DIAL_TIMEOUT_US as f64).round() as i64;
     eprintln!(
@@ -55,11 +50,9 @@ fn containerd_host_falls_back_to_its_second_mirror() {
         timeouts >= 1 && (extra - timeouts * CONTAINERD_DIAL_TIMEOUT_US).abs() < 5_000_000,
         "the fallback costs whole 30 s dial timeouts: {extra} µs more than before the fault"
     );
-    let cold = of_type(&journal, "cold_start");
+    let cold = journal.cold_starts();
     assert_eq!(cold.len(), 2, "{cold:?}");
-    assert!(cold
-        .iter()
-        .all(|c| c["ok"] == true && c["kind"] == "containerd"));
+    assert!(cold.iter().all(|c| c.ok && c.kind == "containerd"));
     let summary = r.summary();
     assert_eq!(
         summary["analysis"]["cold_starts"]["by_kind"]["containerd"]["ok"], 2,
@@ -172,18 +165,16 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
     r.assert_code(0);
     let journal = r.journal();
     let port = journal
-        .iter()
-        .find(|e| e["type"] == "topology_up")
-        .and_then(|e| e["entry_points"][0]["url"].as_str())
-        .and_then(|u| u.rsplit(':').next())
+        .topology_up()
+        .first()
+        .and_then(|e| e.entry_points.first())
+        .and_then(|e| e.url.rsplit(':').next())
         .expect("entry point recorded")
         .to_string();
     let reference = format!("127.0.0.1:{port}/team/tiny:1");
-    let pulls = of_type(&journal, "pull");
+    let pulls = journal.pulls();
     assert_eq!(pulls.len(), 2, "one pull per cold start: {pulls:?}");
-    assert!(pulls
-        .iter()
-        .all(|p| p["ok"] == true && p["kind"] == "docker"));
+    assert!(pulls.iter().all(|p| p.ok && p.kind == "docker"));
     let untagged = untagged.lock().unwrap().clone();
     // The image id is the config's digest, which the scenario's seed decides.
     let image = registry_drill::plan::ImagePlan {
@@ -220,13 +211,10 @@ fn five_hundred_native_hosts_cold_start() {
     let r = run(&scenario("hosts-500.yaml"), &[]);
     r.assert_code(0);
     let journal = r.journal();
-    let cold = of_type(&journal, "cold_start");
+    let cold = journal.cold_starts();
     assert_eq!(cold.len(), 500);
-    assert!(cold.iter().all(|c| c["ok"] == true));
-    let starts: Vec<u64> = cold
-        .iter()
-        .map(|c| c["started_us"].as_u64().unwrap())
-        .collect();
+    assert!(cold.iter().all(|c| c.ok));
+    let starts: Vec<u64> = cold.iter().map(|c| c.started_us).collect();
     let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
     assert!(
         (4_000_000..6_000_000).contains(&spread),
@@ -244,19 +232,18 @@ fn kubelet_backoff_keeps_a_pod_stuck_after_the_registry_recovered() {
     let r = run(&scenario("kubelet-backoff.yaml"), &[]);
     r.assert_code(0);
     let journal = r.journal();
-    let pulls = of_type(&journal, "pull");
-    let failed: Vec<&&Value> = pulls.iter().filter(|p| p["ok"] == false).collect();
-    let ok: Vec<&&Value> = pulls.iter().filter(|p| p["ok"] == true).collect();
+    let pulls = journal.pulls();
+    let failed: Vec<_> = pulls.iter().filter(|p| !p.ok).collect();
+    let ok: Vec<_> = pulls.iter().filter(|p| p.ok).collect();
     assert_eq!(ok.len(), 1, "one successful pull at the end: {pulls:?}");
     assert!(
         failed.len() >= 3,
         "the outage fails several pulls: {pulls:?}"
     );
-    let us = |p: &Value, k: &str| p[k].as_u64().unwrap();
     // Each wait, from the end of a failed pull to the start of the next attempt.
     let waits: Vec<u64> = pulls
         .windows(2)
-        .map(|w| us(w[1], "started_us") - (us(w[0], "started_us") + us(w[0], "duration_us")))
+        .map(|w| w[1].started_us - (w[0].started_us + w[0].duration_us))
         .collect();
     eprintln!("waits between attempts (µs): {waits:?}");
     for (n, wait) in waits.iter().enumerate() {
@@ -275,8 +262,8 @@ fn kubelet_backoff_keeps_a_pod_stuck_after_the_registry_recovered() {
     let client = fault["client_recovered_us"]
         .as_u64()
         .expect("pulls failed, then recovered");
-    let last_failed_end =
-        us(failed[failed.len() - 1], "started_us") + us(failed[failed.len() - 1], "duration_us");
+    let last_failed = failed[failed.len() - 1];
+    let last_failed_end = last_failed.started_us + last_failed.duration_us;
     let last_wait = *waits.last().unwrap();
     eprintln!(
         "registry recovered {registry} µs, client recovered {client} µs: {} ms later; last back-off {} ms",
@@ -284,7 +271,7 @@ fn kubelet_backoff_keeps_a_pod_stuck_after_the_registry_recovered() {
         last_wait / 1000
     );
     assert!(
-        last_failed_end < registry && registry < us(ok[0], "started_us"),
+        last_failed_end < registry && registry < ok[0].started_us,
         "the registry came back while the pod was in its back-off: {pulls:?} registry {registry}"
     );
     assert!(

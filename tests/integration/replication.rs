@@ -2,8 +2,8 @@
 //! lost, canaries measure the lag, and storage and tags are tampered with behind drill's
 //! back to prove the integrity check fails when it should and passes when it should.
 
-mod common;
-use common::{ask, check, game_day_up, leftovers, run, scenario, text};
+use crate::common;
+use crate::common::{ask, check, game_day_up, leftovers, run, scenario, text};
 use registry_drill::fixtures;
 use registry_drill::oci;
 use registry_drill::plan::ImagePlan;

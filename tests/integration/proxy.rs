@@ -2,8 +2,7 @@
 //! what a warm and a wiped proxy serve while the upstream is down, that a wiped proxy's
 //! next pull goes upstream, and that hosts see the upstream's rate limiting.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// (proxy, image, by) → (cached, ok, upstream requests) of the proxy checks after `from_s`
@@ -38,10 +37,10 @@ fn checks(
 /// from the run's start, the scenario's `at` from the timeline's).
 fn timeline_start_s(r: &Run) -> u64 {
     r.journal()
-        .iter()
-        .find(|e| e["type"] == "timeline_started")
-        .and_then(|e| e["t_us"].as_u64())
+        .timeline_started()
+        .first()
         .expect("timeline started")
+        .t_us
         / 1_000_000
 }
 
@@ -99,13 +98,14 @@ fn warm_and_wiped_proxies_under_an_upstream_outage_and_a_rate_limit() {
         .as_u64()
         .unwrap_or(0);
     assert!(limited > 0, "429s counted: {}", s["analysis"]["proxy"]);
-    let direct: Vec<Value> = r
-        .journal()
+    let journal = r.journal();
+    let direct: Vec<_> = journal
+        .cold_starts()
         .into_iter()
-        .filter(|e| e["type"] == "cold_start" && e["fleet"] == "direct")
+        .filter(|e| e.fleet == "direct")
         .collect();
     assert!(
-        !direct.is_empty() && direct.iter().all(|c| c["ok"] == true),
+        !direct.is_empty() && direct.iter().all(|c| c.ok),
         "{direct:?}"
     );
     let md = std::fs::read_to_string(r.dir.join("summary.md")).unwrap();
@@ -131,20 +131,16 @@ fn cold_proxies_cannot_serve_during_an_upstream_outage() {
     );
     let journal = r.journal();
     let healed_us = journal
-        .iter()
-        .find(|e| e["type"] == "fault_healed")
-        .and_then(|e| e["t_us"].as_u64())
-        .expect("the outage was healed");
-    let starts: Vec<&Value> = journal
-        .iter()
-        .filter(|e| e["type"] == "cold_start")
-        .collect();
+        .healed()
+        .first()
+        .expect("the outage was healed")
+        .t_us;
+    let starts = journal.cold_starts();
     assert_eq!(starts.len(), 9);
     for c in &starts {
-        let ended = c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
         assert!(
-            c["ok"] == true && ended >= healed_us && c["attempts"].as_u64().unwrap() > 2,
-            "each cold start got its upstream image only after the heal: {c}"
+            c.ok && c.ended_us() >= healed_us && c.attempts > 2,
+            "each cold start got its upstream image only after the heal: {c:?}"
         );
     }
     let proxy_404s = &s["analysis"]["proxy"]["http_errors"]["eu-proxy"]["404"];
@@ -193,29 +189,29 @@ fn a_region_cut_off_the_upstream_waits_while_the_other_pulls() {
     r.assert_code(0);
     let journal = r.journal();
     let healed_us = journal
-        .iter()
-        .find(|e| e["type"] == "fault_healed")
-        .and_then(|e| e["t_us"].as_u64())
-        .expect("the partition was healed");
+        .healed()
+        .first()
+        .expect("the partition was healed")
+        .t_us;
+    let cold = journal.cold_starts();
     let start = |fleet: &str| {
-        journal
+        *cold
             .iter()
-            .find(|e| e["type"] == "cold_start" && e["fleet"] == fleet)
+            .find(|e| e.fleet == fleet)
             .unwrap_or_else(|| panic!("{fleet} cold-started"))
-            .clone()
     };
-    let end = |c: &Value| c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
     let (eu, us) = (start("eu-fleet"), start("us-fleet"));
     assert!(
-        us["ok"] == true && end(&us) < healed_us,
-        "us pulled during the cut: {us}"
+        us.ok && us.ended_us() < healed_us,
+        "us pulled during the cut: {us:?}"
     );
     assert!(
-        eu["ok"] == true && end(&eu) > healed_us,
-        "eu waited for the heal: {eu}"
+        eu.ok && eu.ended_us() > healed_us,
+        "eu waited for the heal: {eu:?}"
     );
     assert!(journal
+        .pulls()
         .iter()
-        .any(|e| e["type"] == "pull" && e["fleet"] == "eu-fleet" && e["ok"] == false));
+        .any(|e| e.fleet == "eu-fleet" && !e.ok));
     r.assert_nothing_left();
 }

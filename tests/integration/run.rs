@@ -1,8 +1,8 @@
 //! `drill run` against the real Docker engine: real registries, haproxy, real kills.
 //! Each test checks that its run left nothing labelled behind.
 
-mod common;
-use common::{drill, leftovers, run, scenario, variant, CleanRun};
+use crate::common;
+use crate::common::{drill, leftovers, run, scenario, variant, CleanRun, Event, Kinds};
 use std::time::Duration;
 
 /// A region lost while its hosts cold-start shows as failures, then recovery, and the
@@ -14,22 +14,21 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     assert!(r.stdout().contains("verdict: PASS"), "{}", r.stdout());
 
     let journal = r.journal();
-    let at = |kind: &str| {
-        journal
-            .iter()
-            .find(|e| e["type"] == kind)
-            .unwrap_or_else(|| panic!("{kind} recorded"))["t_us"]
-            .as_u64()
-            .unwrap()
-    };
-    let (injected, healed) = (at("fault_injected"), at("fault_healed"));
+    let injected = journal
+        .injected()
+        .first()
+        .expect("fault_injected recorded")
+        .t_us;
+    let healed = journal
+        .healed()
+        .first()
+        .expect("fault_healed recorded")
+        .t_us;
     let us_probes: Vec<_> = journal
-        .iter()
-        .filter(|e| e["type"] == "probe" && e["region"] == "us")
-        .map(|e| {
-            let ok = e["ok"].as_bool().unwrap();
-            (e["t_us"].as_u64().unwrap(), ok, common::answered_us(e))
-        })
+        .probes()
+        .into_iter()
+        .filter(|e| e.region == "us")
+        .map(|e| (e.t_us, e.ok, e.answered_us()))
         .collect();
     // Stamped when sent: one sent just before the fault may fail because of it, but
     // none fails before the fault struck.
@@ -51,17 +50,15 @@ fn zone_outage_fails_then_recovers_and_slas_hold() {
     );
     // us hosts restarted during the outage failed pulls, then succeeded.
     let us_pulls: Vec<_> = journal
-        .iter()
-        .filter(|e| e["type"] == "pull" && e["region"] == "us" && e["wave"] == 2)
+        .pulls()
+        .into_iter()
+        .filter(|e| e.region == "us" && e.wave == 2)
         .collect();
     assert!(
-        us_pulls.iter().any(|p| p["ok"] == false),
+        us_pulls.iter().any(|p| !p.ok),
         "pulls fail during the outage"
     );
-    assert!(
-        us_pulls.iter().any(|p| p["ok"] == true),
-        "pulls succeed after it"
-    );
+    assert!(us_pulls.iter().any(|p| p.ok), "pulls succeed after it");
 
     let summary = r.summary();
     let fault = &summary["analysis"]["faults"][0];
@@ -94,14 +91,15 @@ fn restarted_and_cut_off_cold_starts_are_interrupted_and_counts_add_up() {
     let r = run(&scenario("overlap.yaml"), &[]);
     let journal = r.journal();
     let first_fault = journal
+        .injected()
+        .first()
+        .expect("the throttle was injected")
+        .t_us;
+    let cold = journal.cold_starts();
+    let first_wave = cold
         .iter()
-        .find(|e| e["type"] == "fault_injected")
-        .and_then(|e| e["t_us"].as_u64())
-        .expect("the throttle was injected");
-    let first_wave = journal
-        .iter()
-        .filter(|e| e["type"] == "cold_start" && e["wave"] == 1)
-        .filter_map(|e| e["started_us"].as_u64())
+        .filter(|e| e.wave == 1)
+        .map(|e| e.started_us)
         .min()
         .expect("wave 1 was recorded");
     assert!(
@@ -109,12 +107,7 @@ fn restarted_and_cut_off_cold_starts_are_interrupted_and_counts_add_up() {
         "the throttle landed at {first_fault} µs, after wave 1 began at {first_wave} µs"
     );
     r.assert_code(0);
-    let cold: Vec<&serde_json::Value> = journal
-        .iter()
-        .filter(|e| e["type"] == "cold_start")
-        .collect();
-    let of_wave =
-        |w: u64| -> Vec<&&serde_json::Value> { cold.iter().filter(|c| c["wave"] == w).collect() };
+    let of_wave = |w: u64| -> Vec<_> { cold.iter().filter(|c| c.wave == w).collect() };
     let (first, second, third) = (of_wave(1), of_wave(2), of_wave(3));
     assert_eq!(
         (first.len(), second.len(), third.len()),
@@ -124,23 +117,23 @@ fn restarted_and_cut_off_cold_starts_are_interrupted_and_counts_add_up() {
     assert!(
         first
             .iter()
-            .all(|c| c["ok"] == false && c["interrupted"] == "restarted"),
+            .all(|c| !c.ok && c.interrupted.as_deref() == Some("restarted")),
         "wave 2 restarted every host of wave 1 while throttled: {first:#?}"
     );
     assert_eq!(
-        first.iter().filter(|c| c["attempts"] == 0).count(),
+        first.iter().filter(|c| c.attempts == 0).count(),
         1,
         "one host of wave 1 was restarted before its turn in the ramp: {first:#?}"
     );
-    assert!(second.iter().all(|c| c["ok"] == true), "{second:#?}");
+    assert!(second.iter().all(|c| c.ok), "{second:#?}");
     assert!(
         third
             .iter()
-            .all(|c| c["interrupted"] == "run_ended" && c["failed_attempts"].is_null()),
+            .all(|c| c.interrupted.as_deref() == Some("run_ended") && c.failed_attempts == 0),
         "the end of the timeline cut off wave 3 while it pulled: {third:#?}"
     );
     for c in first.iter().chain(&third) {
-        assert!(c["duration_us"].as_u64().unwrap() < 4_000_000, "{c}");
+        assert!(c.duration_us < 4_000_000, "{c:?}");
     }
 
     let summary = r.summary();
@@ -271,14 +264,13 @@ fn interrupted_mid_fault(signal: &str) {
         "{stdout}"
     );
 
-    let journal = common::journal(&dir);
+    let journal = common::journal::read(&dir);
+    assert!(journal.healed().iter().any(|e| e.ok), "fault healed");
     assert!(
-        journal
-            .iter()
-            .any(|e| e["type"] == "fault_healed" && e["ok"] == true),
-        "fault healed"
+        matches!(journal.last(), Some(Event::RunFinished(_))),
+        "{:?}",
+        journal.last()
     );
-    assert_eq!(journal.last().unwrap()["type"], "run_finished");
     assert!(
         leftovers(&common::run_id(&dir)).is_empty(),
         "nothing left after SIG{signal}"
@@ -420,27 +412,20 @@ fn plan_matches_what_run_creates() {
             "{name} is in the plan:\n{planned}"
         );
     }
-    let killed = r
-        .journal()
+    let journal = r.journal();
+    let killed = &journal
+        .injected()
         .into_iter()
-        .find(|e| e["type"] == "fault_injected" && e["kind"] == "kill")
-        .unwrap()["members"][0]
-        .as_str()
+        .find(|e| e.kind == "kill")
         .unwrap()
-        .to_string();
+        .members[0];
     assert!(
         planned.contains(&format!("kill eu for 1s: {killed}")),
         "{killed} as planned:\n{planned}"
     );
     // The plan gives both the layers' content and what a push sends, and the latter is
     // what seeding pushed.
-    let seeded = r
-        .journal()
-        .into_iter()
-        .find(|e| e["type"] == "image_seeded")
-        .unwrap()["bytes"]
-        .as_u64()
-        .unwrap();
+    let seeded = journal.image_seeded().first().unwrap().bytes;
     assert!(
         planned.contains(&format!("bytes of content; a push sends {seeded} bytes")),
         "{seeded} bytes seeded, as planned:\n{planned}"

@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests: run the real `drill` binary and look at
 //! what it left in its run folder and in the Docker engine.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use registry_drill::docker::engine::{Engine, Labelled};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[path = "../../src/report/schema_check.rs"]
+pub mod journal;
+pub use journal::{Event, Kinds};
+
+#[path = "../../../src/report/schema_check.rs"]
 pub mod schema_check;
 
 pub fn drill() -> Command {
@@ -53,8 +55,8 @@ impl Run {
     pub fn summary(&self) -> serde_json::Value {
         summary(&self.dir)
     }
-    pub fn journal(&self) -> Vec<serde_json::Value> {
-        journal(&self.dir)
+    pub fn journal(&self) -> Vec<Event> {
+        journal::read(&self.dir)
     }
     pub fn run_id(&self) -> String {
         run_id(&self.dir)
@@ -67,13 +69,6 @@ impl Run {
     }
 }
 
-/// When a probe event got its answer (or gave up), µs into the run: probes are stamped
-/// when sent, so one sent just before a fault may fail because of it.
-pub fn answered_us(probe: &serde_json::Value) -> u64 {
-    probe["t_us"].as_u64().unwrap() + probe["latency_us"].as_u64().unwrap()
-}
-
-/// A run folder's summary.json, checked against `schema/summary.schema.json`.
 /// The verdict's check `name` in a summary.
 pub fn check<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     summary["verdict"]["checks"]
@@ -84,6 +79,7 @@ pub fn check<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::
         .unwrap_or_else(|| panic!("no check {name}: {:#}", summary["verdict"]))
 }
 
+/// A run folder's summary.json, checked against `schema/summary.schema.json`.
 pub fn summary(dir: &Path) -> serde_json::Value {
     let raw = std::fs::read(dir.join("summary.json")).expect("summary.json written");
     let summary = serde_json::from_slice(&raw).expect("summary.json is JSON");
@@ -102,19 +98,11 @@ pub fn assert_valid_summary(summary: &serde_json::Value) {
     );
 }
 
-pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("journal.jsonl"))
-        .expect("journal.jsonl written")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each journal line is JSON"))
-        .collect()
-}
-
 pub fn run_id(dir: &Path) -> String {
-    journal(dir)[0]["run_id"]
-        .as_str()
-        .expect("run_started first")
-        .to_string()
+    match journal::read(dir).into_iter().next() {
+        Some(Event::RunStarted(started)) => started.run_id,
+        first => panic!("run_started first, not {first:?}"),
+    }
 }
 
 /// The single run folder drill created under `out`.
@@ -158,6 +146,17 @@ pub fn variant(name: &str, from: &str, to: &str) -> tempfile::NamedTempFile {
     let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
     std::fs::write(file.path(), src.replace(from, to)).unwrap();
     file
+}
+
+/// The line number (from 1) of the first line of `file` containing `needle`: tests name
+/// a line by what it holds, so that editing a scenario moves no other test's line.
+pub fn line_of(file: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line of {} contains {needle:?}", file.display()))
+        + 1
 }
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {

@@ -2,29 +2,35 @@
 //! its heal, and nothing left behind. Scenarios put each fault in its own single-node
 //! region so effects do not mix; region `ok` is never touched.
 
-mod common;
-use common::{drill, leftovers, run, scenario, Run};
-use serde_json::Value;
+use crate::common;
+use crate::common::{drill, leftovers, run, scenario, Event, Kinds, Run};
 
 /// Failed and total probes of a region within [from, to) µs.
 fn probes(r: &Run, region: &str, from: u64, to: u64) -> (usize, usize) {
-    let in_window: Vec<Value> = r
-        .journal()
+    let journal = r.journal();
+    let in_window: Vec<_> = journal
+        .probes()
         .into_iter()
-        .filter(|e| e["type"] == "probe" && e["region"] == region)
-        .filter(|e| (from..to).contains(&e["t_us"].as_u64().unwrap()))
+        .filter(|e| e.region == region && (from..to).contains(&e.t_us))
         .collect();
-    (
-        in_window.iter().filter(|e| e["ok"] == false).count(),
-        in_window.len(),
-    )
+    (in_window.iter().filter(|e| !e.ok).count(), in_window.len())
+}
+
+/// The failed probes of a region, in the journal's order.
+fn failed_probes(r: &Run, region: &str) -> Vec<common::journal::Probe> {
+    r.journal()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Probe(p) if p.region == region && !p.ok => Some(p),
+            _ => None,
+        })
+        .collect()
 }
 
 fn probes_failed_last(r: &Run, region: &str) -> u64 {
-    r.journal()
+    failed_probes(r, region)
         .iter()
-        .filter(|e| e["type"] == "probe" && e["region"] == region && e["ok"] == false)
-        .filter_map(|e| e["t_us"].as_u64())
+        .map(|e| e.t_us)
         .max()
         .unwrap_or(0)
 }
@@ -32,14 +38,16 @@ fn probes_failed_last(r: &Run, region: &str) -> u64 {
 /// (injected, healed) instants of fault `id`, µs.
 fn window(r: &Run, id: u64) -> (u64, u64) {
     let journal = r.journal();
-    let at = |kind: &str| {
-        journal
-            .iter()
-            .find(|e| e["type"] == kind && e["fault"] == id)
-            .and_then(|e| e["t_us"].as_u64())
-            .unwrap_or_else(|| panic!("fault {id}: {kind} recorded"))
-    };
-    (at("fault_injected"), at("fault_healed"))
+    let injected = journal.injected().into_iter().find(|e| e.fault == id);
+    let healed = journal.healed().into_iter().find(|e| e.fault == id);
+    (
+        injected
+            .unwrap_or_else(|| panic!("fault {id}: fault_injected recorded"))
+            .t_us,
+        healed
+            .unwrap_or_else(|| panic!("fault {id}: fault_healed recorded"))
+            .t_us,
+    )
 }
 
 fn assert_region_down_then_back(r: &Run, region: &str, fault: u64, what: &str) {
@@ -51,11 +59,9 @@ fn assert_region_down_then_back(r: &Run, region: &str, fault: u64, what: &str) {
         failed >= 3,
         "{what}: probes of {region} fail while it lasts ({failed} of {total})"
     );
-    let failed_before = r
-        .journal()
+    let failed_before = failed_probes(r, region)
         .iter()
-        .filter(|e| e["type"] == "probe" && e["region"] == region && e["ok"] == false)
-        .filter(|e| common::answered_us(e) < injected)
+        .filter(|e| e.answered_us() < injected)
         .count();
     assert_eq!(failed_before, 0, "{what}: {region} was healthy before");
     let recovered = r.summary()["analysis"]["faults"]
@@ -87,11 +93,10 @@ fn pause_stop_blackhole_and_isolation() {
     // answers 503 instead.
     let errors = |region: &str, fault: u64| -> Vec<String> {
         let (from, to) = window(&r, fault);
-        r.journal()
+        failed_probes(&r, region)
             .into_iter()
-            .filter(|e| e["type"] == "probe" && e["region"] == region && e["ok"] == false)
-            .filter(|e| (from..to).contains(&e["t_us"].as_u64().unwrap()))
-            .map(|e| e["error"].as_str().unwrap().to_string())
+            .filter(|e| (from..to).contains(&e.t_us))
+            .map(|e| e.error.expect("a failed probe says why"))
             .collect()
     };
     let bh = errors("bh", 3);
@@ -106,11 +111,11 @@ fn pause_stop_blackhole_and_isolation() {
         r.summary()["analysis"]["availability"]["regions"]["ok"]["failed"],
         0
     );
-    let methods: Vec<String> = r
-        .journal()
+    let journal = r.journal();
+    let methods: Vec<&str> = journal
+        .injected()
         .iter()
-        .filter(|e| e["type"] == "fault_injected")
-        .map(|e| e["method"].as_str().unwrap().to_string())
+        .map(|e| e.method.as_str())
         .collect();
     assert!(
         methods
@@ -126,25 +131,18 @@ fn bandwidth_loss_partition_and_restart() {
     let r = run(&scenario("faults-b.yaml"), &[]);
     r.assert_code(0);
     // 1 MiB through a 256 KiB/s limit takes at least 4 s.
-    let pull = r
-        .journal()
-        .into_iter()
-        .find(|e| e["type"] == "pull")
-        .expect("bw host pulled");
-    assert_eq!(pull["ok"], true);
-    assert!(
-        pull["duration_us"].as_u64().unwrap() >= 3_900_000,
-        "throttled pull: {pull}"
-    );
+    let journal = r.journal();
+    let pull = *journal.pulls().first().expect("bw host pulled");
+    assert!(pull.ok);
+    assert!(pull.duration_us >= 3_900_000, "throttled pull: {pull:?}");
     assert_region_down_then_back(&r, "pt", 3, "partition");
     // Lost packets are retransmitted (200 ms at least) or the probe times out.
     let (injected, healed) = window(&r, 2);
-    let hit: Vec<(bool, u64)> = r
-        .journal()
+    let probes = journal.probes();
+    let hit: Vec<(bool, u64)> = probes
         .iter()
-        .filter(|e| e["type"] == "probe" && e["region"] == "pl")
-        .filter(|e| (injected + 300_000..healed).contains(&e["t_us"].as_u64().unwrap()))
-        .map(|e| (e["ok"] == true, e["latency_us"].as_u64().unwrap()))
+        .filter(|e| e.region == "pl" && (injected + 300_000..healed).contains(&e.t_us))
+        .map(|e| (e.ok, e.latency_us))
         .collect();
     let affected = hit.iter().filter(|(ok, l)| !ok || *l >= 200_000).count();
     assert!(
@@ -155,27 +153,22 @@ fn bandwidth_loss_partition_and_restart() {
     // An instant restart: a short gap, nothing to heal. haproxy retries a request while
     // its only node is down, so the gap shows as failed probes or as probes held for
     // its retries (0.5 s here, against a few ms otherwise).
-    let restarted = r
-        .journal()
+    let restarted = journal
+        .injected()
+        .into_iter()
+        .find(|e| e.fault == 4)
+        .expect("the restart was recorded")
+        .t_us;
+    let hit = probes
         .iter()
-        .find(|e| e["type"] == "fault_injected" && e["fault"] == 4)
-        .and_then(|e| e["t_us"].as_u64())
-        .expect("the restart was recorded");
-    let hit = r
-        .journal()
-        .iter()
-        .filter(|e| e["type"] == "probe" && e["region"] == "rs")
-        .filter(|e| (restarted..restarted + 3_000_000).contains(&e["t_us"].as_u64().unwrap()))
-        .filter(|e| e["ok"] == false || e["latency_us"].as_u64().unwrap() >= 300_000)
+        .filter(|e| e.region == "rs" && (restarted..restarted + 3_000_000).contains(&e.t_us))
+        .filter(|e| !e.ok || e.latency_us >= 300_000)
         .count();
     assert!(
         hit >= 1,
         "probes of rs fail or wait while its node restarts"
     );
-    assert!(!r
-        .journal()
-        .iter()
-        .any(|e| e["type"] == "fault_healed" && e["fault"] == 4));
+    assert!(!journal.healed().iter().any(|e| e.fault == 4));
     assert_eq!(
         r.summary()["analysis"]["availability"]["regions"]["ok"]["failed"],
         0
@@ -213,15 +206,12 @@ fn corrupted_and_deleted_blobs_are_data_loss() {
         r.stdout()
     );
     // The host in cb fell back to region ok for the corrupted layer and still started.
-    let pull = r
-        .journal()
-        .into_iter()
-        .find(|e| e["type"] == "pull")
-        .unwrap();
-    assert_eq!(pull["ok"], true);
-    assert_eq!(pull["mirror_moves"], 1);
-    assert_eq!(pull["moves"][0]["mirror"], "cb", "{pull}");
-    assert_eq!(pull["moves"][0]["reason"], "digest_mismatch", "{pull}");
+    let journal = r.journal();
+    let pull = journal.pulls()[0];
+    assert!(pull.ok);
+    assert_eq!(pull.mirror_moves, 1);
+    assert_eq!(pull.moves[0].mirror, "cb", "{pull:?}");
+    assert_eq!(pull.moves[0].reason, "digest_mismatch", "{pull:?}");
     r.assert_nothing_left();
 }
 
@@ -236,10 +226,11 @@ fn guardrail_aborts_heals_and_exits_3() {
         r.stdout()
     );
     let journal = r.journal();
-    assert!(journal
-        .iter()
-        .any(|e| e["type"] == "fault_healed" && e["ok"] == true));
-    assert_eq!(journal.last().unwrap()["outcome"]["status"], "aborted");
+    assert!(journal.healed().iter().any(|e| e.ok));
+    match journal.last() {
+        Some(Event::RunFinished(finished)) => assert_eq!(finished.outcome.status, "aborted"),
+        last => panic!("run_finished last, not {last:?}"),
+    }
     r.assert_nothing_left();
 }
 
@@ -250,13 +241,7 @@ fn latency_slows_requests_while_it_lasts() {
     let r = run(&scenario("latency.yaml"), &[]);
     r.assert_code(0);
     let journal = r.journal();
-    let method = journal
-        .iter()
-        .find(|e| e["type"] == "fault_injected")
-        .unwrap()["method"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let method = &journal.injected()[0].method;
     assert!(
         method.contains("netem") || method.contains("delaying TCP proxy"),
         "{method}"
@@ -264,14 +249,10 @@ fn latency_slows_requests_while_it_lasts() {
     let (injected, healed) = window(&r, 1);
     // (sent, latency) of each successful probe, in the order sent.
     let mut answered: Vec<(u64, u64)> = journal
+        .probes()
         .iter()
-        .filter(|e| e["type"] == "probe" && e["ok"] == true)
-        .map(|e| {
-            (
-                e["t_us"].as_u64().unwrap(),
-                e["latency_us"].as_u64().unwrap(),
-            )
-        })
+        .filter(|e| e.ok)
+        .map(|e| (e.t_us, e.latency_us))
         .collect();
     answered.sort();
     let latencies = |from: u64, to: u64| -> Vec<u64> {
@@ -305,11 +286,11 @@ fn latency_slows_requests_while_it_lasts() {
         v[v.len() / 2]
     };
     assert!(median(before) < 100_000, "fast before the fault");
-    let pulls: Vec<&Value> = journal.iter().filter(|e| e["type"] == "pull").collect();
     assert!(
-        pulls
+        journal
+            .pulls()
             .iter()
-            .all(|p| p["phases"][0]["ttfb_us"].as_u64().unwrap() >= 150_000),
+            .all(|p| p.phases[0].ttfb_us >= 150_000),
         "manifest TTFB carries the delay"
     );
     r.assert_nothing_left();
@@ -329,14 +310,11 @@ fn latency_that_cannot_be_injected_is_refused_before_the_run() {
                 r.stderr()
             );
             assert!(
-                !r.journal().iter().any(|e| e["type"] == "topology_up"),
+                r.journal().topology_up().is_empty(),
                 "refused before bring-up"
             );
         }
-        0 => assert!(r
-            .journal()
-            .iter()
-            .any(|e| e["type"] == "fault_injected" && e["kind"] == "latency")),
+        0 => assert!(r.journal().injected().iter().any(|e| e.kind == "latency")),
         other => panic!("exit {other}: {}", r.stderr()),
     }
     r.assert_nothing_left();
@@ -414,18 +392,12 @@ fn fill_disk_fails_pushes_until_healed() {
     r.assert_code(0);
     let (injected, healed) = window(&r, 1);
     // (start, end, ok) of each push probe; the event is written when the push ends.
-    let pushes: Vec<(u64, u64, bool)> = r
-        .journal()
+    let journal = r.journal();
+    let pushes: Vec<(u64, u64, bool)> = journal
+        .pushes()
         .iter()
-        .filter(|e| e["type"] == "push" && e["region"] == "eu")
-        .map(|e| {
-            let end = e["t_us"].as_u64().unwrap();
-            (
-                end - e["latency_us"].as_u64().unwrap(),
-                end,
-                e["ok"] == true,
-            )
-        })
+        .filter(|e| e.region == "eu")
+        .map(|e| (e.t_us - e.latency_us, e.t_us, e.ok))
         .collect();
     let during: Vec<bool> = pushes
         .iter()
@@ -455,15 +427,8 @@ fn fill_disk_fails_pushes_until_healed() {
         !after.is_empty() && after.iter().all(|ok| *ok),
         "pushes work after the heal: {pushes:?}"
     );
-    let journal = r.journal();
-    let fault = journal
-        .iter()
-        .find(|e| e["type"] == "fault_injected")
-        .unwrap();
-    assert!(
-        fault["method"].as_str().unwrap().contains("ENOSPC"),
-        "{fault}"
-    );
+    let fault = journal.injected()[0];
+    assert!(fault.method.contains("ENOSPC"), "{fault:?}");
     assert!(r.stdout().contains("push probes: eu"), "{}", r.stdout());
     let failed_pushes = r.summary()["analysis"]["faults"][0]["failed_pushes"].as_u64();
     assert!(
@@ -489,39 +454,28 @@ fn blackholed_containerd_fleet_waits_for_the_heal() {
     r.assert_code(0);
     let (injected, healed) = window(&r, 1);
     let journal = r.journal();
-    let fault = journal
-        .iter()
-        .find(|e| e["type"] == "fault_injected")
-        .unwrap();
-    let members = fault["members"].as_array().unwrap();
-    assert_eq!(members.len(), 1, "{fault}");
-    assert!(
-        members[0].as_str().unwrap().ends_with("-host-ctr-eu-a-1"),
-        "{fault}"
-    );
+    let fault = journal.injected()[0];
+    assert_eq!(fault.members.len(), 1, "{fault:?}");
+    assert!(fault.members[0].ends_with("-host-ctr-eu-a-1"), "{fault:?}");
     let (failed, total) = probes(&r, "eu", injected, healed);
     assert_eq!(
         failed, 0,
         "the registry is untouched ({failed} of {total} probes failed)"
     );
-    let cold: Vec<&Value> = journal
-        .iter()
-        .filter(|e| e["type"] == "cold_start")
-        .collect();
+    let cold = journal.cold_starts();
     assert_eq!(cold.len(), 2, "{cold:?}");
-    let end = |c: &Value| c["started_us"].as_u64().unwrap() + c["duration_us"].as_u64().unwrap();
-    let during = cold.iter().find(|c| c["wave"] == 2).unwrap();
-    assert_eq!(during["ok"], true, "{during}");
+    let during = cold.iter().find(|c| c.wave == 2).unwrap();
+    assert!(during.ok, "{during:?}");
     assert!(
-        end(during) >= healed,
+        during.ended_us() >= healed,
         "the pull finished only after the heal: ended {} µs, healed {healed} µs",
-        end(during)
+        during.ended_us()
     );
     eprintln!(
         "containerd cold start before the fault {} µs, during it {} µs (heal {} µs after its start)",
-        cold.iter().find(|c| c["wave"] == 1).unwrap()["duration_us"],
-        during["duration_us"],
-        healed - during["started_us"].as_u64().unwrap()
+        cold.iter().find(|c| c.wave == 1).unwrap().duration_us,
+        during.duration_us,
+        healed - during.started_us
     );
     r.assert_nothing_left();
 }

@@ -1,8 +1,10 @@
 //! A game day as a team runs it: `up`, then `status`, `inject`, `note`, `heal` and `down`
 //! from another terminal, against the real engine.
 
-mod common;
-use common::{ask, drill, game_day_up, leftovers, scenario, text, until_up, StopOnDrop};
+use crate::common;
+use crate::common::{
+    ask, drill, game_day_up, leftovers, scenario, text, until_up, Kinds, StopOnDrop,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -237,25 +239,17 @@ fn overlapping_faults_are_refused_and_the_numbers_shown_are_the_ones_to_use() {
         "{summary_text}"
     );
 
-    let journal = common::journal(folder);
-    let of_type = |t: &str| -> Vec<&serde_json::Value> {
-        journal.iter().filter(|e| e["type"] == t).collect()
-    };
-    let refused: Vec<(u64, u64, bool)> = of_type("fault_refused")
+    let journal = common::journal::read(folder);
+    let refused: Vec<(u64, u64, bool)> = journal
+        .refused()
         .iter()
-        .map(|e| {
-            let manual = e["manual"].as_bool().unwrap_or(false);
-            (
-                e["fault"].as_u64().unwrap(),
-                e["active"].as_u64().unwrap(),
-                manual,
-            )
-        })
+        .map(|e| (e.fault, e.active, e.manual))
         .collect();
     assert_eq!(refused, [(1, 3, false), (4, 2, true)]);
-    let injected: Vec<(u64, bool)> = of_type("fault_injected")
+    let injected: Vec<(u64, bool)> = journal
+        .injected()
         .iter()
-        .map(|e| (e["fault"].as_u64().unwrap(), e["manual"] == true))
+        .map(|e| (e.fault, e.manual))
         .collect();
     assert_eq!(injected, [(3, true), (2, false), (5, true)]);
 

@@ -1,8 +1,8 @@
 //! `drill bench --size tiny` against the real engine, registry, skopeo, containerd and
 //! docker-compose, and `drill plan --compose`.
 
-mod common;
-use common::{drill, leftovers, scenario, text};
+use crate::common;
+use crate::common::{drill, leftovers, scenario, text};
 use serde_json::Value;
 use std::path::Path;
 

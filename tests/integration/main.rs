@@ -1,0 +1,17 @@
+//! Every integration test, in one binary: one link of the crate and its dependencies
+//! instead of one per file. Each module is one area; `common` holds what they share.
+//! `cargo test --test integration <module>::` runs one area.
+
+mod common;
+
+mod bench;
+mod cli;
+mod faults;
+mod gameday;
+mod harden;
+mod hosts;
+mod proxy;
+mod replication;
+mod reports;
+mod run;
+mod secure;
