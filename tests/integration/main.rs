@@ -6,6 +6,7 @@ mod common;
 
 mod bench;
 mod cli;
+mod docs;
 mod faults;
 mod gameday;
 mod harden;
