@@ -885,7 +885,7 @@ pub(crate) fn sla_rows(v: &Verdict) -> Vec<Vec<String>> {
     let mut rows = vec![cells(["SLA", "measured", "limit", "margin", "result"])];
     for c in &v.checks {
         rows.push(vec![
-            c.name.clone(),
+            c.name.to_string(),
             c.measured.clone(),
             c.limit.clone(),
             c.margin.clone(),

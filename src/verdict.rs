@@ -12,6 +12,7 @@ use crate::model::sla::{
 use crate::model::units::{format_percent, format_secs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::time::Duration;
 
 /// Ratios equal to the limit pass although the percentage was parsed into a float.
@@ -28,7 +29,8 @@ pub struct Check {
     /// `availability eu`, `cold_pull p99`, `recovery fault #1 zone-outage eu-a`,
     /// `error_budget fault #1 zone-outage eu-a`, `data_loss`, `regression cold_pull p99`.
     /// The first word names the kind of check.
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: CheckName,
     /// For humans: `99.95%`, `1.234s`, `not recovered after 40.0s`, `2 of 12 lost`.
     pub measured: String,
     /// For humans: `≥ 99.9%`, `≤ 3.000s`, `none`.
@@ -49,6 +51,123 @@ pub struct Check {
     /// The fault a per-fault check (recovery, error budget) is about.
     #[serde(default)]
     pub fault: Option<usize>,
+}
+
+/// What a check judges. Reports and summary.json show it as the first word of the
+/// check's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    Availability,
+    ColdPull,
+    Recovery,
+    ErrorBudget,
+    DataLoss,
+    Auth,
+    Rpo,
+    Isolation,
+    Fallback,
+    /// A check worse than in the baseline run.
+    Regression,
+}
+
+impl CheckKind {
+    const ALL: [CheckKind; 10] = [
+        CheckKind::Availability,
+        CheckKind::ColdPull,
+        CheckKind::Recovery,
+        CheckKind::ErrorBudget,
+        CheckKind::DataLoss,
+        CheckKind::Auth,
+        CheckKind::Rpo,
+        CheckKind::Isolation,
+        CheckKind::Fallback,
+        CheckKind::Regression,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            CheckKind::Availability => "availability",
+            CheckKind::ColdPull => "cold_pull",
+            CheckKind::Recovery => "recovery",
+            CheckKind::ErrorBudget => "error_budget",
+            CheckKind::DataLoss => "data_loss",
+            CheckKind::Auth => "auth",
+            CheckKind::Rpo => "rpo",
+            CheckKind::Isolation => "isolation",
+            CheckKind::Fallback => "fallback",
+            CheckKind::Regression => "regression",
+        }
+    }
+
+    /// The check of this kind about `subject`: `availability eu`.
+    pub fn about(self, subject: impl fmt::Display) -> CheckName {
+        CheckName {
+            kind: self,
+            text: format!("{} {subject}", self.word()),
+        }
+    }
+
+    /// The one check of this kind: `data_loss`.
+    pub fn alone(self) -> CheckName {
+        CheckName {
+            kind: self,
+            text: self.word().to_string(),
+        }
+    }
+}
+
+/// A check's name: its kind, typed, and the words every report shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckName {
+    kind: CheckKind,
+    text: String,
+}
+
+impl CheckName {
+    pub fn kind(&self) -> CheckKind {
+        self.kind
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq<str> for CheckName {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for CheckName {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl Serialize for CheckName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// summary.json names a check's kind by the first word of its name.
+impl<'de> Deserialize<'de> for CheckName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let word = text.split(' ').next().unwrap_or_default();
+        let kind = CheckKind::ALL
+            .into_iter()
+            .find(|k| k.word() == word)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is no check drill makes")))?;
+        Ok(CheckName { kind, text })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, JsonSchema)]
@@ -183,7 +302,7 @@ fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
     let min = sla.min.0;
     let w = &a.availability.windows;
     let window = humantime::format_duration(Duration::from_micros(w.window_us));
-    let check = |name: String, probes: &ProbeStats, windows: Option<&WindowStats>| {
+    let check = |name: CheckName, probes: &ProbeStats, windows: Option<&WindowStats>| {
         let limit = format!("≥ {}", sla.min);
         let (ratio, detail, missing) = if w.judged {
             let (up, all) = windows.map_or((0, 0), |ws| (ws.up, ws.windows));
@@ -224,7 +343,7 @@ fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
             let judged = |name: &String| a.run.as_ref().is_none_or(|r| r.regions.contains(name));
             for (region, s) in a.availability.regions.iter().filter(|(r, _)| judged(r)) {
                 checks.push(check(
-                    format!("availability {region}"),
+                    CheckKind::Availability.about(region),
                     s,
                     w.regions.get(region),
                 ));
@@ -232,7 +351,7 @@ fn availability(sla: &AvailabilitySla, a: &Analysis, checks: &mut Vec<Check>) {
         }
         AvailabilityScope::Total => {
             checks.push(check(
-                "availability total".into(),
+                CheckKind::Availability.about("total"),
                 &a.availability.total,
                 Some(&w.total),
             ));
@@ -251,7 +370,7 @@ fn cold_pull(sla: &ColdPullSla, a: &Analysis, checks: &mut Vec<Check>) {
     for (p, limit, measured) in declared {
         if let Some(limit) = limit {
             checks.push(duration_check(
-                format!("cold_pull {p}"),
+                CheckKind::ColdPull.about(p),
                 measured,
                 limit.0,
                 "no successful cold start",
@@ -260,7 +379,7 @@ fn cold_pull(sla: &ColdPullSla, a: &Analysis, checks: &mut Vec<Check>) {
     }
     let max = sla.max_failed;
     checks.push(Check {
-        name: "cold_pull failed".into(),
+        name: CheckKind::ColdPull.about("failed"),
         measured: match all.interrupted {
             0 => format!("{} of {}", all.failed, all.count),
             n => format!("{} of {} ({n} interrupted)", all.failed, all.count),
@@ -275,8 +394,13 @@ fn cold_pull(sla: &ColdPullSla, a: &Analysis, checks: &mut Vec<Check>) {
     });
 }
 
-fn fault_name(what: &str, f: &FaultRecovery) -> String {
-    format!("{what} fault #{} {} {}", f.id, f.kind.name(), f.target)
+fn fault_name(kind: CheckKind, f: &FaultRecovery) -> CheckName {
+    kind.about(format_args!(
+        "fault #{} {} {}",
+        f.id,
+        f.kind.name(),
+        f.target
+    ))
 }
 
 /// How long a fault that never recovered was seen failing: until its window closed.
@@ -287,7 +411,7 @@ fn seen_unrecovered(f: &FaultRecovery, a: &Analysis) -> Duration {
 fn recovery(sla: &RecoverySla, a: &Analysis, checks: &mut Vec<Check>) {
     let max = sla.max.0;
     for f in &a.faults {
-        let name = fault_name("recovery", f);
+        let name = fault_name(CheckKind::Recovery, f);
         let mut check = match f.disruption_us {
             Some(d) => {
                 let mut c = duration_check(name, Some(d), max, "");
@@ -335,7 +459,7 @@ fn error_budget(sla: &ErrorBudgetSla, a: &Analysis, checks: &mut Vec<Check>) {
     let allowed = Duration::from_micros(budget.allowed_downtime_us);
     let limit = format!("≤ {} per {}", format_secs(allowed), sla.period);
     for (f, fb) in a.faults.iter().zip(&budget.faults) {
-        let name = fault_name("error_budget", f);
+        let name = fault_name(CheckKind::ErrorBudget, f);
         let times = u32::try_from(events).unwrap_or(u32::MAX);
         let mut check = match fb.downtime_us {
             Some(d) => {
@@ -387,7 +511,7 @@ fn auth(a: &Analysis, checks: &mut Vec<Check>) {
         .map(|r| r.regions.clone())
         .unwrap_or_default();
     for region in regions {
-        let name = format!("auth {region}");
+        let name = CheckKind::Auth.about(&region);
         let limit = "none served".to_string();
         let (probes, served) = a.auth.as_ref().map_or((0, 0), |c| c.region_totals(&region));
         if probes == 0 {
@@ -410,7 +534,7 @@ fn auth(a: &Analysis, checks: &mut Vec<Check>) {
 
 fn data_loss(a: &Analysis) -> Check {
     let d = &a.data_loss;
-    let name = "data_loss".to_string();
+    let name = CheckKind::DataLoss.alone();
     if d.checked == 0 {
         return unmeasured(name, "not checked", "none".into(), Some(0.0));
     }
@@ -429,7 +553,12 @@ fn data_loss(a: &Analysis) -> Check {
 }
 
 /// A measured duration against its limit; `missing` is shown when there is none.
-fn duration_check(name: String, measured_us: Option<u64>, limit: Duration, missing: &str) -> Check {
+fn duration_check(
+    name: CheckName,
+    measured_us: Option<u64>,
+    limit: Duration,
+    missing: &str,
+) -> Check {
     let limit_text = format!("≤ {}", format_secs(limit));
     let Some(us) = measured_us else {
         return unmeasured(name, missing, limit_text, Some(limit.as_secs_f64()));
@@ -449,7 +578,7 @@ fn duration_check(name: String, measured_us: Option<u64>, limit: Duration, missi
 }
 
 /// A check that failed because there was nothing to measure.
-fn unmeasured(name: String, measured: &str, limit: String, limit_value: Option<f64>) -> Check {
+fn unmeasured(name: CheckName, measured: &str, limit: String, limit_value: Option<f64>) -> Check {
     Check {
         name,
         measured: measured.to_string(),
@@ -641,7 +770,7 @@ mod tests {
             ("5.000s", "≤ 3.000s", "-2.000s")
         );
         assert_eq!((c.passed, c.measured_value), (false, Some(5.0)));
-        assert!(find(&judge(&recovery_sla(5_000), &a), &c.name).passed);
+        assert!(find(&judge(&recovery_sla(5_000), &a), c.name.as_str()).passed);
     }
 
     #[test]
@@ -781,6 +910,22 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), v);
+    }
+
+    #[test]
+    fn a_check_carries_its_kind_and_summary_json_names_it_by_its_first_word() {
+        let v = judge(&recovery_sla(3_000), &analyze(&outage_journal(), false));
+        let kinds: Vec<CheckKind> = v.checks.iter().map(|c| c.name.kind()).collect();
+        assert!(kinds.contains(&CheckKind::Recovery), "{kinds:?}");
+        for c in &v.checks {
+            let json = serde_json::to_value(c).unwrap();
+            let name = json["name"].as_str().unwrap();
+            assert_eq!(name.split(' ').next(), Some(c.name.kind().word()), "{name}");
+        }
+        // A name no check of drill has is refused when read back, not given a kind.
+        let mut json = serde_json::to_value(&v.checks[0]).unwrap();
+        json["name"] = "latency eu".into();
+        assert!(serde_json::from_value::<Check>(json).is_err());
     }
 
     #[test]

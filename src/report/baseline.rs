@@ -12,15 +12,13 @@
 use super::Summary;
 use crate::model::error::DrillError;
 use crate::model::units::{format_percent, format_secs, Percent};
-use crate::verdict::{self, Bound, Check};
+use crate::verdict::{self, Bound, Check, CheckKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// Regression checks are named with this prefix.
-const PREFIX: &str = "regression ";
 const EPSILON: f64 = 1e-9;
 
 /// An earlier run's measured values, ready to compare with.
@@ -117,10 +115,11 @@ pub fn compare(s: &mut Summary, b: &Baseline) {
         .verdict
         .checks
         .iter()
-        .filter(|c| !c.name.starts_with(PREFIX))
+        .filter(|c| c.name.kind() != CheckKind::Regression)
     {
-        let (Some(measured), Some(&base)) = (c.measured_value, b.values.get(&c.name)) else {
-            not_compared.push(c.name.clone());
+        let (Some(measured), Some(&base)) = (c.measured_value, b.values.get(c.name.as_str()))
+        else {
+            not_compared.push(c.name.to_string());
             continue;
         };
         compared += 1;
@@ -165,7 +164,7 @@ fn regression(c: &Check, base: f64, measured: f64, tolerance: f64) -> Option<Reg
         None => "worse than 0".to_string(),
     };
     Some(Regression {
-        check: c.name.clone(),
+        check: c.name.to_string(),
         bound: c.bound,
         baseline: base,
         measured,
@@ -173,8 +172,8 @@ fn regression(c: &Check, base: f64, measured: f64, tolerance: f64) -> Option<Reg
         text: format!(
             "{}: {} → {} ({how})",
             c.name,
-            value(&c.name, c.bound, base),
-            value(&c.name, c.bound, measured)
+            value(c.name.as_str(), c.bound, base),
+            value(c.name.as_str(), c.bound, measured)
         ),
     })
 }
@@ -212,7 +211,7 @@ fn regression_check(r: &Regression, tolerance: f64) -> Check {
         ),
     };
     Check {
-        name: format!("{PREFIX}{}", r.check),
+        name: CheckKind::Regression.about(&r.check),
         measured: value(&r.check, r.bound, r.measured),
         limit,
         margin,
@@ -313,7 +312,8 @@ mod tests {
             (Status::SlaBroken, 1)
         );
         let c = s.verdict.checks.last().unwrap();
-        assert_eq!(c.name, format!("regression {RECOVERY}"));
+        assert_eq!(c.name.as_str(), format!("regression {RECOVERY}"));
+        assert_eq!(c.name.kind(), CheckKind::Regression);
         assert_eq!(
             (c.measured.as_str(), c.limit.as_str(), c.margin.as_str()),
             ("5.000s", "≤ 4.400s (baseline + 10%)", "-0.600s")
@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn availability_is_compared_on_its_shortfall() {
         let check = |v: f64| Check {
-            name: "availability eu".into(),
+            name: CheckKind::Availability.about("eu"),
             measured: String::new(),
             limit: String::new(),
             margin: String::new(),

@@ -24,7 +24,7 @@ use super::{
     cold_starts_during, disruption_text, fault_title, incomplete_warning, note_lines, refused_text,
     regressions_heading, waterfall, Clock, Summary,
 };
-use crate::verdict::{Check, Status};
+use crate::verdict::{Check, CheckKind, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
     suite.add_property(("exit_code", s.run.exit_code.to_string().as_str()));
 
     for c in s.verdict.checks.iter().filter(|c| !is_recovery(c)) {
-        let kind = c.name.split_whitespace().next().unwrap_or("sla");
+        let kind = c.name.kind().word();
         let mut case = check_case(c, &class(kind));
         let failures = &s.analysis.data_loss.failures;
         if kind == "data_loss" && !failures.is_empty() {
@@ -148,7 +148,7 @@ pub fn render(s: &Summary) -> std::io::Result<String> {
 }
 
 fn is_recovery(c: &Check) -> bool {
-    c.name.starts_with("recovery ")
+    c.name.kind() == CheckKind::Recovery
 }
 
 fn check_case(c: &Check, classname: &str) -> TestCase {

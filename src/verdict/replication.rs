@@ -1,6 +1,6 @@
 //! The checks of the replication, isolation and fallback SLAs.
 
-use super::{duration_check, signed_pp, unmeasured, Bound, Check};
+use super::{duration_check, signed_pp, unmeasured, Bound, Check, CheckKind};
 use crate::analysis::Analysis;
 use crate::model::sla::{FallbackSla, IsolationSla};
 use crate::model::units::{format_percent, Span};
@@ -10,7 +10,7 @@ pub fn rpo(limit: Span, a: &Analysis, checks: &mut Vec<Check>) {
     let losses = &a.replication.losses;
     if losses.is_empty() {
         checks.push(unmeasured(
-            "rpo".into(),
+            CheckKind::Rpo.alone(),
             "no region was lost",
             format!("≤ {limit}"),
             Some(limit.0.as_secs_f64()),
@@ -18,7 +18,7 @@ pub fn rpo(limit: Span, a: &Analysis, checks: &mut Vec<Check>) {
     }
     for l in losses {
         let mut c = duration_check(
-            format!("rpo fault #{} region {}", l.fault, l.region),
+            CheckKind::Rpo.about(format_args!("fault #{} region {}", l.fault, l.region)),
             Some(l.rpo_us),
             limit.0,
             "",
@@ -39,7 +39,7 @@ pub fn isolation(sla: &IsolationSla, a: &Analysis, checks: &mut Vec<Check>) {
     let iso = &a.isolation;
     if iso.regions.is_empty() {
         checks.push(unmeasured(
-            "isolation".into(),
+            CheckKind::Isolation.alone(),
             "every region was touched by a fault: none to compare",
             format!("≤ {} drop", sla.max_availability_drop),
             Some(sla.max_availability_drop.0),
@@ -53,7 +53,7 @@ pub fn isolation(sla: &IsolationSla, a: &Analysis, checks: &mut Vec<Check>) {
             ("pull success", r.pull_success_drop, false),
         ];
         for (what, drop, required) in drops {
-            let name = format!("isolation {region} {what}");
+            let name = CheckKind::Isolation.about(format_args!("{region} {what}"));
             checks.push(match drop {
                 None if required => unmeasured(
                     name,
@@ -81,7 +81,7 @@ pub fn isolation(sla: &IsolationSla, a: &Analysis, checks: &mut Vec<Check>) {
             ("pull time", r.pull_latency_increase, false),
         ];
         for (what, rise, required) in rises {
-            let name = format!("isolation {region} {what}");
+            let name = CheckKind::Isolation.about(format_args!("{region} {what}"));
             let limit = format!("≤ +{}% p50", format_percent(max_rise));
             match rise {
                 None if required => checks.push(unmeasured(
@@ -114,7 +114,7 @@ pub fn fallback(sla: &FallbackSla, pull_sla: Option<Span>, a: &Analysis, checks:
     // Validation refuses a fallback SLA with neither.
     if let Some(limit) = sla.max_pull.or(pull_sla) {
         checks.push(duration_check(
-            "fallback max pull".into(),
+            CheckKind::Fallback.about("max pull"),
             f.duration.map(|d| d.max_us),
             limit.0,
             "no successful pull served by another region",
@@ -122,7 +122,7 @@ pub fn fallback(sla: &FallbackSla, pull_sla: Option<Span>, a: &Analysis, checks:
     }
     if sla.min_pulls > 0 {
         checks.push(Check {
-            name: "fallback pulls".into(),
+            name: CheckKind::Fallback.about("pulls"),
             measured: format!("{} ({} failed)", f.pulls, f.failed),
             limit: format!("≥ {}", sla.min_pulls),
             margin: format!("{:+}", i128::from(f.pulls) - i128::from(sla.min_pulls)),
@@ -179,7 +179,10 @@ mod tests {
         assert!(c.passed, "{c:?}");
         assert_eq!(c.measured_value, Some(0.0));
         assert!(find(&v, "isolation us probe latency").passed);
-        assert!(!v.checks.iter().any(|c| c.name.starts_with("isolation eu")));
+        assert!(!v
+            .checks
+            .iter()
+            .any(|c| c.name.as_str().starts_with("isolation eu")));
 
         // us fails a tenth of its probes while eu's fault lasts: the bulkhead leaked.
         for r in &mut j {
