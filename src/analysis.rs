@@ -47,7 +47,7 @@ use std::collections::BTreeMap;
 pub const SETTLE_WINDOW_US: u64 = 1_000_000;
 /// Consecutive clean windows needed to call a fault's effect over.
 pub const SETTLE_WINDOWS: u64 = 3;
-pub use crate::model::limits::CHART_WINDOW_US;
+use crate::model::limits::CHART_WINDOW_US;
 /// Ratios equal to a limit count as within it although percentages are floats.
 const EPSILON: f64 = 1e-9;
 

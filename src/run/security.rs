@@ -16,8 +16,7 @@ pub const HTPASSWD_PATH: &str = "/etc/docker/registry/htpasswd";
 pub const TOKEN_BUNDLE_PATH: &str = "/etc/docker/registry/token.crt";
 /// The realm registries name in their `WWW-Authenticate` challenge.
 pub const REALM: &str = "drill";
-pub use crate::journal::redact;
-pub use crate::model::credentials::{Credentials, REDACTED};
+use crate::model::credentials::Credentials;
 
 /// What a secure run gives its containers and its hosts.
 #[derive(Clone, Default)]
@@ -148,6 +147,8 @@ fn certificates(plan: &Plan) -> Result<(String, HashMap<String, String>), rcgen:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::redact;
+    use crate::model::credentials::REDACTED;
 
     #[test]
     fn credentials_never_show_their_password() {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// Where the service reads its configuration inside its container.
 pub const CONFIG_PATH: &str = "/etc/drill/token-service.json";
-pub use crate::model::wire::TOKEN_PATH;
+use crate::model::wire::TOKEN_PATH;
 /// Largest request body read: a password grant is a few hundred bytes.
 const MAX_BODY: usize = 16 * 1024;
 /// How long a client may take over its TLS handshake.
