@@ -3,7 +3,7 @@
 
 /// The stages, lowest first: each may import only those before it.
 const LAYERS: &[&str] = &[
-    "model", "scenario", "plan", "fixtures", "journal", "oci", "docker", "faults", "ui",
+    "model", "scenario", "faults", "plan", "fixtures", "journal", "oci", "docker", "inject", "ui",
     "analysis", "verdict", "report", "run", "bench", "cli",
 ];
 

@@ -25,11 +25,11 @@ use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::docker::images;
 use crate::fixtures::{self, TestImage};
 use crate::model::error::{exit, DrillError};
+use crate::oci;
 use crate::plan::{self, ImagePlan, REGISTRY_PORT};
 use crate::run::runner::{shutdown_signal, teardown};
 use crate::run::topology;
 use crate::ui::say::say;
-use crate::{oci, scenario};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -334,7 +334,7 @@ impl Ctx {
         drop(pulled);
 
         say("2/5 bring-up and teardown: drill against docker-compose");
-        let topo = scenario::parse(&format!(
+        let topo = crate::faults::parse(&format!(
             "name: bench-bringup\nduration: 1s\ntopology:\n  regions:{}\nimages:\n  - {{ ref: bench/app:1, layers: [1KiB] }}\n",
             p.bringup_regions
         ))
@@ -438,7 +438,7 @@ async fn analysis_run(events: usize, scratch: &Path) -> Result<AnalysisRun, Dril
     std::fs::create_dir_all(&dir)
         .map_err(|e| DrillError::setup(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join("journal.jsonl");
-    let sla = scenario::parse(SYNTHETIC_SLA)
+    let sla = crate::faults::parse(SYNTHETIC_SLA)
         .map_err(|p| DrillError::setup(format!("the synthetic SLA is invalid: {p:?}")))?
         .sla;
     let journal = path.clone();

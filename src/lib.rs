@@ -13,6 +13,7 @@ pub mod cli;
 pub mod docker;
 pub mod faults;
 pub mod fixtures;
+pub mod inject;
 pub mod journal;
 pub mod model;
 pub mod oci;

@@ -48,12 +48,13 @@ pub struct InjectArgs {
 
 impl InjectArgs {
     pub async fn exec(self) -> Result<u8, DrillError> {
-        let step = gameday::step_yaml(
+        let step = gameday::inject_step(
             &self.kind,
             self.target.as_deref(),
             self.duration.as_deref(),
             &self.params,
         )?;
+        let step = Box::new(step);
         self.session.ask(&Request::Inject { step }).await
     }
 }

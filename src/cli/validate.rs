@@ -16,7 +16,7 @@ impl ValidateArgs {
     pub fn exec(self) -> Result<u8, DrillError> {
         let mut failed = Vec::new();
         for path in &self.scenarios {
-            match scenario::load(path) {
+            match crate::faults::load(path) {
                 Ok(loaded) => {
                     for w in &loaded.warnings {
                         eprintln!("warning: {w}");

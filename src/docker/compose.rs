@@ -124,7 +124,7 @@ pub fn write(dir: &Path, project: &Project) -> Result<(), DrillError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse;
+    use crate::faults::parse;
     use serde_json::Value;
 
     const SRC: &str = "

@@ -87,10 +87,7 @@ pub fn haproxy_recipe() -> Recipe {
     }
 }
 
-/// The iptables build used inside fault sidecars. The legacy backend works in any
-/// container network namespace, whatever the host's firewall uses.
-pub const IPTABLES: &str = "/usr/sbin/xtables-legacy-multi";
-pub const BUSYBOX: &str = "/bin/busybox";
+pub use crate::model::toolbox::{BUSYBOX, IPTABLES, TC};
 
 /// The fault toolbox: `tc`, `iptables` and busybox. It runs as a sidecar in a target's
 /// network namespace (network faults) or with a region's storage mounted (storage faults).
@@ -99,7 +96,7 @@ pub fn toolbox_recipe() -> Recipe {
         name: "toolbox",
         binaries: vec![
             ("/bin/busybox".into(), BUSYBOX, "busybox-static"),
-            ("/usr/sbin/tc".into(), "/usr/sbin/tc", "iproute2"),
+            ("/usr/sbin/tc".into(), TC, "iproute2"),
             (
                 "/usr/sbin/xtables-legacy-multi".into(),
                 IPTABLES,

@@ -1,983 +1,399 @@
-//! Faults done for real to the run's containers, networks and storage, and their heals.
+//! The fault families. A family file owns, for its kinds of fault: the typed fault read
+//! from a timeline step, the rules that step must meet, what the fault acts on, and what
+//! injects and heals it, as [`Action`]s and a [`Heal`] that the engine side (`inject`)
+//! carries out. Nothing here touches the engine: until `inject` does it, a fault is
+//! data, which `drill plan` describes and unit tests check without Docker.
 //!
-//! Engine faults (kill, stop, restart, pause, isolate) go through the engine API. Network
-//! faults (blackhole, packet loss, partition, bandwidth, latency) run `iptables` or `tc`
-//! from a toolbox sidecar that shares the target's network namespace, so target images
-//! need no tools. Storage faults act on a region's volume from a toolbox container.
-//!
-//! Every fault is booked in the [`FaultBook`] *before* it acts, so one that half
-//! succeeded is still healed; heals run at the fault's end, on abort and on Ctrl-C,
-//! newest first. Faults never stack: one that would act on a container an active fault
-//! holds is refused before it does anything (the heal of one would undo the other, and
-//! the report would charge one's disruption to the other).
+//! Adding a kind: name it in `model::kinds::FaultKind`, give it a variant in its
+//! family's enum, and follow the compiler through that family's exhaustive matches (a
+//! new family is one more file and one arm in each match of this module).
 
-pub mod delay_proxy;
+mod engine;
+mod given;
+mod network;
+mod outage;
+mod overlap;
+mod storage;
+mod target;
 pub mod upstream;
 
-use crate::docker::engine::{ContainerSpec, Engine};
-use crate::docker::images::{BUSYBOX, IPTABLES};
-use crate::faults::delay_proxy::DelayProxy;
-use crate::journal::{Event, Journal};
+pub use network::{partition_rules, tc};
+pub use storage::{blob_command, df_available_kib, fill_command, unfill_command, WIPE};
+
 use crate::model::error::DrillError;
-use crate::plan::{FaultPlan, Plan, StepPlan, UpstreamPlan};
-use crate::scenario::names::Target;
-use crate::scenario::{BlobRef, Direction, FaultKind, LatencyVia, OutageMode};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use crate::model::kinds::FaultKind;
+use crate::scenario::names::{Member, Names, Target};
+use crate::scenario::{Loaded, Pick, Problem, Rules, Scenario, Step};
+use given::Given;
+use serde_saphyr::Location;
+use std::path::Path;
 use std::time::Duration;
-use upstream::GateMode;
 
-const TC: &str = "/usr/sbin/tc";
-/// Time a stopped registry gets to exit after SIGTERM.
-const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// How a fault is injected, for the report: a refused connection and a dropped packet
-/// give very different recovery numbers, so the method is always stated.
-pub fn method(f: &FaultPlan) -> String {
-    let p = &f.params;
-    match f.kind {
-        FaultKind::Kill => "SIGKILL through the engine API (docker kill); started again at heal".into(),
-        FaultKind::Stop => format!(
-            "graceful stop through the engine API (SIGTERM, SIGKILL after {}s); started again at heal",
-            STOP_GRACE.as_secs()
-        ),
-        FaultKind::Restart => "restart through the engine API (SIGKILL and start at once)".into(),
-        FaultKind::Pause => {
-            "cgroup freeze through the engine API (docker pause): connections are accepted, nothing answers; unpaused at heal".into()
-        }
-        FaultKind::ZoneOutage | FaultKind::RegionOutage => match p.mode {
-            OutageMode::Kill => "every member killed with SIGKILL through the engine API; started again at heal (nodes before load balancers)".into(),
-            OutageMode::Pause => "every member frozen (docker pause); unpaused at heal".into(),
-            OutageMode::Isolate => "every member disconnected from the run's network (docker network disconnect); reconnected at heal".into(),
-        },
-        FaultKind::Partition => {
-            "iptables DROP, in both directions, of the other groups' addresses, from a sidecar in each member's network namespace; rules flushed at heal".into()
-        }
-        FaultKind::Blackhole => format!(
-            "iptables DROP of {} packets (dropped, not refused: peers hang until their timeouts) from a sidecar in the target's network namespace; flushed at heal",
-            direction_words(p.direction)
-        ),
-        FaultKind::PacketLoss => format!(
-            "iptables statistic match dropping {:.1}% of {} packets at random, from a sidecar in the target's network namespace; flushed at heal",
-            p.loss * 100.0,
-            direction_words(p.direction)
-        ),
-        FaultKind::Bandwidth => format!(
-            "tc tbf qdisc limiting the target's egress to {} bytes/s, from a sidecar in its network namespace; removed at heal",
-            p.rate
-        ),
-        FaultKind::Latency if p.via == Some(LatencyVia::Proxy) => format!(
-            "drill's delaying TCP proxy in front of the entry point holds every chunk {}ms ± {}ms in each direction (netem was not used); pass-through again at heal",
-            p.delay.as_millis(),
-            p.jitter.as_millis()
-        ),
-        FaultKind::Latency => format!(
-            "tc netem delay {}ms ± {}ms on the target's egress, from a sidecar in its network namespace; removed at heal",
-            p.delay.as_millis(),
-            p.jitter.as_millis()
-        ),
-        FaultKind::CacheWipe if f.volume.is_some() => {
-            "the proxy killed, its storage volume emptied from a toolbox container, the proxy started again: everything it cached is gone".into()
-        }
-        FaultKind::CacheWipe => {
-            "registry restarted through the engine API, dropping its in-memory blob descriptor cache".into()
-        }
-        FaultKind::UpstreamOutage
-        | FaultKind::UpstreamRateLimit
-        | FaultKind::UpstreamErrors
-        | FaultKind::UpstreamSlow => upstream::method(f),
-        FaultKind::CorruptBlob => format!(
-            "the first 64 bytes of {}'s {} overwritten with random bytes in the region's storage volume (same size, wrong content); not healed",
-            p.image,
-            blob_words(p.blob)
-        ),
-        FaultKind::DeleteBlob => format!(
-            "{}'s {} deleted from the region's storage volume; not healed",
-            p.image,
-            blob_words(p.blob)
-        ),
-        FaultKind::FillDisk => "zeros written to a file on the region's size-limited storage volume (a tmpfs) until no space is left (ENOSPC); the file deleted at heal".into(),
-    }
+/// A fault of the timeline (or asked for by hand), typed by its family.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    Engine(engine::EngineFault),
+    Outage(outage::Outage),
+    Network(network::NetworkFault),
+    Storage(storage::StorageFault),
+    Upstream(upstream::UpstreamFault),
 }
 
-fn direction_words(d: Direction) -> &'static str {
-    match d {
-        Direction::In => "incoming",
-        Direction::Out => "outgoing",
-        Direction::Both => "incoming and outgoing",
-    }
+/// What a fault reaches, in the scenario's terms; the plan names the containers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reach {
+    /// The parts it acts on, before a `pick`.
+    pub members: Vec<Member>,
+    /// For a partition: the members of each group.
+    pub groups: Vec<Vec<Member>>,
+    /// The storage volume it acts on.
+    pub volume: Option<Volume>,
+    /// Regions it touches besides its members' (for the recovery analysis).
+    pub regions: Vec<String>,
+    /// Act on this many of the members, picked with the seed.
+    pub pick: Option<Pick>,
 }
 
-fn blob_words(b: Option<BlobRef>) -> String {
-    match b {
-        Some(BlobRef::Config) => "config blob".into(),
-        Some(BlobRef::Layer(n)) => format!("layer {n}"),
-        None => "layer 0".into(),
-    }
+/// A storage volume of the topology, by its region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Volume {
+    /// A region's registry storage.
+    Region(String),
+    /// A region's proxy cache.
+    ProxyCache(String),
+    /// A region's size-limited registry storage, acted on from the container that keeps
+    /// it mounted.
+    Kept(String),
 }
 
-/// Everything fault injection needs to know about the live run.
-#[derive(Clone)]
-pub struct Injector {
-    pub engine: Engine,
-    pub run_id: String,
-    pub network: String,
-    pub toolbox: String,
-    /// Image reference → (config digest, layer digests), from seeding.
-    pub blobs: HashMap<String, (String, Vec<String>)>,
-    /// Delaying proxies in front of entry points, by load balancer container.
-    pub proxies: Arc<Mutex<HashMap<String, Arc<DelayProxy>>>>,
-    /// The upstream and its gate, the fault point of `upstream-*` faults.
-    pub upstream: Option<UpstreamPlan>,
+/// A step of injecting a fault, done by `inject` on the fault's containers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// An engine verb on every container at once.
+    Engine(Verb),
+    /// Commands run in a toolbox sidecar in each container's network namespace.
+    Sidecars(Vec<Vec<String>>),
+    /// The partition's drop rules: each group drops the others' addresses, known only
+    /// once the containers run ([`partition_rules`]).
+    Partition,
+    /// drill's delaying proxy in front of each entry point holds every chunk this long.
+    Delay { delay: Duration, jitter: Duration },
+    /// The upstream's fault point switched to a mode.
+    Gate(upstream::GateMode),
+    /// The proxy killed, its cache volume emptied, the proxy started again.
+    WipeProxy,
+    /// A seeded blob of an image damaged in the storage volume ([`blob_command`]), known
+    /// by its digest once the image is seeded.
+    Blob {
+        image: String,
+        blob: Option<crate::scenario::BlobRef>,
+        corrupt: bool,
+    },
+    /// The kept storage filled until no space is left ([`fill_command`]).
+    Fill,
 }
 
-/// What a heal must undo.
-#[derive(Debug, Clone)]
-enum Undo {
-    Start(Vec<String>),
-    Unpause(Vec<String>),
-    Reattach(Vec<String>),
-    /// (sidecar, target, commands that remove the fault)
-    Sidecars(Vec<(String, String, Vec<Vec<String>>)>),
-    /// Load balancers whose delaying proxy goes back to pass-through.
-    Proxy(Vec<String>),
-    /// The upstream's gate, back to passing everything.
+/// An engine verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Kill,
+    Stop,
+    Restart,
+    Pause,
+    /// Disconnected from the run's network.
+    Detach,
+}
+
+/// What ends a fault that lasts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Heal {
+    /// Started again, in plan order (a region's nodes before its load balancer).
+    Start,
+    Unpause,
+    /// Connected to the run's network again.
+    Reattach,
+    /// These commands run in each sidecar, then the sidecars go.
+    Sidecars(Vec<Vec<String>>),
+    /// The delaying proxies pass everything again.
+    PassThrough,
+    /// The upstream's fault point passes everything again.
     Gate,
-    /// (container holding the storage, command that deletes the filler file)
-    Unfill(String, Vec<String>),
+    /// The filler file deleted from the kept storage ([`unfill_command`]).
+    Unfill,
 }
 
-struct Active {
-    fault: FaultPlan,
-    /// None for an instant fault, booked only while it acts.
-    undo: Option<Undo>,
-}
+/// Time a stopped registry gets to exit after SIGTERM.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// A fault injected and not yet healed (or an instant one still acting), as `drill
-/// status` lists it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ActiveFault {
-    pub id: usize,
-    pub kind: FaultKind,
-    pub target: String,
-    /// Injected by hand (`drill inject`), not by the timeline.
-    pub manual: bool,
-}
-
-impl ActiveFault {
-    fn of(f: &FaultPlan) -> ActiveFault {
-        ActiveFault {
-            id: f.id,
-            kind: f.kind,
-            target: f.target.clone(),
-            manual: f.manual,
-        }
-    }
-}
-
-impl std::fmt::Display for ActiveFault {
-    /// `#3 kill eu-a-1 (manual)`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (id, kind, target) = (self.id, self.kind.name(), &self.target);
-        write!(
-            f,
-            "#{id} {kind} {target} ({})",
-            crate::journal::origin(self.manual)
-        )
-    }
-}
-
-/// A fault refused because it would act on containers an active fault holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Overlap {
-    pub active: ActiveFault,
-    /// The containers both would act on.
-    pub shared: Vec<String>,
-}
-
-impl std::fmt::Display for Overlap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "it would act on {}, which fault {} holds, and the heal of one would undo the other",
-            self.shared.join(", "),
-            self.active
-        )
-    }
-}
-
-/// Why a fault asked for was not wholly injected.
-#[derive(Debug, Clone, PartialEq)]
-pub enum InjectError {
-    /// Nothing was done: it overlaps an active fault.
-    Refused(Overlap),
-    /// Acting failed part-way; what was done is undone at its heal.
-    Partly(String),
-}
-
-impl std::fmt::Display for InjectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Fault {
+    pub fn kind(&self) -> FaultKind {
         match self {
-            InjectError::Refused(o) => write!(
-                f,
-                "refused, nothing was done: {o}. Heal #{} first (`drill heal {}`) or wait until it ends",
-                o.active.id, o.active.id
-            ),
-            InjectError::Partly(e) => write!(
-                f,
-                "only partly injected ({e}); what was done is undone when it is healed"
-            ),
+            Fault::Engine(f) => f.kind(),
+            Fault::Outage(f) => f.kind(),
+            Fault::Network(f) => f.kind(),
+            Fault::Storage(f) => f.kind(),
+            Fault::Upstream(f) => f.kind(),
+        }
+    }
+
+    /// What it reaches in the scenario.
+    pub fn reach(&self, s: &Scenario) -> Reach {
+        match self {
+            Fault::Engine(f) => f.reach(s),
+            Fault::Outage(f) => f.reach(s),
+            Fault::Network(f) => f.reach(s),
+            Fault::Storage(f) => f.reach(s),
+            Fault::Upstream(_) => upstream::reach(s),
+        }
+    }
+
+    /// The steps that inject it.
+    pub fn actions(&self) -> Vec<Action> {
+        match self {
+            Fault::Engine(f) => vec![Action::Engine(f.verb())],
+            Fault::Outage(f) => vec![Action::Engine(f.verb())],
+            Fault::Network(f) => f.actions(),
+            Fault::Storage(f) => f.actions(),
+            Fault::Upstream(f) => vec![Action::Gate(f.gate())],
+        }
+    }
+
+    /// What heals it; None for an instant fault, which has nothing to heal.
+    pub fn heal(&self) -> Option<Heal> {
+        match self {
+            Fault::Engine(f) => f.heal(),
+            Fault::Outage(f) => Some(f.heal()),
+            Fault::Network(f) => Some(f.heal()),
+            Fault::Storage(f) => f.heal(),
+            Fault::Upstream(_) => Some(Heal::Gate),
+        }
+    }
+
+    /// How it is injected, for the reports: a refused connection and a dropped packet
+    /// give very different recovery numbers, so the method is always stated.
+    pub fn method(&self) -> String {
+        match self {
+            Fault::Engine(f) => f.method(),
+            Fault::Outage(f) => f.method(),
+            Fault::Network(f) => f.method(),
+            Fault::Storage(f) => f.method(),
+            Fault::Upstream(f) => f.method(),
+        }
+    }
+
+    /// The target as written (the groups, for a partition; `upstream` for the
+    /// upstream's faults).
+    pub fn written(&self) -> String {
+        match self {
+            Fault::Engine(f) => f.written.clone(),
+            Fault::Outage(f) => f.written.clone(),
+            Fault::Network(f) => f.written(),
+            Fault::Storage(f) => f.written(),
+            Fault::Upstream(_) => crate::scenario::UPSTREAM.into(),
+        }
+    }
+
+    /// What its target names; none for a partition, whose groups name several.
+    pub fn on(&self) -> Option<Target> {
+        match self {
+            Fault::Engine(f) => Some(f.target.clone()),
+            Fault::Outage(f) => Some(f.target.clone()),
+            Fault::Network(f) => f.on(),
+            Fault::Storage(f) => Some(f.on()),
+            Fault::Upstream(_) => Some(Target::Upstream),
+        }
+    }
+
+    /// For a latency fault: sets how it is added, once the run knows what the kernel
+    /// has. None for other faults.
+    pub fn latency_via(&mut self) -> Option<&mut Option<crate::scenario::LatencyVia>> {
+        match self {
+            Fault::Network(f) => f.latency_via(),
+            _ => None,
         }
     }
 }
 
-/// The containers two faults both act on, in `new`'s order.
-fn shared_containers(new: &FaultPlan, held: &FaultPlan) -> Vec<String> {
-    new.containers
-        .iter()
-        .filter(|c| held.containers.contains(c))
-        .cloned()
-        .collect()
+/// Where a step's problems go: its place in the file, and its field's path.
+pub(crate) struct Report<'a> {
+    loc: &'a Location,
+    field: &'a str,
+    problems: &'a mut Vec<Problem>,
 }
 
-/// Faults injected and not yet healed.
-#[derive(Clone, Default)]
-pub struct FaultBook {
-    active: Arc<Mutex<Vec<Active>>>,
-}
-
-impl FaultBook {
-    /// Books a fault before it acts, or refuses it when it would act on a container an
-    /// active fault holds: then nothing is done, and the refusal is recorded with the
-    /// fault it overlapped. Checked and booked at once, so of two overlapping faults
-    /// exactly the first is injected.
-    pub fn book(&self, fault: &FaultPlan, journal: &Journal) -> Result<(), Overlap> {
-        let mut book = self.active.lock().expect("fault book lock");
-        let overlap = book.iter().find_map(|a| {
-            let shared = shared_containers(fault, &a.fault);
-            (!shared.is_empty()).then(|| Overlap {
-                active: ActiveFault::of(&a.fault),
-                shared,
-            })
-        });
-        if let Some(o) = overlap {
-            journal.record(Event::FaultRefused {
-                fault: fault.id,
-                kind: fault.kind,
-                target: fault.target.clone(),
-                manual: fault.manual,
-                active: o.active.id,
-                shared: o.shared.clone(),
-            });
-            return Err(o);
-        }
-        book.push(Active {
-            fault: fault.clone(),
-            undo: undo_for(fault),
-        });
-        Ok(())
+impl Report<'_> {
+    /// Problems reported so far.
+    pub(crate) fn count(&self) -> usize {
+        self.problems.len()
     }
 
-    /// Does a fault [`FaultBook::book`] accepted, and records it. Members are acted on
-    /// together, so a zone or region goes down at one instant. Whatever part of the fault
-    /// gets done is undone at heal, since it was booked first.
-    pub async fn inject(
-        &self,
-        inj: &Injector,
-        fault: &FaultPlan,
-        journal: &Journal,
-    ) -> Result<(), String> {
-        // Sidecars are started before the instant is recorded, so it marks the moment the
-        // fault is done to the target, not drill's preparation.
-        let done = match inj.prepare(fault).await {
-            Ok(()) => {
-                journal.record(Event::FaultInjected {
-                    fault: fault.id,
-                    kind: fault.kind,
-                    target: fault.target.clone(),
-                    members: fault.containers.clone(),
-                    regions: fault.regions.clone(),
-                    method: method(fault),
-                    manual: fault.manual,
-                });
-                inj.apply(fault).await
-            }
-            Err(e) => Err(e),
-        };
-        if fault.kind.is_instant() {
-            // Over once it has acted: nothing holds its containers any more.
-            let mut book = self.active.lock().expect("fault book lock");
-            book.retain(|a| a.fault.id != fault.id);
-        }
-        done.map_err(|e| e.to_string())
-    }
-
-    /// Heals one fault if it is still active. Returns false when the heal failed.
-    pub async fn heal(&self, inj: &Injector, id: usize, journal: &Journal) -> bool {
-        let (fault, undo) = {
-            let mut book = self.active.lock().expect("fault book lock");
-            match book
-                .iter()
-                .position(|a| a.fault.id == id && a.undo.is_some())
-            {
-                Some(i) => {
-                    let a = book.remove(i);
-                    (a.fault, a.undo.expect("found with an undo"))
-                }
-                None => return true,
-            }
-        };
-        let began = journal.now_us();
-        let errors = inj.undo(&undo).await;
-        let ok = errors.is_empty();
-        journal.record_at(
-            began,
-            Event::FaultHealed {
-                fault: fault.id,
-                ok,
-                error: (!ok).then(|| errors.join("; ")),
-            },
-        );
-        ok
-    }
-
-    /// Every fault not yet healed, oldest first.
-    pub fn active(&self) -> Vec<ActiveFault> {
-        self.active
-            .lock()
-            .expect("fault book lock")
-            .iter()
-            .map(|a| ActiveFault::of(&a.fault))
-            .collect()
-    }
-
-    /// Heals every active fault, newest first. Returns false if any heal failed.
-    pub async fn heal_all(&self, inj: &Injector, journal: &Journal) -> bool {
-        let ids: Vec<usize> = self
-            .active
-            .lock()
-            .expect("fault book lock")
-            .iter()
-            .rev()
-            .filter(|a| a.undo.is_some())
-            .map(|a| a.fault.id)
-            .collect();
-        let mut ok = true;
-        for id in ids {
-            ok &= self.heal(inj, id, journal).await;
-        }
-        ok
+    pub(crate) fn problem(&mut self, key: &str, message: impl Into<String>) {
+        self.problems.push(Problem::at(
+            self.loc,
+            format!("{}.{key}", self.field),
+            message,
+        ));
     }
 }
 
-fn sidecar_name(container: &str, fault: usize) -> String {
-    format!("{container}-fault{fault}")
+/// What a family reads a step against.
+pub(crate) struct Cx<'a> {
+    pub s: &'a Scenario,
+    pub names: &'a Names,
 }
 
-fn iptables(args: &[&str]) -> Vec<String> {
-    std::iter::once(IPTABLES)
-        .chain(["iptables", "-w"])
-        .chain(args.iter().copied())
-        .map(String::from)
-        .collect()
-}
-
-fn tc(args: &[&str]) -> Vec<String> {
-    std::iter::once(TC)
-        .chain(args.iter().copied())
-        .map(String::from)
-        .collect()
-}
-
-/// `tc` replacing the root qdisc of the container's interface.
-fn root_qdisc(qdisc: &[&str]) -> Vec<String> {
-    let mut args = vec!["qdisc", "replace", "dev", "eth0", "root"];
-    args.extend(qdisc);
-    tc(&args)
-}
-
-fn same_for_all(members: &[String], command: Vec<String>) -> Vec<(String, Vec<Vec<String>>)> {
-    members
-        .iter()
-        .map(|c| (c.clone(), vec![command.clone()]))
-        .collect()
-}
-
-/// The heal of a fault, known before it acts; None for instant faults.
-fn undo_for(f: &FaultPlan) -> Option<Undo> {
-    let all = f.containers.clone();
-    let sidecars = |commands: Vec<Vec<String>>| {
-        Undo::Sidecars(
-            f.containers
-                .iter()
-                .map(|c| (sidecar_name(c, f.id), c.clone(), commands.clone()))
-                .collect(),
-        )
+/// The fault of a step, typed by its family, or None with its problems reported.
+fn check(kind: FaultKind, step: &Step, cx: &Cx, r: &mut Report) -> Option<Fault> {
+    if step.hosts.is_some() {
+        r.problem("hosts", "faults take `target`, not `hosts`");
+    }
+    let given = Given::new(step);
+    // The family's own problems follow those of parameters it does not read.
+    let mut own = Vec::new();
+    let mut fr = Report {
+        loc: r.loc,
+        field: r.field,
+        problems: &mut own,
     };
-    let flush = vec![iptables(&["-F", "INPUT"]), iptables(&["-F", "OUTPUT"])];
-    match f.kind {
-        FaultKind::Kill | FaultKind::Stop => Some(Undo::Start(all)),
-        FaultKind::Pause => Some(Undo::Unpause(all)),
-        FaultKind::ZoneOutage | FaultKind::RegionOutage => Some(match f.params.mode {
-            OutageMode::Kill => Undo::Start(all),
-            OutageMode::Pause => Undo::Unpause(all),
-            OutageMode::Isolate => Undo::Reattach(all),
-        }),
-        FaultKind::Partition | FaultKind::Blackhole | FaultKind::PacketLoss => {
-            Some(sidecars(flush))
+    use engine::EngineVerb as E;
+    use network::NetworkKind as N;
+    use outage::Scope as O;
+    use storage::StorageKind as S;
+    use upstream::UpstreamKind as U;
+    let fr = &mut fr;
+    let fault = match kind {
+        FaultKind::Kill => engine::check(E::Kill, &given, cx, fr).map(Fault::Engine),
+        FaultKind::Stop => engine::check(E::Stop, &given, cx, fr).map(Fault::Engine),
+        FaultKind::Restart => engine::check(E::Restart, &given, cx, fr).map(Fault::Engine),
+        FaultKind::Pause => engine::check(E::Pause, &given, cx, fr).map(Fault::Engine),
+        FaultKind::ZoneOutage => outage::check(O::Zone, &given, cx, fr).map(Fault::Outage),
+        FaultKind::RegionOutage => outage::check(O::Region, &given, cx, fr).map(Fault::Outage),
+        FaultKind::Partition => network::check(N::Partition, &given, cx, fr).map(Fault::Network),
+        FaultKind::Blackhole => network::check(N::Blackhole, &given, cx, fr).map(Fault::Network),
+        FaultKind::Bandwidth => network::check(N::Bandwidth, &given, cx, fr).map(Fault::Network),
+        FaultKind::PacketLoss => network::check(N::PacketLoss, &given, cx, fr).map(Fault::Network),
+        FaultKind::Latency => network::check(N::Latency, &given, cx, fr).map(Fault::Network),
+        FaultKind::CacheWipe => storage::check(S::CacheWipe, &given, cx, fr).map(Fault::Storage),
+        FaultKind::CorruptBlob => {
+            storage::check(S::CorruptBlob, &given, cx, fr).map(Fault::Storage)
         }
-        FaultKind::Latency if f.params.via == Some(LatencyVia::Proxy) => Some(Undo::Proxy(all)),
-        FaultKind::UpstreamOutage
-        | FaultKind::UpstreamRateLimit
-        | FaultKind::UpstreamErrors
-        | FaultKind::UpstreamSlow => Some(Undo::Gate),
-        FaultKind::Bandwidth | FaultKind::Latency => {
-            Some(sidecars(vec![tc(&["qdisc", "del", "dev", "eth0", "root"])]))
+        FaultKind::DeleteBlob => storage::check(S::DeleteBlob, &given, cx, fr).map(Fault::Storage),
+        FaultKind::FillDisk => storage::check(S::FillDisk, &given, cx, fr).map(Fault::Storage),
+        FaultKind::UpstreamOutage => {
+            upstream::check(U::Outage, &given, cx, fr).map(Fault::Upstream)
         }
-        FaultKind::FillDisk => all.first().map(|keeper| {
-            let rm = [BUSYBOX, "rm", "-f", &fill_file(f.id)].map(String::from);
-            Undo::Unfill(keeper.clone(), rm.to_vec())
-        }),
-        FaultKind::Restart
-        | FaultKind::CacheWipe
-        | FaultKind::CorruptBlob
-        | FaultKind::DeleteBlob => None,
-    }
-}
-
-/// The file `fill-disk` writes, in the storage container's `/storage`.
-fn fill_file(fault: usize) -> String {
-    format!("/storage/.drill-fill-{fault}")
-}
-
-/// The free KiB `df -k` reports on its last line (busybox: filesystem, size, used,
-/// available, use%, mount point).
-fn df_available_kib(df: &str) -> Option<u64> {
-    df.lines().last()?.split_whitespace().nth(3)?.parse().ok()
-}
-
-/// Runs the same engine action on every container at once; collects the errors.
-async fn on_all<'a, F, Fut>(containers: &'a [String], action: F) -> Result<(), DrillError>
-where
-    F: Fn(&'a str) -> Fut,
-    Fut: std::future::Future<Output = Result<(), DrillError>>,
-{
-    all_of(containers.iter().map(|c| action(c))).await
-}
-
-/// Awaits every action together; fails with all their errors.
-async fn all_of<Fut>(actions: impl Iterator<Item = Fut>) -> Result<(), DrillError>
-where
-    Fut: std::future::Future<Output = Result<(), DrillError>>,
-{
-    let errors: Vec<String> = futures_util::future::join_all(actions)
-        .await
-        .into_iter()
-        .filter_map(|r| r.err().map(|e| e.to_string()))
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DrillError::Setup(errors.join("; ")))
-    }
-}
-
-impl Injector {
-    async fn apply(&self, f: &FaultPlan) -> Result<(), DrillError> {
-        let e = &self.engine;
-        let members = &f.containers;
-        match f.kind {
-            FaultKind::Kill => on_all(members, |c| e.kill(c)).await,
-            FaultKind::Stop => on_all(members, |c| e.stop(c, STOP_GRACE)).await,
-            FaultKind::CacheWipe if f.volume.is_some() => self.wipe_proxy(f).await,
-            FaultKind::Restart | FaultKind::CacheWipe => on_all(members, |c| e.restart(c)).await,
-            FaultKind::UpstreamOutage
-            | FaultKind::UpstreamRateLimit
-            | FaultKind::UpstreamErrors
-            | FaultKind::UpstreamSlow => {
-                let upstream = self
-                    .upstream
-                    .as_ref()
-                    .ok_or_else(|| DrillError::setup("the scenario has no upstream to act on"))?;
-                upstream::switch(e, upstream, GateMode::of(f)).await
-            }
-            FaultKind::Pause => on_all(members, |c| e.pause(c)).await,
-            FaultKind::ZoneOutage | FaultKind::RegionOutage => match f.params.mode {
-                OutageMode::Kill => on_all(members, |c| e.kill(c)).await,
-                OutageMode::Pause => on_all(members, |c| e.pause(c)).await,
-                OutageMode::Isolate => on_all(members, |c| e.detach(&self.network, c)).await,
-            },
-            FaultKind::Blackhole | FaultKind::PacketLoss => {
-                let mut matching: Vec<&str> = Vec::new();
-                if f.kind == FaultKind::PacketLoss {
-                    matching = vec!["-m", "statistic", "--mode", "random", "--probability"];
-                }
-                let probability = format!("{:.4}", f.params.loss);
-                if f.kind == FaultKind::PacketLoss {
-                    matching.push(&probability);
-                }
-                let mut rules = Vec::new();
-                if f.params.direction != Direction::Out {
-                    let mut r = vec!["-I", "INPUT", "!", "-i", "lo"];
-                    r.extend(&matching);
-                    r.extend(["-j", "DROP"]);
-                    rules.push(iptables(&r));
-                }
-                if f.params.direction != Direction::In {
-                    let mut r = vec!["-I", "OUTPUT", "!", "-o", "lo"];
-                    r.extend(&matching);
-                    r.extend(["-j", "DROP"]);
-                    rules.push(iptables(&r));
-                }
-                let per_member = members.iter().map(|c| (c.clone(), rules.clone())).collect();
-                self.run_in_sidecars(f.id, per_member).await
-            }
-            FaultKind::Partition => {
-                let mut addresses: HashMap<&str, String> = HashMap::new();
-                for c in members {
-                    if let Some(ip) = e.address(c, &self.network).await? {
-                        addresses.insert(c, ip);
-                    }
-                }
-                let mut per_member = Vec::new();
-                for (gi, group) in f.groups.iter().enumerate() {
-                    let others: Vec<&String> = f
-                        .groups
-                        .iter()
-                        .enumerate()
-                        .filter(|(gj, _)| *gj != gi)
-                        .flat_map(|(_, g)| g.iter())
-                        .filter_map(|c| addresses.get(c.as_str()))
-                        .collect();
-                    for c in group {
-                        let rules = others
-                            .iter()
-                            .flat_map(|ip| {
-                                [
-                                    iptables(&["-I", "INPUT", "-s", ip, "-j", "DROP"]),
-                                    iptables(&["-I", "OUTPUT", "-d", ip, "-j", "DROP"]),
-                                ]
-                            })
-                            .collect();
-                        per_member.push((c.clone(), rules));
-                    }
-                }
-                self.run_in_sidecars(f.id, per_member).await
-            }
-            FaultKind::Bandwidth => {
-                let rate = f.params.rate;
-                // tbf needs a bucket of at least rate/HZ; a tenth of a second is ample.
-                let burst = (rate / 10).max(32 * 1024).to_string();
-                let bits = format!("{}bit", rate * 8);
-                let rule = root_qdisc(&["tbf", "rate", &bits, "burst", &burst, "latency", "1s"]);
-                self.run_in_sidecars(f.id, same_for_all(members, rule))
-                    .await
-            }
-            FaultKind::Latency if f.params.via == Some(LatencyVia::Proxy) => {
-                self.set_proxies(members, f.params.delay, f.params.jitter)
-            }
-            FaultKind::Latency => {
-                let delay = format!("{}ms", f.params.delay.as_millis());
-                let jitter = format!("{}ms", f.params.jitter.as_millis());
-                let rule = root_qdisc(&["netem", "delay", &delay, &jitter]);
-                self.run_in_sidecars(f.id, same_for_all(members, rule))
-                    .await
-            }
-            FaultKind::CorruptBlob | FaultKind::DeleteBlob => self.damage_blob(f).await,
-            FaultKind::FillDisk => {
-                let keeper = members.first().ok_or_else(|| {
-                    DrillError::setup("fill-disk: the region has no size-limited storage")
-                })?;
-                // cat stops at ENOSPC with an error, which is the point; df says whether
-                // the volume is full.
-                let script = format!(
-                    "{BUSYBOX} cat /dev/zero > {} 2>/dev/null; {BUSYBOX} df -k /storage",
-                    fill_file(f.id)
-                );
-                let df = e
-                    .exec(keeper, &[BUSYBOX.into(), "sh".into(), "-c".into(), script])
-                    .await?;
-                match df_available_kib(&df) {
-                    Some(0) => Ok(()),
-                    left => Err(DrillError::Setup(format!(
-                        "fill-disk: the storage volume still has room after filling ({left:?} KiB free): {df}"
-                    ))),
-                }
-            }
+        FaultKind::UpstreamRateLimit => {
+            upstream::check(U::RateLimit, &given, cx, fr).map(Fault::Upstream)
         }
-    }
+        FaultKind::UpstreamErrors => {
+            upstream::check(U::Errors, &given, cx, fr).map(Fault::Upstream)
+        }
+        FaultKind::UpstreamSlow => upstream::check(U::Slow, &given, cx, fr).map(Fault::Upstream),
+    };
+    given.refuse_unread(kind, r);
+    r.problems.append(&mut own);
+    duration(kind, step, r);
+    fault
+}
 
-    /// Empties a proxy's storage while it is down, so it starts again with nothing cached
-    /// (and no in-memory descriptor cache remembering what was there).
-    async fn wipe_proxy(&self, f: &FaultPlan) -> Result<(), DrillError> {
-        let proxy = f
-            .containers
-            .first()
-            .ok_or_else(|| DrillError::setup("cache-wipe: no proxy to wipe"))?;
-        self.engine.kill(proxy).await?;
-        let wiped = self
-            .in_storage(
-                f,
-                vec![
-                    BUSYBOX.into(),
-                    "rm".into(),
-                    "-rf".into(),
-                    "/storage/docker".into(),
-                ],
-            )
-            .await;
-        let started = self.engine.start(proxy).await;
-        wiped.and(started)
+fn duration(kind: FaultKind, step: &Step, r: &mut Report) {
+    if kind.is_instant() {
+        if step.duration.is_some() {
+            r.problem(
+                "for",
+                format!(
+                    "{} happens once and has nothing to heal: remove `for`",
+                    kind.name()
+                ),
+            );
+        }
+        return;
     }
+    match step.duration {
+        None => r.problem(
+            "for",
+            "a fault needs a duration (`for: 10s`); it is healed when it ends",
+        ),
+        Some(d) if d.0.is_zero() => r.problem("for", "must be more than 0s"),
+        Some(_) => {}
+    }
+}
 
-    /// Starts a toolbox sidecar in each member's network namespace and runs its commands.
-    /// Starts a toolbox sidecar in each member's network namespace, for the faults
-    /// that act from one.
-    async fn prepare(&self, f: &FaultPlan) -> Result<(), DrillError> {
-        let Some(Undo::Sidecars(sidecars)) = undo_for(f) else {
-            return Ok(());
+/// The fault families' rules, as the scenario format runs them: on each fault step,
+/// and the warnings about faults that would meet.
+pub const RULES: Rules = Rules {
+    fault: |s, names, kind, step, loc, field, problems| {
+        let mut r = Report {
+            loc,
+            field,
+            problems,
         };
-        let starts = sidecars.into_iter().map(|(name, target, _)| async move {
-            let spec = ContainerSpec {
-                name: name.clone(),
-                image: self.toolbox.clone(),
-                netns_of: Some(target),
-                cap_add: vec!["NET_ADMIN".into()],
-                labels: vec![("drill.role".into(), "fault-sidecar".into())],
-                ..Default::default()
+        check(kind, step, &Cx { s, names }, &mut r);
+    },
+    warnings: overlap::warnings,
+};
+
+/// Reads, parses and validates a scenario file, its faults by their families: see
+/// [`crate::scenario::load`].
+pub fn load(path: &Path) -> Result<Loaded, DrillError> {
+    crate::scenario::load(path, &RULES)
+}
+
+/// Parses and validates scenario text read from `file`, as `drill validate` does.
+pub fn check_source(file: &str, source: &str) -> Result<Loaded, DrillError> {
+    crate::scenario::check_source(file, source, &RULES)
+}
+
+/// Parses and validates scenario text.
+pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
+    crate::scenario::parse(source, &RULES)
+}
+
+/// The typed fault of each step of a valid scenario's timeline, by step index (None for
+/// the steps that are not faults).
+pub fn of(s: &Scenario) -> Vec<Option<Fault>> {
+    of_with(s, &Names::new(s))
+}
+
+fn of_with(s: &Scenario, names: &Names) -> Vec<Option<Fault>> {
+    let cx = Cx { s, names };
+    s.timeline
+        .iter()
+        .map(|st| {
+            let kind = st.value.fault?;
+            let mut problems = Vec::new();
+            let mut r = Report {
+                loc: &st.referenced,
+                field: "",
+                problems: &mut problems,
             };
-            self.engine.create_container(&self.run_id, &spec).await?;
-            self.engine.start(&name).await
-        });
-        all_of(starts).await
-    }
+            check(kind, &st.value, &cx, &mut r)
+        })
+        .collect()
+}
 
-    /// Runs each member's commands in its sidecar (started by [`Injector::prepare`]).
-    async fn run_in_sidecars(
-        &self,
-        fault: usize,
-        per_member: Vec<(String, Vec<Vec<String>>)>,
-    ) -> Result<(), DrillError> {
-        let runs = per_member.into_iter().map(|(target, commands)| async move {
-            let name = sidecar_name(&target, fault);
-            for cmd in &commands {
-                self.engine.exec(&name, cmd).await?;
-            }
-            Ok::<(), DrillError>(())
-        });
-        all_of(runs).await
-    }
-
-    async fn damage_blob(&self, f: &FaultPlan) -> Result<(), DrillError> {
-        let (config, layers) = self
-            .blobs
-            .get(&f.params.image)
-            .ok_or_else(|| DrillError::setup(format!("image {} was not seeded", f.params.image)))?;
-        let digest = match f.params.blob {
-            Some(BlobRef::Config) => config,
-            Some(BlobRef::Layer(n)) => &layers[n],
-            None => &layers[0],
-        };
-        let hex = digest.trim_start_matches("sha256:");
-        let path = format!(
-            "/storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
-            &hex[..2]
-        );
-        let cmd: Vec<String> = match f.kind {
-            FaultKind::CorruptBlob => vec![
-                BUSYBOX.into(),
-                "dd".into(),
-                "if=/dev/urandom".into(),
-                format!("of={path}"),
-                "bs=64".into(),
-                "count=1".into(),
-                "conv=notrunc".into(),
-            ],
-            _ => vec![BUSYBOX.into(), "rm".into(), path],
-        };
-        self.in_storage(f, cmd).await
-    }
-
-    /// Runs one command in a throwaway toolbox container with the fault's storage volume
-    /// mounted at `/storage`.
-    async fn in_storage(&self, f: &FaultPlan, cmd: Vec<String>) -> Result<(), DrillError> {
-        let volume = f.volume.clone().unwrap_or_default();
-        let name = format!("drill-{}-storage-fault{}", self.run_id, f.id);
-        let spec = ContainerSpec {
-            name: name.clone(),
-            image: self.toolbox.clone(),
-            network: "none".into(),
-            volumes: vec![(volume, "/storage".into())],
-            labels: vec![("drill.role".into(), "storage-fault".into())],
-            ..Default::default()
-        };
-        self.engine.create_container(&self.run_id, &spec).await?;
-        self.engine.start(&name).await?;
-        let result = self.engine.exec(&name, &cmd).await;
-        self.engine.remove_container(&name).await?;
-        result.map(|_| ())
-    }
-
-    async fn undo(&self, undo: &Undo) -> Vec<String> {
-        let e = &self.engine;
-        let result = match undo {
-            // In plan order: a region's nodes come back before its load balancer.
-            Undo::Start(cs) => {
-                let mut errors = Vec::new();
-                for c in cs {
-                    if let Err(err) = e.start(c).await {
-                        errors.push(err.to_string());
-                    }
-                }
-                return errors;
-            }
-            Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
-            Undo::Proxy(lbs) => self.set_proxies(lbs, Duration::ZERO, Duration::ZERO),
-            Undo::Gate => match &self.upstream {
-                Some(upstream) => upstream::switch(e, upstream, GateMode::Pass).await,
-                None => Ok(()),
-            },
-            Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()),
-            Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
-            Undo::Sidecars(list) => {
-                let mut errors = Vec::new();
-                for (sidecar, target, commands) in list {
-                    // A target restarted meanwhile has a new network namespace: the rules
-                    // died with the old one and there is nothing to remove.
-                    if e.is_running(target).await && e.is_running(sidecar).await {
-                        for cmd in commands {
-                            if let Err(err) = e.exec(sidecar, cmd).await {
-                                errors.push(err.to_string());
-                            }
-                        }
-                    }
-                    if let Err(err) = e.remove_container(sidecar).await {
-                        errors.push(err.to_string());
-                    }
-                }
-                return errors;
-            }
-        };
-        result
-            .err()
-            .map(|e| vec![e.to_string()])
-            .unwrap_or_default()
-    }
-
-    fn set_proxies(
-        &self,
-        lbs: &[String],
-        delay: Duration,
-        jitter: Duration,
-    ) -> Result<(), DrillError> {
-        let proxies = self.proxies.lock().expect("proxy lock");
-        for lb in lbs {
-            let proxy = proxies.get(lb).ok_or_else(|| {
-                DrillError::setup(format!("no delaying proxy runs in front of {lb}"))
-            })?;
-            proxy.set(delay, jitter);
-        }
-        Ok(())
-    }
-
-    /// Decides how each latency fault is injected, before anything starts: netem where
-    /// the kernel has it, otherwise drill's delaying proxy in front of an entry point.
-    /// A latency fault that neither can inject is refused with the reason.
-    pub async fn resolve_latency(&self, plan: &mut Plan) -> Result<(), DrillError> {
-        let mut latency: Vec<&mut FaultPlan> = plan
-            .timeline
-            .iter_mut()
-            .filter_map(|s| match &mut s.what {
-                StepPlan::Fault(f) if f.kind == FaultKind::Latency => Some(&mut **f),
-                _ => None,
-            })
-            .collect();
-        if latency
+/// Parses and validates one fault asked for by hand during a game day (`drill
+/// inject`), against the scenario's topology. By hand a fault may stay until `drill
+/// heal`: no `for` needed.
+pub fn by_hand(s: &Scenario, step: &Step) -> Result<Fault, String> {
+    let Some(kind) = step.fault else {
+        return Err("name a fault kind".into());
+    };
+    let names = Names::new(s);
+    let mut problems = Vec::new();
+    let mut r = Report {
+        loc: &Location::UNKNOWN,
+        field: "fault",
+        problems: &mut problems,
+    };
+    let fault = check(kind, step, &Cx { s, names: &names }, &mut r);
+    problems.retain(|p| !(step.duration.is_none() && p.field == "fault.for"));
+    match (fault, problems.is_empty()) {
+        (Some(fault), true) => Ok(fault),
+        _ => Err(problems
             .iter()
-            .all(|f| f.params.via == Some(LatencyVia::Proxy))
-        {
-            return Ok(());
-        }
-        let netem = self.netem_missing().await?;
-        for f in &mut latency {
-            let on_lb = matches!(f.on, Some(Target::LoadBalancer(_)));
-            f.params.via = match (f.params.via, &netem) {
-                (Some(via), None) => Some(via),
-                (Some(LatencyVia::Proxy), Some(_)) => Some(LatencyVia::Proxy),
-                (None, None) => Some(LatencyVia::Netem),
-                (None, Some(_)) if on_lb => Some(LatencyVia::Proxy),
-                (_, Some(why)) => {
-                    return Err(DrillError::Setup(format!(
-                        "fault #{} (latency on {}) needs netem, but this kernel cannot add latency: the netem qdisc is missing ({why}). \
-                         Target a load balancer (<region>-lb) so drill can use its delaying proxy, or run on a kernel with sch_netem",
-                        f.id, f.target
-                    )))
-                }
-            };
-        }
-        Ok(())
-    }
-
-    /// Why netem cannot be used here, or None when it can; tried in a throwaway container.
-    async fn netem_missing(&self) -> Result<Option<String>, DrillError> {
-        let name = format!("drill-{}-netem-check", self.run_id);
-        let spec = ContainerSpec {
-            name: name.clone(),
-            image: self.toolbox.clone(),
-            network: "none".into(),
-            cap_add: vec!["NET_ADMIN".into()],
-            ..Default::default()
-        };
-        self.engine.create_container(&self.run_id, &spec).await?;
-        self.engine.start(&name).await?;
-        let probe = self
-            .engine
-            .exec(
-                &name,
-                &tc(&["qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]),
-            )
-            .await;
-        self.engine.remove_container(&name).await?;
-        Ok(probe.err().map(|e| e.to_string()))
-    }
-
-    /// Starts a delaying proxy in front of each entry point a proxied latency fault
-    /// targets; hosts and probes then reach that region through it.
-    pub async fn start_proxies(
-        &self,
-        plan: &Plan,
-        entry_points: &mut HashMap<String, String>,
-    ) -> Result<(), DrillError> {
-        for step in &plan.timeline {
-            let StepPlan::Fault(f) = &step.what else {
-                continue;
-            };
-            if f.kind != FaultKind::Latency || f.params.via != Some(LatencyVia::Proxy) {
-                continue;
-            }
-            for region in plan
-                .regions
-                .iter()
-                .filter(|r| f.containers.contains(&r.load_balancer))
-            {
-                if self
-                    .proxies
-                    .lock()
-                    .expect("proxy lock")
-                    .contains_key(&region.load_balancer)
-                {
-                    continue;
-                }
-                let direct = &entry_points[&region.name];
-                // The proxy relays bytes, so TLS passes through it end to end.
-                let (scheme, authority) = direct.split_once("://").unwrap_or(("http", direct));
-                let upstream: std::net::SocketAddr = authority
-                    .parse()
-                    .map_err(|e| DrillError::setup(format!("entry point {direct}: {e}")))?;
-                let proxy = DelayProxy::start(upstream).await.map_err(|e| {
-                    DrillError::setup(format!(
-                        "cannot start the delaying proxy for {}: {e}",
-                        region.name
-                    ))
-                })?;
-                entry_points.insert(region.name.clone(), format!("{scheme}://{}", proxy.addr));
-                self.proxies
-                    .lock()
-                    .expect("proxy lock")
-                    .insert(region.load_balancer.clone(), Arc::new(proxy));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A zone outage and a kill of the zone's node overlap (one set of containers holds
-    /// the other); the load balancer and the other zone do not.
-    const OVERLAPPING: &str = r#"
-name: overlap-test
-duration: 60s
-topology:
-  regions:
-    - { name: eu, zones: [eu-a, eu-b] }
-images:
-  - { ref: team/app:1, layers: [1KiB] }
-hosts:
-  - { name: fleet, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }
-timeline:
-  - { at: 1s, fault: kill, target: eu-a-1, for: 10s }
-  - { at: 2s, fault: zone-outage, target: eu-a, for: 5s }
-  - { at: 3s, fault: blackhole, target: eu-lb, for: 5s }
-  - { at: 4s, fault: restart, target: eu-a-1 }
-  - { at: 5s, fault: zone-outage, target: eu-b, for: 5s }
-"#;
-
-    #[tokio::test]
-    async fn a_fault_on_containers_an_active_fault_holds_is_refused_and_recorded() {
-        let scenario = crate::scenario::parse(OVERLAPPING).unwrap();
-        let plan = crate::plan::build(&scenario, "0badcafe", 1);
-        let faults: Vec<&FaultPlan> = plan
-            .timeline
-            .iter()
-            .filter_map(|s| match &s.what {
-                StepPlan::Fault(f) => Some(&**f),
-                _ => None,
-            })
-            .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.jsonl");
-        let (journal, writer) = Journal::create(&path, Vec::new(), Vec::new()).unwrap();
-        let book = FaultBook::default();
-        let outcomes: Vec<Result<(), Overlap>> =
-            faults.iter().map(|f| book.book(f, &journal)).collect();
-        let node = "drill-0badcafe-eu-a-1".to_string();
-        let by_kill = Err(Overlap {
-            active: ActiveFault {
-                id: 1,
-                kind: FaultKind::Kill,
-                target: "eu-a-1".into(),
-                manual: false,
-            },
-            shared: vec![node.clone()],
-        });
-        assert_eq!(outcomes, [Ok(()), by_kill.clone(), Ok(()), by_kill, Ok(())]);
-        let active: Vec<usize> = book.active().iter().map(|a| a.id).collect();
-        assert_eq!(active, [1, 3, 5]);
-        drop(journal);
-        writer.finish().await.unwrap();
-        let refused: Vec<(usize, usize, Vec<String>)> = crate::journal::read(&path)
-            .unwrap()
-            .records
-            .into_iter()
-            .filter_map(|r| match r.event {
-                Event::FaultRefused {
-                    fault,
-                    active,
-                    shared,
-                    ..
-                } => Some((fault, active, shared)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            refused,
-            [(2, 1, vec![node.clone()]), (4, 1, vec![node])],
-            "each refusal recorded with the fault it met"
-        );
-    }
-
-    #[test]
-    fn df_gives_the_free_space_of_the_volume() {
-        let full = "Filesystem           1K-blocks      Used Available Use% Mounted on\n\
-                    tmpfs                    32768     32768         0 100% /storage\n";
-        assert_eq!(df_available_kib(full), Some(0));
-        assert_eq!(
-            df_available_kib("Filesystem 1K-blocks Used Available Use% Mounted on\ntmpfs 32768 100 32668 1% /storage"),
-            Some(32668)
-        );
-        assert_eq!(df_available_kib("df: /storage: No such file"), None);
+            .map(|p| format!("{}: {}", p.field.trim_start_matches("fault."), p.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
     }
 }

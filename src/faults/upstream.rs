@@ -1,29 +1,36 @@
-//! The upstream's fault point: an haproxy ("the gate") between the upstream registry and
-//! everything that reaches it (the proxies, and hosts that name `upstream`). The
-//! `upstream-*` faults switch its behaviour at run time: drill writes a new
-//! configuration into the container and sends SIGUSR2, and haproxy's master process
-//! reloads it. `hard-stop-after` ends the old worker within a second, so connections kept
-//! alive from before the switch do not escape it.
+//! Faults of the upstream, done at its fault point (an haproxy in front of it, "the
+//! gate", switched at run time by `inject::gate`): the upstream down, rate limiting,
+//! failing or slow.
 
-use crate::docker::engine::Engine;
-use crate::docker::images::HAPROXY_CONFIG_PATH;
-use crate::model::error::DrillError;
-use crate::plan::{FaultPlan, UpstreamPlan, HAPROXY_COMMON, REGISTRY_PORT};
-use crate::scenario::FaultKind;
+use super::given::Given;
+use super::{Cx, Reach, Report};
+use crate::model::kinds::FaultKind;
+use crate::scenario::names::Target;
+use crate::scenario::{Scenario, UPSTREAM};
 use std::time::Duration;
 
-/// Where the gate's delaying action lives in its container.
-pub const GATE_LUA_PATH: &str = "/usr/local/etc/haproxy/gate.lua";
+/// Defaults of the upstream faults' parameters.
+pub const DEFAULT_ERROR_STATUS: u16 = 503;
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
-/// Holds a request for the given number of milliseconds before it goes on: a per-request
-/// delay haproxy has no keyword for in HTTP mode.
-pub const GATE_LUA: &str = r#"core.register_action("drill_delay", { "http-req" }, function(txn, ms)
-    core.msleep(tonumber(ms))
-end, 1)
-"#;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFault {
+    Outage,
+    /// Every request answered 429 with this `Retry-After`.
+    RateLimit(Duration),
+    /// Every request answered with this 5xx status.
+    Errors(u16),
+    /// Every request held this long, then passed.
+    Slow(Duration),
+}
 
-/// The gate answers this path itself, in every mode but `down`: haproxy's statistics.
-pub const STATS_PATH: &str = "/_drill/gate";
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamKind {
+    Outage,
+    RateLimit,
+    Errors,
+    Slow,
+}
 
 /// How the gate treats requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,159 +47,101 @@ pub enum GateMode {
     Error(u16),
 }
 
-impl GateMode {
-    /// The mode an upstream fault puts the gate in.
-    pub fn of(f: &FaultPlan) -> GateMode {
-        match f.kind {
-            FaultKind::UpstreamOutage => GateMode::Down,
-            FaultKind::UpstreamSlow => GateMode::Slow(f.params.delay),
-            FaultKind::UpstreamRateLimit => GateMode::RateLimit(f.params.retry_after),
-            _ => GateMode::Error(f.params.status),
-        }
+pub(super) fn check(
+    kind: UpstreamKind,
+    given: &Given,
+    cx: &Cx,
+    r: &mut Report,
+) -> Option<UpstreamFault> {
+    let before = r.count();
+    let fault = match kind {
+        UpstreamKind::Outage => Some(UpstreamFault::Outage),
+        UpstreamKind::RateLimit => Some(UpstreamFault::RateLimit(
+            given.retry_after().map_or(DEFAULT_RETRY_AFTER, |s| s.0),
+        )),
+        UpstreamKind::Errors => Some(UpstreamFault::Errors(
+            given
+                .status()
+                .map_or(DEFAULT_ERROR_STATUS, |s| s.get() as u16),
+        )),
+        UpstreamKind::Slow => given.delay().map(|d| UpstreamFault::Slow(d.0)),
+    };
+    let name = kind_of(kind).name();
+    if !cx.s.topology.value.upstream {
+        r.problem(
+            "fault",
+            format!("{name} acts on the upstream: set `topology.upstream: true`"),
+        );
+    }
+    if given.target().is_some_and(|t| t != UPSTREAM) {
+        r.problem(
+            "target",
+            format!("{name} acts on the upstream's fault point: omit `target` or write `target: upstream`; to cut one region off the upstream use a partition, e.g. groups: [[eu-proxy], [upstream]]"),
+        );
+    }
+    if kind == UpstreamKind::Slow && fault.is_none() {
+        r.problem(
+            "delay",
+            "upstream-slow needs the delay added to each request, e.g. delay: 2s",
+        );
+    }
+    fault.filter(|_| r.count() == before)
+}
+
+fn kind_of(kind: UpstreamKind) -> FaultKind {
+    match kind {
+        UpstreamKind::Outage => FaultKind::UpstreamOutage,
+        UpstreamKind::RateLimit => FaultKind::UpstreamRateLimit,
+        UpstreamKind::Errors => FaultKind::UpstreamErrors,
+        UpstreamKind::Slow => FaultKind::UpstreamSlow,
     }
 }
 
-/// How an upstream fault is injected, for the reports.
-pub fn method(f: &FaultPlan) -> String {
-    let how = match GateMode::of(f) {
-        GateMode::Down | GateMode::Pass => {
-            "closes every connection as soon as it is accepted (tcp-request connection reject): the upstream is down".to_string()
+/// The gate (the plan counts it where proxies cache the upstream).
+pub(super) fn reach(s: &Scenario) -> Reach {
+    Reach {
+        members: Target::Upstream.members(s, false),
+        ..Reach::default()
+    }
+}
+
+impl UpstreamFault {
+    pub fn kind(&self) -> FaultKind {
+        kind_of(match self {
+            UpstreamFault::Outage => UpstreamKind::Outage,
+            UpstreamFault::RateLimit(_) => UpstreamKind::RateLimit,
+            UpstreamFault::Errors(_) => UpstreamKind::Errors,
+            UpstreamFault::Slow(_) => UpstreamKind::Slow,
+        })
+    }
+
+    /// The mode the fault puts the gate in.
+    pub fn gate(&self) -> GateMode {
+        match *self {
+            UpstreamFault::Outage => GateMode::Down,
+            UpstreamFault::Slow(d) => GateMode::Slow(d),
+            UpstreamFault::RateLimit(r) => GateMode::RateLimit(r),
+            UpstreamFault::Errors(s) => GateMode::Error(s),
         }
-        GateMode::Slow(d) => format!(
-            "holds every request {}ms before passing it to the upstream",
-            d.as_millis()
-        ),
-        GateMode::RateLimit(r) => format!(
-            "answers every request HTTP 429 TOOMANYREQUESTS with Retry-After: {}",
-            r.as_secs().max(1)
-        ),
-        GateMode::Error(s) => format!("answers every request HTTP {s}"),
-    };
-    format!(
-        "the upstream's fault point (haproxy in front of it, configuration swapped and reloaded with SIGUSR2) {how}; passes everything again at heal"
-    )
-}
+    }
 
-/// The gate's haproxy configuration in a mode.
-pub fn config(upstream_container: &str, mode: GateMode) -> String {
-    let rule = match mode {
-        GateMode::Pass => String::new(),
-        GateMode::Down => "    tcp-request connection reject\n".into(),
-        GateMode::Slow(d) => format!(
-            "    http-request lua.drill_delay {} unless {{ path_beg /_drill/ }}\n",
-            d.as_millis()
-        ),
-        GateMode::RateLimit(r) => format!(
-            "    http-request return status 429 content-type application/json string '{}' hdr Retry-After {} unless {{ path_beg /_drill/ }}\n",
-            registry_error("TOOMANYREQUESTS", "rate limited by the upstream"),
-            r.as_secs().max(1)
-        ),
-        GateMode::Error(s) => format!(
-            "    http-request return status {s} content-type application/json string '{}' unless {{ path_beg /_drill/ }}\n",
-            registry_error("UNAVAILABLE", "the upstream is failing")
-        ),
-    };
-    format!(
-        "global
-    maxconn 4096
-    hard-stop-after 1s
-    lua-load {GATE_LUA_PATH}
-
-{HAPROXY_COMMON}
-frontend upstream
-    bind :{REGISTRY_PORT}
-    stats enable
-    stats uri {STATS_PATH}
-{rule}    default_backend upstream
-
-backend upstream
-    server upstream {upstream_container}:{REGISTRY_PORT} check
-"
-    )
-}
-
-fn registry_error(code: &str, message: &str) -> String {
-    format!(r#"{{"errors":[{{"code":"{code}","message":"{message}","detail":null}}]}}"#)
-}
-
-/// Switches the running gate of `upstream` to `mode`: a new configuration, and a reload.
-pub async fn switch(
-    engine: &Engine,
-    upstream: &UpstreamPlan,
-    mode: GateMode,
-) -> Result<(), DrillError> {
-    let gate = &upstream.gate;
-    engine
-        .upload_file(
-            gate,
-            HAPROXY_CONFIG_PATH,
-            config(&upstream.container, mode).as_bytes(),
+    pub(super) fn method(&self) -> String {
+        let how = match self.gate() {
+            GateMode::Down | GateMode::Pass => {
+                "closes every connection as soon as it is accepted (tcp-request connection reject): the upstream is down".to_string()
+            }
+            GateMode::Slow(d) => format!(
+                "holds every request {}ms before passing it to the upstream",
+                d.as_millis()
+            ),
+            GateMode::RateLimit(r) => format!(
+                "answers every request HTTP 429 TOOMANYREQUESTS with Retry-After: {}",
+                r.as_secs().max(1)
+            ),
+            GateMode::Error(s) => format!("answers every request HTTP {s}"),
+        };
+        format!(
+            "the upstream's fault point (haproxy in front of it, configuration swapped and reloaded with SIGUSR2) {how}; passes everything again at heal"
         )
-        .await?;
-    engine.signal(gate, "SIGUSR2").await
-}
-
-/// HTTP requests the gate has received so far (`req_tot` of its frontend, its statistics
-/// page's own requests included). None when the gate does not answer (down).
-pub async fn requests(client: &crate::oci::Client, gate_base: &str) -> Option<u64> {
-    let csv = client
-        .get(format!("{gate_base}{STATS_PATH};csv"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    frontend_requests(&csv)
-}
-
-/// The frontend's total, not the backend's: requests the gate answers itself (429, 5xx)
-/// never reach the backend.
-fn frontend_requests(csv: &str) -> Option<u64> {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next()?.trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|h| *h == "req_tot")?;
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&"upstream") && f.get(1) == Some(&"FRONTEND"))
-        .and_then(|f| f.get(col)?.parse().ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_mode_renders_its_rule_and_keeps_statistics_reachable() {
-        let pass = config("drill-x-upstream", GateMode::Pass);
-        assert!(pass.contains("server upstream drill-x-upstream:5000"));
-        assert!(!pass.contains("http-request return") && !pass.contains("drill_delay"));
-        let down = config("u", GateMode::Down);
-        assert!(down.contains("tcp-request connection reject"));
-        let slow = config("u", GateMode::Slow(Duration::from_millis(1500)));
-        assert!(slow.contains("http-request lua.drill_delay 1500 unless { path_beg /_drill/ }"));
-        let limited = config("u", GateMode::RateLimit(Duration::from_secs(7)));
-        assert!(limited.contains("status 429"));
-        assert!(limited.contains("hdr Retry-After 7 unless { path_beg /_drill/ }"));
-        assert!(limited.contains("TOOMANYREQUESTS"));
-        let failing = config("u", GateMode::Error(502));
-        assert!(failing.contains("return status 502"));
-        for cfg in [pass, down, slow, limited, failing] {
-            assert!(
-                cfg.contains("hard-stop-after 1s"),
-                "old workers must not linger"
-            );
-            assert!(cfg.contains(&format!("stats uri {STATS_PATH}")));
-        }
-    }
-
-    #[test]
-    fn request_count_comes_from_the_frontend_row() {
-        let csv = "# pxname,svname,qcur,req_tot,x\n\
-                   upstream,FRONTEND,,17,\n\
-                   upstream,upstream,0,,\n\
-                   upstream,BACKEND,0,12,\n";
-        assert_eq!(frontend_requests(csv), Some(17));
-        assert_eq!(frontend_requests("garbage"), None);
     }
 }

@@ -28,6 +28,29 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [FaultKind; 19] = [
+        FaultKind::Kill,
+        FaultKind::Stop,
+        FaultKind::Restart,
+        FaultKind::Pause,
+        FaultKind::ZoneOutage,
+        FaultKind::RegionOutage,
+        FaultKind::Partition,
+        FaultKind::Blackhole,
+        FaultKind::Bandwidth,
+        FaultKind::PacketLoss,
+        FaultKind::Latency,
+        FaultKind::CacheWipe,
+        FaultKind::CorruptBlob,
+        FaultKind::DeleteBlob,
+        FaultKind::UpstreamOutage,
+        FaultKind::UpstreamRateLimit,
+        FaultKind::UpstreamErrors,
+        FaultKind::UpstreamSlow,
+        FaultKind::FillDisk,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Kill => "kill",
@@ -61,29 +84,6 @@ impl FaultKind {
                 | FaultKind::CorruptBlob
                 | FaultKind::DeleteBlob
         )
-    }
-
-    /// The parameters this kind takes, besides `target`, `for` and `at`.
-    pub fn accepts(self) -> &'static [&'static str] {
-        match self {
-            FaultKind::Kill
-            | FaultKind::Stop
-            | FaultKind::Restart
-            | FaultKind::Pause
-            | FaultKind::CacheWipe => &["pick"],
-            FaultKind::ZoneOutage | FaultKind::RegionOutage => &["mode"],
-            FaultKind::Partition => &["groups"],
-            FaultKind::Blackhole => &["pick", "direction"],
-            FaultKind::Bandwidth => &["pick", "rate"],
-            FaultKind::PacketLoss => &["pick", "direction", "loss"],
-            FaultKind::Latency => &["pick", "delay", "jitter", "via"],
-            FaultKind::CorruptBlob | FaultKind::DeleteBlob => &["image", "blob"],
-            FaultKind::UpstreamOutage => &[],
-            FaultKind::UpstreamRateLimit => &["retry_after"],
-            FaultKind::UpstreamErrors => &["status"],
-            FaultKind::UpstreamSlow => &["delay"],
-            FaultKind::FillDisk => &[],
-        }
     }
 
     /// Faults done at the upstream's fault point.

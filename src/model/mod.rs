@@ -10,5 +10,6 @@ pub mod names;
 pub mod replication;
 pub mod sla;
 pub mod ticker;
+pub mod toolbox;
 pub mod units;
 pub mod wire;

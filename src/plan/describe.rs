@@ -182,7 +182,7 @@ impl Plan {
                         out,
                         "  {at:>6}  fault #{} {} {} for {}: {}",
                         f.id,
-                        f.kind.name(),
+                        f.kind().name(),
                         f.target,
                         humantime::format_duration(f.duration),
                         f.containers.join(", ")

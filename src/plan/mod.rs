@@ -4,11 +4,12 @@
 
 mod describe;
 
-use crate::scenario::names::{Member, Names, Part, Target};
+use crate::faults::{Fault, Volume};
+use crate::scenario::names::{Part, Target};
 use crate::scenario::{
-    host_name, proxy_name, token_service_name, Action, AuthKind, BlobRef, CacheState, Canaries,
-    Direction, FaultKind, Guardrails, HostKind, HostSelector, ImageSource, LatencyVia, OutageMode,
-    Probes, Replication, Scenario, Sla, Step, Timeouts, UPSTREAM,
+    host_name, proxy_name, token_service_name, Action, AuthKind, CacheState, Canaries, FaultKind,
+    Guardrails, HostKind, HostSelector, ImageSource, Probes, Replication, Scenario, Sla, Timeouts,
+    UPSTREAM,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -166,7 +167,8 @@ pub enum StepPlan {
 #[derive(Debug, Clone)]
 pub struct FaultPlan {
     pub id: usize,
-    pub kind: FaultKind,
+    /// The fault, typed by its family; its kind is `fault.kind()`.
+    pub fault: Fault,
     /// The target as written (`groups` for a partition).
     pub target: String,
     /// What the target names (none for a partition, whose groups name several).
@@ -181,35 +183,15 @@ pub struct FaultPlan {
     pub volume: Option<String>,
     /// Regions it touches (for recovery analysis).
     pub regions: Vec<String>,
-    pub params: FaultParams,
     /// Injected by hand during a game day, not by the timeline.
     pub manual: bool,
 }
 
-/// The kind-specific settings of a fault, defaults applied.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FaultParams {
-    pub mode: OutageMode,
-    pub direction: Direction,
-    /// Bytes per second.
-    pub rate: u64,
-    /// Fraction of packets dropped.
-    pub loss: f64,
-    pub delay: Duration,
-    pub jitter: Duration,
-    pub image: String,
-    pub blob: Option<BlobRef>,
-    /// For latency: chosen by the scenario, or at run time from what the kernel has.
-    pub via: Option<LatencyVia>,
-    /// For upstream-errors: the status answered.
-    pub status: u16,
-    /// For upstream-rate-limit: the `Retry-After` sent.
-    pub retry_after: Duration,
+impl FaultPlan {
+    pub fn kind(&self) -> FaultKind {
+        self.fault.kind()
+    }
 }
-
-/// Defaults of the upstream faults' parameters.
-pub const DEFAULT_ERROR_STATUS: u16 = 503;
-pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Makes a run id: short, random, safe in container names.
 pub fn new_run_id() -> String {
@@ -359,7 +341,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         proxy_cache: s.preconditions.proxy_cache,
         timeline: Vec::new(),
     };
-    plan.timeline = plan.steps(s, &Names::new(s), &mut rng);
+    plan.timeline = plan.steps(s, &mut rng);
     plan
 }
 
@@ -381,12 +363,12 @@ fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
 
 impl Plan {
     /// The timeline's steps, in time order, with hosts selected and faults resolved.
-    fn steps(&self, s: &Scenario, names: &Names, rng: &mut StdRng) -> Vec<PlannedStep> {
+    fn steps(&self, s: &Scenario, rng: &mut StdRng) -> Vec<PlannedStep> {
         let mut timeline = Vec::new();
         let mut fault_id = 0;
-        for step in &s.timeline {
+        for (step, fault) in s.timeline.iter().zip(crate::faults::of(s)) {
             let step = &step.value;
-            let what = match (step.action, step.fault) {
+            let what = match (step.action, fault) {
                 (Some(Action::ColdStart), _) => {
                     let sel = step.hosts.clone().unwrap_or(HostSelector::All);
                     let mut chosen = select_hosts(&self.hosts, &sel);
@@ -402,11 +384,10 @@ impl Plan {
                     }
                 }
                 (Some(Action::ProxyCheck), _) => StepPlan::ProxyCheck,
-                (None, Some(kind)) => {
+                (None, Some(fault)) => {
                     fault_id += 1;
-                    StepPlan::Fault(Box::new(
-                        self.plan_fault(s, names, fault_id, kind, step, rng),
-                    ))
+                    let lasts = step.duration.map(|d| d.0).unwrap_or_default();
+                    StepPlan::Fault(Box::new(self.plan_fault(s, fault_id, fault, lasts, rng)))
                 }
                 (None, None) => continue, // refused by validation
             };
@@ -420,117 +401,80 @@ impl Plan {
         timeline
     }
 
-    /// A fault step resolved: its target through the scenario's namespace, every part
-    /// it acts on named as a container, its parameters with defaults applied; a `pick`
-    /// made with `rng`.
+    /// A fault placed: every part it reaches named as a container, the volume it acts
+    /// on; a `pick` made with `rng`.
     pub fn plan_fault(
         &self,
         s: &Scenario,
-        names: &Names,
         id: usize,
-        kind: FaultKind,
-        step: &Step,
+        fault: Fault,
+        duration: Duration,
         rng: &mut StdRng,
     ) -> FaultPlan {
-        let written = step.target.clone().unwrap_or_default();
-        let on = match kind {
-            FaultKind::Partition => None,
-            kind if kind.is_upstream() => Some(Target::Upstream),
-            _ => names.target(&written).cloned(),
-        };
-        let mut fault = FaultPlan {
+        let reach = fault.reach(s);
+        let mut placed = FaultPlan {
             id,
-            kind,
-            target: written,
-            on: on.clone(),
-            duration: step.duration.map(|d| d.0).unwrap_or_default(),
+            target: fault.written(),
+            on: fault.on(),
+            fault,
+            duration,
             containers: Vec::new(),
-            groups: Vec::new(),
+            groups: reach
+                .groups
+                .iter()
+                .map(|g| g.iter().filter_map(|m| self.container(&m.part)).collect())
+                .collect(),
             volume: None,
-            regions: Vec::new(),
-            params: FaultParams::of(step),
+            regions: reach.regions,
             manual: false,
         };
         let region = |name: &str| self.regions.iter().find(|r| r.name == name);
-        let mut members: Vec<Member> = match (kind, &on) {
-            (FaultKind::Partition, _) => {
-                let groups: Vec<Vec<Member>> = step
-                    .groups
-                    .iter()
-                    .flatten()
-                    .map(|g| {
-                        g.iter()
-                            .filter_map(|name| names.target(name))
-                            .flat_map(|t| t.members(s, true))
-                            .collect()
-                    })
-                    .collect();
-                fault.target = step
-                    .groups
-                    .iter()
-                    .flatten()
-                    .map(|g| format!("[{}]", g.join(", ")))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                fault.groups = groups
-                    .iter()
-                    .map(|g| g.iter().filter_map(|m| self.container(&m.part)).collect())
-                    .collect();
-                groups.into_iter().flatten().collect()
-            }
-            (_, None) => Vec::new(),
-            (FaultKind::CacheWipe, Some(Target::Proxy(r))) => {
-                fault.volume = region(r)
+        match &reach.volume {
+            None => {}
+            Some(Volume::ProxyCache(r)) => {
+                placed.volume = region(r)
                     .and_then(|r| r.proxy.as_ref())
                     .map(|p| p.volume.clone());
-                Target::Proxy(r.clone()).members(s, false)
             }
-            (FaultKind::CorruptBlob | FaultKind::DeleteBlob, Some(Target::Region(r))) => {
-                fault.volume = region(r).map(|r| r.volume.clone());
-                fault.regions = vec![r.clone()];
-                Vec::new()
-            }
-            // Done from the container that keeps the region's tmpfs mounted.
-            (FaultKind::FillDisk, Some(Target::Region(r))) => {
-                fault.volume = region(r).map(|r| r.volume.clone());
-                fault.regions = vec![r.clone()];
-                fault.containers = region(r)
+            Some(Volume::Region(r)) => placed.volume = region(r).map(|r| r.volume.clone()),
+            Some(Volume::Kept(r)) => {
+                placed.volume = region(r).map(|r| r.volume.clone());
+                // Done from the container that keeps the region's tmpfs mounted.
+                placed.containers = region(r)
                     .and_then(|r| r.storage.as_ref())
                     .map(|(_, keeper)| keeper.clone())
                     .into_iter()
                     .collect();
-                Vec::new()
             }
-            (FaultKind::RegionOutage, Some(t)) => t.members(s, true),
-            (_, Some(t)) => t.members(s, false),
-        };
-        if let Some(n) = step.pick {
+        }
+        let mut members = reach.members;
+        if let Some(n) = reach.pick {
             // Seeded: the same seed picks the same victims.
             while members.len() > n.get() as usize {
                 members.remove(rng.random_range(0..members.len()));
             }
         }
         for m in members {
-            if let Some(r) = m.region.filter(|r| !fault.regions.contains(r)) {
-                fault.regions.push(r);
+            if let Some(r) = m.region.filter(|r| !placed.regions.contains(r)) {
+                placed.regions.push(r);
             }
             if let Some(c) = self
                 .container(&m.part)
-                .filter(|c| !fault.containers.contains(c))
+                .filter(|c| !placed.containers.contains(c))
             {
-                fault.containers.push(c);
+                placed.containers.push(c);
             }
         }
         // The upstream belongs to no region: a fault of it is felt where proxies cache it.
-        if on == Some(Target::Upstream) {
-            fault.regions = self
+        if placed.on == Some(Target::Upstream) {
+            placed.regions = self
                 .regions
                 .iter()
                 .filter(|r| r.proxy.is_some())
                 .map(|r| r.name.clone())
                 .collect();
         }
-        fault
+        placed
     }
 
     /// The container a part of the topology runs in.
@@ -562,24 +506,6 @@ impl Plan {
                 .iter()
                 .find(|host| &host.name == h)
                 .and_then(|host| host.container.clone()),
-        }
-    }
-}
-
-impl FaultParams {
-    fn of(step: &Step) -> FaultParams {
-        FaultParams {
-            mode: step.mode.unwrap_or_default(),
-            direction: step.direction.unwrap_or_default(),
-            rate: step.rate.map(|r| r.0).unwrap_or_default(),
-            loss: step.loss.map(|l| l.0).unwrap_or_default(),
-            delay: step.delay.map(|d| d.0).unwrap_or_default(),
-            jitter: step.jitter.map(|d| d.0).unwrap_or_default(),
-            image: step.image.clone().unwrap_or_default(),
-            blob: step.blob,
-            via: step.via,
-            status: step.status.map_or(DEFAULT_ERROR_STATUS, |s| s.get() as u16),
-            retry_after: step.retry_after.map_or(DEFAULT_RETRY_AFTER, |r| r.0),
         }
     }
 }
@@ -679,7 +605,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse;
+    use crate::faults::parse;
 
     const SRC: &str = r#"
 name: plan-test
@@ -1043,7 +969,13 @@ timeline:
         let faults = faults_of(&p);
         assert_eq!(faults[0].containers, [u.gate.as_str()]);
         assert_eq!(faults[0].regions, ["eu", "us"]);
-        assert_eq!(faults[0].params.status, DEFAULT_ERROR_STATUS);
+        assert_eq!(
+            faults[0].fault.actions(),
+            [crate::faults::Action::Gate(
+                crate::faults::upstream::GateMode::Error(503)
+            )],
+            "upstream-errors answers 503 unless told otherwise"
+        );
         assert_eq!(faults[1].containers, ["drill-abc12345-us-proxy"]);
         assert_eq!(
             faults[1].volume.as_deref(),

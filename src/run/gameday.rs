@@ -3,7 +3,7 @@
 //! talk to it over a Unix socket in `<out>/.up/<scenario>/`. One request per
 //! connection, one JSON line each way.
 
-use crate::faults::ActiveFault;
+use crate::inject::ActiveFault;
 use crate::model::error::{exit, DrillError};
 use crate::plan::{self, Plan};
 use crate::run::runner::{self, RunOptions};
@@ -24,9 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
-    /// A fault written as a timeline step's fields (`fault`, `target`, `for`, parameters).
+    /// A fault as a timeline step's typed fields (`fault`, `target`, `for`, parameters).
     Inject {
-        step: String,
+        step: Box<scenario::Step>,
     },
     Heal {
         fault: Option<usize>,
@@ -239,15 +239,15 @@ async fn handle(
     };
     match request {
         Request::Inject { step } => {
-            let (kind, step) = match scenario::parse_fault(scenario, &step) {
-                Ok(parsed) => parsed,
+            let typed = match crate::faults::by_hand(scenario, &step) {
+                Ok(typed) => typed,
                 Err(message) => return Reply::Error { message },
             };
             let id = next_id.fetch_add(1, Ordering::SeqCst);
             // Seeded per fault, so the same seed picks the same victims.
             let mut rng = StdRng::seed_from_u64(plan.seed ^ id as u64);
-            let names = scenario::names::Names::new(scenario);
-            let mut fault = plan.plan_fault(scenario, &names, id, kind, &step, &mut rng);
+            let lasts = step.duration.map(|d| d.0).unwrap_or_default();
+            let mut fault = plan.plan_fault(scenario, id, typed, lasts, &mut rng);
             fault.manual = true;
             let (reply, answer) = oneshot::channel();
             if tx.send(Control::Inject(Box::new(fault), reply)).is_err() {
@@ -256,7 +256,7 @@ async fn handle(
             match answer.await {
                 Ok(Ok(())) => Reply::Injected { fault: id },
                 Ok(Err(e)) => Reply::Error {
-                    message: format!("fault #{id} {}: {e}", fault_words(kind, &step)),
+                    message: format!("fault #{id} {}: {e}", fault_words(&step)),
                 },
                 Err(_) => gone(),
             }
@@ -294,7 +294,7 @@ async fn handle(
                 })
                 .map(|(at, f)| Upcoming {
                     id: f.id,
-                    kind: f.kind,
+                    kind: f.kind(),
                     target: f.target.clone(),
                     at_s: at.as_secs_f64(),
                 })
@@ -313,10 +313,11 @@ async fn handle(
 }
 
 /// `kill eu-a-1`: a fault asked for, as the user wrote it.
-fn fault_words(kind: FaultKind, step: &scenario::Step) -> String {
+fn fault_words(step: &scenario::Step) -> String {
+    let kind = step.fault.map_or("fault", |k| k.name());
     match &step.target {
-        Some(target) => format!("{} {target}", kind.name()),
-        None => kind.name().to_string(),
+        Some(target) => format!("{kind} {target}"),
+        None => kind.to_string(),
     }
 }
 
@@ -325,7 +326,7 @@ fn not_active(plan: &Plan, id: usize, active: &[ActiveFault]) -> String {
     let why = match scripted_faults(plan).into_iter().find(|(_, f)| f.id == id) {
         Some((at, f)) => format!(
             "fault #{id} ({} {}) is the timeline's, due at {}: it is not active (not due yet, refused, or healed)",
-            f.kind.name(),
+            f.kind().name(),
             f.target,
             humantime::format_duration(at)
         ),
@@ -461,27 +462,55 @@ fn print_outcome(scenario: &str, o: &Outcome) {
     );
 }
 
-/// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step.
-pub fn step_yaml(
+/// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step,
+/// each value read as the scenario file would read it under that key.
+pub fn inject_step(
     kind: &str,
     target: Option<&str>,
     duration: Option<&str>,
     params: &[String],
-) -> Result<String, DrillError> {
-    let mut fields = vec!["at: 0s".to_string(), format!("fault: {kind}")];
+) -> Result<scenario::Step, DrillError> {
+    use serde_json::{json, Value};
+    let usage = |m: String| DrillError::Usage(m);
+    let step = |fields: Value| serde_json::from_value::<scenario::Step>(fields);
+    let mut fields = json!({ "at": "0s" });
+    let mut set = |key: &str, value: Value, shown: &str| -> Result<(), DrillError> {
+        // Each field alone first, so a refusal names the one given.
+        step(json!({ "at": "0s", key: value.clone() }))
+            .map_err(|e| usage(format!("{shown}: {e}")))?;
+        fields[key] = value;
+        Ok(())
+    };
+    if !scenario::fault_kinds().contains(&kind) {
+        return Err(usage(format!(
+            "'{kind}' is not a fault kind; the kinds: {}",
+            scenario::fault_kinds().join(", ")
+        )));
+    }
+    set("fault", Value::from(kind), kind)?;
     if let Some(t) = target {
-        fields.push(format!("target: {t}"));
+        set("target", Value::from(t), t)?;
     }
     if let Some(d) = duration {
-        fields.push(format!("for: {d}"));
+        set("for", Value::from(d), &format!("--for {d}"))?;
     }
+    let parameters = scenario::Step::PARAMETERS;
     for p in params {
-        let (k, v) = p.split_once('=').ok_or_else(|| {
-            DrillError::Usage(format!("--set {p}: write key=value, e.g. --set rate=1MiB"))
-        })?;
-        fields.push(format!("{k}: {v}"));
+        let shown = format!("--set {p}");
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| usage(format!("{shown}: write key=value, e.g. --set rate=1MiB")))?;
+        if !parameters.contains(&k) {
+            return Err(usage(format!(
+                "{shown}: '{k}' is no fault parameter; the parameters: {}",
+                parameters.join(", ")
+            )));
+        }
+        // A value as YAML would read it: `[[eu-a], [eu-lb]]` is a list, `20%` a string.
+        let value: Value = serde_saphyr::from_str(v).map_err(|e| usage(format!("{shown}: {e}")))?;
+        set(k, value, &shown)?;
     }
-    Ok(fields.join("\n"))
+    step(fields).map_err(|e| usage(format!("drill inject {kind}: {e}")))
 }
 
 /// What `drill status` prints: entry points, then every fault with its number.
@@ -563,7 +592,7 @@ timeline:
 "#;
 
     fn plan() -> Plan {
-        plan::build(&scenario::parse(SCENARIO).unwrap(), "0badcafe", 1)
+        plan::build(&crate::faults::parse(SCENARIO).unwrap(), "0badcafe", 1)
     }
 
     /// Splits a line as a shell does: words, 'single' and "double" quotes, a backslash
@@ -633,9 +662,39 @@ timeline:
             unreachable!()
         };
         let (kind, target) = (inject.kind, inject.target.unwrap());
-        let step = step_yaml(&kind, Some(&target), Some("30s"), &[]).unwrap();
-        scenario::parse_fault(&scenario::parse(SCENARIO).unwrap(), &step)
+        let step = inject_step(&kind, Some(&target), Some("30s"), &[]).unwrap();
+        crate::faults::by_hand(&crate::faults::parse(SCENARIO).unwrap(), &step)
             .expect("the banner's example fault is one of the scenario's targets");
+    }
+
+    #[test]
+    fn inject_reads_each_value_as_the_scenario_file_would() {
+        let groups = ["groups=[[eu-a], [eu-lb]]".to_string(), "pick=1".into()];
+        let step = inject_step("partition", None, Some("30s"), &groups).unwrap();
+        assert_eq!(
+            step.groups,
+            Some(vec![vec!["eu-a".into()], vec!["eu-lb".into()]])
+        );
+        assert_eq!(step.duration.map(|d| d.0.as_secs()), Some(30));
+        let refused = |kind: &str, set: &str| {
+            inject_step(kind, Some("eu-a-1"), None, &[set.to_string()])
+                .unwrap_err()
+                .to_string()
+        };
+        let e = refused("kil", "pick=1");
+        assert!(
+            e.contains("'kil' is not a fault kind; the kinds: kill, stop"),
+            "{e}"
+        );
+        let e = refused("kill", "colour=red");
+        assert!(
+            e.contains("--set colour=red: 'colour' is no fault parameter"),
+            "{e}"
+        );
+        let e = refused("bandwidth", "rate=fast");
+        assert!(e.starts_with("--set rate=fast: "), "{e}");
+        let e = refused("kill", "pick");
+        assert!(e.contains("write key=value"), "{e}");
     }
 
     #[test]
@@ -644,7 +703,7 @@ timeline:
             "  - { at: 12s, fault: kill, target: eu-b-1, for: 60s }\n",
             "",
         );
-        let one = plan::build(&scenario::parse(&one).unwrap(), "0badcafe", 1);
+        let one = plan::build(&crate::faults::parse(&one).unwrap(), "0badcafe", 1);
         let text = banner(&one, Path::new(DEFAULT_OUT), false);
         assert!(
             text.contains(

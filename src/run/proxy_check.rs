@@ -3,7 +3,7 @@
 //! through every proxy by tag and by digest and records what each served, with the
 //! requests that reached the upstream's fault point meanwhile.
 
-use crate::faults::upstream;
+use crate::inject::gate;
 use crate::journal::{Event, Journal, ProxyCheckRecord, PullBy};
 use crate::model::error::DrillError;
 use crate::oci::{self, Mirror};
@@ -102,7 +102,7 @@ pub async fn check(
             for (by, reference) in pulls {
                 let Some(reference) = reference else { continue };
                 let before = match gate {
-                    Some(g) => upstream::requests(&stats, g).await,
+                    Some(g) => gate::requests(&stats, g).await,
                     None => None,
                 };
                 let started = Instant::now();
@@ -110,7 +110,7 @@ pub async fn check(
                     oci::pull(&client, &through(proxy, entry_points), &reference, 3).await;
                 let duration_us = started.elapsed().as_micros() as u64;
                 let after = match gate {
-                    Some(g) => upstream::requests(&stats, g).await,
+                    Some(g) => gate::requests(&stats, g).await,
                     None => None,
                 };
                 journal.record(Event::ProxyCheck(ProxyCheckRecord {

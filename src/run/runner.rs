@@ -5,8 +5,8 @@
 
 use crate::docker::engine::Engine;
 use crate::docker::images::{self, Images};
-use crate::faults::{FaultBook, Injector};
 use crate::fixtures;
+use crate::inject::{FaultBook, Injector};
 use crate::journal::{
     self, EntryPoint, Event, Journal, Outcome, PhaseKind, RunInfo, ViolationKind,
 };
@@ -64,7 +64,7 @@ pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillEr
     }
     let problems: Vec<String> = paths
         .iter()
-        .filter_map(|p| scenario::load(p).err().map(|e| e.to_string()))
+        .filter_map(|p| crate::faults::load(p).err().map(|e| e.to_string()))
         .collect();
     if !problems.is_empty() {
         return Err(DrillError::Usage(problems.join("\n")));
@@ -114,7 +114,7 @@ pub fn worst(codes: &[u8]) -> u8 {
 
 /// Loads a scenario to run it, saying its warnings first.
 pub fn load(path: &Path) -> Result<scenario::Scenario, DrillError> {
-    let loaded = scenario::load(path)?;
+    let loaded = crate::faults::load(path)?;
     for w in &loaded.warnings {
         say(format!("warning: {w}"));
     }
@@ -377,7 +377,10 @@ async fn execute(
     }
     for step in &plan.timeline {
         if let StepPlan::Fault(f) = &step.what {
-            if f.params.via == Some(crate::scenario::LatencyVia::Proxy) {
+            if matches!(
+                f.fault.actions().as_slice(),
+                [crate::faults::Action::Delay { .. }]
+            ) {
                 say(format!("fault #{}: latency through drill's delaying proxy (no netem here); hosts and probes of {} go through it", f.id, f.regions.join(", ")));
             }
         }

@@ -5,7 +5,7 @@
 use super::proxy_check;
 use super::replication::Replicator;
 use super::topology::{self, Live};
-use crate::faults::{ActiveFault, FaultBook, InjectError, Injector};
+use crate::inject::{ActiveFault, FaultBook, InjectError, Injector};
 use crate::journal::{Event, Journal};
 use crate::plan::{FaultPlan, Plan, StepPlan};
 use crate::run::hosts::Fleet;
@@ -219,7 +219,7 @@ fn spawn_fault(
     let name = format!(
         "fault #{} {} {}{}",
         f.id,
-        f.kind.name(),
+        f.kind().name(),
         f.target,
         if f.manual { " (manual)" } else { "" }
     );
@@ -246,7 +246,7 @@ fn spawn_fault(
         if let Some(reply) = reply {
             let _ = reply.send(injected.map_err(InjectError::Partly));
         }
-        if f.kind.is_instant() {
+        if f.kind().is_instant() {
             return;
         }
         let heal_at = heal_at.map(sleep_until);

@@ -4,7 +4,7 @@
 
 use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
-use crate::faults::upstream::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
+use crate::inject::gate::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
 use crate::model::error::{DrillError, Refusal};
 use crate::model::wire::TOKEN_PATH;
 use crate::oci;
@@ -348,7 +348,7 @@ async fn upstream_up(
         labels: vec![("drill.role".into(), "upstream-gate".into())],
         ..Default::default()
     };
-    let config = upstream::config(&u.container, GateMode::Pass);
+    let config = gate::config(&u.container, GateMode::Pass);
     let files = [
         (GATE_LUA_PATH, GATE_LUA.as_bytes()),
         (HAPROXY_CONFIG_PATH, config.as_bytes()),

@@ -234,7 +234,7 @@ fn timeline(s: &Scenario, p: &mut Vec<Problem>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::parse;
+    use crate::faults::parse;
 
     const BASE: &str = "\
 name: bounds

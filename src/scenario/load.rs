@@ -3,7 +3,7 @@
 
 use super::source::{self, Node};
 use super::validate::{validate, validate_sla};
-use super::{messages, warnings, Problem, Scenario, MAX_FILE_BYTES};
+use super::{messages, warnings, Problem, Rules, Scenario, MAX_FILE_BYTES};
 use crate::model::error::DrillError;
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -25,7 +25,7 @@ pub struct Loaded {
 
 /// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)
 /// whose message names the file, line, column and field.
-pub fn load(path: &Path) -> Result<Loaded, DrillError> {
+pub fn load(path: &Path, rules: &Rules) -> Result<Loaded, DrillError> {
     let shown = path.display().to_string();
     let cannot = |e: std::io::Error| {
         DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}"))
@@ -56,13 +56,13 @@ pub fn load(path: &Path) -> Result<Loaded, DrillError> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    check_source(&shown, &source)
+    check_source(&shown, &source, rules)
 }
 
 /// Parses and validates scenario text read from `file`: what `drill validate` does
 /// once the file is read. Problems are rendered with `file` and the offending line.
-pub fn check_source(file: &str, source: &str) -> Result<Loaded, DrillError> {
-    match check(source) {
+pub fn check_source(file: &str, source: &str, rules: &Rules) -> Result<Loaded, DrillError> {
+    match check(source, rules) {
         Ok((scenario, warnings)) => Ok(Loaded {
             scenario,
             warnings: warnings.iter().map(|w| render(file, source, w)).collect(),
@@ -72,12 +72,12 @@ pub fn check_source(file: &str, source: &str) -> Result<Loaded, DrillError> {
 }
 
 /// Parses and validates scenario text.
-pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
-    check(source).map(|(scenario, _)| scenario)
+pub fn parse(source: &str, rules: &Rules) -> Result<Scenario, Vec<Problem>> {
+    check(source, rules).map(|(scenario, _)| scenario)
 }
 
 /// Parses and validates scenario text; a valid scenario comes with its warnings.
-pub fn check(source: &str) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
+pub fn check(source: &str, rules: &Rules) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
     let tabs = source::tabs(source);
     if !tabs.is_empty() {
         return Err(tabs);
@@ -114,12 +114,12 @@ pub fn check(source: &str) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
     if !problems.is_empty() {
         return Err(located(problems));
     }
-    let mut problems = validate(&scenario);
+    let mut problems = validate(&scenario, rules);
     validate_sla(&scenario, &mut problems);
     if !problems.is_empty() {
         return Err(located(problems));
     }
-    let warnings = located(warnings::check(&scenario));
+    let warnings = located(warnings::check(&scenario, rules));
     Ok((scenario, warnings))
 }
 
@@ -271,6 +271,7 @@ fn snippet(line: &str, column: usize) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::RULES;
 
     const BASE: &str = "\
 name: words
@@ -374,7 +375,7 @@ timeline:
         ];
         for (from, to, line, field, says) in cases {
             assert!(BASE.contains(from), "{from}");
-            let p = check(&BASE.replacen(from, to, 1)).expect_err(to);
+            let p = check(&BASE.replacen(from, to, 1), &RULES).expect_err(to);
             assert_eq!(p.len(), 1, "{to}: {p:?}");
             assert_eq!(
                 (p[0].line, p[0].field.as_str()),
@@ -394,7 +395,7 @@ timeline:
             "  - { name: f, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }",
             "  - region: eu\n    per_zone: 1\n    mirrors: [region]\n    pull: [team/app:1]",
         );
-        let p = check(&src).unwrap_err();
+        let p = check(&src, &RULES).unwrap_err();
         assert_eq!((p[0].line, p[0].column), (9, 5), "{p:?}");
     }
 

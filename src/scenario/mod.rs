@@ -13,7 +13,6 @@ mod validate;
 mod warnings;
 
 pub use load::{check_source, load, parse, render_problems, Loaded};
-pub use timeline::parse_fault;
 
 use crate::model::backoff::{BackoffModel, KubeletBackoff};
 pub use crate::model::kinds::{FaultKind, HostKind};
@@ -342,8 +341,9 @@ impl Default for Probes {
 }
 
 /// One timeline entry: either an action (`do:`) or a fault (`fault:`). Fault parameters
-/// sit beside `fault:`; each kind accepts only its own (see [`FaultKind::accepts`]).
-#[derive(Debug, Deserialize, JsonSchema)]
+/// sit beside `fault:`; each kind takes only its own (see docs/faults.md).
+// Serialize: `drill inject` sends a step to the game day as JSON.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: Span,
@@ -495,7 +495,7 @@ impl JsonSchema for BlobRef {
     }
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Every selected host forgets its cache and pulls its whole image list.
@@ -506,7 +506,30 @@ pub enum Action {
     ProxyCheck,
 }
 
+/// The names of the fault kinds, as a scenario writes them.
+pub fn fault_kinds() -> Vec<&'static str> {
+    FaultKind::ALL.iter().map(|k| k.name()).collect()
+}
+
 impl Step {
+    /// Every fault parameter a step can carry (`given` lists those set). The test
+    /// `the_parameters_are_the_steps_own_fields` holds this to the struct's fields.
+    pub const PARAMETERS: [&'static str; 13] = [
+        "pick",
+        "mode",
+        "direction",
+        "rate",
+        "loss",
+        "delay",
+        "jitter",
+        "via",
+        "image",
+        "blob",
+        "groups",
+        "status",
+        "retry_after",
+    ];
+
     /// The names of the fault parameters that are set.
     pub fn given(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -538,6 +561,15 @@ impl Step {
 pub enum HostSelector {
     All,
     Filter(HostFilter),
+}
+
+impl Serialize for HostSelector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HostSelector::All => s.serialize_str("all"),
+            HostSelector::Filter(f) => f.serialize(s),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for HostSelector {
@@ -589,7 +621,7 @@ impl JsonSchema for HostSelector {
     }
 }
 
-#[derive(Debug, Deserialize, Clone, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, Clone, PartialEq, Eq, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostFilter {
     #[serde(default)]
@@ -637,6 +669,17 @@ impl Problem {
     ) -> Problem {
         Problem::new(loc.line() as usize, loc.column() as usize, field, message)
     }
+}
+
+/// The rules of a later stage the format runs as its own: the fault families' (the
+/// `faults` stage), which the format knows by kind name only. Handed in, so that the
+/// file is read, located and reported in one pass while the format imports nothing
+/// above it.
+pub struct Rules {
+    /// Checks one fault step (its field path is `field`, e.g. `timeline[3]`).
+    pub fault: fn(&Scenario, &names::Names, FaultKind, &Step, &Location, &str, &mut Vec<Problem>),
+    /// Warns about the timeline's faults.
+    pub warnings: fn(&Scenario, &names::Names, &mut Vec<Problem>),
 }
 
 /// The JSON Schema of the scenario format (draft 2020-12), for editors and CI; the same
@@ -741,6 +784,7 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::parse;
 
     /// The scenario example in docs/scenario.md says which host settings are the defaults; they
     /// must be the values a fleet gets when it leaves them out.
@@ -1319,6 +1363,32 @@ timeline:
 "#;
 
     #[test]
+    fn the_parameters_are_the_steps_own_fields() {
+        const NOT_PARAMETERS: [&str; 7] = ["at", "do", "hosts", "fault", "target", "for", "ramp"];
+        let schema = schemars::schema_for!(Step);
+        let mut fields: Vec<&str> = schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !NOT_PARAMETERS.contains(k))
+            .collect();
+        let mut listed = Step::PARAMETERS.to_vec();
+        fields.sort();
+        listed.sort();
+        assert_eq!(
+            fields, listed,
+            "a field of Step missing from Step::PARAMETERS"
+        );
+        let every = "{ at: 0s, pick: 1, mode: kill, direction: in, rate: 1MiB, loss: 1%, \
+                     delay: 1s, jitter: 1s, via: proxy, image: a/b:1, blob: 0, \
+                     groups: [[a], [b]], status: 500, retry_after: 1s }";
+        let every: Step = serde_saphyr::from_str(every).unwrap();
+        assert_eq!(every.given(), Step::PARAMETERS, "given() misses a field");
+    }
+
+    #[test]
     fn upstream_proxies_and_their_faults_parse() {
         let s = parse(PROXIED).expect("valid");
         assert_eq!(s.preconditions.proxy_cache, CacheState::Warm);
@@ -1333,15 +1403,19 @@ timeline:
 
     #[test]
     fn upstream_faults_can_be_injected_by_hand() {
+        use crate::faults::{by_hand, upstream::UpstreamFault, Fault};
         let s = parse(PROXIED).unwrap();
-        let (kind, step) = parse_fault(
+        let step = |yaml: &str| serde_saphyr::from_str::<Step>(yaml).unwrap();
+        let fault = by_hand(
             &s,
-            "{ at: 0s, fault: upstream-rate-limit, retry_after: 2s }",
+            &step("{ at: 0s, fault: upstream-rate-limit, retry_after: 2s }"),
         )
         .expect("no target, no `for` needed by hand");
-        assert_eq!(kind, FaultKind::UpstreamRateLimit);
-        assert_eq!(step.retry_after.map(|r| r.0.as_secs()), Some(2));
-        let err = parse_fault(&s, "{ at: 0s, fault: upstream-outage, target: eu }").unwrap_err();
+        assert_eq!(
+            fault,
+            Fault::Upstream(UpstreamFault::RateLimit(std::time::Duration::from_secs(2)))
+        );
+        let err = by_hand(&s, &step("{ at: 0s, fault: upstream-outage, target: eu }")).unwrap_err();
         assert!(err.contains("partition"), "{err}");
     }
 

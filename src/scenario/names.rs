@@ -358,7 +358,7 @@ mod tests {
         let src = format!(
             "name: n\nduration: 10s\ntopology:\n{topology}\nimages:\n  - {{ ref: a/b:1, layers: [1KiB] }}\n{extra}"
         );
-        match super::super::parse(&src) {
+        match crate::faults::parse(&src) {
             Ok(_) => Vec::new(),
             Err(p) => p,
         }

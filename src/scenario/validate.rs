@@ -148,7 +148,7 @@ fn valid_reference(s: &str) -> bool {
     repo.len() <= 255 && repo.split('/').all(component) && tag_ok
 }
 
-pub(super) fn validate(s: &Scenario) -> Vec<Problem> {
+pub(super) fn validate(s: &Scenario, rules: &Rules) -> Vec<Problem> {
     let mut p = Vec::new();
     if !valid_name(&s.name.value) {
         p.push(Problem::at(
@@ -180,7 +180,7 @@ pub(super) fn validate(s: &Scenario) -> Vec<Problem> {
     validate_fleets(s, &names, &mut p);
     // A broken fleet would make every cold start look empty: report the cause only.
     let fleets_ok = p.len() == before;
-    timeline::validate(s, &names, fleets_ok, &mut p);
+    timeline::validate(s, &names, rules, fleets_ok, &mut p);
     validate_security(s, &names, &mut p);
     validate_replication(s, &mut p);
     if let Some(a) = s.guardrails.abort_if {

@@ -1,14 +1,11 @@
 //! What a valid scenario should hear before it runs: things that can only go wrong at
 //! run time, or that are certainly not what was meant. Warnings never stop a run.
 
-use super::names::{Names, Part};
-use super::timeline::resolve;
-use super::{FaultKind, ImageSource, Problem, Scenario, Step};
-use crate::model::units::{Size, Span};
-use std::collections::BTreeSet;
-use std::time::Duration;
+use super::names::Names;
+use super::{FaultKind, ImageSource, Problem, Rules, Scenario};
+use crate::model::units::Size;
 
-pub(super) fn check(s: &Scenario) -> Vec<Problem> {
+pub(super) fn check(s: &Scenario, rules: &Rules) -> Vec<Problem> {
     let mut w = Vec::new();
     let names = Names::new(s);
     if s.timeline.is_empty() {
@@ -19,7 +16,7 @@ pub(super) fn check(s: &Scenario) -> Vec<Problem> {
             "no timeline: nothing cold-starts and no fault is injected; only the probes run",
         ));
     }
-    faults(s, &names, &mut w);
+    (rules.warnings)(s, &names, &mut w);
     storage(s, &mut w);
     mirrors(s, &mut w);
     let region_outage = s
@@ -36,108 +33,6 @@ pub(super) fn check(s: &Scenario) -> Vec<Problem> {
         ));
     }
     w
-}
-
-/// A fault's window, its parts and how to name it.
-struct Window {
-    from: Duration,
-    until: Duration,
-    parts: BTreeSet<Part>,
-    what: String,
-}
-
-fn faults(s: &Scenario, names: &Names, w: &mut Vec<Problem>) {
-    let end = s.duration.value.0;
-    let mut windows: Vec<Window> = Vec::new();
-    for (i, st) in s.timeline.iter().enumerate() {
-        let step = &st.value;
-        let Some(kind) = step.fault else { continue };
-        let lasts = step.duration.map_or(Duration::ZERO, |d| d.0);
-        let until = step.at.0.saturating_add(lasts);
-        if until > end {
-            w.push(Problem::new(
-                0,
-                0,
-                format!("timeline[{i}].for"),
-                format!(
-                    "the fault lasts past the end of the run ({} + {} > duration {}): it is \
-                     healed when the run ends, at {}",
-                    step.at,
-                    Span(lasts),
-                    s.duration.value,
-                    s.duration.value
-                ),
-            ));
-        }
-        let parts = parts(s, names, kind, step);
-        let what = format!(
-            "timeline[{i}] ({} {}, {}–{})",
-            kind.name(),
-            step.target
-                .as_deref()
-                .unwrap_or(if kind == FaultKind::Partition {
-                    "groups"
-                } else {
-                    "upstream"
-                }),
-            step.at,
-            Span(until)
-        );
-        if let Some(other) = windows
-            .iter()
-            .find(|o| step.at.0 <= o.until && o.from <= until && !o.parts.is_disjoint(&parts))
-        {
-            let shared: Vec<String> = other.parts.intersection(&parts).map(part_name).collect();
-            w.push(Problem::new(
-                0,
-                0,
-                format!("timeline[{i}]"),
-                format!(
-                    "may act on {} while {} holds {}: a part one fault holds is not \
-                     faulted again, so this fault would be refused when its time comes",
-                    shared.join(", "),
-                    other.what,
-                    if shared.len() == 1 { "it" } else { "them" }
-                ),
-            ));
-        }
-        windows.push(Window {
-            from: step.at.0,
-            until,
-            parts,
-            what,
-        });
-    }
-}
-
-/// Everything a fault may act on (every match of a `pick`).
-fn parts(s: &Scenario, names: &Names, kind: FaultKind, step: &Step) -> BTreeSet<Part> {
-    if kind.is_upstream() {
-        return BTreeSet::from([Part::UpstreamGate]);
-    }
-    let whole_region = matches!(kind, FaultKind::RegionOutage | FaultKind::Partition);
-    let named: Vec<&String> = match kind {
-        // Storage faults act on a volume, not on a running part.
-        FaultKind::CorruptBlob | FaultKind::DeleteBlob | FaultKind::FillDisk => Vec::new(),
-        FaultKind::Partition => step.groups.iter().flatten().flatten().collect(),
-        _ => step.target.iter().collect(),
-    };
-    named
-        .into_iter()
-        .filter_map(|n| resolve(s, names, kind, n).ok())
-        .flat_map(|t| t.members(s, whole_region))
-        .map(|m| m.part)
-        .collect()
-}
-
-fn part_name(p: &Part) -> String {
-    match p {
-        Part::Node(n) | Part::Host(n) => n.clone(),
-        Part::LoadBalancer(r) => format!("{r}-lb"),
-        Part::Proxy(r) => super::proxy_name(r),
-        Part::TokenService(r) => super::token_service_name(r),
-        Part::UpstreamGate => super::UPSTREAM.into(),
-    }
 }
 
 /// Seeding more than a size-limited storage holds fills it before the timeline.
@@ -214,6 +109,7 @@ fn mirrors(s: &Scenario, w: &mut Vec<Problem>) {
 #[cfg(test)]
 mod tests {
     use super::super::load::check;
+    use crate::faults::RULES;
 
     const BASE: &str = "\
 name: warned
@@ -233,7 +129,7 @@ timeline:
     /// The warnings of BASE with `from` replaced, as `field: message`.
     fn warnings(from: &str, to: &str) -> Vec<String> {
         assert!(BASE.contains(from), "{from}");
-        let (_, w) = check(&BASE.replacen(from, to, 1)).expect("valid");
+        let (_, w) = check(&BASE.replacen(from, to, 1), &RULES).expect("valid");
         w.iter()
             .map(|p| format!("{}: {}", p.field, p.message))
             .collect()

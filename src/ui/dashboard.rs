@@ -50,12 +50,12 @@ impl Timeline {
                     }
                     StepPlan::ProxyCheck => "proxy check".to_string(),
                     StepPlan::Fault(f) if f.duration.is_zero() => {
-                        format!("fault #{} {} {}", f.id, f.kind.name(), f.target)
+                        format!("fault #{} {} {}", f.id, f.kind().name(), f.target)
                     }
                     StepPlan::Fault(f) => format!(
                         "fault #{} {} {} for {}",
                         f.id,
-                        f.kind.name(),
+                        f.kind().name(),
                         f.target,
                         humantime::format_duration(f.duration)
                     ),

@@ -173,7 +173,7 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
 fn scenario_fuzz_corpus_validates_or_fails_cleanly() {
     for path in corpus("scenario") {
         let started = Instant::now();
-        let result = std::panic::catch_unwind(|| registry_drill::scenario::load(&path));
+        let result = std::panic::catch_unwind(|| registry_drill::faults::load(&path));
         let shown = path.display().to_string();
         match result {
             Err(_) => panic!("{shown}: drill validate panicked"),
