@@ -397,3 +397,110 @@ pub fn by_hand(s: &Scenario, step: &Step) -> Result<Fault, String> {
             .join("; ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A topology every kind of fault has something to act on in.
+    const ALL_KINDS: &str = r#"
+name: every-kind
+duration: 60s
+topology:
+  regions:
+    - { name: eu, zones: [eu-a, eu-b], storage_limit: 64MiB }
+  upstream: true
+  proxy: per-region
+images:
+  - { ref: team/app:1, layers: [1MiB] }
+  - { ref: library/base:1, layers: [1MiB], source: upstream }
+hosts:
+  - { name: f, region: eu, per_zone: 1, mirrors: [region, proxy], pull: [team/app:1] }
+"#;
+
+    /// A step each kind takes, with its parameters.
+    fn step_of(kind: FaultKind) -> String {
+        let lasts = if kind.is_instant() { "" } else { ", for: 5s" };
+        let rest = match kind {
+            FaultKind::ZoneOutage => "target: eu-a",
+            FaultKind::RegionOutage | FaultKind::FillDisk => "target: eu",
+            FaultKind::CorruptBlob | FaultKind::DeleteBlob => "target: eu, image: team/app:1",
+            FaultKind::Partition => "groups: [[eu-a], [eu-b]]",
+            FaultKind::Bandwidth => "target: eu-lb, rate: 1MiB",
+            FaultKind::PacketLoss => "target: eu-lb, loss: 10%",
+            FaultKind::Latency => "target: eu-lb, delay: 100ms",
+            FaultKind::CacheWipe => "target: eu-proxy",
+            FaultKind::UpstreamSlow => "delay: 1s",
+            FaultKind::UpstreamOutage
+            | FaultKind::UpstreamRateLimit
+            | FaultKind::UpstreamErrors => "",
+            _ => "target: eu-a-1",
+        };
+        let sep = if rest.is_empty() { "" } else { ", " };
+        format!(
+            "  - {{ at: 1s, fault: {}{sep}{rest}{lasts} }}\n",
+            kind.name()
+        )
+    }
+
+    #[test]
+    fn every_kind_is_typed_by_its_family_and_heals_unless_instant() {
+        for kind in FaultKind::ALL {
+            let src = format!("{ALL_KINDS}timeline:\n{}", step_of(kind));
+            let s = parse(&src).unwrap_or_else(|p| panic!("{kind:?}: {p:?}"));
+            let fault = of(&s).remove(0).expect("a fault step");
+            assert_eq!(fault.kind(), kind);
+            assert_eq!(
+                fault.heal().is_none(),
+                kind.is_instant(),
+                "{kind:?}: an instant fault has nothing to heal, a lasting one does"
+            );
+            assert!(!fault.actions().is_empty(), "{kind:?} does something");
+            assert!(!fault.method().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_parameter_the_family_does_not_read_is_refused_with_what_it_reads() {
+        let refused = |step: &str| {
+            let p = parse(&format!("{ALL_KINDS}timeline:\n  - {step}\n")).unwrap_err();
+            (p[0].field.clone(), p[0].message.clone())
+        };
+        assert_eq!(
+            refused("{ at: 1s, fault: kill, target: eu-a-1, rate: 1MiB, for: 1s }"),
+            (
+                "timeline[0].rate".into(),
+                "kill does not take `rate` (it takes: pick)".into()
+            )
+        );
+        let (_, m) =
+            refused("{ at: 1s, fault: latency, target: eu-lb, delay: 1s, loss: 1%, for: 1s }");
+        assert_eq!(
+            m,
+            "latency does not take `loss` (it takes: pick, delay, jitter, via)"
+        );
+        let (_, m) = refused("{ at: 1s, fault: upstream-outage, pick: 1, for: 1s }");
+        assert_eq!(
+            m,
+            "upstream-outage does not take `pick` (it takes: no parameters)"
+        );
+    }
+
+    #[test]
+    fn a_blackhole_drops_only_the_direction_named_and_is_flushed_at_heal() {
+        let src = format!(
+            "{ALL_KINDS}timeline:\n  - {{ at: 1s, fault: blackhole, target: eu-lb, direction: in, for: 1s }}\n"
+        );
+        let fault = of(&parse(&src).unwrap()).remove(0).unwrap();
+        let actions = fault.actions();
+        let [Action::Sidecars(rules)] = actions.as_slice() else {
+            panic!("{actions:?}");
+        };
+        assert_eq!(rules.len(), 1);
+        assert!(rules[0].join(" ").contains("-I INPUT ! -i lo -j DROP"));
+        let Some(Heal::Sidecars(flush)) = fault.heal() else {
+            panic!("flushed at heal");
+        };
+        assert!(flush.iter().all(|c| c.contains(&"-F".to_string())));
+    }
+}

@@ -85,17 +85,6 @@ impl FaultKind {
                 | FaultKind::DeleteBlob
         )
     }
-
-    /// Faults done at the upstream's fault point.
-    pub fn is_upstream(self) -> bool {
-        matches!(
-            self,
-            FaultKind::UpstreamOutage
-                | FaultKind::UpstreamRateLimit
-                | FaultKind::UpstreamErrors
-                | FaultKind::UpstreamSlow
-        )
-    }
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
