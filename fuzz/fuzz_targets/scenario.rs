@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registry_drill::{plan, scenario};
+use registry_drill::{faults, plan};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(s) = scenario::check_source("fuzz.yaml", source) {
-        let _ = plan::build(&s, "fuzz", 0).describe();
+    if let Ok(s) = faults::check_source("fuzz.yaml", source) {
+        let _ = plan::build(&s.scenario, "fuzz", 0).describe();
     }
 });

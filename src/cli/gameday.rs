@@ -54,7 +54,6 @@ impl InjectArgs {
             self.duration.as_deref(),
             &self.params,
         )?;
-        let step = Box::new(step);
         self.session.ask(&Request::Inject { step }).await
     }
 }

@@ -87,7 +87,7 @@ pub fn haproxy_recipe() -> Recipe {
     }
 }
 
-pub use crate::model::toolbox::{BUSYBOX, IPTABLES, TC};
+use crate::model::toolbox::{BUSYBOX, IPTABLES, TC};
 
 /// The fault toolbox: `tc`, `iptables` and busybox. It runs as a sidecar in a target's
 /// network namespace (network faults) or with a region's storage mounted (storage faults).

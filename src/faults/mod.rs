@@ -36,7 +36,7 @@ pub enum Fault {
     Outage(outage::Outage),
     Network(network::NetworkFault),
     Storage(storage::StorageFault),
-    Upstream(upstream::UpstreamFault),
+    Upstream(upstream::Upstream),
 }
 
 /// What a fault reaches, in the scenario's terms; the plan names the containers.
@@ -132,7 +132,7 @@ impl Fault {
             Fault::Outage(f) => f.kind(),
             Fault::Network(f) => f.kind(),
             Fault::Storage(f) => f.kind(),
-            Fault::Upstream(f) => f.kind(),
+            Fault::Upstream(f) => f.how.kind(),
         }
     }
 
@@ -154,7 +154,7 @@ impl Fault {
             Fault::Outage(f) => vec![Action::Engine(f.verb())],
             Fault::Network(f) => f.actions(),
             Fault::Storage(f) => f.actions(),
-            Fault::Upstream(f) => vec![Action::Gate(f.gate())],
+            Fault::Upstream(f) => vec![Action::Gate(f.how.gate())],
         }
     }
 
@@ -177,11 +177,11 @@ impl Fault {
             Fault::Outage(f) => f.method(),
             Fault::Network(f) => f.method(),
             Fault::Storage(f) => f.method(),
-            Fault::Upstream(f) => f.method(),
+            Fault::Upstream(f) => f.how.method(),
         }
     }
 
-    /// The target as written (the groups, for a partition; `upstream` for the
+    /// The target as written (the groups, for a partition; none may be written for the
     /// upstream's faults).
     pub fn written(&self) -> String {
         match self {
@@ -189,7 +189,7 @@ impl Fault {
             Fault::Outage(f) => f.written.clone(),
             Fault::Network(f) => f.written(),
             Fault::Storage(f) => f.written(),
-            Fault::Upstream(_) => crate::scenario::UPSTREAM.into(),
+            Fault::Upstream(f) => f.written.clone(),
         }
     }
 
@@ -268,7 +268,7 @@ fn check(kind: FaultKind, step: &Step, cx: &Cx, r: &mut Report) -> Option<Fault>
         FaultKind::Pause => engine::check(E::Pause, &given, cx, fr).map(Fault::Engine),
         FaultKind::ZoneOutage => outage::check(O::Zone, &given, cx, fr).map(Fault::Outage),
         FaultKind::RegionOutage => outage::check(O::Region, &given, cx, fr).map(Fault::Outage),
-        FaultKind::Partition => network::check(N::Partition, &given, cx, fr).map(Fault::Network),
+        FaultKind::Partition => network::partition(&given, cx, fr).map(Fault::Network),
         FaultKind::Blackhole => network::check(N::Blackhole, &given, cx, fr).map(Fault::Network),
         FaultKind::Bandwidth => network::check(N::Bandwidth, &given, cx, fr).map(Fault::Network),
         FaultKind::PacketLoss => network::check(N::PacketLoss, &given, cx, fr).map(Fault::Network),
@@ -291,8 +291,17 @@ fn check(kind: FaultKind, step: &Step, cx: &Cx, r: &mut Report) -> Option<Fault>
         FaultKind::UpstreamSlow => upstream::check(U::Slow, &given, cx, fr).map(Fault::Upstream),
     };
     given.refuse_unread(kind, r);
+    // In the order a user fixes a step: what it acts on, how many, how long, how.
+    let aims = |p: &Problem| {
+        let key = p.field.rsplit('.').next().unwrap_or_default();
+        matches!(key, "fault" | "target" | "groups" | "pick")
+    };
+    own.sort_by_key(|p| !aims(p));
+    let how = own.iter().position(|p| !aims(p)).unwrap_or(own.len());
+    let mut how = own.split_off(how);
     r.problems.append(&mut own);
     duration(kind, step, r);
+    r.problems.append(&mut how);
     fault
 }
 
@@ -444,6 +453,20 @@ hosts:
     }
 
     #[test]
+    fn all_lists_every_kind() {
+        let schema = schemars::schema_for!(FaultKind);
+        let named: Vec<&str> = schema
+            .get("enum")
+            .and_then(|e| e.as_array())
+            .expect("FaultKind's schema lists its names")
+            .iter()
+            .filter_map(|n| n.as_str())
+            .collect();
+        let all: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(all, named);
+    }
+
+    #[test]
     fn every_kind_is_typed_by_its_family_and_heals_unless_instant() {
         for kind in FaultKind::ALL {
             let src = format!("{ALL_KINDS}timeline:\n{}", step_of(kind));
@@ -479,11 +502,42 @@ hosts:
             m,
             "latency does not take `loss` (it takes: pick, delay, jitter, via)"
         );
+        // What a family reads does not depend on whether the rest of the step holds.
+        let (_, m) = refused("{ at: 1s, fault: latency, target: nowhere, loss: 1% }");
+        assert_eq!(
+            m,
+            "latency does not take `loss` (it takes: pick, delay, jitter, via)"
+        );
         let (_, m) = refused("{ at: 1s, fault: upstream-outage, pick: 1, for: 1s }");
         assert_eq!(
             m,
             "upstream-outage does not take `pick` (it takes: no parameters)"
         );
+    }
+
+    #[test]
+    fn a_steps_problems_come_in_the_order_a_user_fixes_them() {
+        let src =
+            format!("{ALL_KINDS}timeline:\n  - {{ at: 1s, fault: bandwidth, target: nowhere }}\n");
+        let fields: Vec<String> = parse(&src)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["timeline[0].target", "timeline[0].for", "timeline[0].rate"]
+        );
+    }
+
+    #[test]
+    fn an_upstream_fault_keeps_its_target_as_written() {
+        let src = format!(
+            "{ALL_KINDS}timeline:\n  - {{ at: 1s, fault: upstream-outage, for: 1s }}\n  - {{ at: 3s, fault: upstream-outage, target: upstream, for: 1s }}\n"
+        );
+        let faults = of(&parse(&src).unwrap());
+        let written: Vec<String> = faults.iter().flatten().map(Fault::written).collect();
+        assert_eq!(written, ["", "upstream"]);
     }
 
     #[test]

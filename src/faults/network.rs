@@ -47,9 +47,9 @@ pub enum Shaping {
     },
 }
 
+/// The network faults aimed at one target (a partition has groups: [`partition`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetworkKind {
-    Partition,
     Blackhole,
     Bandwidth,
     PacketLoss,
@@ -62,14 +62,11 @@ pub(super) fn check(
     cx: &Cx,
     r: &mut Report,
 ) -> Option<NetworkFault> {
-    if kind == NetworkKind::Partition {
-        return partition(given, cx, r);
-    }
     let fault_kind = match kind {
         NetworkKind::Blackhole => FaultKind::Blackhole,
         NetworkKind::Bandwidth => FaultKind::Bandwidth,
         NetworkKind::PacketLoss => FaultKind::PacketLoss,
-        NetworkKind::Latency | NetworkKind::Partition => FaultKind::Latency,
+        NetworkKind::Latency => FaultKind::Latency,
     };
     let pick = given.pick();
     let before = r.count();
@@ -112,7 +109,7 @@ pub(super) fn check(
             }
             Some(rate) => (None, Some(Shaping::Bandwidth { rate: rate.0 })),
         },
-        NetworkKind::Latency | NetworkKind::Partition => {
+        NetworkKind::Latency => {
             let delay = given.delay();
             let jitter = given.jitter().map(|j| j.0).unwrap_or_default();
             let via = given.via();
@@ -149,7 +146,7 @@ pub(super) fn check(
 
 /// A partition's groups: each name a part of the topology, no part in two groups
 /// (also not through a zone and its region).
-fn partition(given: &Given, cx: &Cx, r: &mut Report) -> Option<NetworkFault> {
+pub(super) fn partition(given: &Given, cx: &Cx, r: &mut Report) -> Option<NetworkFault> {
     let groups = given.groups();
     if given.target().is_some() {
         r.problem("target", "a partition takes `groups`, not `target`");
@@ -289,7 +286,7 @@ impl NetworkFault {
             Shaping::Bandwidth { rate } => {
                 // tbf needs a bucket of at least rate/HZ; a tenth of a second is ample.
                 let burst = (rate / 10).max(32 * 1024).to_string();
-                let bits = format!("{}bit", rate * 8);
+                let bits = format!("{}bit", rate.saturating_mul(8));
                 Action::Sidecars(vec![root_qdisc(&[
                     "tbf", "rate", &bits, "burst", &burst, "latency", "1s",
                 ])])

@@ -2,6 +2,7 @@
 //! that may act on a part another fault holds at the time (it would be refused then).
 
 use super::target::part_name;
+use crate::model::kinds::FaultKind;
 use crate::model::units::Span;
 use crate::scenario::names::{Names, Part};
 use crate::scenario::{Problem, Scenario};
@@ -44,10 +45,13 @@ pub(super) fn warnings(s: &Scenario, names: &Names, w: &mut Vec<Problem>) {
         let what = format!(
             "timeline[{i}] ({} {}, {}–{})",
             fault.kind().name(),
-            step.target.as_deref().unwrap_or(match fault {
-                super::Fault::Network(_) => "groups",
-                _ => "upstream",
-            }),
+            step.target
+                .as_deref()
+                .unwrap_or(if fault.kind() == FaultKind::Partition {
+                    "groups"
+                } else {
+                    "upstream"
+                }),
             step.at,
             Span(until)
         );

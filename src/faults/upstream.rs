@@ -13,6 +13,13 @@ use std::time::Duration;
 pub const DEFAULT_ERROR_STATUS: u16 = 503;
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
+/// An upstream fault, and its target as written (none, or `upstream`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub how: UpstreamFault,
+    pub written: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamFault {
     Outage,
@@ -52,7 +59,7 @@ pub(super) fn check(
     given: &Given,
     cx: &Cx,
     r: &mut Report,
-) -> Option<UpstreamFault> {
+) -> Option<Upstream> {
     let before = r.count();
     let fault = match kind {
         UpstreamKind::Outage => Some(UpstreamFault::Outage),
@@ -85,7 +92,11 @@ pub(super) fn check(
             "upstream-slow needs the delay added to each request, e.g. delay: 2s",
         );
     }
-    fault.filter(|_| r.count() == before)
+    let how = fault.filter(|_| r.count() == before)?;
+    Some(Upstream {
+        how,
+        written: given.target().unwrap_or_default().to_string(),
+    })
 }
 
 fn kind_of(kind: UpstreamKind) -> FaultKind {

@@ -7,7 +7,7 @@
 
 use crate::docker::engine::Engine;
 use crate::docker::images::HAPROXY_CONFIG_PATH;
-pub use crate::faults::upstream::GateMode;
+use crate::faults::upstream::GateMode;
 use crate::model::error::DrillError;
 use crate::plan::{UpstreamPlan, HAPROXY_COMMON, REGISTRY_PORT};
 

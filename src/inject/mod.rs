@@ -14,6 +14,7 @@ pub mod delay_proxy;
 pub mod gate;
 
 use crate::docker::engine::{ContainerSpec, Engine};
+use crate::faults::upstream::GateMode;
 use crate::faults::{self, Action, Heal, Verb, STOP_GRACE};
 use crate::inject::delay_proxy::DelayProxy;
 use crate::journal::{Event, Journal};
@@ -422,7 +423,6 @@ impl Injector {
         wiped.and(started)
     }
 
-    /// Starts a toolbox sidecar in each member's network namespace and runs its commands.
     /// Starts a toolbox sidecar in each member's network namespace, for the faults
     /// that act from one.
     async fn prepare(&self, f: &FaultPlan) -> Result<(), DrillError> {
@@ -517,7 +517,7 @@ impl Injector {
             Undo::Unpause(cs) => on_all(cs, |c| e.unpause(c)).await,
             Undo::Proxy(lbs) => self.set_proxies(lbs, Duration::ZERO, Duration::ZERO),
             Undo::Gate => match &self.upstream {
-                Some(upstream) => gate::switch(e, upstream, gate::GateMode::Pass).await,
+                Some(upstream) => gate::switch(e, upstream, GateMode::Pass).await,
                 None => Ok(()),
             },
             Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()),

@@ -368,6 +368,10 @@ impl Plan {
         let mut fault_id = 0;
         for (step, fault) in s.timeline.iter().zip(crate::faults::of(s)) {
             let step = &step.value;
+            // Numbered by the file's fault steps, whatever the plan makes of them.
+            if step.fault.is_some() {
+                fault_id += 1;
+            }
             let what = match (step.action, fault) {
                 (Some(Action::ColdStart), _) => {
                     let sel = step.hosts.clone().unwrap_or(HostSelector::All);
@@ -385,7 +389,6 @@ impl Plan {
                 }
                 (Some(Action::ProxyCheck), _) => StepPlan::ProxyCheck,
                 (None, Some(fault)) => {
-                    fault_id += 1;
                     let lasts = step.duration.map(|d| d.0).unwrap_or_default();
                     StepPlan::Fault(Box::new(self.plan_fault(s, fault_id, fault, lasts, rng)))
                 }

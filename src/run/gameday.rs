@@ -24,9 +24,10 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
-    /// A fault as a timeline step's typed fields (`fault`, `target`, `for`, parameters).
+    /// A fault as a timeline step's fields (`fault`, `target`, `for`, parameters), each
+    /// a JSON value, read by the game day as the scenario file reads a step.
     Inject {
-        step: Box<scenario::Step>,
+        step: serde_json::Value,
     },
     Heal {
         fault: Option<usize>,
@@ -239,16 +240,20 @@ async fn handle(
     };
     match request {
         Request::Inject { step } => {
-            let typed = match crate::faults::by_hand(scenario, &step) {
+            let typed = match scenario::read_step(&step)
+                .and_then(|step| crate::faults::by_hand(scenario, &step).map(|f| (step, f)))
+            {
                 Ok(typed) => typed,
                 Err(message) => return Reply::Error { message },
             };
+            let (step, typed) = typed;
             let id = next_id.fetch_add(1, Ordering::SeqCst);
             // Seeded per fault, so the same seed picks the same victims.
             let mut rng = StdRng::seed_from_u64(plan.seed ^ id as u64);
             let lasts = step.duration.map(|d| d.0).unwrap_or_default();
             let mut fault = plan.plan_fault(scenario, id, typed, lasts, &mut rng);
             fault.manual = true;
+            let words = fault_words(fault.kind(), &step);
             let (reply, answer) = oneshot::channel();
             if tx.send(Control::Inject(Box::new(fault), reply)).is_err() {
                 return gone();
@@ -256,7 +261,7 @@ async fn handle(
             match answer.await {
                 Ok(Ok(())) => Reply::Injected { fault: id },
                 Ok(Err(e)) => Reply::Error {
-                    message: format!("fault #{id} {}: {e}", fault_words(&step)),
+                    message: format!("fault #{id} {words}: {e}"),
                 },
                 Err(_) => gone(),
             }
@@ -313,11 +318,10 @@ async fn handle(
 }
 
 /// `kill eu-a-1`: a fault asked for, as the user wrote it.
-fn fault_words(step: &scenario::Step) -> String {
-    let kind = step.fault.map_or("fault", |k| k.name());
+fn fault_words(kind: FaultKind, step: &scenario::Step) -> String {
     match &step.target {
-        Some(target) => format!("{kind} {target}"),
-        None => kind.to_string(),
+        Some(target) => format!("{} {target}", kind.name()),
+        None => kind.name().to_string(),
     }
 }
 
@@ -462,55 +466,41 @@ fn print_outcome(scenario: &str, o: &Outcome) {
     );
 }
 
-/// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step,
-/// each value read as the scenario file would read it under that key.
+/// `drill inject <kind> [target] [--for 30s] [--set key=value]...` as a timeline step's
+/// fields: each value read as YAML reads it (`[[eu-a], [eu-lb]]` is a list), the whole
+/// checked here as the scenario file's step would be, so a mistake is told in the
+/// file's words before anything is sent. Fields, not text: no value can add a key.
 pub fn inject_step(
     kind: &str,
     target: Option<&str>,
     duration: Option<&str>,
     params: &[String],
-) -> Result<scenario::Step, DrillError> {
-    use serde_json::{json, Value};
+) -> Result<serde_json::Value, DrillError> {
+    use serde_json::Value;
     let usage = |m: String| DrillError::Usage(m);
-    let step = |fields: Value| serde_json::from_value::<scenario::Step>(fields);
-    let mut fields = json!({ "at": "0s" });
-    let mut set = |key: &str, value: Value, shown: &str| -> Result<(), DrillError> {
-        // Each field alone first, so a refusal names the one given.
-        step(json!({ "at": "0s", key: value.clone() }))
-            .map_err(|e| usage(format!("{shown}: {e}")))?;
-        fields[key] = value;
-        Ok(())
-    };
-    if !scenario::fault_kinds().contains(&kind) {
-        return Err(usage(format!(
-            "'{kind}' is not a fault kind; the kinds: {}",
-            scenario::fault_kinds().join(", ")
-        )));
-    }
-    set("fault", Value::from(kind), kind)?;
+    let mut fields = serde_json::Map::new();
+    fields.insert("at".into(), Value::from("0s"));
+    fields.insert("fault".into(), Value::from(kind));
     if let Some(t) = target {
-        set("target", Value::from(t), t)?;
+        fields.insert("target".into(), Value::from(t));
     }
     if let Some(d) = duration {
-        set("for", Value::from(d), &format!("--for {d}"))?;
+        fields.insert("for".into(), Value::from(d));
     }
-    let parameters = scenario::Step::PARAMETERS;
     for p in params {
         let shown = format!("--set {p}");
         let (k, v) = p
             .split_once('=')
             .ok_or_else(|| usage(format!("{shown}: write key=value, e.g. --set rate=1MiB")))?;
-        if !parameters.contains(&k) {
-            return Err(usage(format!(
-                "{shown}: '{k}' is no fault parameter; the parameters: {}",
-                parameters.join(", ")
-            )));
+        if fields.contains_key(k) {
+            return Err(usage(format!("{shown}: `{k}` is given twice")));
         }
-        // A value as YAML would read it: `[[eu-a], [eu-lb]]` is a list, `20%` a string.
         let value: Value = serde_saphyr::from_str(v).map_err(|e| usage(format!("{shown}: {e}")))?;
-        set(k, value, &shown)?;
+        fields.insert(k.into(), value);
     }
-    step(fields).map_err(|e| usage(format!("drill inject {kind}: {e}")))
+    let fields = Value::Object(fields);
+    scenario::read_step(&fields).map_err(|m| usage(format!("drill inject {kind}: {m}")))?;
+    Ok(fields)
 }
 
 /// What `drill status` prints: entry points, then every fault with its number.
@@ -663,6 +653,7 @@ timeline:
         };
         let (kind, target) = (inject.kind, inject.target.unwrap());
         let step = inject_step(&kind, Some(&target), Some("30s"), &[]).unwrap();
+        let step = scenario::read_step(&step).unwrap();
         crate::faults::by_hand(&crate::faults::parse(SCENARIO).unwrap(), &step)
             .expect("the banner's example fault is one of the scenario's targets");
     }
@@ -670,31 +661,44 @@ timeline:
     #[test]
     fn inject_reads_each_value_as_the_scenario_file_would() {
         let groups = ["groups=[[eu-a], [eu-lb]]".to_string(), "pick=1".into()];
-        let step = inject_step("partition", None, Some("30s"), &groups).unwrap();
+        let fields = inject_step("partition", None, Some("30s"), &groups).unwrap();
+        let step = scenario::read_step(&fields).unwrap();
         assert_eq!(
             step.groups,
             Some(vec![vec!["eu-a".into()], vec!["eu-lb".into()]])
         );
         assert_eq!(step.duration.map(|d| d.0.as_secs()), Some(30));
+        // What crosses the socket reads back the same: a share is not rounded on the way.
+        let loss = inject_step(
+            "packet-loss",
+            Some("eu-lb"),
+            None,
+            &["loss=12.34499%".into()],
+        )
+        .unwrap();
+        let request: Request =
+            serde_json::from_str(&serde_json::to_string(&Request::Inject { step: loss }).unwrap())
+                .unwrap();
+        let Request::Inject { step } = request else {
+            unreachable!()
+        };
+        let loss = scenario::read_step(&step).unwrap().loss.unwrap().0;
+        assert!((loss - 0.1234499).abs() < 1e-12, "{loss}");
         let refused = |kind: &str, set: &str| {
             inject_step(kind, Some("eu-a-1"), None, &[set.to_string()])
                 .unwrap_err()
                 .to_string()
         };
         let e = refused("kil", "pick=1");
-        assert!(
-            e.contains("'kil' is not a fault kind; the kinds: kill, stop"),
-            "{e}"
-        );
+        assert!(e.contains("unknown value `kil`; write one of:"), "{e}");
         let e = refused("kill", "colour=red");
-        assert!(
-            e.contains("--set colour=red: 'colour' is no fault parameter"),
-            "{e}"
-        );
-        let e = refused("bandwidth", "rate=fast");
-        assert!(e.starts_with("--set rate=fast: "), "{e}");
+        assert!(e.contains("unknown key `colour`"), "{e}");
+        let e = refused("latency", "delay=1");
+        assert!(e.contains("invalid duration '1'"), "{e}");
         let e = refused("kill", "pick");
         assert!(e.contains("write key=value"), "{e}");
+        let e = inject_step("kill", None, Some("1s"), &["for=2s".into()]).unwrap_err();
+        assert!(e.to_string().contains("`for` is given twice"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
 use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
-use crate::inject::gate::{self, GateMode, GATE_LUA, GATE_LUA_PATH};
+use crate::faults::upstream::GateMode;
+use crate::inject::gate::{self, GATE_LUA, GATE_LUA_PATH};
 use crate::model::error::{DrillError, Refusal};
 use crate::model::wire::TOKEN_PATH;
 use crate::oci;

@@ -76,6 +76,13 @@ pub fn parse(source: &str, rules: &Rules) -> Result<Scenario, Vec<Problem>> {
     check(source, rules).map(|(scenario, _)| scenario)
 }
 
+/// One timeline step given as fields (`drill inject` builds them from its arguments),
+/// read as the scenario file reads a step, with the same words for a problem. JSON is
+/// YAML, so the fields go through the file's own parser.
+pub fn read_step(fields: &serde_json::Value) -> Result<super::Step, String> {
+    serde_saphyr::from_str(&fields.to_string()).map_err(|e| messages::describe(&e))
+}
+
 /// Parses and validates scenario text; a valid scenario comes with its warnings.
 pub fn check(source: &str, rules: &Rules) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
     let tabs = source::tabs(source);

@@ -12,7 +12,7 @@ mod timeline;
 mod validate;
 mod warnings;
 
-pub use load::{check_source, load, parse, render_problems, Loaded};
+pub use load::{check_source, load, parse, read_step, render_problems, Loaded};
 
 use crate::model::backoff::{BackoffModel, KubeletBackoff};
 pub use crate::model::kinds::{FaultKind, HostKind};
@@ -342,8 +342,7 @@ impl Default for Probes {
 
 /// One timeline entry: either an action (`do:`) or a fault (`fault:`). Fault parameters
 /// sit beside `fault:`; each kind takes only its own (see docs/faults.md).
-// Serialize: `drill inject` sends a step to the game day as JSON.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: Span,
@@ -495,7 +494,7 @@ impl JsonSchema for BlobRef {
     }
 }
 
-#[derive(Debug, Deserialize, Serialize, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Every selected host forgets its cache and pulls its whole image list.
@@ -563,15 +562,6 @@ pub enum HostSelector {
     Filter(HostFilter),
 }
 
-impl Serialize for HostSelector {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            HostSelector::All => s.serialize_str("all"),
-            HostSelector::Filter(f) => f.serialize(s),
-        }
-    }
-}
-
 impl<'de> Deserialize<'de> for HostSelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const FORMS: &str =
@@ -621,7 +611,7 @@ impl JsonSchema for HostSelector {
     }
 }
 
-#[derive(Debug, Deserialize, Serialize, Clone, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostFilter {
     #[serde(default)]
@@ -1403,7 +1393,8 @@ timeline:
 
     #[test]
     fn upstream_faults_can_be_injected_by_hand() {
-        use crate::faults::{by_hand, upstream::UpstreamFault, Fault};
+        use crate::faults::upstream::{Upstream, UpstreamFault};
+        use crate::faults::{by_hand, Fault};
         let s = parse(PROXIED).unwrap();
         let step = |yaml: &str| serde_saphyr::from_str::<Step>(yaml).unwrap();
         let fault = by_hand(
@@ -1413,7 +1404,10 @@ timeline:
         .expect("no target, no `for` needed by hand");
         assert_eq!(
             fault,
-            Fault::Upstream(UpstreamFault::RateLimit(std::time::Duration::from_secs(2)))
+            Fault::Upstream(Upstream {
+                how: UpstreamFault::RateLimit(std::time::Duration::from_secs(2)),
+                written: String::new(),
+            })
         );
         let err = by_hand(&s, &step("{ at: 0s, fault: upstream-outage, target: eu }")).unwrap_err();
         assert!(err.contains("partition"), "{err}");
