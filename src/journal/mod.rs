@@ -300,9 +300,13 @@ pub enum PullBy {
     Digest,
 }
 
+/// Which host a pull or a cold start is of, and the wave that started it: the keys both
+/// records begin with, in this order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PullRecord {
-    pub host: String,
+pub struct HostId {
+    /// The host's name (`<fleet>-<zone>-<n>`).
+    #[serde(rename = "host")]
+    pub name: String,
     pub fleet: String,
     /// Older journals lack it: their hosts were all native.
     #[serde(default)]
@@ -310,6 +314,12 @@ pub struct PullRecord {
     pub region: String,
     pub zone: String,
     pub wave: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PullRecord {
+    #[serde(flatten)]
+    pub host: HostId,
     pub image: String,
     pub ok: bool,
     pub started_us: u64,
@@ -415,14 +425,8 @@ impl PhaseKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ColdStartRecord {
-    pub host: String,
-    pub fleet: String,
-    /// Older journals lack it: their hosts were all native.
-    #[serde(default)]
-    pub kind: HostKind,
-    pub region: String,
-    pub zone: String,
-    pub wave: usize,
+    #[serde(flatten)]
+    pub host: HostId,
     /// Whether every image was pulled.
     pub ok: bool,
     pub started_us: u64,
