@@ -676,9 +676,9 @@ fn pull_stats(pulls: &[&PullRecord]) -> Pulls {
         config: phase_stats(&phases, PhaseKind::Config),
         layer: phase_stats(&phases, PhaseKind::Layer),
         served_by,
-        by_region: grouped(|p| p.region.clone()),
+        by_region: grouped(|p| p.host.region.clone()),
         by_image: grouped(|p| p.image.clone()),
-        by_kind: grouped(|p| p.kind.name().to_string()),
+        by_kind: grouped(|p| p.host.kind.name().to_string()),
     }
 }
 
@@ -727,7 +727,7 @@ fn timeline(faults: &[FaultRecovery], cold_starts: &[&ColdStartRecord]) -> Vec<T
     let mut waves: BTreeMap<usize, (u64, u64, u64)> = BTreeMap::new();
     for c in cold_starts {
         let end = c.started_us + c.duration_us;
-        let w = waves.entry(c.wave).or_insert((0, c.started_us, end));
+        let w = waves.entry(c.host.wave).or_insert((0, c.started_us, end));
         w.0 += 1;
         w.1 = w.1.min(c.started_us);
         w.2 = w.2.max(end);
@@ -757,7 +757,7 @@ fn timeline(faults: &[FaultRecovery], cold_starts: &[&ColdStartRecord]) -> Vec<T
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::journal::Event;
+    use crate::journal::{Event, HostId};
     use crate::model::units::Span;
     use std::time::Duration;
 
@@ -766,6 +766,18 @@ pub(crate) mod tests {
 
     pub(crate) fn rec(t_us: u64, event: Event) -> Record {
         Record { t_us, event }
+    }
+
+    /// Host `name` of `region`'s fleet (native), in zone `zone`, started by wave `wave`.
+    pub(crate) fn host(name: &str, region: &str, zone: &str, wave: usize) -> HostId {
+        HostId {
+            name: name.into(),
+            fleet: format!("{region}-fleet"),
+            kind: Default::default(),
+            region: region.into(),
+            zone: zone.into(),
+            wave,
+        }
     }
 
     pub(crate) fn run_started(regions: &[&str], sla: Sla) -> Record {
@@ -807,12 +819,12 @@ pub(crate) mod tests {
         rec(
             duration_us,
             Event::ColdStart(ColdStartRecord {
-                host: format!("{region}-fleet-1"),
-                fleet: format!("{region}-fleet"),
-                kind: Default::default(),
-                region: region.into(),
-                zone: format!("{region}-a"),
-                wave,
+                host: host(
+                    &format!("{region}-fleet-1"),
+                    region,
+                    &format!("{region}-a"),
+                    wave,
+                ),
                 ok,
                 started_us: 0,
                 duration_us,
@@ -834,12 +846,12 @@ pub(crate) mod tests {
         rec(
             started_us + duration_us,
             Event::ColdStart(ColdStartRecord {
-                host: format!("{region}-fleet-{started_us}"),
-                fleet: format!("{region}-fleet"),
-                kind: Default::default(),
-                region: region.into(),
-                zone: format!("{region}-a"),
-                wave: 1,
+                host: host(
+                    &format!("{region}-fleet-{started_us}"),
+                    region,
+                    &format!("{region}-a"),
+                    1,
+                ),
                 ok,
                 started_us,
                 duration_us,
@@ -854,12 +866,12 @@ pub(crate) mod tests {
         rec(
             t_us,
             Event::Pull(PullRecord {
-                host: format!("{region}-fleet-1"),
-                fleet: format!("{region}-fleet"),
-                kind: Default::default(),
-                region: region.into(),
-                zone: format!("{region}-b"),
-                wave: 0,
+                host: host(
+                    &format!("{region}-fleet-1"),
+                    region,
+                    &format!("{region}-b"),
+                    0,
+                ),
                 image: "team/app:1".into(),
                 ok,
                 started_us: t_us - 100 * MS,

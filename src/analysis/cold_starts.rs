@@ -63,10 +63,10 @@ pub(super) fn cold_start_stats(all: &[&ColdStartRecord]) -> ColdStarts {
     let mut by_wave: BTreeMap<usize, Vec<&ColdStartRecord>> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, Vec<&ColdStartRecord>> = BTreeMap::new();
     for c in all {
-        by_region.entry(c.region.clone()).or_default().push(c);
-        by_wave.entry(c.wave).or_default().push(c);
+        by_region.entry(c.host.region.clone()).or_default().push(c);
+        by_wave.entry(c.host.wave).or_default().push(c);
         by_kind
-            .entry(c.kind.name().to_string())
+            .entry(c.host.kind.name().to_string())
             .or_default()
             .push(c);
     }
@@ -84,9 +84,9 @@ pub(super) fn cold_start_stats(all: &[&ColdStartRecord]) -> ColdStarts {
         points: all
             .iter()
             .map(|c| ColdStartPoint {
-                host: c.host.clone(),
-                region: c.region.clone(),
-                wave: c.wave,
+                host: c.host.name.clone(),
+                region: c.host.region.clone(),
+                wave: c.host.wave,
                 started_us: c.started_us,
                 duration_us: c.duration_us,
                 ok: c.ok,
@@ -139,9 +139,9 @@ pub(crate) mod tests {
         );
     }
 
-    /// Host `host` of eu, wave `wave`, from `started_us` for `duration_us`.
+    /// Host `name` of eu, wave `wave`, from `started_us` for `duration_us`.
     fn cold(
-        host: &str,
+        name: &str,
         wave: usize,
         started_us: u64,
         duration_us: u64,
@@ -150,12 +150,7 @@ pub(crate) mod tests {
         rec(
             started_us + duration_us,
             Event::ColdStart(ColdStartRecord {
-                host: host.into(),
-                fleet: "eu-fleet".into(),
-                kind: Default::default(),
-                region: "eu".into(),
-                zone: "eu-a".into(),
-                wave,
+                host: host(name, "eu", "eu-a", wave),
                 ok: end.is_none(),
                 started_us,
                 duration_us,

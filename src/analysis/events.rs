@@ -45,7 +45,7 @@ impl<'a> Events<'a> {
         events.injected.sort_by_key(|f| f.t_us);
         events
             .cold_starts
-            .sort_by(|a, b| (a.started_us, &a.host).cmp(&(b.started_us, &b.host)));
+            .sort_by(|a, b| (a.started_us, &a.host.name).cmp(&(b.started_us, &b.host.name)));
         events
     }
 
@@ -153,7 +153,7 @@ impl<'a> Events<'a> {
     fn add_pull(&mut self, t_us: u64, p: &'a PullRecord) {
         self.signals.push(Signal {
             t_us,
-            region: &p.region,
+            region: &p.host.region,
             ok: p.ok,
             probe: false,
             duration_us: p.duration_us,

@@ -120,7 +120,7 @@ pub fn isolation(records: &[Record], regions: &[&str], faults: &[FaultRecovery])
                 }
             }
             Event::Pull(p) => {
-                if let Some(s) = sides.get_mut(p.region.as_str()) {
+                if let Some(s) = sides.get_mut(p.host.region.as_str()) {
                     let during = overlaps(p.started_us, p.started_us + p.duration_us);
                     s[usize::from(during)].pulls.push((p.ok, p.duration_us));
                 }
@@ -175,7 +175,7 @@ pub fn fallback(pulls: &[&PullRecord]) -> Fallback {
             .phases
             .iter()
             .map(|ph| ph.endpoint.as_str())
-            .filter(|e| *e != p.region)
+            .filter(|e| *e != p.host.region)
             .collect();
         if distant.is_empty() {
             continue;
@@ -187,7 +187,7 @@ pub fn fallback(pulls: &[&PullRecord]) -> Fallback {
         } else {
             out.failed += 1;
         }
-        let served = out.by_region.entry(p.region.clone()).or_default();
+        let served = out.by_region.entry(p.host.region.clone()).or_default();
         for e in distant {
             *served.entry(e.to_string()).or_default() += 1;
         }
@@ -199,8 +199,8 @@ pub fn fallback(pulls: &[&PullRecord]) -> Fallback {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::tests::host;
     use crate::journal::{Phase, PhaseKind};
-    use crate::model::kinds::HostKind;
 
     fn probe(t_us: u64, region: &str, ok: bool, latency_us: u64) -> Record {
         Record {
@@ -222,12 +222,7 @@ mod tests {
         ok: bool,
     ) -> PullRecord {
         PullRecord {
-            host: format!("{region}-h"),
-            fleet: "f".into(),
-            kind: HostKind::Native,
-            region: region.into(),
-            zone: format!("{region}-a"),
-            wave: 1,
+            host: host(&format!("{region}-h"), region, &format!("{region}-a"), 1),
             image: "team/app:1".into(),
             ok,
             started_us,

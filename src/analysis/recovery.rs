@@ -371,7 +371,7 @@ pub(super) fn cold_pull_impact(
 ) -> ColdPullImpact {
     let during: Vec<&&ColdStartRecord> = cold_starts
         .iter()
-        .filter(|c| f.regions.contains(&c.region) && overlaps(c, f))
+        .filter(|c| f.regions.contains(&c.host.region) && overlaps(c, f))
         .collect();
     let p50 = reference.latency.map(|l| l.p50_us);
     let p99 = reference.latency.map(|l| l.p99_us);

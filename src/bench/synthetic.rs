@@ -3,7 +3,7 @@
 //! which probes and pulls fail. `drill bench` times `drill report` on it.
 
 use crate::journal::{
-    ColdStartRecord, EntryPoint, Event, MirrorMove, MoveReason, Outcome, Phase, PhaseKind,
+    ColdStartRecord, EntryPoint, Event, HostId, MirrorMove, MoveReason, Outcome, Phase, PhaseKind,
     PullRecord, Record, RunInfo,
 };
 use crate::scenario::{FaultKind, HostKind, Sla};
@@ -110,39 +110,29 @@ fn injected(k: u64) -> Event {
     }
 }
 
-/// The host the `i`-th event is of: the regions take turns.
-struct Host {
-    name: String,
-    fleet: String,
-    region: &'static str,
-    zone: String,
-    wave: usize,
-}
-
-impl Host {
-    fn of(i: u64) -> Host {
-        let region = REGIONS[(i % 2) as usize];
-        Host {
-            name: format!(
-                "fleet-{region}-{region}-a-{}",
-                (i / 2) % HOSTS_PER_REGION as u64
-            ),
-            fleet: format!("fleet-{region}"),
-            region,
-            zone: format!("{region}-a"),
-            wave: 1 + (i / 10_000) as usize,
-        }
+/// The `i`-th event, `faulty` while a fault lasts: mostly probes, as in a real run, then
+/// pulls and cold starts. The regions take turns.
+fn step(i: u64, faulty: bool) -> Event {
+    let region = REGIONS[(i % 2) as usize];
+    match i % 10 {
+        0..=6 => probe(i, region, faulty),
+        7 | 8 => pull(i, host(i, region), faulty),
+        _ => cold_start(i, host(i, region), faulty),
     }
 }
 
-/// The `i`-th event, `faulty` while a fault lasts: mostly probes, as in a real run, then
-/// pulls and cold starts.
-fn step(i: u64, faulty: bool) -> Event {
-    let host = Host::of(i);
-    match i % 10 {
-        0..=6 => probe(i, host.region, faulty),
-        7 | 8 => pull(i, host, faulty),
-        _ => cold_start(i, host, faulty),
+/// The host of region `region` the `i`-th event is of.
+fn host(i: u64, region: &str) -> HostId {
+    HostId {
+        name: format!(
+            "fleet-{region}-{region}-a-{}",
+            (i / 2) % HOSTS_PER_REGION as u64
+        ),
+        fleet: format!("fleet-{region}"),
+        kind: HostKind::Native,
+        region: region.into(),
+        zone: format!("{region}-a"),
+        wave: 1 + (i / 10_000) as usize,
     }
 }
 
@@ -157,16 +147,11 @@ fn probe(i: u64, region: &str, faulty: bool) -> Event {
 }
 
 /// A pull with every phase recorded; while a fault lasts it fails after a mirror move.
-fn pull(i: u64, host: Host, faulty: bool) -> Event {
+fn pull(i: u64, host: HostId, faulty: bool) -> Event {
     let t = i * STEP_US;
-    let region = host.region;
+    let region = host.region.clone();
     Event::Pull(PullRecord {
-        host: host.name,
-        fleet: host.fleet,
-        kind: HostKind::Native,
-        region: region.into(),
-        zone: host.zone,
-        wave: host.wave,
+        host,
         image: "team/app:1".into(),
         ok: !faulty,
         started_us: t.saturating_sub(400_000),
@@ -175,7 +160,7 @@ fn pull(i: u64, host: Host, faulty: bool) -> Event {
         mirror_moves: u32::from(faulty),
         moves: faulty
             .then(|| MirrorMove {
-                mirror: region.into(),
+                mirror: region.clone(),
                 phase: Some(PhaseKind::Manifest),
                 after_us: Some(1_000),
                 reason: MoveReason::Status(503),
@@ -188,7 +173,7 @@ fn pull(i: u64, host: Host, faulty: bool) -> Event {
             .map(|phase| Phase {
                 phase,
                 digest: format!("sha256:{:064x}", i % 3),
-                endpoint: region.into(),
+                endpoint: region.clone(),
                 ttfb_us: 1_000 + i % 500,
                 duration_us: 20_000 + (i * 31) % 100_000,
                 bytes: 1 << 20,
@@ -198,15 +183,10 @@ fn pull(i: u64, host: Host, faulty: bool) -> Event {
 }
 
 /// A cold start that succeeds, on a second attempt while a fault lasts.
-fn cold_start(i: u64, host: Host, faulty: bool) -> Event {
+fn cold_start(i: u64, host: HostId, faulty: bool) -> Event {
     let t = i * STEP_US;
     Event::ColdStart(ColdStartRecord {
-        host: host.name,
-        fleet: host.fleet,
-        kind: HostKind::Native,
-        region: host.region.into(),
-        zone: host.zone,
-        wave: host.wave,
+        host,
         ok: true,
         started_us: t.saturating_sub(900_000),
         duration_us: 900_000 + (i * 104_729) % 600_000,

@@ -7,7 +7,8 @@
 use crate::docker::engine::Engine;
 use crate::docker::images::CONTAINERD_HOSTS_DIR;
 use crate::journal::{
-    Claim, ColdStartRecord, Event, Interruption, Journal, MirrorMove, MoveReason, Phase, PullRecord,
+    Claim, ColdStartRecord, Event, HostId, Interruption, Journal, MirrorMove, MoveReason, Phase,
+    PullRecord,
 };
 use crate::model::credentials::Credentials;
 use crate::oci::{self, Access, Intrusion, Mirror};
@@ -209,12 +210,14 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient, delay: Duration) -> Cold
     let waited = ctx.stop.guard(tokio::time::sleep(delay)).await;
     let started = Instant::now();
     let mut record = ColdStartRecord {
-        host: host.name.clone(),
-        fleet: host.fleet.clone(),
-        kind: host.kind,
-        region: host.region.clone(),
-        zone: host.zone.clone(),
-        wave: ctx.wave,
+        host: HostId {
+            name: host.name.clone(),
+            fleet: host.fleet.clone(),
+            kind: host.kind,
+            region: host.region.clone(),
+            zone: host.zone.clone(),
+            wave: ctx.wave,
+        },
         ok: false,
         started_us: ctx.journal.offset_us(started),
         duration_us: 0,
@@ -247,12 +250,7 @@ async fn cold_start(ctx: &Ctx<'_>, client: &HostClient, delay: Duration) -> Cold
             };
             let ok = attempt.error.is_none();
             ctx.journal.record(Event::Pull(PullRecord {
-                host: host.name.clone(),
-                fleet: host.fleet.clone(),
-                kind: host.kind,
-                region: host.region.clone(),
-                zone: host.zone.clone(),
-                wave: ctx.wave,
+                host: record.host.clone(),
                 image: image.clone(),
                 ok,
                 started_us: ctx.journal.offset_us(pull_started),

@@ -181,7 +181,7 @@ impl LiveStats {
             Event::Pull(p) => {
                 self.pulls_failed += 1;
                 if let Some(e) = &p.error {
-                    self.error(t_us, format!("pull by {}: {e}", p.host));
+                    self.error(t_us, format!("pull by {}: {e}", p.host.name));
                 }
             }
             Event::ColdStart(c) => match c.outcome() {
@@ -360,7 +360,7 @@ fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::ColdStartRecord;
+    use crate::journal::{ColdStartRecord, HostId};
     use crate::model::kinds::FaultKind;
 
     fn probe(region: &str, ok: bool) -> Event {
@@ -382,12 +382,14 @@ mod tests {
         interrupted: Option<crate::journal::Interruption>,
     ) -> Event {
         Event::ColdStart(ColdStartRecord {
-            host: "h".into(),
-            kind: crate::model::kinds::HostKind::Native,
-            fleet: "f".into(),
-            region: "eu".into(),
-            zone: "eu-a".into(),
-            wave: 1,
+            host: HostId {
+                name: "h".into(),
+                fleet: "f".into(),
+                kind: crate::model::kinds::HostKind::Native,
+                region: "eu".into(),
+                zone: "eu-a".into(),
+                wave: 1,
+            },
             ok,
             started_us: 0,
             duration_us,
