@@ -130,7 +130,7 @@ async fn compose_once(
             free_loopback_port().map_err(|e| e.to_string())?,
         );
     }
-    let project = compose::render(plan, images, &ports);
+    let project = compose::render(plan, images, &ports).map_err(|e| e.to_string())?;
     compose::write(dir, &project).map_err(|e| e.to_string())?;
     let file = dir.join(COMPOSE_FILE);
     let compose = |args: &'static [&'static str]| {

@@ -34,7 +34,8 @@ impl CleanArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ImagesAction {
-    /// Build the registry and haproxy images (done by `run` when needed).
+    /// Build the helper images: registry, load balancers, fault toolbox, containerd, token
+    /// service (done by `run` when needed).
     Build,
     /// Remove helper images the current recipes no longer build (older drill versions,
     /// upgraded host packages); the current ones and those in use stay.
@@ -48,10 +49,17 @@ impl ImagesAction {
             ImagesAction::Build => {
                 let built = images::ensure_all(&engine).await?;
                 println!("{}\n{}\n{}", built.registry, built.haproxy, built.toolbox);
-                // Only runs with containerd hosts need it; without the package, say so.
-                match images::ensure(&engine, &images::containerd_recipe()).await {
-                    Ok(tag) => println!("{tag}"),
-                    Err(e) => eprintln!("not built (needed only by containerd hosts): {e}"),
+                // Only some runs need these; without the package, say so.
+                let optional = [
+                    (images::nginx_recipe(), "nginx load balancers"),
+                    (images::caddy_recipe(), "Caddy load balancers"),
+                    (images::containerd_recipe(), "containerd hosts"),
+                ];
+                for (recipe, needed_by) in optional {
+                    match images::ensure(&engine, &recipe).await {
+                        Ok(tag) => println!("{tag}"),
+                        Err(e) => eprintln!("not built (needed only by {needed_by}): {e}"),
+                    }
                 }
                 println!(
                     "{}",

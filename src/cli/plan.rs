@@ -60,12 +60,12 @@ async fn write_compose(path: &Path, plan: Plan, dir: &Path) -> Result<u8, DrillE
         )));
     }
     let engine = Engine::connect().await?;
-    let images = images::ensure_all(&engine).await?;
+    let images = images::ensure_for(&engine, &plan).await?;
     let mut ports = std::collections::HashMap::new();
     for r in &plan.regions {
         ports.insert(r.name.clone(), engine::free_loopback_port()?);
     }
-    let project = compose::render(&plan, &images, &ports);
+    let project = compose::render(&plan, &images, &ports)?;
     compose::write(dir, &project)?;
     let file = dir.join(compose::COMPOSE_FILE);
     println!(

@@ -4,7 +4,7 @@
 //! the topology run by hand. Pure: the caller picks the images and the entry-point ports.
 
 use crate::docker::engine::RUN_LABEL;
-use crate::docker::images::{Images, HAPROXY_CONFIG_PATH};
+use crate::docker::images::Images;
 use crate::model::error::{DrillError, SetupContext};
 use crate::plan::{Plan, REGISTRY_PORT};
 use serde_json::{json, Map};
@@ -50,7 +50,11 @@ pub fn unsupported(plan: &Plan) -> Vec<&'static str> {
 /// Renders the plan's registry nodes and load balancers; `ports` gives each region's
 /// entry-point port on 127.0.0.1. The compose file is JSON, which every YAML parser
 /// (docker-compose's included) reads as YAML.
-pub fn render(plan: &Plan, images: &Images, ports: &HashMap<String, u16>) -> Project {
+pub fn render(
+    plan: &Plan,
+    images: &Images,
+    ports: &HashMap<String, u16>,
+) -> Result<Project, DrillError> {
     let labels = json!({ RUN_LABEL: plan.run_id });
     let mut services = Map::new();
     let mut volumes = Map::new();
@@ -75,22 +79,25 @@ pub fn render(plan: &Plan, images: &Images, ports: &HashMap<String, u16>) -> Pro
                 }),
             );
         }
+        let b = &r.balancer;
         let cfg = format!("{}-lb.cfg", r.name);
         let port = ports[&r.name];
-        services.insert(
-            format!("{}-lb", r.name),
-            json!({
-                "image": images.haproxy,
+        let mut lb = json!({
+                "image": images.balancer(b.kind)?,
                 "container_name": r.load_balancer,
                 "init": true,
                 "ports": [format!("127.0.0.1:{port}:{REGISTRY_PORT}")],
-                "volumes": [format!("./{cfg}:{HAPROXY_CONFIG_PATH}:ro")],
+                "volumes": [format!("./{cfg}:{}:ro", b.config_path())],
                 "labels": labels,
                 "networks": ["drill"],
                 "depends_on": r.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
-            }),
-        );
-        files.push((cfg, r.haproxy_cfg.clone()));
+        });
+        let env = b.env();
+        if !env.is_empty() {
+            lb["environment"] = json!(env);
+        }
+        services.insert(format!("{}-lb", r.name), lb);
+        files.push((cfg, b.config.clone()));
         entry_points.insert(r.name.clone(), format!("http://127.0.0.1:{port}"));
     }
     let compose = json!({
@@ -103,10 +110,10 @@ pub fn render(plan: &Plan, images: &Images, ports: &HashMap<String, u16>) -> Pro
     let mut text = serde_json::to_string_pretty(&compose).expect("JSON values serialize");
     text.push('\n');
     files.insert(0, (COMPOSE_FILE.to_string(), text));
-    Project {
+    Ok(Project {
         files,
         entry_points,
-    }
+    })
 }
 
 /// Writes the project's files into `dir` (created if missing).
@@ -156,13 +163,15 @@ images:
             registry: "drill/registry:r".into(),
             haproxy: "drill/haproxy:h".into(),
             toolbox: "drill/toolbox:t".into(),
+            nginx: None,
+            caddy: Some("drill/caddy:c".into()),
             containerd: None,
             token_service: None,
         };
-        let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)]));
+        let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)])).unwrap();
         let names: Vec<&str> = project.files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, [COMPOSE_FILE, "eu-lb.cfg"]);
-        assert_eq!(project.files[1].1, plan.regions[0].haproxy_cfg);
+        assert_eq!(project.files[1].1, plan.regions[0].balancer.config);
         let c: Value = serde_json::from_str(&project.files[0].1).unwrap();
         let services = c["services"].as_object().unwrap();
         assert_eq!(services.len(), plan.container_count());

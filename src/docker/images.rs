@@ -8,6 +8,9 @@
 
 use crate::docker::engine::{Engine, IMAGE_LABEL};
 use crate::model::error::{DrillError, SetupContext};
+use crate::plan::balancer::{CADDY_CONFIG_PATH, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
+use crate::plan::Plan;
+use crate::scenario::{HostKind, LoadBalancerKind};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -73,8 +76,6 @@ pub fn registry_recipe() -> Recipe {
     }
 }
 
-pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
-
 pub fn haproxy_recipe() -> Recipe {
     Recipe {
         name: "haproxy",
@@ -83,6 +84,45 @@ pub fn haproxy_recipe() -> Recipe {
         files: vec![],
         dirs: &["usr/local/etc/haproxy", "tmp", "run"],
         entrypoint: &["/usr/sbin/haproxy", "-W", "-db", "-f", HAPROXY_CONFIG_PATH],
+        replaces_older: false,
+    }
+}
+
+/// The users nginx's master looks up for its workers (`nobody`, `nogroup`), in a root
+/// file system that has no others.
+const PASSWD: &[u8] = b"root:x:0:0:root:/:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n";
+const GROUP: &[u8] = b"root:x:0:\nnogroup:x:65534:\n";
+
+/// nginx from Debian's package, as a load balancer (its configuration comes per run).
+pub fn nginx_recipe() -> Recipe {
+    Recipe {
+        name: "nginx",
+        binaries: vec![("/usr/sbin/nginx".into(), "/usr/sbin/nginx", "nginx")],
+        plugin_dirs: &[],
+        files: vec![("etc/passwd", PASSWD), ("etc/group", GROUP)],
+        dirs: &["etc/nginx", "var/lib/nginx", "var/log/nginx", "tmp", "run"],
+        entrypoint: &["/usr/sbin/nginx", "-c", NGINX_CONFIG_PATH],
+        replaces_older: false,
+    }
+}
+
+/// Caddy from Debian's package, as a load balancer. Its data and autosaved
+/// configuration go to `$HOME`, which the load balancer's container sets to `/tmp`.
+pub fn caddy_recipe() -> Recipe {
+    Recipe {
+        name: "caddy",
+        binaries: vec![("/usr/bin/caddy".into(), "/usr/bin/caddy", "caddy")],
+        plugin_dirs: &[],
+        files: vec![],
+        dirs: &["etc/caddy", "tmp"],
+        entrypoint: &[
+            "/usr/bin/caddy",
+            "run",
+            "--adapter",
+            "caddyfile",
+            "--config",
+            CADDY_CONFIG_PATH,
+        ],
         replaces_older: false,
     }
 }
@@ -167,8 +207,12 @@ pub fn token_service_recipe() -> Result<Recipe, DrillError> {
 #[derive(Debug, Clone)]
 pub struct Images {
     pub registry: String,
+    /// The default load balancer, and the upstream's fault point in every run.
     pub haproxy: String,
     pub toolbox: String,
+    /// Built only for runs with nginx or Caddy load balancers.
+    pub nginx: Option<String>,
+    pub caddy: Option<String>,
     /// Built only for runs with containerd hosts.
     pub containerd: Option<String>,
     /// Built only for runs with `auth: token` regions.
@@ -181,9 +225,45 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         registry: ensure(engine, &registry_recipe()).await?,
         haproxy: ensure(engine, &haproxy_recipe()).await?,
         toolbox: ensure(engine, &toolbox_recipe()).await?,
+        nginx: None,
+        caddy: None,
         containerd: None,
         token_service: None,
     })
+}
+
+/// Builds (or finds already built) every image `plan` uses, and only those.
+pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillError> {
+    let mut images = ensure_all(engine).await?;
+    let uses = |kind| plan.regions.iter().any(|r| r.balancer.kind == kind);
+    if uses(LoadBalancerKind::Nginx) {
+        images.nginx = Some(ensure(engine, &nginx_recipe()).await?);
+    }
+    if uses(LoadBalancerKind::Caddy) {
+        images.caddy = Some(ensure(engine, &caddy_recipe()).await?);
+    }
+    if plan.hosts.iter().any(|h| h.kind == HostKind::Containerd) {
+        images.containerd = Some(ensure(engine, &containerd_recipe()).await?);
+    }
+    if plan.regions.iter().any(|r| r.token_service.is_some()) {
+        images.token_service = Some(ensure(engine, &token_service_recipe()?).await?);
+    }
+    Ok(images)
+}
+
+impl Images {
+    /// The image of a load balancer of `kind`, which [`ensure_for`] built for a plan
+    /// that uses it.
+    pub fn balancer(&self, kind: LoadBalancerKind) -> Result<String, DrillError> {
+        let built = match kind {
+            LoadBalancerKind::Haproxy => Some(&self.haproxy),
+            LoadBalancerKind::Nginx => self.nginx.as_ref(),
+            LoadBalancerKind::Caddy => self.caddy.as_ref(),
+        };
+        built
+            .cloned()
+            .ok_or_else(|| DrillError::setup(format!("the {} image was not built", kind.as_str())))
+    }
 }
 
 /// Returns the image tag for a recipe, building the image if the engine lacks it.
@@ -235,6 +315,8 @@ pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
     let current: Vec<(&str, String)> = [
         registry_recipe(),
         haproxy_recipe(),
+        nginx_recipe(),
+        caddy_recipe(),
         toolbox_recipe(),
         containerd_recipe(),
     ]

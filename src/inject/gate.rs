@@ -6,10 +6,10 @@
 //! alive from before the switch do not escape it.
 
 use crate::docker::engine::Engine;
-use crate::docker::images::HAPROXY_CONFIG_PATH;
 use crate::faults::upstream::GateMode;
 use crate::model::error::DrillError;
-use crate::plan::{UpstreamPlan, HAPROXY_COMMON, REGISTRY_PORT};
+use crate::plan::balancer::{HAPROXY_COMMON, HAPROXY_CONFIG_PATH};
+use crate::plan::{UpstreamPlan, REGISTRY_PORT};
 
 /// Where the gate's delaying action lives in its container.
 pub const GATE_LUA_PATH: &str = "/usr/local/etc/haproxy/gate.lua";

@@ -111,11 +111,11 @@ impl From<reqwest::Error> for SendError {
 }
 
 /// How long a client keeps an idle connection for reuse: less than the load balancers'
-/// keep-alive ([`crate::plan::LB_KEEP_ALIVE`]). A connection the server closes just as
+/// keep-alive ([`crate::plan::balancer::LB_KEEP_ALIVE`]). A connection the server closes just as
 /// the client reuses it fails its request ("connection closed before message
 /// completed"), which a probe would record as the entry point failing.
 pub const POOL_IDLE: Duration = Duration::from_secs(5);
-const _: () = assert!(POOL_IDLE.as_millis() < crate::plan::LB_KEEP_ALIVE.as_millis());
+const _: () = assert!(POOL_IDLE.as_millis() < crate::plan::balancer::LB_KEEP_ALIVE.as_millis());
 
 /// A fresh HTTP client: its own connection pool, as a cold-started host has. It trusts
 /// the CA in `access` and no other.

@@ -28,9 +28,10 @@ impl Plan {
         for r in &self.regions {
             let _ = writeln!(
                 out,
-                "  region {}: load balancer {} (haproxy{}), storage volume {}{}",
+                "  region {}: load balancer {} ({}{}), storage volume {}{}",
                 r.name,
                 r.load_balancer,
+                r.balancer.kind.as_str(),
                 if self.tls { ", TLS" } else { "" },
                 r.volume,
                 match r.auth {

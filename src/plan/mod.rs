@@ -2,6 +2,7 @@
 //! every configuration file rendered, every fault target resolved (seeded picks made).
 //! Pure: no Docker, so `drill plan` and the tests can show exactly what a run will do.
 
+pub mod balancer;
 mod describe;
 
 use crate::faults::{Fault, Volume};
@@ -11,15 +12,13 @@ use crate::scenario::{
     Guardrails, HostKind, HostSelector, ImageSource, Probes, Replication, Scenario, Sla, Timeouts,
     UPSTREAM,
 };
+use balancer::Balancer;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// The port every registry and load balancer listens on inside its container.
 pub const REGISTRY_PORT: u16 = 5000;
-/// The load balancer's certificate and key (one PEM file, as haproxy's `crt` wants).
-pub const HAPROXY_CERT_PATH: &str = "/usr/local/etc/haproxy/drill.pem";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -96,8 +95,9 @@ pub struct RegionPlan {
     pub volume: String,
     /// `http.secret` shared by the region's nodes so uploads may span them.
     pub http_secret: String,
+    /// The load balancer's container.
     pub load_balancer: String,
-    pub haproxy_cfg: String,
+    pub balancer: Balancer,
     pub nodes: Vec<NodePlan>,
     pub proxy: Option<ProxyPlan>,
     /// What the region's nodes demand of a client.
@@ -233,7 +233,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 volume: format!("{prefix}-{}-storage", r.name),
                 http_secret: format!("{secret:032x}"),
                 load_balancer: format!("{prefix}-{}-lb", r.name),
-                haproxy_cfg: haproxy_config(&nodes, tls),
+                balancer: Balancer::new(topology.load_balancer_of(r), &nodes, tls),
                 nodes,
                 proxy: s.topology.value.proxy.map(|_| {
                     let name = proxy_name(&r.name);
@@ -513,70 +513,6 @@ impl Plan {
     }
 }
 
-/// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
-/// at run time (`resolvers`), so a node that dies or comes back with a new address is
-/// followed; failed connections are redispatched to another node. With `tls`, TLS ends
-/// here: hosts reach a region only through its load balancer, and the nodes behind it
-/// keep plain HTTP on the run's private network, so health checks stay as they are.
-pub fn haproxy_config(nodes: &[NodePlan], tls: bool) -> String {
-    // The nodes see plain HTTP: without the header they would send clients to http://
-    // upload locations on the TLS port.
-    let bind_tls = if tls {
-        format!(" ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https")
-    } else {
-        String::new()
-    };
-    let mut cfg = format!(
-        "global
-    maxconn 4096
-
-{HAPROXY_COMMON}
-frontend registry
-    bind :5000{bind_tls}
-    default_backend nodes
-
-backend nodes
-    balance roundrobin
-    option httpchk GET /
-    http-check expect status 200
-",
-    );
-    for n in nodes {
-        let _ = writeln!(cfg, "    server {} {}:{REGISTRY_PORT}", n.name, n.container);
-    }
-    cfg
-}
-
-/// How long haproxy keeps an idle client connection open. drill's clients let go of
-/// theirs sooner ([`crate::oci::POOL_IDLE`]).
-pub const LB_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// What every haproxy drill runs shares: Docker's DNS as resolver and the timeouts.
-pub const HAPROXY_COMMON: &str = "resolvers docker
-    nameserver dns 127.0.0.11:53
-    resolve_retries 2
-    timeout resolve 500ms
-    timeout retry 500ms
-    hold valid 1s
-    hold nx 1s
-    hold other 1s
-    hold refused 1s
-    hold timeout 1s
-    hold obsolete 1s
-
-defaults
-    mode http
-    timeout connect 500ms
-    timeout client 60s
-    timeout server 60s
-    timeout http-request 10s
-    timeout http-keep-alive 10s
-    retries 3
-    option redispatch 1
-    retry-on conn-failure empty-response response-timeout
-    default-server init-addr last,libc,none resolvers docker check inter 500ms fall 2 rise 2
-";
-
 impl Plan {
     /// Every token service of the run, once each (several regions may share one).
     pub fn token_services(&self) -> Vec<&TokenServicePlan> {
@@ -774,13 +710,13 @@ timeline:
         assert!(p.tls);
         let auth: Vec<AuthKind> = p.regions.iter().map(|r| r.auth).collect();
         assert_eq!(auth, [AuthKind::Htpasswd, AuthKind::None]);
-        let cfg = &p.regions[0].haproxy_cfg;
-        assert!(cfg.contains(&format!(
-            "bind :5000 ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https\n"
-        )), "{cfg}");
+        let cfg = &p.regions[0].balancer.config;
+        assert!(cfg.contains(
+            "bind :5000 ssl crt /usr/local/etc/haproxy/drill.pem\n    http-request set-header X-Forwarded-Proto https\n"
+        ), "{cfg}");
         // Health checks still go to the nodes over plain HTTP.
         assert!(cfg.contains("option httpchk GET /"), "{cfg}");
-        assert!(!plan(1).regions[0].haproxy_cfg.contains("ssl"));
+        assert!(!plan(1).regions[0].balancer.config.contains("ssl"));
         assert!(
             p.describe(&[]).contains("(haproxy, TLS)"),
             "{}",
@@ -790,8 +726,11 @@ timeline:
 
     #[test]
     fn clients_let_go_of_idle_connections_before_the_load_balancer_closes_them() {
-        let cfg = &plan(1).regions[0].haproxy_cfg;
-        let keep_alive = format!("timeout http-keep-alive {}s\n", LB_KEEP_ALIVE.as_secs());
+        let cfg = &plan(1).regions[0].balancer.config;
+        let keep_alive = format!(
+            "timeout http-keep-alive {}s\n",
+            balancer::LB_KEEP_ALIVE.as_secs()
+        );
         assert!(cfg.contains(&keep_alive), "{cfg}");
     }
 
@@ -866,7 +805,8 @@ timeline:
         assert_eq!(p.regions[1].load_balancer, "drill-abc12345-us-lb");
         assert_eq!(p.container_count(), 7);
         assert!(p.regions[0]
-            .haproxy_cfg
+            .balancer
+            .config
             .contains("server eu-a-2 drill-abc12345-eu-a-2:5000"));
         assert_ne!(p.regions[0].http_secret, p.regions[1].http_secret);
     }

@@ -150,18 +150,7 @@ pub async fn run_plan(
     ));
     let engine = Engine::connect().await?;
     let building = progress::spinner("helper images");
-    let mut images = images::ensure_all(&engine).await?;
-    if plan
-        .hosts
-        .iter()
-        .any(|h| h.kind == scenario::HostKind::Containerd)
-    {
-        images.containerd = Some(images::ensure(&engine, &images::containerd_recipe()).await?);
-    }
-    if plan.regions.iter().any(|r| r.token_service.is_some()) {
-        let recipe = images::token_service_recipe()?;
-        images.token_service = Some(images::ensure(&engine, &recipe).await?);
-    }
+    let images = images::ensure_for(&engine, &plan).await?;
     building.finish_and_clear();
     let material = Material::generate(&plan)?;
     let dir = run_folder(&opts.out, &plan)?;

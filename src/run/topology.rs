@@ -3,14 +3,15 @@
 //! upstream, the upstream registry behind its fault point and a proxy per region.
 
 use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
-use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR, HAPROXY_CONFIG_PATH};
+use crate::docker::images::{Images, CONTAINERD_HOSTS_DIR};
 use crate::faults::upstream::GateMode;
 use crate::inject::gate::{self, GATE_LUA, GATE_LUA_PATH};
 use crate::model::error::{DrillError, Refusal};
 use crate::model::wire::TOKEN_PATH;
 use crate::oci;
 use crate::oci::token;
-use crate::plan::{HostPlan, Plan, UpstreamPlan, HAPROXY_CERT_PATH, REGISTRY_PORT};
+use crate::plan::balancer::HAPROXY_CONFIG_PATH;
+use crate::plan::{HostPlan, Plan, UpstreamPlan, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
 use crate::scenario::{AuthKind, UPSTREAM};
@@ -162,19 +163,22 @@ pub async fn up(
 
     // Regions are independent: their load balancers start side by side.
     let balancers = plan.regions.iter().map(|r| async move {
+        let b = &r.balancer;
         let mut spec = ContainerSpec {
             name: r.load_balancer.clone(),
-            image: images.haproxy.clone(),
+            image: images.balancer(b.kind)?,
             network: plan.network.clone(),
+            env: b.env(),
             labels: vec![
                 ("drill.role".into(), "load-balancer".into()),
                 ("drill.region".into(), r.name.clone()),
+                ("drill.load-balancer".into(), b.kind.as_str().into()),
             ],
             ..Default::default()
         };
-        let mut files = vec![(HAPROXY_CONFIG_PATH, r.haproxy_cfg.as_bytes())];
+        let mut files = vec![(b.config_path(), b.config.as_bytes())];
         if let Some(pem) = material.server_pem.get(&r.load_balancer) {
-            files.push((HAPROXY_CERT_PATH, pem.as_bytes()));
+            files.push((b.cert_path(), pem.as_bytes()));
         }
         let port = start_published(engine, run, &mut spec, &files).await?;
         Ok::<_, DrillError>((
@@ -198,9 +202,7 @@ pub async fn up(
     }
 
     let client = oci::client(Duration::from_secs(1), Duration::from_secs(2), &access);
-    for (region, base) in &entry_points {
-        wait_ready(&client, region, base).await?;
-    }
+    wait_entry_points(engine, plan, &client, &entry_points).await?;
     containerd_hosts_up(engine, plan, images, material).await?;
     Ok(Live {
         entry_points,
@@ -516,6 +518,50 @@ async fn containerd_hosts_up(
         r?;
     }
     Ok(())
+}
+
+/// Waits until every entry point answers; a region's load balancer that exits while
+/// drill waits ends the wait with what it logged.
+async fn wait_entry_points(
+    engine: &Engine,
+    plan: &Plan,
+    client: &oci::Client,
+    entry_points: &HashMap<String, String>,
+) -> Result<(), DrillError> {
+    for (name, base) in entry_points {
+        let Some(r) = plan.regions.iter().find(|r| &r.name == name) else {
+            wait_ready(client, name, base).await?;
+            continue;
+        };
+        let lb = (&r.load_balancer, r.balancer.kind.as_str());
+        tokio::select! {
+            ready = wait_ready(client, name, base) => ready?,
+            exited = exited(engine, lb) => return Err(exited),
+        }
+    }
+    Ok(())
+}
+
+/// Returns once the load balancer `(container, kind)` is no longer running, with what it
+/// logged last: a configuration it refused ends it at once, and waiting for it to answer
+/// would only hide why.
+async fn exited(engine: &Engine, (container, kind): (&String, &str)) -> DrillError {
+    while engine.is_running(container).await {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let lines = engine.log_lines(container).await.unwrap_or_default();
+    let last: Vec<&str> = lines
+        .iter()
+        .rev()
+        .take(5)
+        .rev()
+        .map(|(_, l)| l.as_str())
+        .collect();
+    DrillError::Setup(format!(
+        "load balancer {container} ({kind}) exited as it started; it logged:\n  {}\n\
+         `drill plan --compose DIR` writes its configuration for a look",
+        last.join("\n  ")
+    ))
 }
 
 /// Waits until an entry point answers `/v2/` through its load balancer.

@@ -116,6 +116,7 @@ pub struct AbortIf {
 pub struct Topology {
     #[schemars(with = "Vec<Region>")]
     pub regions: Vec<Spanned<Region>>,
+    /// What stands in front of each region's nodes (regions may override it).
     #[serde(default)]
     pub load_balancer: LoadBalancerKind,
     /// How images pushed to one region reach the others.
@@ -200,8 +201,25 @@ pub enum AuthKind {
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadBalancerKind {
+    /// Active health checks: a dead node is taken out after two failed checks.
     #[default]
     Haproxy,
+    /// The free build: passive health checks only (`max_fails`), so a dead node keeps
+    /// getting requests until they fail there.
+    Nginx,
+    /// `reverse_proxy` with active and passive health checks.
+    Caddy,
+}
+
+impl LoadBalancerKind {
+    /// The name the scenario file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadBalancerKind::Haproxy => "haproxy",
+            LoadBalancerKind::Nginx => "nginx",
+            LoadBalancerKind::Caddy => "caddy",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -214,6 +232,9 @@ pub struct Region {
     /// Overrides `topology.auth` for this region, e.g. `none` for a region left open.
     #[serde(default)]
     pub auth: Option<AuthKind>,
+    /// Overrides `topology.load_balancer` for this region.
+    #[serde(default)]
+    pub load_balancer: Option<LoadBalancerKind>,
     /// Size of the region's storage: a tmpfs volume of this size instead of a volume
     /// on the engine's disk. Needed by `fill-disk`.
     #[serde(default)]
@@ -757,6 +778,11 @@ impl Topology {
     /// The authentication a region's nodes demand: its own setting, else the topology's.
     pub fn auth_of(&self, region: &Region) -> AuthKind {
         region.auth.unwrap_or(self.auth)
+    }
+
+    /// The load balancer in front of a region's nodes: its own, else the topology's.
+    pub fn load_balancer_of(&self, region: &Region) -> LoadBalancerKind {
+        region.load_balancer.unwrap_or(self.load_balancer)
     }
 
     /// The region whose token service `region`'s registries send clients to: its own,

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod balancers;
 mod bench;
 mod cli;
 mod docs;

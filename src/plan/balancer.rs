@@ -1,0 +1,324 @@
+//! The load balancer in front of a region's nodes: haproxy, nginx or Caddy, each
+//! configured as its users would for a registry, so that what differs between them in
+//! a run is what differs between them in production: haproxy and Caddy check the nodes
+//! actively, nginx's free build only notices a dead node when requests to it fail.
+//!
+//! All three share drill's choices where they have the setting: a 500 ms connect
+//! timeout, another node tried when a connection fails, 60 s for a node's answer, a
+//! 10 s keep-alive for clients ([`LB_KEEP_ALIVE`]), request and response bodies
+//! streamed, not buffered. With TLS, TLS ends here and the nodes behind keep plain HTTP
+//! on the run's private network, so health checks stay as they are.
+
+use super::{NodePlan, REGISTRY_PORT};
+use crate::scenario::LoadBalancerKind;
+use std::fmt::Write as _;
+
+/// How long a load balancer keeps an idle client connection open. drill's clients let
+/// go of theirs sooner ([`crate::oci::POOL_IDLE`]).
+pub const LB_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A region's load balancer as the plan renders it: its kind and its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balancer {
+    pub kind: LoadBalancerKind,
+    pub config: String,
+}
+
+impl Balancer {
+    pub fn new(kind: LoadBalancerKind, nodes: &[NodePlan], tls: bool) -> Balancer {
+        let config = match kind {
+            LoadBalancerKind::Haproxy => haproxy_config(nodes, tls),
+            LoadBalancerKind::Nginx => nginx_config(nodes, tls),
+            LoadBalancerKind::Caddy => caddy_config(nodes, tls),
+        };
+        Balancer { kind, config }
+    }
+
+    /// Where the configuration goes inside the container.
+    pub fn config_path(&self) -> &'static str {
+        config_path(self.kind)
+    }
+
+    /// The container's environment: Caddy keeps its data and autosaved configuration
+    /// under `$HOME`.
+    pub fn env(&self) -> Vec<String> {
+        match self.kind {
+            LoadBalancerKind::Caddy => vec!["HOME=/tmp".into()],
+            LoadBalancerKind::Haproxy | LoadBalancerKind::Nginx => Vec::new(),
+        }
+    }
+
+    /// Where the certificate and key go with TLS: one PEM file holding both, which all
+    /// three read (haproxy's `crt`, nginx's `ssl_certificate` and `_key`, Caddy's `tls`).
+    pub fn cert_path(&self) -> &'static str {
+        cert_path(self.kind)
+    }
+}
+
+/// Where a load balancer of `kind` reads its configuration.
+pub const fn config_path(kind: LoadBalancerKind) -> &'static str {
+    match kind {
+        LoadBalancerKind::Haproxy => HAPROXY_CONFIG_PATH,
+        LoadBalancerKind::Nginx => NGINX_CONFIG_PATH,
+        LoadBalancerKind::Caddy => CADDY_CONFIG_PATH,
+    }
+}
+
+const fn cert_path(kind: LoadBalancerKind) -> &'static str {
+    match kind {
+        LoadBalancerKind::Haproxy => HAPROXY_CERT_PATH,
+        LoadBalancerKind::Nginx => "/etc/nginx/drill.pem",
+        LoadBalancerKind::Caddy => "/etc/caddy/drill.pem",
+    }
+}
+
+pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
+pub const NGINX_CONFIG_PATH: &str = "/etc/nginx/nginx.conf";
+pub const CADDY_CONFIG_PATH: &str = "/etc/caddy/Caddyfile";
+const HAPROXY_CERT_PATH: &str = "/usr/local/etc/haproxy/drill.pem";
+
+/// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
+/// at run time (`resolvers`), so a node that dies or comes back with a new address is
+/// followed; failed connections are redispatched to another node.
+fn haproxy_config(nodes: &[NodePlan], tls: bool) -> String {
+    // The nodes see plain HTTP: without the header they would send clients to http://
+    // upload locations on the TLS port.
+    let bind_tls = if tls {
+        format!(" ssl crt {HAPROXY_CERT_PATH}\n    http-request set-header X-Forwarded-Proto https")
+    } else {
+        String::new()
+    };
+    let mut cfg = format!(
+        "global
+    maxconn 4096
+
+{HAPROXY_COMMON}
+frontend registry
+    bind :5000{bind_tls}
+    default_backend nodes
+
+backend nodes
+    balance roundrobin
+    option httpchk GET /
+    http-check expect status 200
+",
+    );
+    for n in nodes {
+        let _ = writeln!(cfg, "    server {} {}:{REGISTRY_PORT}", n.name, n.container);
+    }
+    cfg
+}
+
+/// What every haproxy drill runs shares: Docker's DNS as resolver and the timeouts.
+pub const HAPROXY_COMMON: &str = "resolvers docker
+    nameserver dns 127.0.0.11:53
+    resolve_retries 2
+    timeout resolve 500ms
+    timeout retry 500ms
+    hold valid 1s
+    hold nx 1s
+    hold other 1s
+    hold refused 1s
+    hold timeout 1s
+    hold obsolete 1s
+
+defaults
+    mode http
+    timeout connect 500ms
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 10s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+    default-server init-addr last,libc,none resolvers docker check inter 500ms fall 2 rise 2
+";
+
+/// nginx's free build in front of a region's nodes: round robin, passive health checks
+/// only (a node is skipped for `fail_timeout` after `max_fails` failed requests), a
+/// failed connection or timeout tried on the next node. It resolves the nodes' names
+/// once, when it starts (following a changed address needs nginx Plus or 1.27.3's
+/// `resolve`), so every node must be up then.
+fn nginx_config(nodes: &[NodePlan], tls: bool) -> String {
+    let mut servers = String::new();
+    for n in nodes {
+        let _ = writeln!(
+            servers,
+            "        server {}:{REGISTRY_PORT} max_fails=1 fail_timeout=10s;",
+            n.container
+        );
+    }
+    let (listen, proto) = if tls {
+        let pem = cert_path(LoadBalancerKind::Nginx);
+        (
+            format!(
+                "5000 ssl;\n        ssl_certificate {pem};\n        ssl_certificate_key {pem};"
+            ),
+            "https",
+        )
+    } else {
+        ("5000;".to_string(), "$scheme")
+    };
+    let keep_alive = LB_KEEP_ALIVE.as_secs();
+    // The nodes build upload locations from Host and X-Forwarded-Proto: both pass as
+    // the client sent them. Temporary files go to /tmp, the one writable place drill's
+    // image promises.
+    format!(
+        "daemon off;
+worker_processes 1;
+pid /tmp/nginx.pid;
+events {{
+    worker_connections 4096;
+}}
+http {{
+    access_log off;
+    client_body_temp_path /tmp/nginx-body;
+    proxy_temp_path /tmp/nginx-proxy;
+    upstream nodes {{
+{servers}        keepalive 32;
+    }}
+    server {{
+        listen {listen}
+        client_max_body_size 0;
+        keepalive_timeout {keep_alive}s;
+        location / {{
+            proxy_pass http://nodes;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto {proto};
+            proxy_connect_timeout 500ms;
+            proxy_send_timeout 60s;
+            proxy_read_timeout 60s;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 3;
+        }}
+    }}
+}}
+"
+    )
+}
+
+/// Caddy in front of a region's nodes: round robin, an active health check of `/`
+/// every 500 ms and passive ones (a failed request takes the node out for 10 s), a
+/// failed connection tried on another node for up to 2 s. Names are resolved at each
+/// connection, so a node that comes back with a new address is followed.
+fn caddy_config(nodes: &[NodePlan], tls: bool) -> String {
+    let upstreams: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("{}:{REGISTRY_PORT}", n.container))
+        .collect();
+    let (tls_line, proto_line) = if tls {
+        let pem = cert_path(LoadBalancerKind::Caddy);
+        (
+            format!("\n    tls {pem} {pem}"),
+            "\n        header_up X-Forwarded-Proto https",
+        )
+    } else {
+        (String::new(), "")
+    };
+    let keep_alive = LB_KEEP_ALIVE.as_secs();
+    format!(
+        "{{
+    admin off
+    auto_https off
+    servers {{
+        protocols h1
+        timeouts {{
+            idle {keep_alive}s
+        }}
+    }}
+}}
+
+:5000 {{{tls_line}
+    reverse_proxy {upstreams} {{
+        lb_policy round_robin
+        lb_try_duration 2s
+        lb_try_interval 100ms
+        health_uri /
+        health_interval 500ms
+        health_timeout 500ms
+        health_status 200
+        fail_duration 10s
+        max_fails 1
+        flush_interval -1{proto_line}
+        transport http {{
+            dial_timeout 500ms
+            response_header_timeout 60s
+        }}
+    }}
+}}
+",
+        upstreams = upstreams.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes() -> Vec<NodePlan> {
+        ["eu-a-1", "eu-b-1"]
+            .iter()
+            .map(|n| NodePlan {
+                name: n.to_string(),
+                zone: n[..4].to_string(),
+                container: format!("drill-x-{n}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_sends_to_every_node_on_the_registry_port() {
+        for kind in [
+            LoadBalancerKind::Haproxy,
+            LoadBalancerKind::Nginx,
+            LoadBalancerKind::Caddy,
+        ] {
+            let b = Balancer::new(kind, &nodes(), false);
+            for n in ["drill-x-eu-a-1:5000", "drill-x-eu-b-1:5000"] {
+                assert!(b.config.contains(n), "{kind:?}: {}", b.config);
+            }
+            assert!(!b.config.contains("ssl") && !b.config.contains("tls "));
+        }
+    }
+
+    #[test]
+    fn with_tls_every_kind_ends_it_with_the_pem_and_tells_the_nodes() {
+        let b = Balancer::new(LoadBalancerKind::Nginx, &nodes(), true);
+        assert!(
+            b.config.contains(
+                "listen 5000 ssl;\n        ssl_certificate /etc/nginx/drill.pem;\n        \
+                 ssl_certificate_key /etc/nginx/drill.pem;"
+            ),
+            "{}",
+            b.config
+        );
+        assert!(b
+            .config
+            .contains("proxy_set_header X-Forwarded-Proto https;"));
+        let c = Balancer::new(LoadBalancerKind::Caddy, &nodes(), true);
+        assert!(
+            c.config
+                .contains(":5000 {\n    tls /etc/caddy/drill.pem /etc/caddy/drill.pem\n"),
+            "{}",
+            c.config
+        );
+        assert!(c.config.contains("header_up X-Forwarded-Proto https"));
+        assert_eq!(c.cert_path(), "/etc/caddy/drill.pem");
+    }
+
+    #[test]
+    fn nginx_checks_passively_and_caddy_actively() {
+        let n = Balancer::new(LoadBalancerKind::Nginx, &nodes(), false).config;
+        assert!(n.contains("server drill-x-eu-a-1:5000 max_fails=1 fail_timeout=10s;"));
+        assert!(n.contains("proxy_next_upstream error timeout;"));
+        assert!(n.contains("proxy_set_header Host $http_host;"));
+        let c = Balancer::new(LoadBalancerKind::Caddy, &nodes(), false).config;
+        assert!(c.contains("reverse_proxy drill-x-eu-a-1:5000 drill-x-eu-b-1:5000 {"));
+        assert!(c.contains("health_uri /\n        health_interval 500ms"));
+    }
+}

@@ -1,0 +1,82 @@
+//! nginx and Caddy as load balancers: the configurations drill renders are the ones
+//! their real binaries accept, and a run through both, with TLS ending at them, routes
+//! around a lost zone.
+
+use crate::common::{self, run, scenario, text, Kinds};
+use registry_drill::plan::balancer::Balancer;
+use registry_drill::plan::NodePlan;
+use registry_drill::scenario::LoadBalancerKind;
+use std::process::Command;
+
+/// Renders `kind`'s configuration for two nodes named so that nginx, which resolves
+/// its upstreams while it checks a configuration, can resolve them here.
+fn rendered(kind: LoadBalancerKind) -> tempfile::NamedTempFile {
+    let nodes: Vec<NodePlan> = ["eu-a-1", "eu-b-1"]
+        .iter()
+        .map(|n| NodePlan {
+            name: n.to_string(),
+            zone: n[..4].to_string(),
+            container: "localhost".into(),
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), Balancer::new(kind, &nodes, false).config).unwrap();
+    file
+}
+
+#[test]
+fn nginx_and_caddy_accept_the_configurations_drill_renders() {
+    let nginx = rendered(LoadBalancerKind::Nginx);
+    let out = Command::new("/usr/sbin/nginx")
+        .args(["-t", "-c"])
+        .arg(nginx.path())
+        .output()
+        .expect("nginx is installed (scripts/install-deps.sh)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let caddy = rendered(LoadBalancerKind::Caddy);
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new("/usr/bin/caddy")
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(caddy.path())
+        .env("HOME", home.path())
+        .output()
+        .expect("caddy is installed (scripts/install-deps.sh)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn nginx_and_caddy_route_around_a_lost_zone_with_tls_ending_at_them() {
+    let file = scenario("balancers.yaml");
+    let plan = common::drill().arg("plan").arg(&file).output().unwrap();
+    let words = text(&plan.stdout);
+    assert!(
+        words.contains("load balancer drill-<run-id>-eu-lb (nginx, TLS)"),
+        "{words}"
+    );
+    assert!(
+        words.contains("load balancer drill-<run-id>-us-lb (caddy, TLS)"),
+        "{words}"
+    );
+
+    let r = run(&file, &[]);
+    r.assert_code(0);
+    r.assert_nothing_left();
+    // Both waves pulled through the load balancers over TLS with credentials, the
+    // second while a zone of each region was lost.
+    let journal = r.journal();
+    let pulls = journal.pulls();
+    for region in ["eu", "us"] {
+        let during: Vec<_> = pulls
+            .iter()
+            .filter(|p| p.region == region && p.wave == 2)
+            .collect();
+        assert_eq!(during.len(), 4, "{region}: {during:?}");
+        assert!(during.iter().all(|p| p.ok), "{region}: {during:?}");
+    }
+    let summary = r.summary();
+    for region in ["eu", "us"] {
+        let c = common::check(&summary, &format!("availability {region}"));
+        assert_eq!(c["passed"], true, "{c}");
+    }
+}
