@@ -201,7 +201,7 @@ async fn start_containerd(setup: &Setup<'_>) -> Result<(), DrillError> {
             .await
         {
             Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(e) if Instant::now() > deadline => return Err(e.into()),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
@@ -266,7 +266,7 @@ async fn once(
                 .remove_image(&local)
                 .await
                 .map_err(|e| e.to_string())?;
-            return pulled.map(|()| took);
+            return pulled.map(|()| took).map_err(|e| e.to_string());
         }
         Tool::Ctr => {
             let name = containerd(setup);

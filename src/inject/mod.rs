@@ -325,7 +325,7 @@ where
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(DrillError::Setup(errors.join("; ")))
+        Err(DrillError::setup(errors.join("; ")))
     }
 }
 
@@ -375,7 +375,7 @@ impl Injector {
                 let df = e.exec(keeper, &faults::fill_command(f.id)).await?;
                 match faults::df_available_kib(&df) {
                     Some(0) => Ok(()),
-                    left => Err(DrillError::Setup(format!(
+                    left => Err(DrillError::setup(format!(
                         "fill-disk: the storage volume still has room after filling ({left:?} KiB free): {df}"
                     ))),
                 }
@@ -498,7 +498,8 @@ impl Injector {
         self.engine.start(&name).await?;
         let result = self.engine.exec(&name, &cmd).await;
         self.engine.remove_container(&name).await?;
-        result.map(|_| ())
+        result?;
+        Ok(())
     }
 
     async fn undo(&self, undo: &Undo) -> Vec<String> {
@@ -520,7 +521,7 @@ impl Injector {
                 Some(upstream) => gate::switch(e, upstream, GateMode::Pass).await,
                 None => Ok(()),
             },
-            Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()),
+            Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()).map_err(Into::into),
             Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
             Undo::Sidecars(list) => {
                 let mut errors = Vec::new();
@@ -594,7 +595,7 @@ impl Injector {
                 (None, None) => Some(LatencyVia::Netem),
                 (None, Some(_)) if on_lb => Some(LatencyVia::Proxy),
                 (_, Some(why)) => {
-                    return Err(DrillError::Setup(format!(
+                    return Err(DrillError::setup(format!(
                         "fault #{} (latency on {}) needs netem, but this kernel cannot add latency: the netem qdisc is missing ({why}). \
                          Target a load balancer (<region>-lb) so drill can use its delaying proxy, or run on a kernel with sch_netem",
                         f.id, f.target
@@ -660,12 +661,12 @@ impl Injector {
                 let (scheme, authority) = direct.split_once("://").unwrap_or(("http", direct));
                 let upstream: std::net::SocketAddr = authority
                     .parse()
-                    .map_err(|e| DrillError::setup(format!("entry point {direct}: {e}")))?;
+                    .map_err(|e| DrillError::setup_from(format!("entry point {direct}"), e))?;
                 let proxy = DelayProxy::start(upstream).await.map_err(|e| {
-                    DrillError::setup(format!(
-                        "cannot start the delaying proxy for {}: {e}",
-                        region.name
-                    ))
+                    DrillError::setup_from(
+                        format!("cannot start the delaying proxy for {}", region.name),
+                        e,
+                    )
                 })?;
                 entry_points.insert(region.name.clone(), format!("{scheme}://{}", proxy.addr));
                 self.proxies

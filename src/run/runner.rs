@@ -256,11 +256,11 @@ pub async fn run_plan(
     } else {
         teardown(&engine, &plan.run_id).await
     };
-    if let Err(DrillError::Setup(msg)) = &result {
-        return Err(DrillError::Setup(format!(
-            "{msg}\n(what was recorded is in {})",
-            dir.display()
-        )));
+    if let Err(DrillError::Setup { message, source }) = result {
+        return Err(DrillError::Setup {
+            message: format!("{message}\n(what was recorded is in {})", dir.display()),
+            source,
+        });
     }
 
     let summary = report::render(&journal_path, &dir, opts.baseline.as_ref())?;
@@ -326,7 +326,7 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
         dir = out.join(format!("{}-{stamp}-{}", plan.scenario, plan.run_id));
     }
     std::fs::create_dir_all(&dir).map_err(|e| {
-        DrillError::Setup(format!(
+        DrillError::setup(format!(
             "cannot create the run folder {}: {e}",
             dir.display()
         ))
@@ -369,7 +369,7 @@ async fn execute(
         // The run starts from a replicated state; the canaries measure the lag after.
         let failed = replication.replicate_once().await;
         if !failed.is_empty() {
-            return Err(DrillError::Setup(format!(
+            return Err(DrillError::setup(format!(
                 "replicating the seeded images failed: {}",
                 failed.join("; ")
             )));
@@ -678,7 +678,7 @@ async fn seed(
             .map(move |home| async move {
                 let base = &live.entry_points[&home];
                 oci::push(client, base, img).await.map_err(|e| {
-                    DrillError::Setup(format!(
+                    DrillError::setup(format!(
                         "seeding {}:{} into {home} failed: {e}",
                         img.repository, img.tag
                     ))

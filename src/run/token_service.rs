@@ -218,7 +218,7 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
     let text = std::fs::read_to_string(config_path)
         .setup_context(|| format!("cannot read {}", config_path.display()))?;
     let config: ServiceConfig = serde_json::from_str(&text)
-        .map_err(|e| DrillError::setup(format!("{}: {e}", config_path.display())))?;
+        .map_err(|e| DrillError::setup_from(config_path.display(), e))?;
     let service = Arc::new(TokenService::new(&config).map_err(DrillError::setup)?);
     let tls = config.tls.as_deref().map(acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -265,21 +265,21 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
 fn acceptor(pem: &str) -> Result<tokio_rustls::TlsAcceptor, DrillError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let bad = |e: &dyn std::fmt::Display| {
-        DrillError::setup(format!("the token service's TLS certificate or key: {e}"))
-    };
+    fn bad(e: impl std::error::Error + Send + Sync + 'static) -> DrillError {
+        DrillError::setup_from("the token service's TLS certificate or key", e)
+    }
     let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(&e))?;
-    let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| bad(&e))?;
+        .map_err(bad)?;
+    let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(bad)?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| bad(&e))?
+    .map_err(bad)?
     .with_no_client_auth()
     .with_single_cert(certs, key)
-    .map_err(|e| bad(&e))?;
+    .map_err(bad)?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 

@@ -74,7 +74,7 @@ pub async fn up(
 ) -> Result<Live, DrillError> {
     let run = &plan.run_id;
     let mut access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
-        .map_err(DrillError::Setup)?;
+        .map_err(DrillError::setup)?;
     engine.create_network(&plan.network, run).await?;
     for r in &plan.regions {
         let Some((bytes, keeper)) = &r.storage else {
@@ -270,7 +270,7 @@ async fn token_services_up(
                     Duration::from_secs(1),
                     Duration::from_secs(2),
                     &oci::Access::new(material.ca_pem.as_deref(), None)
-                        .map_err(DrillError::Setup)?,
+                        .map_err(DrillError::setup)?,
                 ),
             )
             .await?;
@@ -300,7 +300,7 @@ async fn wait_token_service(
             Err(e) => e.to_string(),
         };
         if Instant::now() > deadline {
-            return Err(DrillError::Setup(format!(
+            return Err(DrillError::setup(format!(
                 "token service {name} ({base}) did not answer within {}s (last error: {last}); \
                  rerun with --keep and inspect it with `docker logs`",
                 READY_TIMEOUT.as_secs()
@@ -502,10 +502,13 @@ async fn containerd_hosts_up(
                 match engine.exec(&name, &cmd).await {
                     Ok(_) => return Ok(()),
                     Err(e) if Instant::now() > deadline => {
-                        return Err(DrillError::Setup(format!(
-                            "containerd host {name} did not answer within {}s: {e}",
-                            READY_TIMEOUT.as_secs()
-                        )))
+                        return Err(DrillError::setup_from(
+                            format!(
+                                "containerd host {name} did not answer within {}s",
+                                READY_TIMEOUT.as_secs()
+                            ),
+                            e,
+                        ))
                     }
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
@@ -527,7 +530,7 @@ pub async fn wait_ready(client: &oci::Client, region: &str, base: &str) -> Resul
             Err(e) => e,
         };
         if Instant::now() > deadline {
-            return Err(DrillError::Setup(format!(
+            return Err(DrillError::setup(format!(
                 "region {region}'s entry point {base} did not answer /v2/ within {}s (last error: {last}); \
                  rerun with --keep and inspect the containers with `docker logs`",
                 READY_TIMEOUT.as_secs()
