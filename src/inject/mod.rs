@@ -117,28 +117,18 @@ impl std::fmt::Display for Overlap {
 }
 
 /// Why a fault asked for was not wholly injected.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     /// Nothing was done: it overlaps an active fault.
+    #[error(
+        "refused, nothing was done: {0}. Heal #{id} first (`drill heal {id}`) or wait until it ends",
+        id = .0.active.id
+    )]
     Refused(Overlap),
-    /// Acting failed part-way; what was done is undone at its heal.
-    Partly(String),
-}
-
-impl std::fmt::Display for InjectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InjectError::Refused(o) => write!(
-                f,
-                "refused, nothing was done: {o}. Heal #{} first (`drill heal {}`) or wait until it ends",
-                o.active.id, o.active.id
-            ),
-            InjectError::Partly(e) => write!(
-                f,
-                "only partly injected ({e}); what was done is undone when it is healed"
-            ),
-        }
-    }
+    /// Acting failed part-way (the engine refused, a command failed); what was done is
+    /// undone at its heal.
+    #[error("only partly injected ({0}); what was done is undone when it is healed")]
+    Partly(#[source] DrillError),
 }
 
 /// The containers two faults both act on, in `new`'s order.
@@ -196,7 +186,7 @@ impl FaultBook {
         inj: &Injector,
         fault: &FaultPlan,
         journal: &Journal,
-    ) -> Result<(), String> {
+    ) -> Result<(), InjectError> {
         // Sidecars are started before the instant is recorded, so it marks the moment the
         // fault is done to the target, not drill's preparation.
         let done = match inj.prepare(fault).await {
@@ -219,7 +209,7 @@ impl FaultBook {
             let mut book = self.active.lock().expect("fault book lock");
             book.retain(|a| a.fault.id != fault.id);
         }
-        done.map_err(|e| e.to_string())
+        done.map_err(InjectError::Partly)
     }
 
     /// Heals one fault if it is still active. Returns false when the heal failed.
@@ -702,6 +692,33 @@ timeline:
   - { at: 4s, fault: restart, target: eu-a-1 }
   - { at: 5s, fault: zone-outage, target: eu-b, for: 5s }
 "#;
+
+    #[test]
+    fn why_a_fault_was_not_injected_reads_as_the_game_day_shows_it() {
+        use std::error::Error;
+        let refused = InjectError::Refused(Overlap {
+            active: ActiveFault {
+                id: 2,
+                kind: FaultKind::ZoneOutage,
+                target: "eu-a".into(),
+                manual: true,
+            },
+            shared: vec!["drill-x-eu-a-1".into()],
+        });
+        assert_eq!(
+            refused.to_string(),
+            "refused, nothing was done: it would act on drill-x-eu-a-1, which fault #2 zone-outage eu-a (manual) holds, \
+             and the heal of one would undo the other. Heal #2 first (`drill heal 2`) or wait until it ends"
+        );
+        let partly = InjectError::Partly(DrillError::setup(
+            "no delaying proxy runs in front of eu-lb",
+        ));
+        assert_eq!(
+            partly.to_string(),
+            "only partly injected (no delaying proxy runs in front of eu-lb); what was done is undone when it is healed"
+        );
+        assert!(partly.source().is_some());
+    }
 
     #[tokio::test]
     async fn a_fault_on_containers_an_active_fault_holds_is_refused_and_recorded() {
