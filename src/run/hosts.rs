@@ -318,7 +318,7 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
         HostClient::Native(mirrors) => {
             let outcome = oci::pull(native, mirrors, image, ctx.host.parallel_layers).await;
             Attempt {
-                error: outcome.error,
+                error: outcome.error.map(|e| e.to_string()),
                 moves: outcome.moves,
                 phases: outcome.phases,
                 http_errors: outcome.http_errors,
@@ -607,7 +607,7 @@ pub fn spawn_probes(
                         region,
                         ok: result.is_ok(),
                         latency_us: started.elapsed().as_micros() as u64,
-                        error: result.err(),
+                        error: result.err().map(|e| e.to_string()),
                     },
                 );
             }
@@ -652,7 +652,7 @@ pub fn spawn_probes(
                             claim,
                             status: answer.as_ref().ok().copied(),
                             served: matches!(answer, Ok(200..=299)),
-                            error: answer.err(),
+                            error: answer.err().map(|e| e.to_string()),
                         },
                     );
                 }

@@ -119,7 +119,7 @@ pub async fn check(
                     by,
                     ok: outcome.ok(),
                     duration_us,
-                    error: outcome.error,
+                    error: outcome.error.map(|e| e.to_string()),
                     // The second statistics read counts itself.
                     upstream_requests: before
                         .zip(after)

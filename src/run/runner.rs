@@ -678,10 +678,10 @@ async fn seed(
             .map(move |home| async move {
                 let base = &live.entry_points[&home];
                 oci::push(client, base, img).await.map_err(|e| {
-                    DrillError::setup(format!(
-                        "seeding {}:{} into {home} failed: {e}",
-                        img.repository, img.tag
-                    ))
+                    DrillError::setup_from(
+                        format!("seeding {}:{} into {home} failed", img.repository, img.tag),
+                        e,
+                    )
                 })?;
                 let reference = format!("{}:{}", img.repository, img.tag);
                 ledger.acknowledged(&reference, &img.manifest.digest, &home);
@@ -739,7 +739,7 @@ async fn verify(live: &Live, ledger: &Ledger, journal: &Journal) {
                 .find(|p| p.phase == PhaseKind::Manifest)
                 .map(|p| p.digest.as_str());
             // The tag must still resolve to the manifest drill pushed, not just to a valid one.
-            let (violation, error) = match (served, outcome.error) {
+            let (violation, error) = match (served, outcome.error.map(|e| e.to_string())) {
                 (Some(d), _) if d != w.digest => (
                     Some(ViolationKind::TagMoved),
                     Some(format!("tag now points to {d}, pushed {}", w.digest)),

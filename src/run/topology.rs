@@ -74,7 +74,7 @@ pub async fn up(
 ) -> Result<Live, DrillError> {
     let run = &plan.run_id;
     let mut access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
-        .map_err(DrillError::setup)?;
+        .map_err(DrillError::setup_of)?;
     engine.create_network(&plan.network, run).await?;
     for r in &plan.regions {
         let Some((bytes, keeper)) = &r.storage else {
@@ -270,7 +270,7 @@ async fn token_services_up(
                     Duration::from_secs(1),
                     Duration::from_secs(2),
                     &oci::Access::new(material.ca_pem.as_deref(), None)
-                        .map_err(DrillError::setup)?,
+                        .map_err(DrillError::setup_of)?,
                 ),
             )
             .await?;
