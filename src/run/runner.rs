@@ -596,7 +596,7 @@ fn auth_probes(
         // for its signature, never its age.
         let valid = crate::model::limits::MAX_US / 1_000_000;
         let token = crate::oci::token::forge(repository, crate::oci::token::unix_now(), valid)
-            .map_err(|e| DrillError::setup(format!("cannot forge the intruder's token: {e}")))?;
+            .map_err(|e| DrillError::setup_from("cannot forge the intruder's token", e))?;
         Some((token, token_regions))
     };
     Ok(Some(hosts::AuthProbes {

@@ -8,7 +8,7 @@
 //! is the HTTP(S) server around it.
 
 use crate::model::error::{DrillError, SetupContext};
-use crate::oci::token::{self, Access, Claims, SigningKey};
+use crate::oci::token::{self, Access, Claims, SigningError, SigningKey};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
@@ -55,6 +55,15 @@ pub struct Reply {
     pub body: serde_json::Value,
 }
 
+/// Why a token service's configuration does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("signing_key is not base64: {0}")]
+    NotBase64(#[source] base64::DecodeError),
+    #[error(transparent)]
+    Key(#[from] SigningError),
+}
+
 pub struct TokenService {
     key: SigningKey,
     user: String,
@@ -62,10 +71,10 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(config: &ServiceConfig) -> Result<TokenService, String> {
+    pub fn new(config: &ServiceConfig) -> Result<TokenService, ConfigError> {
         let der = base64::engine::general_purpose::STANDARD
             .decode(&config.signing_key)
-            .map_err(|e| format!("signing_key is not base64: {e}"))?;
+            .map_err(ConfigError::NotBase64)?;
         Ok(TokenService {
             key: SigningKey::from_pkcs8(&der)?,
             user: config.user.clone(),
@@ -176,7 +185,7 @@ impl TokenService {
                     ).to_string(),
                 }),
             },
-            Err(e) => error(500, "server_error", &e),
+            Err(e) => error(500, "server_error", &e.to_string()),
         }
     }
 }
@@ -219,7 +228,7 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
         .setup_context(|| format!("cannot read {}", config_path.display()))?;
     let config: ServiceConfig = serde_json::from_str(&text)
         .map_err(|e| DrillError::setup_from(config_path.display(), e))?;
-    let service = Arc::new(TokenService::new(&config).map_err(DrillError::setup)?);
+    let service = Arc::new(TokenService::new(&config).map_err(DrillError::setup_of)?);
     let tls = config.tls.as_deref().map(acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -350,6 +359,29 @@ mod tests {
     use crate::oci::token::{claims_of, SERVICE};
 
     const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn a_configuration_that_does_not_load_says_which_part() {
+        let config = |signing_key: &str| ServiceConfig {
+            listen: String::new(),
+            signing_key: signing_key.into(),
+            user: "drill".into(),
+            password_hash: String::new(),
+            tls: None,
+        };
+        let not_base64 = TokenService::new(&config("!")).err().unwrap();
+        assert!(matches!(not_base64, ConfigError::NotBase64(_)));
+        assert_eq!(
+            not_base64.to_string(),
+            "signing_key is not base64: Invalid symbol 33, offset 0."
+        );
+        let not_a_key = TokenService::new(&config("AAAA")).err().unwrap();
+        assert!(matches!(not_a_key, ConfigError::Key(SigningError::Key(_))));
+        assert_eq!(
+            not_a_key.to_string(),
+            "the signing key is not a PKCS#8 P-256 key: InvalidEncoding"
+        );
+    }
 
     fn service() -> (TokenService, String) {
         let password = "correct horse".to_string();
