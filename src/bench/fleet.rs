@@ -171,11 +171,12 @@ pub async fn measure(
         .map_err(|e| DrillError::setup_from("cannot start the fleet child", e))?;
     let after = engine.cpu_time(registry).await?;
     let outcome: WaveOutcome = serde_json::from_slice(&m.stdout).map_err(|e| {
-        DrillError::setup(format!(
+        let message = format!(
             "the fleet child of {hosts} hosts gave no result ({e}; exit {:?}): {}",
             m.code,
             String::from_utf8_lossy(&m.stderr).trim()
-        ))
+        );
+        DrillError::setup_citing(message, e)
     })?;
     let wall = outcome.wall_s.max(1e-6);
     let drill_cores = m.cpu.as_secs_f64() / wall;

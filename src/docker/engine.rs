@@ -122,14 +122,16 @@ impl Engine {
         };
         let docker = docker
             .map_err(|e| {
-                DrillError::setup(format!("cannot connect to the Docker engine: {e}; {hint}"))
+                let message = format!("cannot connect to the Docker engine: {e}; {hint}");
+                DrillError::setup_citing(message, e)
             })?
             .with_timeout(Duration::from_secs(120));
         match tokio::time::timeout(Duration::from_secs(10), docker.ping()).await {
             Ok(Ok(_)) => Ok(Engine { docker }),
-            Ok(Err(e)) => Err(DrillError::setup(format!(
-                "the Docker engine does not answer: {e}; {hint}"
-            ))),
+            Ok(Err(e)) => Err(DrillError::setup_citing(
+                format!("the Docker engine does not answer: {e}; {hint}"),
+                e,
+            )),
             Err(_) => Err(DrillError::setup(format!(
                 "the Docker engine did not answer within 10s; {hint}"
             ))),

@@ -449,9 +449,9 @@ fn shared_libraries(binary: &str) -> Result<Vec<String>, DrillError> {
         .arg(binary)
         .output()
         .map_err(|e| {
-            DrillError::setup(format!(
-                "cannot run ldd on {binary}: {e}; install the Debian package libc-bin"
-            ))
+            let message =
+                format!("cannot run ldd on {binary}: {e}; install the Debian package libc-bin");
+            DrillError::setup_citing(message, e)
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let static_binary = String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable")

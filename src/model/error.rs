@@ -116,6 +116,18 @@ impl DrillError {
         }
     }
 
+    /// A setup failure worded `message`, which cites `source` in its own place (a hint
+    /// after it, say); the source is kept.
+    pub fn setup_citing(
+        message: impl fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        DrillError::Setup {
+            message: message.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// A setup failure caused by `source`: `<what>: <source>`, the source kept.
     pub fn setup_from(
         what: impl fmt::Display,
@@ -162,6 +174,13 @@ mod tests {
         let cause = e.source().expect("the cause is kept");
         assert!(cause.downcast_ref::<std::io::Error>().is_some());
         assert!(DrillError::setup("plain").source().is_none());
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let cited = DrillError::setup_citing(format!("cannot run ldd: {io}; install libc-bin"), io);
+        assert_eq!(
+            cited.to_string(),
+            "cannot run ldd: no such file; install libc-bin"
+        );
+        assert!(cited.source().is_some());
     }
 
     #[test]

@@ -56,10 +56,13 @@ pub async fn warm(
         for image in upstream_images(plan).filter(pulled) {
             let outcome = oci::pull(&client, &through(proxy, entry_points), image, 3).await;
             if let Some(e) = outcome.error {
-                return Err(DrillError::setup(format!(
-                    "warming proxy {} with {image} failed: {e}; rerun with --keep and read `docker logs` of the proxy",
-                    proxy.name
-                )));
+                return Err(DrillError::setup_citing(
+                    format!(
+                        "warming proxy {} with {image} failed: {e}; rerun with --keep and read `docker logs` of the proxy",
+                        proxy.name
+                    ),
+                    e,
+                ));
             }
             journal.record(Event::ProxyWarmed {
                 proxy: proxy.name.clone(),

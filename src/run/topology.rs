@@ -297,14 +297,17 @@ async fn wait_token_service(
     loop {
         let last = match client.get(format!("{base}{TOKEN_PATH}")).send().await {
             Ok(_) => return Ok(()),
-            Err(e) => e.to_string(),
+            Err(e) => e,
         };
         if Instant::now() > deadline {
-            return Err(DrillError::setup(format!(
-                "token service {name} ({base}) did not answer within {}s (last error: {last}); \
-                 rerun with --keep and inspect it with `docker logs`",
-                READY_TIMEOUT.as_secs()
-            )));
+            return Err(DrillError::setup_citing(
+                format!(
+                    "token service {name} ({base}) did not answer within {}s (last error: {last}); \
+                     rerun with --keep and inspect it with `docker logs`",
+                    READY_TIMEOUT.as_secs()
+                ),
+                last,
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -530,11 +533,14 @@ pub async fn wait_ready(client: &oci::Client, region: &str, base: &str) -> Resul
             Err(e) => e,
         };
         if Instant::now() > deadline {
-            return Err(DrillError::setup(format!(
-                "region {region}'s entry point {base} did not answer /v2/ within {}s (last error: {last}); \
-                 rerun with --keep and inspect the containers with `docker logs`",
-                READY_TIMEOUT.as_secs()
-            )));
+            return Err(DrillError::setup_citing(
+                format!(
+                    "region {region}'s entry point {base} did not answer /v2/ within {}s (last error: {last}); \
+                     rerun with --keep and inspect the containers with `docker logs`",
+                    READY_TIMEOUT.as_secs()
+                ),
+                last,
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
