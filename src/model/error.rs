@@ -110,10 +110,15 @@ impl DrillError {
 
     /// A setup failure that is `source`, worded as it is.
     pub fn setup_of(source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        DrillError::Setup {
-            message: source.to_string(),
-            source: Some(Box::new(source)),
-        }
+        DrillError::setup_citing(source.to_string(), source)
+    }
+
+    /// A setup failure caused by `source`: `<what>: <source>`, the source kept.
+    pub fn setup_from(
+        what: impl fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        DrillError::setup_citing(format!("{what}: {source}"), source)
     }
 
     /// A setup failure worded `message`, which cites `source` in its own place (a hint
@@ -124,17 +129,6 @@ impl DrillError {
     ) -> Self {
         DrillError::Setup {
             message: message.to_string(),
-            source: Some(Box::new(source)),
-        }
-    }
-
-    /// A setup failure caused by `source`: `<what>: <source>`, the source kept.
-    pub fn setup_from(
-        what: impl fmt::Display,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        DrillError::Setup {
-            message: format!("{what}: {source}"),
             source: Some(Box::new(source)),
         }
     }
