@@ -17,6 +17,7 @@ mod bringup;
 mod fleet;
 mod pull;
 mod synthetic;
+mod tool;
 mod usage;
 
 pub use fleet::child as fleet_child;

@@ -83,10 +83,10 @@ pub fn render(
     let loaded = crate::journal::read(journal_path)?;
     let summary = summarize_against(&loaded.records, loaded.truncated, baseline);
     let files = write_all(dir, &summary).map_err(|e| {
-        crate::model::error::DrillError::setup(format!(
-            "cannot write the reports in {}: {e}",
-            dir.display()
-        ))
+        crate::model::error::DrillError::setup_from(
+            format!("cannot write the reports in {}", dir.display()),
+            e,
+        )
     })?;
     println!("{}", terminal(&summary));
     println!("{}", written(&files));

@@ -201,7 +201,7 @@ async fn outages_loop(
         let finished = engine.finished_at(name).await?;
         let at = |stamp: &str| -> Result<f64, DrillError> {
             let t = humantime::parse_rfc3339(stamp).map_err(|e| {
-                DrillError::setup(format!("the engine's time stamp {stamp:?}: {e}"))
+                DrillError::setup_from(format!("the engine's time stamp {stamp:?}"), e)
             })?;
             Ok(t.duration_since(wall0).unwrap_or_default().as_secs_f64())
         };

@@ -4,6 +4,7 @@
 //! timed to the same readiness.
 
 use super::median;
+use super::tool::ToolError;
 use crate::docker::compose::{self, COMPOSE_FILE};
 use crate::docker::engine::{free_loopback_port, Engine};
 use crate::docker::images::Images;
@@ -122,16 +123,13 @@ async fn compose_once(
     images: &Images,
     plan: &Plan,
     dir: &Path,
-) -> Result<(Duration, Duration), String> {
+) -> Result<(Duration, Duration), ToolError> {
     let mut ports = HashMap::new();
     for r in &plan.regions {
-        ports.insert(
-            r.name.clone(),
-            free_loopback_port().map_err(|e| e.to_string())?,
-        );
+        ports.insert(r.name.clone(), free_loopback_port()?);
     }
-    let project = compose::render(plan, images, &ports).map_err(|e| e.to_string())?;
-    compose::write(dir, &project).map_err(|e| e.to_string())?;
+    let project = compose::render(plan, images, &ports)?;
+    compose::write(dir, &project)?;
     let file = dir.join(COMPOSE_FILE);
     let compose = |args: &'static [&'static str]| {
         let file = file.clone();
@@ -147,16 +145,16 @@ async fn compose_once(
                     .output()
             })
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(ToolError::Task)?
+            .map_err(ToolError::Start)?;
             if out.status.success() {
                 Ok(())
             } else {
-                Err(format!(
+                Err(ToolError::Failed(format!(
                     "docker-compose {}: {}",
                     args.join(" "),
                     String::from_utf8_lossy(&out.stderr).trim()
-                ))
+                )))
             }
         }
     };
@@ -169,11 +167,9 @@ async fn compose_once(
             &crate::oci::Access::default(),
         );
         for (region, base) in &project.entry_points {
-            topology::wait_ready(&client, region, base)
-                .await
-                .map_err(|e| e.to_string())?;
+            topology::wait_ready(&client, region, base).await?;
         }
-        Ok::<(), String>(())
+        Ok::<(), ToolError>(())
     };
     let up = match up {
         Ok(()) => ready.await,

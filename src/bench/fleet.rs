@@ -121,7 +121,7 @@ pub async fn child(base: &str, image: &str, hosts: usize) -> Result<u8, DrillErr
 fn tempfile_dir() -> Result<std::path::PathBuf, DrillError> {
     let dir = std::env::temp_dir().join(format!("drill-bench-fleet-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
-        .map_err(|e| DrillError::setup(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| DrillError::setup_from(format!("cannot create {}", dir.display()), e))?;
     Ok(dir)
 }
 
@@ -160,22 +160,23 @@ pub async fn measure(
     hosts: usize,
 ) -> Result<FleetRun, DrillError> {
     let exe = std::env::current_exe()
-        .map_err(|e| DrillError::setup(format!("cannot find drill's own binary: {e}")))?;
+        .map_err(|e| DrillError::setup_from("cannot find drill's own binary", e))?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["bench-fleet", "--base", base, "--image", image, "--hosts"])
         .arg(hosts.to_string());
     let before = engine.cpu_time(registry).await?;
     let m = tokio::task::spawn_blocking(move || usage::measure(cmd))
         .await
-        .map_err(|e| DrillError::setup(format!("the fleet child failed: {e}")))?
-        .map_err(|e| DrillError::setup(format!("cannot start the fleet child: {e}")))?;
+        .map_err(|e| DrillError::setup_from("the fleet child failed", e))?
+        .map_err(|e| DrillError::setup_from("cannot start the fleet child", e))?;
     let after = engine.cpu_time(registry).await?;
     let outcome: WaveOutcome = serde_json::from_slice(&m.stdout).map_err(|e| {
-        DrillError::setup(format!(
+        let message = format!(
             "the fleet child of {hosts} hosts gave no result ({e}; exit {:?}): {}",
             m.code,
             String::from_utf8_lossy(&m.stderr).trim()
-        ))
+        );
+        DrillError::setup_citing(message, e)
     })?;
     let wall = outcome.wall_s.max(1e-6);
     let drill_cores = m.cpu.as_secs_f64() / wall;

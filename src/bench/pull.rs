@@ -5,6 +5,7 @@
 //! shared by all.
 
 use super::median;
+use super::tool::ToolError;
 use crate::docker::engine::{ContainerSpec, Engine};
 use crate::docker::images;
 use crate::fixtures::TestImage;
@@ -201,7 +202,7 @@ async fn start_containerd(setup: &Setup<'_>) -> Result<(), DrillError> {
             .await
         {
             Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(e) if Instant::now() > deadline => return Err(e.into()),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
@@ -214,7 +215,7 @@ async fn once(
     tool: Tool,
     img: &TestImage,
     run: usize,
-) -> Result<Duration, String> {
+) -> Result<Duration, ToolError> {
     let reference = format!("{}:{}", img.repository, img.tag);
     let base = format!("http://{}", setup.authority);
     let started = Instant::now();
@@ -235,7 +236,7 @@ async fn once(
                 .await
                 .error
             {
-                return Err(e);
+                return Err(e.into());
             }
         }
         Tool::Skopeo => {
@@ -248,12 +249,13 @@ async fn once(
                     .output()
             })
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(ToolError::Task)?
+            .map_err(ToolError::Start)?;
             let took = started.elapsed();
             let _ = std::fs::remove_dir_all(&dir);
             if !out.status.success() {
-                return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+                let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                return Err(ToolError::Failed(stderr));
             }
             return Ok(took);
         }
@@ -261,12 +263,8 @@ async fn once(
             let local = format!("{}/{reference}", setup.authority);
             let pulled = setup.engine.pull_image(&local, None).await;
             let took = started.elapsed();
-            setup
-                .engine
-                .remove_image(&local)
-                .await
-                .map_err(|e| e.to_string())?;
-            return pulled.map(|()| took);
+            setup.engine.remove_image(&local).await?;
+            return Ok(pulled.map(|()| took)?);
         }
         Tool::Ctr => {
             let name = containerd(setup);
@@ -290,7 +288,7 @@ async fn once(
                 .engine
                 .exec(&name, &cmd(&["ctr", "images", "rm", "--sync"]))
                 .await;
-            return pulled.map(|_| took).map_err(|e| e.to_string());
+            return Ok(pulled.map(|_| took)?);
         }
     }
     Ok(started.elapsed())
@@ -298,7 +296,7 @@ async fn once(
 
 /// The floor: the manifest, the config and every layer streamed and dropped, layers
 /// `PARALLEL` at a time, with no digest checked and nothing recorded.
-async fn raw_get(base: &str, img: &TestImage) -> Result<(), String> {
+async fn raw_get(base: &str, img: &TestImage) -> Result<(), ToolError> {
     let client = oci::client(
         Duration::from_secs(5),
         Duration::from_secs(300),
@@ -313,13 +311,14 @@ async fn raw_get(base: &str, img: &TestImage) -> Result<(), String> {
                 .header(ACCEPT, MANIFEST_ACCEPT)
                 .send()
                 .await
-                .map_err(|e| e.to_string())?;
-            if !resp.status().is_success() {
-                return Err(format!("{path}: HTTP {}", resp.status()));
+                .map_err(ToolError::Get)?;
+            let status = resp.status();
+            if !status.is_success() {
+                return Err(ToolError::Status { path, status });
             }
             let mut body = resp.bytes_stream();
-            while body.try_next().await.map_err(|e| e.to_string())?.is_some() {}
-            Ok::<(), String>(())
+            while body.try_next().await.map_err(ToolError::Get)?.is_some() {}
+            Ok::<(), ToolError>(())
         }
     };
     get(format!("/v2/{repo}/manifests/{}", img.tag)).await?;
@@ -329,7 +328,7 @@ async fn raw_get(base: &str, img: &TestImage) -> Result<(), String> {
         .iter()
         .map(|l| get(format!("/v2/{repo}/blobs/{}", l.digest)))
         .collect();
-    let results: Vec<Result<(), String>> = futures_util::stream::iter(layers)
+    let results: Vec<Result<(), ToolError>> = futures_util::stream::iter(layers)
         .buffer_unordered(PARALLEL)
         .collect()
         .await;

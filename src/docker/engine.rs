@@ -3,7 +3,7 @@
 
 use crate::docker::host::EngineAddr;
 use crate::model::credentials::Credentials;
-use crate::model::error::{DrillError, EngineError, Refusal, SetupContext};
+use crate::model::error::{DrillError, EngineError, ExecError, Refusal, SetupContext};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
@@ -72,15 +72,28 @@ trait EngineContext<T> {
 
 impl<T> EngineContext<T> for Result<T, bollard::errors::Error> {
     fn engine_context(self, what: impl FnOnce() -> String) -> Result<T, DrillError> {
-        self.map_err(|e| {
-            EngineError {
-                what: what(),
-                refusal: refusal(&e),
-                source: Box::new(e),
-            }
-            .into()
-        })
+        self.map_err(|e| engine_error(e, what()).into())
     }
+}
+
+fn engine_error(e: bollard::errors::Error, what: String) -> EngineError {
+    EngineError {
+        what,
+        refusal: refusal(&e),
+        source: Box::new(e),
+    }
+}
+
+/// Why the engine could not pull an image into its own store.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    /// The request to the engine failed.
+    #[error("{0}")]
+    Engine(#[from] bollard::errors::Error),
+    /// The engine tried and failed: its own words (a Go client's, naming the registry's
+    /// answer).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// The engine says why it refused only in words: this is the one place drill reads
@@ -109,15 +122,17 @@ impl Engine {
         };
         let docker = docker
             .map_err(|e| {
-                DrillError::Setup(format!("cannot connect to the Docker engine: {e}; {hint}"))
+                let message = format!("cannot connect to the Docker engine: {e}; {hint}");
+                DrillError::setup_citing(message, e)
             })?
             .with_timeout(Duration::from_secs(120));
         match tokio::time::timeout(Duration::from_secs(10), docker.ping()).await {
             Ok(Ok(_)) => Ok(Engine { docker }),
-            Ok(Err(e)) => Err(DrillError::Setup(format!(
-                "the Docker engine does not answer: {e}; {hint}"
-            ))),
-            Err(_) => Err(DrillError::Setup(format!(
+            Ok(Err(e)) => Err(DrillError::setup_citing(
+                format!("the Docker engine does not answer: {e}; {hint}"),
+                e,
+            )),
+            Err(_) => Err(DrillError::setup(format!(
                 "the Docker engine did not answer within 10s; {hint}"
             ))),
         }
@@ -396,7 +411,7 @@ impl Engine {
     }
 
     /// Runs a command in a container; fails with its output unless it exits 0.
-    pub async fn exec(&self, container: &str, cmd: &[String]) -> Result<String, DrillError> {
+    pub async fn exec(&self, container: &str, cmd: &[String]) -> Result<String, ExecError> {
         let what = || format!("`{}` in {container}", cmd.join(" "));
         let exec = self
             .docker
@@ -410,7 +425,7 @@ impl Engine {
                 },
             )
             .await
-            .engine_context(|| format!("cannot run {}", what()))?;
+            .map_err(|e| engine_error(e, format!("cannot run {}", what())))?;
         let mut output = String::new();
         if let StartExecResults::Attached {
             output: mut stream, ..
@@ -418,7 +433,7 @@ impl Engine {
             .docker
             .start_exec(&exec.id, None)
             .await
-            .engine_context(|| format!("cannot run {}", what()))?
+            .map_err(|e| engine_error(e, format!("cannot run {}", what())))?
         {
             while let Some(Ok(chunk)) = stream.next().await {
                 output.push_str(&chunk.to_string());
@@ -428,28 +443,27 @@ impl Engine {
             .docker
             .inspect_exec(&exec.id)
             .await
-            .engine_context(|| format!("cannot inspect {}", what()))?
+            .map_err(|e| engine_error(e, format!("cannot inspect {}", what())))?
             .exit_code;
         if code == Some(0) {
             Ok(output)
         } else {
-            let code = code.map_or("no exit code".to_string(), |c| format!("exit code {c}"));
-            Err(DrillError::Setup(format!(
-                "{} failed ({code}): {}",
-                what(),
-                output.trim()
-            )))
+            Err(ExecError::Failed {
+                command: what(),
+                code,
+                output,
+            })
         }
     }
 
     /// Pulls `reference` (`host:port/repo:tag`) into the engine's own image store, as a
-    /// `docker pull` would. Fails with the engine's error text. `credentials` travel in
-    /// this request's `X-Registry-Auth` header only: the engine does not store them.
+    /// `docker pull` would. `credentials` travel in this request's `X-Registry-Auth`
+    /// header only: the engine does not store them.
     pub async fn pull_image(
         &self,
         reference: &str,
         credentials: Option<&Credentials>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PullError> {
         let options = CreateImageOptionsBuilder::default()
             .from_image(reference)
             .build();
@@ -464,10 +478,10 @@ impl Engine {
             match item {
                 Ok(info) => {
                     if let Some(e) = info.error_detail.and_then(|d| d.message) {
-                        return Err(e);
+                        return Err(PullError::Failed(e));
                     }
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
@@ -485,9 +499,10 @@ impl Engine {
             )
             .await
         {
-            Err(e) if !is_not_found(&e) => Err(DrillError::Setup(format!(
-                "cannot remove image {reference}: {e}"
-            ))),
+            Err(e) if !is_not_found(&e) => Err(DrillError::setup_from(
+                format!("cannot remove image {reference}"),
+                e,
+            )),
             _ => Ok(()),
         }
     }
@@ -576,9 +591,10 @@ impl Engine {
             .v(true)
             .build();
         match self.docker.remove_container(container, Some(options)).await {
-            Err(e) if !is_not_found(&e) => Err(DrillError::Setup(format!(
-                "cannot remove container {container}: {e}"
-            ))),
+            Err(e) if !is_not_found(&e) => Err(DrillError::setup_from(
+                format!("cannot remove container {container}"),
+                e,
+            )),
             _ => Ok(()),
         }
     }

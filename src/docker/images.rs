@@ -433,7 +433,7 @@ fn collect(recipe: &Recipe) -> Result<RootFs, DrillError> {
     let mut libraries = std::collections::BTreeSet::new();
     for (host_bin, image_bin, package) in &recipe.binaries {
         if !Path::new(host_bin).exists() {
-            return Err(DrillError::Setup(format!(
+            return Err(DrillError::setup(format!(
                 "{host_bin} is missing: drill builds its {} image from it. Install the Debian package: apt-get install {package}",
                 recipe.name
             )));
@@ -531,9 +531,9 @@ fn shared_libraries(binary: &str) -> Result<Vec<String>, DrillError> {
         .arg(binary)
         .output()
         .map_err(|e| {
-            DrillError::Setup(format!(
-                "cannot run ldd on {binary}: {e}; install the Debian package libc-bin"
-            ))
+            let message =
+                format!("cannot run ldd on {binary}: {e}; install the Debian package libc-bin");
+            DrillError::setup_citing(message, e)
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let static_binary = String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable")
@@ -542,7 +542,7 @@ fn shared_libraries(binary: &str) -> Result<Vec<String>, DrillError> {
         return Ok(Vec::new());
     }
     if !out.status.success() {
-        return Err(DrillError::Setup(format!(
+        return Err(DrillError::setup(format!(
             "ldd {binary} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));

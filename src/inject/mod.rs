@@ -117,28 +117,18 @@ impl std::fmt::Display for Overlap {
 }
 
 /// Why a fault asked for was not wholly injected.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     /// Nothing was done: it overlaps an active fault.
+    #[error(
+        "refused, nothing was done: {0}. Heal #{id} first (`drill heal {id}`) or wait until it ends",
+        id = .0.active.id
+    )]
     Refused(Overlap),
-    /// Acting failed part-way; what was done is undone at its heal.
-    Partly(String),
-}
-
-impl std::fmt::Display for InjectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InjectError::Refused(o) => write!(
-                f,
-                "refused, nothing was done: {o}. Heal #{} first (`drill heal {}`) or wait until it ends",
-                o.active.id, o.active.id
-            ),
-            InjectError::Partly(e) => write!(
-                f,
-                "only partly injected ({e}); what was done is undone when it is healed"
-            ),
-        }
-    }
+    /// Acting failed part-way (the engine refused, a command failed); what was done is
+    /// undone at its heal.
+    #[error("only partly injected ({0}); what was done is undone when it is healed")]
+    Partly(#[source] DrillError),
 }
 
 /// The containers two faults both act on, in `new`'s order.
@@ -196,7 +186,7 @@ impl FaultBook {
         inj: &Injector,
         fault: &FaultPlan,
         journal: &Journal,
-    ) -> Result<(), String> {
+    ) -> Result<(), InjectError> {
         // Sidecars are started before the instant is recorded, so it marks the moment the
         // fault is done to the target, not drill's preparation.
         let done = match inj.prepare(fault).await {
@@ -219,7 +209,7 @@ impl FaultBook {
             let mut book = self.active.lock().expect("fault book lock");
             book.retain(|a| a.fault.id != fault.id);
         }
-        done.map_err(|e| e.to_string())
+        done.map_err(InjectError::Partly)
     }
 
     /// Heals one fault if it is still active. Returns false when the heal failed.
@@ -325,7 +315,7 @@ where
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(DrillError::Setup(errors.join("; ")))
+        Err(DrillError::setup(errors.join("; ")))
     }
 }
 
@@ -375,7 +365,7 @@ impl Injector {
                 let df = e.exec(keeper, &faults::fill_command(f.id)).await?;
                 match faults::df_available_kib(&df) {
                     Some(0) => Ok(()),
-                    left => Err(DrillError::Setup(format!(
+                    left => Err(DrillError::setup(format!(
                         "fill-disk: the storage volume still has room after filling ({left:?} KiB free): {df}"
                     ))),
                 }
@@ -498,7 +488,8 @@ impl Injector {
         self.engine.start(&name).await?;
         let result = self.engine.exec(&name, &cmd).await;
         self.engine.remove_container(&name).await?;
-        result.map(|_| ())
+        result?;
+        Ok(())
     }
 
     async fn undo(&self, undo: &Undo) -> Vec<String> {
@@ -520,7 +511,7 @@ impl Injector {
                 Some(upstream) => gate::switch(e, upstream, GateMode::Pass).await,
                 None => Ok(()),
             },
-            Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()),
+            Undo::Unfill(keeper, rm) => e.exec(keeper, rm).await.map(|_| ()).map_err(Into::into),
             Undo::Reattach(cs) => on_all(cs, |c| e.attach(&self.network, c)).await,
             Undo::Sidecars(list) => {
                 let mut errors = Vec::new();
@@ -594,7 +585,7 @@ impl Injector {
                 (None, None) => Some(LatencyVia::Netem),
                 (None, Some(_)) if on_lb => Some(LatencyVia::Proxy),
                 (_, Some(why)) => {
-                    return Err(DrillError::Setup(format!(
+                    return Err(DrillError::setup(format!(
                         "fault #{} (latency on {}) needs netem, but this kernel cannot add latency: the netem qdisc is missing ({why}). \
                          Target a load balancer (<region>-lb) so drill can use its delaying proxy, or run on a kernel with sch_netem",
                         f.id, f.target
@@ -660,12 +651,12 @@ impl Injector {
                 let (scheme, authority) = direct.split_once("://").unwrap_or(("http", direct));
                 let upstream: std::net::SocketAddr = authority
                     .parse()
-                    .map_err(|e| DrillError::setup(format!("entry point {direct}: {e}")))?;
+                    .map_err(|e| DrillError::setup_from(format!("entry point {direct}"), e))?;
                 let proxy = DelayProxy::start(upstream).await.map_err(|e| {
-                    DrillError::setup(format!(
-                        "cannot start the delaying proxy for {}: {e}",
-                        region.name
-                    ))
+                    DrillError::setup_from(
+                        format!("cannot start the delaying proxy for {}", region.name),
+                        e,
+                    )
                 })?;
                 entry_points.insert(region.name.clone(), format!("{scheme}://{}", proxy.addr));
                 self.proxies
@@ -701,6 +692,33 @@ timeline:
   - { at: 4s, fault: restart, target: eu-a-1 }
   - { at: 5s, fault: zone-outage, target: eu-b, for: 5s }
 "#;
+
+    #[test]
+    fn why_a_fault_was_not_injected_reads_as_the_game_day_shows_it() {
+        use std::error::Error;
+        let refused = InjectError::Refused(Overlap {
+            active: ActiveFault {
+                id: 2,
+                kind: FaultKind::ZoneOutage,
+                target: "eu-a".into(),
+                manual: true,
+            },
+            shared: vec!["drill-x-eu-a-1".into()],
+        });
+        assert_eq!(
+            refused.to_string(),
+            "refused, nothing was done: it would act on drill-x-eu-a-1, which fault #2 zone-outage eu-a (manual) holds, \
+             and the heal of one would undo the other. Heal #2 first (`drill heal 2`) or wait until it ends"
+        );
+        let partly = InjectError::Partly(DrillError::setup(
+            "no delaying proxy runs in front of eu-lb",
+        ));
+        assert_eq!(
+            partly.to_string(),
+            "only partly injected (no delaying proxy runs in front of eu-lb); what was done is undone when it is healed"
+        );
+        assert!(partly.source().is_some());
+    }
 
     #[tokio::test]
     async fn a_fault_on_containers_an_active_fault_holds_is_refused_and_recorded() {

@@ -581,7 +581,7 @@ impl JournalWriter {
     pub async fn finish(self) -> Result<(), DrillError> {
         match self.task.await {
             Ok(r) => r.setup_context(|| "cannot write the journal".to_string()),
-            Err(e) => Err(DrillError::setup(format!("the journal writer failed: {e}"))),
+            Err(e) => Err(DrillError::setup_from("the journal writer failed", e)),
         }
     }
 }

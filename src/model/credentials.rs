@@ -53,7 +53,7 @@ impl Credentials {
     /// One htpasswd line with a bcrypt hash in the `$2y$` form distribution reads.
     pub fn htpasswd_line(&self) -> Result<String, DrillError> {
         let hash = bcrypt::hash_with_result(&self.password, BCRYPT_COST)
-            .map_err(|e| DrillError::setup(format!("cannot hash the run's password: {e}")))?
+            .map_err(|e| DrillError::setup_from("cannot hash the run's password", e))?
             .format_for_version(bcrypt::Version::TwoY);
         Ok(format!("{}:{hash}\n", self.user))
     }

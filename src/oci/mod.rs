@@ -3,10 +3,11 @@
 //! digest verified and each request falling back through the host's mirrors in order
 //! (containerd hosts.toml semantics: any error or status above 399 moves on to the next).
 
+mod error;
 pub mod token;
 
 use crate::fixtures::{split_reference, Blob, TestImage, OCI_MANIFEST};
-use crate::journal::{MirrorMove, MoveReason, Phase, PhaseKind};
+use crate::journal::{MirrorMove, Phase, PhaseKind};
 use crate::model::credentials::Credentials;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
@@ -18,6 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 use token::Challenge;
+
+use error::closed_before_answer;
+pub use error::{MirrorsFailed, OciError};
 
 /// Everything a pull accepts, as containerd sends it. distribution 2.8 answers
 /// MANIFEST_UNKNOWN for an OCI manifest unless the OCI type is listed.
@@ -47,11 +51,11 @@ pub struct Access {
 }
 
 impl Access {
-    pub fn new(ca_pem: Option<&str>, credentials: Option<Credentials>) -> Result<Access, String> {
+    pub fn new(ca_pem: Option<&str>, credentials: Option<Credentials>) -> Result<Access, OciError> {
         let ca = ca_pem
             .map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()))
             .transpose()
-            .map_err(|e| format!("the run's CA certificate does not parse: {e}"))?;
+            .map_err(OciError::Ca)?;
         Ok(Access {
             ca,
             credentials,
@@ -93,20 +97,6 @@ impl std::fmt::Debug for Client {
             .field("credentials", &self.credentials)
             .field("tokens held", &self.tokens.lock().map_or(0, |t| t.len()))
             .finish()
-    }
-}
-
-/// Why a request got no response.
-#[derive(Debug)]
-pub enum SendError {
-    Http(reqwest::Error),
-    /// No token from the token service: it did not answer, or refused.
-    Token(String),
-}
-
-impl From<reqwest::Error> for SendError {
-    fn from(e: reqwest::Error) -> SendError {
-        SendError::Http(e)
     }
 }
 
@@ -178,16 +168,18 @@ impl Client {
 
     /// Sends a request as it is built, answering no challenge: what probes and token
     /// fetches send. Returns why nothing answered, if so.
-    async fn send_as_is(&self, req: RequestBuilder) -> Result<Response, String> {
-        let req = req.build().map_err(describe)?;
-        self.execute(req).await.map_err(describe)
+    async fn send_as_is(&self, req: RequestBuilder) -> Result<Response, OciError> {
+        let req = req.build().map_err(OciError::Request)?;
+        self.execute(req).await.map_err(OciError::Request)
     }
 
     /// Sends a request, answering one authentication challenge with the credentials.
-    async fn send(&self, req: RequestBuilder) -> Result<Response, SendError> {
-        let mut req = req.build()?;
+    /// Fails with [`OciError::Request`] or, when a token was wanted and none came,
+    /// [`OciError::NoToken`].
+    async fn send(&self, req: RequestBuilder) -> Result<Response, OciError> {
+        let mut req = req.build().map_err(OciError::Request)?;
         let Some(creds) = &self.credentials else {
-            return Ok(self.execute(req).await?);
+            return self.execute(req).await.map_err(OciError::Request);
         };
         let key = token_key(&req);
         let held = self.tokens.lock().expect("not poisoned").get(&key).cloned();
@@ -197,7 +189,7 @@ impl Client {
             set_authorization(&mut req, &creds.basic_header());
         }
         let again = req.try_clone();
-        let resp = self.execute(req).await?;
+        let resp = self.execute(req).await.map_err(OciError::Request)?;
         let Some(mut again) = again.filter(|_| resp.status() == StatusCode::UNAUTHORIZED) else {
             return Ok(resp);
         };
@@ -213,44 +205,55 @@ impl Client {
         let _ = resp.bytes().await;
         // A held token that is refused has expired: ask for a new one.
         if let Some(challenge) = challenge {
-            let token = self.fetch_token(&challenge, creds).await?;
+            let token = self
+                .fetch_token(&challenge, creds)
+                .await
+                .map_err(|e| OciError::NoToken(Box::new(e)))?;
             self.tokens
                 .lock()
                 .expect("not poisoned")
                 .insert(key, token.clone());
             set_authorization(&mut again, &format!("Bearer {token}"));
-            return Ok(self.execute(again).await?);
+            return self.execute(again).await.map_err(OciError::Request);
         }
         self.challenged.store(true, Ordering::Relaxed);
         set_authorization(&mut again, &creds.basic_header());
-        Ok(self.execute(again).await?)
+        self.execute(again).await.map_err(OciError::Request)
     }
 
     /// Trades `creds` for a token at the challenge's realm (`GET` with basic
     /// credentials, as the Docker engine does), reached through its published port.
+    /// Fails with why no token came.
     async fn fetch_token(
         &self,
         challenge: &Challenge,
         creds: &Credentials,
-    ) -> Result<String, SendError> {
-        let (status, body) = self
-            .ask_token(challenge, creds)
-            .await
-            .map_err(SendError::Token)?;
+    ) -> Result<String, OciError> {
+        let (url, status, body) = self.ask_token(challenge, creds).await?;
         if !status.is_success() {
-            return Err(SendError::Token(format!("HTTP {}", status.as_u16())));
+            return Err(OciError::Status {
+                url,
+                status,
+                code: None,
+            });
         }
-        token_from(&body).ok_or_else(|| SendError::Token("its answer holds no token".into()))
+        token_from(&body).ok_or(OciError::TokenMissing)
     }
 
-    /// Asks the challenge's realm for a token with `creds`: its status and body.
+    /// Asks the challenge's realm for a token with `creds`: the URL asked, the status
+    /// and the body.
     async fn ask_token(
         &self,
         challenge: &Challenge,
         creds: &Credentials,
-    ) -> Result<(StatusCode, Bytes), String> {
-        let mut url = reqwest::Url::parse(&reachable(&challenge.realm, &self.realms))
-            .map_err(|e| format!("realm {}: {e}", challenge.realm))?;
+    ) -> Result<(String, StatusCode, Bytes), OciError> {
+        let mut url =
+            reqwest::Url::parse(&reachable(&challenge.realm, &self.realms)).map_err(|source| {
+                OciError::Realm {
+                    realm: challenge.realm.clone(),
+                    source,
+                }
+            })?;
         {
             let mut query = url.query_pairs_mut();
             for (name, value) in [("service", &challenge.service), ("scope", &challenge.scope)] {
@@ -259,13 +262,15 @@ impl Client {
                 }
             }
         }
+        let asked = url.to_string();
         let req = self
             .http
             .get(url)
             .header(AUTHORIZATION, creds.basic_header());
         let resp = self.send_as_is(req).await?;
         let status = resp.status();
-        Ok((status, resp.bytes().await.map_err(describe)?))
+        let body = resp.bytes().await.map_err(OciError::Request)?;
+        Ok((asked, status, body))
     }
 }
 
@@ -336,31 +341,14 @@ fn challenges(resp: &Response) -> impl Iterator<Item = &str> {
 }
 
 /// What one pull did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct PullOutcome {
-    pub error: Option<String>,
+    pub error: Option<OciError>,
     pub phases: Vec<Phase>,
     /// Requests that failed on one mirror and moved on to the next, with why.
     pub moves: Vec<MirrorMove>,
     /// Requests answered with an HTTP error, by mirror and status (`"429"`: JSON keys).
     pub http_errors: BTreeMap<String, BTreeMap<String, u32>>,
-}
-
-/// Why one request to one mirror failed: the reason, and the words of the pull's error.
-#[derive(Debug)]
-struct Failure {
-    reason: MoveReason,
-    text: String,
-}
-
-impl Failure {
-    fn of(e: impl Into<SendError>) -> Failure {
-        let e = e.into();
-        Failure {
-            reason: reason(&e),
-            text: describe(e),
-        }
-    }
 }
 
 impl PullOutcome {
@@ -403,7 +391,7 @@ async fn pull_into(
     reference: &str,
     parallel: usize,
     out: &mut PullOutcome,
-) -> Result<(), String> {
+) -> Result<(), OciError> {
     // `repository@sha256:...` pulls by digest: the manifest must hash to it.
     let (repo, tag, expect) = match reference.split_once('@') {
         Some((repo, digest)) => (repo, digest, Expect::Digest(digest)),
@@ -420,12 +408,15 @@ async fn pull_into(
         out,
     )
     .await?;
-    let mut doc: serde_json::Value = serde_json::from_slice(&manifest)
-        .map_err(|e| format!("manifest of {reference} is not JSON: {e}"))?;
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&manifest).map_err(|source| OciError::NotJson {
+            what: format!("manifest of {reference}"),
+            source,
+        })?;
     if doc.get("manifests").is_some() {
         // An index: take the linux/amd64 entry, as a host on this machine would.
-        let digest = platform_manifest(&doc)
-            .ok_or_else(|| format!("index of {reference} has no linux/amd64 manifest"))?;
+        let digest =
+            platform_manifest(&doc).ok_or_else(|| OciError::NoPlatform(reference.to_string()))?;
         let m = fetch(
             pull,
             &format!("/v2/{repo}/manifests/{digest}"),
@@ -434,12 +425,14 @@ async fn pull_into(
             out,
         )
         .await?;
-        doc = serde_json::from_slice(&m)
-            .map_err(|e| format!("manifest {digest} is not JSON: {e}"))?;
+        doc = serde_json::from_slice(&m).map_err(|source| OciError::NotJson {
+            what: format!("manifest {digest}"),
+            source,
+        })?;
     }
     let config = doc["config"]["digest"]
         .as_str()
-        .ok_or_else(|| format!("manifest of {reference} has no config"))?;
+        .ok_or_else(|| OciError::NoConfig(reference.to_string()))?;
     fetch(
         pull,
         &format!("/v2/{repo}/blobs/{config}"),
@@ -461,7 +454,7 @@ async fn pull_into(
         .iter()
         .map(|digest| fetch_layer(*pull, format!("/v2/{repo}/blobs/{digest}"), digest.clone()))
         .collect();
-    let results: Vec<Result<PullOutcome, String>> = futures_util::stream::iter(fetches)
+    let results: Vec<Result<PullOutcome, OciError>> = futures_util::stream::iter(fetches)
         .buffer_unordered(parallel.max(1))
         .collect()
         .await;
@@ -479,7 +472,11 @@ async fn pull_into(
     Ok(())
 }
 
-async fn fetch_layer(pull: Pull<'_>, path: String, digest: String) -> Result<PullOutcome, String> {
+async fn fetch_layer(
+    pull: Pull<'_>,
+    path: String,
+    digest: String,
+) -> Result<PullOutcome, OciError> {
     let mut part = PullOutcome::default();
     fetch(
         &pull,
@@ -519,8 +516,8 @@ async fn fetch(
     expect: Expect<'_>,
     kind: PhaseKind,
     out: &mut PullOutcome,
-) -> Result<Bytes, String> {
-    let mut errors = Vec::new();
+) -> Result<Bytes, OciError> {
+    let mut failures = Vec::new();
     for (i, mirror) in pull.mirrors.iter().enumerate() {
         let failure = match fetch_one(pull.client, mirror, path, expect, kind).await {
             Ok((phase, body)) => {
@@ -529,24 +526,28 @@ async fn fetch(
             }
             Err(failure) => failure,
         };
-        if let MoveReason::Status(status) = failure.reason {
+        if let OciError::Status { status, .. } = &failure {
             *out.http_errors
                 .entry(mirror.region.clone())
                 .or_default()
-                .entry(status.to_string())
+                .entry(status.as_u16().to_string())
                 .or_default() += 1;
         }
-        errors.push(format!("{}: {}", mirror.region, failure.text));
         if i + 1 < pull.mirrors.len() {
             out.moves.push(MirrorMove {
                 mirror: mirror.region.clone(),
                 phase: Some(kind),
                 after_us: Some(pull.started.elapsed().as_micros() as u64),
-                reason: failure.reason,
+                reason: failure.move_reason(),
             });
         }
+        failures.push((mirror.region.clone(), failure));
     }
-    Err(format!("{} {path}: {}", kind.name(), errors.join("; ")))
+    Err(OciError::Mirrors(MirrorsFailed {
+        kind,
+        path: path.to_string(),
+        failures,
+    }))
 }
 
 async fn fetch_one(
@@ -555,18 +556,18 @@ async fn fetch_one(
     path: &str,
     expect: Expect<'_>,
     kind: PhaseKind,
-) -> Result<(Phase, Bytes), Failure> {
+) -> Result<(Phase, Bytes), OciError> {
     let started = Instant::now();
-    let resp = send_get(client, &format!("{}{path}", mirror.base), kind)
-        .await
-        .map_err(Failure::of)?;
+    let url = format!("{}{path}", mirror.base);
+    let resp = send_get(client, &url, kind).await?;
     let ttfb = started.elapsed();
     let status = resp.status();
     if !status.is_success() {
         let body = resp.text().await.unwrap_or_default();
-        return Err(Failure {
-            reason: MoveReason::Status(status.as_u16()),
-            text: format!("HTTP {}{}", status.as_u16(), registry_error(&body)),
+        return Err(OciError::Status {
+            url,
+            status,
+            code: registry_error(&body),
         });
     }
     let header_digest = resp
@@ -579,7 +580,7 @@ async fn fetch_one(
     let mut body = BytesMut::new();
     let mut bytes = 0u64;
     let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.try_next().await.map_err(Failure::of)? {
+    while let Some(chunk) = stream.try_next().await.map_err(OciError::Request)? {
         hasher.update(&chunk);
         bytes += chunk.len() as u64;
         if keep {
@@ -591,12 +592,9 @@ async fn fetch_one(
         Expect::Digest(d) => Some(d.to_string()),
         Expect::Tag => header_digest,
     };
-    if let Some(w) = &wanted {
-        if *w != actual {
-            return Err(Failure {
-                reason: MoveReason::DigestMismatch,
-                text: format!("digest mismatch: expected {w}, got {actual}"),
-            });
+    if let Some(expected) = wanted {
+        if expected != actual {
+            return Err(OciError::DigestMismatch { expected, actual });
         }
     }
     Ok((
@@ -613,7 +611,7 @@ async fn fetch_one(
 }
 
 /// Sends a GET for one phase of a pull.
-async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, SendError> {
+async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Response, OciError> {
     let mut req = client.get(url.to_string());
     if kind == PhaseKind::Manifest {
         req = req.header(ACCEPT, MANIFEST_ACCEPT);
@@ -621,106 +619,15 @@ async fn send_get(client: &Client, url: &str, kind: PhaseKind) -> Result<Respons
     client.send(req).await
 }
 
-/// Whether a request failed because the server closed or reset its connection before
-/// any answer, the way a reused idle connection fails when the server has just let it go.
-fn closed_before_answer(e: &reqwest::Error) -> bool {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
-    if e.is_timeout() || e.is_connect() {
-        return false;
-    }
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if s.downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_incomplete_message)
-            || s.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| matches!(io.kind(), ConnectionReset | BrokenPipe))
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
-}
-
-/// Why a request got no answer, as the journal types it.
-fn reason(e: &SendError) -> MoveReason {
-    let e = match e {
-        SendError::Http(e) => e,
-        SendError::Token(_) => return MoveReason::NoToken,
-    };
-    if e.is_timeout() {
-        MoveReason::Timeout
-    } else if e.is_connect() {
-        match io_error(e).map(std::io::Error::kind) {
-            Some(std::io::ErrorKind::ConnectionRefused) => MoveReason::Refused,
-            _ => MoveReason::Unreachable,
-        }
-    } else if e.is_body() || e.is_decode() {
-        MoveReason::BodyLost
-    } else if closed_before_answer(e) {
-        MoveReason::Reset
-    } else {
-        MoveReason::Other(root_cause(e))
-    }
-}
-
-/// A short reason for a failed request, without reqwest's nested detail.
-fn describe(e: impl Into<SendError>) -> String {
-    let e = match e.into() {
-        SendError::Http(e) => e,
-        SendError::Token(why) => return format!("no token from the token service: {why}"),
-    };
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        match io_error(&e) {
-            Some(io) => format!(
-                "cannot connect: {}",
-                io.kind().to_string().replace('_', " ")
-            ),
-            None => "cannot connect".into(),
-        }
-    } else if e.is_body() || e.is_decode() {
-        "connection lost while reading the body".into()
-    } else {
-        root_cause(&e)
-    }
-}
-
-/// The innermost error of a chain: reqwest's own message repeats the URL; the root
-/// cause says what happened.
-fn root_cause(e: &reqwest::Error) -> String {
-    let mut cause = e.to_string();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        cause = s.to_string();
-        source = s.source();
-    }
-    cause
-}
-
-/// The I/O error under a request's failure, if there is one.
-fn io_error(e: &reqwest::Error) -> Option<&std::io::Error> {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io);
-        }
-        source = s.source();
-    }
-    None
-}
-
 /// The first `errors[].code` of a registry error body, if any.
-fn registry_error(body: &str) -> String {
+fn registry_error(body: &str) -> Option<String> {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v["errors"][0]["code"].as_str().map(|c| format!(" {c}")))
-        .unwrap_or_default()
+        .and_then(|v| v["errors"][0]["code"].as_str().map(String::from))
 }
 
 /// Pushes an image to one registry: blobs (skipping those it has), then the manifest.
-pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), String> {
+pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), OciError> {
     let repo = &image.repository;
     for blob in std::iter::once(&image.config).chain(&image.layers) {
         let head = client
@@ -729,8 +636,7 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
                     .http
                     .head(format!("{base}/v2/{repo}/blobs/{}", blob.digest)),
             )
-            .await
-            .map_err(describe)?;
+            .await?;
         if head.status() != StatusCode::OK {
             upload(client, base, repo, blob).await?;
         }
@@ -740,7 +646,7 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
         .put(format!("{base}/v2/{repo}/manifests/{}", image.tag))
         .header(CONTENT_TYPE, OCI_MANIFEST)
         .body(image.manifest.data.clone());
-    let put = client.send(put).await.map_err(describe)?;
+    let put = client.send(put).await?;
     expect(put, StatusCode::CREATED, || {
         format!("manifest of {repo}:{} refused", image.tag)
     })
@@ -750,11 +656,10 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
 
 /// Uploads one blob in a single request (`POST` an upload, `PUT` it with its digest).
 /// The registry writes it to storage even when it holds that blob already.
-pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Result<(), String> {
+pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Result<(), OciError> {
     let start = client
         .send(client.http.post(format!("{base}/v2/{repo}/blobs/uploads/")))
-        .await
-        .map_err(describe)?;
+        .await?;
     let start = expect(start, StatusCode::ACCEPTED, || {
         format!("upload of {} refused", blob.digest)
     })
@@ -763,7 +668,7 @@ pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Res
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or("the registry gave no upload location")?;
+        .ok_or(OciError::NoLocation)?;
     let mut url = if location.starts_with('/') {
         format!("{base}{location}")
     } else {
@@ -776,7 +681,7 @@ pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Res
         .put(url)
         .header(CONTENT_TYPE, "application/octet-stream")
         .body(blob.data.clone());
-    let put = client.send(put).await.map_err(describe)?;
+    let put = client.send(put).await?;
     expect(put, StatusCode::CREATED, || {
         format!("upload of {} failed", blob.digest)
     })
@@ -790,24 +695,25 @@ pub async fn fetch_image(
     client: &Client,
     base: &str,
     reference: &str,
-) -> Result<TestImage, String> {
+) -> Result<TestImage, OciError> {
     let (repo, tag) = split_reference(reference);
     let get = |path: String, accept: bool| async move {
         let mut req = client.get(format!("{base}{path}"));
         if accept {
             req = req.header(ACCEPT, MANIFEST_ACCEPT);
         }
-        let resp = expect(
-            client.send(req).await.map_err(describe)?,
-            StatusCode::OK,
-            || format!("GET {path}"),
-        )
+        let resp = expect(client.send(req).await?, StatusCode::OK, || {
+            format!("GET {path}")
+        })
         .await?;
-        resp.bytes().await.map_err(describe)
+        resp.bytes().await.map_err(OciError::Request)
     };
     let manifest = Blob::new(get(format!("/v2/{repo}/manifests/{tag}"), true).await?);
-    let doc: serde_json::Value = serde_json::from_slice(&manifest.data)
-        .map_err(|e| format!("manifest of {reference} is not JSON: {e}"))?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&manifest.data).map_err(|source| OciError::NotJson {
+            what: format!("manifest of {reference}"),
+            source,
+        })?;
     let wanted: Vec<&str> = std::iter::once(&doc["config"])
         .chain(doc["layers"].as_array().into_iter().flatten())
         .filter_map(|d| d["digest"].as_str())
@@ -816,15 +722,16 @@ pub async fn fetch_image(
     for digest in wanted {
         let blob = Blob::new(get(format!("/v2/{repo}/blobs/{digest}"), false).await?);
         if blob.digest != digest {
-            return Err(format!(
-                "blob {digest} of {reference} hashes to {}",
-                blob.digest
-            ));
+            return Err(OciError::BlobMismatch {
+                digest: digest.to_string(),
+                reference: reference.to_string(),
+                actual: blob.digest,
+            });
         }
         blobs.push(blob);
     }
     if blobs.is_empty() {
-        return Err(format!("manifest of {reference} has no config"));
+        return Err(OciError::NoConfig(reference.to_string()));
     }
     let config = blobs.remove(0);
     Ok(TestImage {
@@ -859,38 +766,46 @@ async fn expect(
     resp: reqwest::Response,
     wanted: StatusCode,
     what: impl FnOnce() -> String,
-) -> Result<reqwest::Response, String> {
+) -> Result<reqwest::Response, OciError> {
     if resp.status() == wanted {
         return Ok(resp);
     }
     let status = resp.status();
     let code = registry_error(&resp.text().await.unwrap_or_default());
-    Err(format!("{}: HTTP {status}{code}", what()))
+    Err(OciError::Refused {
+        what: what(),
+        status,
+        code,
+    })
 }
 
 /// `GET /v2/` on an entry point: the availability probe. Returns the error, if any.
-pub async fn probe(client: &Client, base: &str) -> Result<(), String> {
-    let resp = client
-        .send(client.get(format!("{base}/v2/")))
-        .await
-        .map_err(describe)?;
-    if resp.status().is_success() {
+pub async fn probe(client: &Client, base: &str) -> Result<(), OciError> {
+    let url = format!("{base}/v2/");
+    let resp = client.send(client.get(url.clone())).await?;
+    let status = resp.status();
+    if status.is_success() {
         // Drain the tiny body so the connection can be reused.
         let _ = resp.bytes().await;
         Ok(())
     } else {
-        Err(format!("HTTP {}", resp.status().as_u16()))
+        Err(OciError::Status {
+            url,
+            status,
+            code: None,
+        })
     }
 }
 
 /// Asks a token service for a token with the client's credentials (no scope): the
 /// availability probe of a token service. Returns the error, if any.
-pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
-    let mut req = client.http.get(format!(
+pub async fn token_probe(client: &Client, base: &str) -> Result<(), OciError> {
+    let url = format!(
         "{base}{}?service={}",
         crate::model::wire::TOKEN_PATH,
         token::SERVICE
-    ));
+    );
+    let mut req = client.http.get(&url);
     if let Some(c) = &client.credentials {
         req = req.header(AUTHORIZATION, c.basic_header());
     }
@@ -900,7 +815,11 @@ pub async fn token_probe(client: &Client, base: &str) -> Result<(), String> {
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("HTTP {}", status.as_u16()))
+        Err(OciError::Status {
+            url,
+            status,
+            code: None,
+        })
     }
 }
 
@@ -921,7 +840,7 @@ pub async fn auth_probe(
     base: &str,
     reference: &str,
     intrusion: Intrusion<'_>,
-) -> Result<u16, String> {
+) -> Result<u16, OciError> {
     let (repo, tag) = split_reference(reference);
     let url = format!("{base}/v2/{repo}/manifests/{tag}");
     let attempt = |authorization: Option<String>| {
@@ -934,7 +853,7 @@ pub async fn auth_probe(
             let status = resp.status().as_u16();
             let challenge = bearer_challenge(&resp);
             let _ = resp.bytes().await;
-            Ok::<_, String>((status, challenge))
+            Ok::<_, OciError>((status, challenge))
         }
     };
     let (status, challenge) = match intrusion {
@@ -948,28 +867,28 @@ pub async fn auth_probe(
     else {
         return Ok(status);
     };
-    let (token_status, body) = client
+    let token_service = |e| OciError::TokenService(Box::new(e));
+    let (url, token_status, body) = client
         .ask_token(&challenge, wrong)
         .await
-        .map_err(|e| format!("token service: {e}"))?;
+        .map_err(token_service)?;
     match (token_status.as_u16(), token_from(&body)) {
         (200..=299, Some(token)) => Ok(attempt(Some(format!("Bearer {token}"))).await?.0),
         // The token service's refusal is the entry point's.
         (401 | 403, _) => Ok(token_status.as_u16()),
-        (status, _) => Err(format!(
-            "token service: HTTP {status}{}",
-            if token_status.is_success() {
-                " without a token"
-            } else {
-                ""
-            }
-        )),
+        (200..=299, None) => Err(token_service(OciError::TokenlessAnswer(token_status))),
+        _ => Err(token_service(OciError::Status {
+            url,
+            status: token_status,
+            code: None,
+        })),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::MoveReason;
     use std::sync::atomic::AtomicUsize;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
@@ -1046,7 +965,7 @@ mod tests {
         let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config).await;
-            let (phase, body) = got.unwrap_or_else(|e| panic!("request {round}: {}", e.text));
+            let (phase, body) = got.unwrap_or_else(|e| panic!("request {round}: {e}"));
             assert_eq!(&body[..], b"ok");
             assert_eq!(phase.endpoint, "eu");
         }
@@ -1059,19 +978,19 @@ mod tests {
         let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = probe(&client, &mirror.base).await;
-            assert_eq!(got, Ok(()), "availability probe {round}");
+            assert!(got.is_ok(), "availability probe {round}: {got:?}");
         }
         let (addr, _) = closing_after_one().await;
         let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = auth_probe(&client, &mirror.base, "team/app:1", Intrusion::Anonymous).await;
-            assert_eq!(got, Ok(200), "auth probe {round}");
+            assert_eq!(got.ok(), Some(200), "auth probe {round}");
         }
         let (addr, _) = closing_after_one().await;
         let (client, mirror) = client_of(addr);
         for round in 0..2 {
             let got = token_probe(&client, &mirror.base).await;
-            assert_eq!(got, Ok(()), "token service probe {round}");
+            assert!(got.is_ok(), "token service probe {round}: {got:?}");
         }
     }
 
@@ -1086,9 +1005,11 @@ mod tests {
             &Access::default(),
         );
         let base = format!("http://{addr}");
-        assert_eq!(probe(&client, &base).await, Ok(()));
+        probe(&client, &base).await.unwrap();
         let started = Instant::now();
-        assert_eq!(probe(&client, &base).await, Err("timed out".into()));
+        let err = probe(&client, &base).await.unwrap_err();
+        assert_eq!(err.move_reason(), MoveReason::Timeout);
+        assert_eq!(err.to_string(), "timed out");
         let took = started.elapsed();
         assert!(took < Duration::from_millis(1300), "{took:?}");
         assert_eq!(requests.load(Ordering::SeqCst), 3);
@@ -1260,8 +1181,7 @@ mod tests {
             )
             .await;
             assert_eq!(
-                &got.unwrap_or_else(|e| panic!("request {round}: {}", e.text))
-                    .1[..],
+                &got.unwrap_or_else(|e| panic!("request {round}: {e}")).1[..],
                 b"ok"
             );
             assert_eq!(
@@ -1308,11 +1228,11 @@ mod tests {
         .await
         .unwrap_err();
         assert!(
-            err.text
+            err.to_string()
                 .starts_with("no token from the token service: cannot connect"),
             "{err:?}"
         );
-        assert_eq!(err.reason, MoveReason::NoToken);
+        assert_eq!(err.move_reason(), MoveReason::NoToken);
         server.abort();
     }
 
@@ -1325,8 +1245,8 @@ mod tests {
         let err = fetch_one(&client, &mirror, "/v2/", Expect::Tag, PhaseKind::Config)
             .await
             .unwrap_err();
-        assert!(err.text.starts_with("cannot connect"), "{err:?}");
-        assert_eq!(err.reason, MoveReason::Refused);
+        assert!(err.to_string().starts_with("cannot connect"), "{err:?}");
+        assert_eq!(err.move_reason(), MoveReason::Refused);
     }
 
     /// A server answering every request with `answer`, and the mirror named `name` it is.
@@ -1410,6 +1330,6 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(out.moves.len(), 1, "{err}");
-        assert!(err.contains("eu-proxy: HTTP 503"), "{err}");
+        assert!(err.to_string().contains("eu-proxy: HTTP 503"), "{err}");
     }
 }

@@ -66,6 +66,21 @@ fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Why a token could not be made. ring's errors say only what they are (it is built
+/// without `std`, so they are no `std::error::Error` to keep as a source).
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    /// The key given is not a PKCS#8 P-256 key.
+    #[error("the signing key is not a PKCS#8 P-256 key: {0}")]
+    Key(ring::error::KeyRejected),
+    /// ring could not sign.
+    #[error("cannot sign the token")]
+    Sign,
+    /// No key could be generated (for a forged token).
+    #[error("{0}")]
+    Generate(#[source] rcgen::Error),
+}
+
 /// A token signing key: ECDSA P-256, and its key ID.
 pub struct SigningKey {
     pair: EcdsaKeyPair,
@@ -74,10 +89,10 @@ pub struct SigningKey {
 
 impl SigningKey {
     /// From a PKCS#8 document (DER), as rcgen serializes a P-256 key pair.
-    pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, String> {
+    pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, SigningError> {
         let rng = ring::rand::SystemRandom::new();
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
-            .map_err(|e| format!("the signing key is not a PKCS#8 P-256 key: {e}"))?;
+            .map_err(SigningError::Key)?;
         let spki = [&P256_SPKI_PREFIX[..], pair.public_key().as_ref()].concat();
         Ok(SigningKey {
             key_id: libtrust_key_id(&spki),
@@ -87,7 +102,7 @@ impl SigningKey {
 
     /// A signed token: `header.claims.signature`, each base64url without padding, the
     /// signature the fixed 64-byte `r || s` that JWS ES256 wants.
-    pub fn sign(&self, claims: &Claims) -> Result<String, String> {
+    pub fn sign(&self, claims: &Claims) -> Result<String, SigningError> {
         let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "kid": self.key_id});
         let signing_input = format!(
             "{}.{}",
@@ -98,7 +113,7 @@ impl SigningKey {
         let signature = self
             .pair
             .sign(&rng, signing_input.as_bytes())
-            .map_err(|_| "cannot sign the token".to_string())?;
+            .map_err(|_| SigningError::Sign)?;
         Ok(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature.as_ref())
@@ -150,8 +165,8 @@ impl Claims {
 /// audience, pull on `repository`, valid from `now` for `valid_s`), signed with a key
 /// generated here and trusted by nobody. A registry that serves it does not check
 /// signatures.
-pub fn forge(repository: &str, now: u64, valid_s: u64) -> Result<String, String> {
-    let pair = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+pub fn forge(repository: &str, now: u64, valid_s: u64) -> Result<String, SigningError> {
+    let pair = rcgen::KeyPair::generate().map_err(SigningError::Generate)?;
     let key = SigningKey::from_pkcs8(&pair.serialize_der())?;
     let access = vec![Access {
         kind: "repository".into(),

@@ -11,6 +11,7 @@ use crate::journal::{
     PullRecord,
 };
 use crate::model::credentials::Credentials;
+use crate::model::error::ExecError;
 use crate::oci::{self, Access, Intrusion, Mirror};
 use crate::plan::HostPlan;
 use crate::run::guardrails::Guardrail;
@@ -317,7 +318,7 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
         HostClient::Native(mirrors) => {
             let outcome = oci::pull(native, mirrors, image, ctx.host.parallel_layers).await;
             Attempt {
-                error: outcome.error,
+                error: outcome.error.map(|e| e.to_string()),
                 moves: outcome.moves,
                 phases: outcome.phases,
                 http_errors: outcome.http_errors,
@@ -352,11 +353,13 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
                 .collect();
             let (output, error) = match ctx.engine.exec(container, &cmd).await {
                 Ok(out) => (out, None),
-                Err(e) => {
-                    let text = ctr_failure(&e.to_string(), creds);
-                    let last = ctr_error(&text);
-                    (text, Some(last))
+                // What ctr wrote says why, and which mirrors it moved on from.
+                Err(ExecError::Failed { output, .. }) => {
+                    let output = ctr_failure(&output, creds);
+                    let last = ctr_error(&output);
+                    (output, Some(last))
                 }
+                Err(e) => (String::new(), Some(ctr_failure(&e.to_string(), creds))),
             };
             Attempt {
                 error,
@@ -385,7 +388,9 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
                             mirror: region.clone(),
                             phase: None,
                             after_us: Some(started.elapsed().as_micros() as u64),
-                            reason: client_reason(&e),
+                            // Both the engine's refusal and bollard's error are
+                            // the engine's words on the registry's answer.
+                            reason: client_reason(&e.to_string()),
                         });
                         errors.push(format!("{region}: {e}"));
                     }
@@ -487,7 +492,7 @@ fn http_status_in(text: &str) -> Option<u16> {
 }
 
 /// A failed `ctr` exec's text without the password: the engine's error repeats the
-/// command line, `--user` included.
+/// command line, `--user` included, and ctr may echo what it was given.
 fn ctr_failure(text: &str, creds: Option<&Credentials>) -> String {
     let secrets: Vec<String> = creds.iter().map(|c| c.password().to_string()).collect();
     crate::journal::redact(text, &secrets)
@@ -602,7 +607,7 @@ pub fn spawn_probes(
                         region,
                         ok: result.is_ok(),
                         latency_us: started.elapsed().as_micros() as u64,
-                        error: result.err(),
+                        error: result.err().map(|e| e.to_string()),
                     },
                 );
             }
@@ -647,7 +652,7 @@ pub fn spawn_probes(
                             claim,
                             status: answer.as_ref().ok().copied(),
                             served: matches!(answer, Ok(200..=299)),
-                            error: answer.err(),
+                            error: answer.err().map(|e| e.to_string()),
                         },
                     );
                 }

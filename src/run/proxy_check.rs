@@ -56,10 +56,13 @@ pub async fn warm(
         for image in upstream_images(plan).filter(pulled) {
             let outcome = oci::pull(&client, &through(proxy, entry_points), image, 3).await;
             if let Some(e) = outcome.error {
-                return Err(DrillError::Setup(format!(
-                    "warming proxy {} with {image} failed: {e}; rerun with --keep and read `docker logs` of the proxy",
-                    proxy.name
-                )));
+                return Err(DrillError::setup_citing(
+                    format!(
+                        "warming proxy {} with {image} failed: {e}; rerun with --keep and read `docker logs` of the proxy",
+                        proxy.name
+                    ),
+                    e,
+                ));
             }
             journal.record(Event::ProxyWarmed {
                 proxy: proxy.name.clone(),
@@ -119,7 +122,7 @@ pub async fn check(
                     by,
                     ok: outcome.ok(),
                     duration_us,
-                    error: outcome.error,
+                    error: outcome.error.map(|e| e.to_string()),
                     // The second statistics read counts itself.
                     upstream_requests: before
                         .zip(after)

@@ -42,7 +42,7 @@ pub fn spawn(
                     region,
                     ok: result.is_ok(),
                     latency_us: started.elapsed().as_micros() as u64,
-                    error: result.err(),
+                    error: result.err().map(|e| e.to_string()),
                 },
             );
         }

@@ -5,7 +5,7 @@
 
 use crate::fixtures::{self, TestImage};
 use crate::journal::{Event, Journal, PushOrigin};
-use crate::oci;
+use crate::oci::{self, OciError};
 use crate::plan::{ImagePlan, Plan};
 use crate::scenario::{ImageSource, Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,6 +21,27 @@ pub const CANARY_REPOSITORY: &str = "drill/canary";
 /// so canaries a region never gets do not flood it.
 const VISIBILITY_POLL: Duration = Duration::from_millis(100);
 const VISIBILITY_POLL_MAX: Duration = Duration::from_secs(1);
+
+/// Why the replicator did not copy a write to a region.
+#[derive(Debug, thiserror::Error)]
+enum CopyError {
+    /// The primary's tag resolves to another digest than the one last pushed.
+    #[error("{primary} serves {served} for the tag, not the {pushed} pushed")]
+    TagMoved {
+        primary: String,
+        served: String,
+        pushed: String,
+    },
+    /// The image could not be read from the primary (once for every region lacking it).
+    #[error("reading from {primary}: {source}")]
+    Read {
+        primary: String,
+        #[source]
+        source: Arc<OciError>,
+    },
+    #[error(transparent)]
+    Push(OciError),
+}
 
 /// One write: the digest last pushed to a tag, and the regions that acknowledged it.
 #[derive(Debug, Clone)]
@@ -134,15 +155,23 @@ impl Replicator {
             if lacking.is_empty() {
                 continue;
             }
-            let image = oci::fetch_image(&client, source, &w.reference).await;
+            let image = oci::fetch_image(&client, source, &w.reference)
+                .await
+                .map_err(Arc::new);
             for region in lacking {
                 let result = match &image {
-                    Ok(img) if img.manifest.digest != w.digest => Err(format!(
-                        "{primary} serves {} for the tag, not the {} pushed",
-                        img.manifest.digest, w.digest
-                    )),
-                    Ok(img) => oci::push(&client, &self.entry_points[region], img).await,
-                    Err(e) => Err(format!("reading from {primary}: {e}")),
+                    Ok(img) if img.manifest.digest != w.digest => Err(CopyError::TagMoved {
+                        primary: primary.clone(),
+                        served: img.manifest.digest.clone(),
+                        pushed: w.digest.clone(),
+                    }),
+                    Ok(img) => oci::push(&client, &self.entry_points[region], img)
+                        .await
+                        .map_err(CopyError::Push),
+                    Err(e) => Err(CopyError::Read {
+                        primary: primary.clone(),
+                        source: e.clone(),
+                    }),
                 };
                 self.record_push(
                     &w.reference,
@@ -165,7 +194,7 @@ impl Replicator {
         digest: &str,
         region: &str,
         origin: PushOrigin,
-        result: &Result<(), String>,
+        result: &Result<(), impl std::fmt::Display>,
     ) {
         if result.is_ok() {
             self.ledger.acknowledged(reference, digest, region);
@@ -176,7 +205,7 @@ impl Replicator {
             region: region.to_string(),
             origin,
             ok: result.is_ok(),
-            error: result.as_ref().err().cloned(),
+            error: result.as_ref().err().map(ToString::to_string),
         });
     }
 

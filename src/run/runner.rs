@@ -245,11 +245,11 @@ pub async fn run_plan(
     } else {
         teardown(&engine, &plan.run_id).await
     };
-    if let Err(DrillError::Setup(msg)) = &result {
-        return Err(DrillError::Setup(format!(
-            "{msg}\n(what was recorded is in {})",
-            dir.display()
-        )));
+    if let Err(DrillError::Setup { message, source }) = result {
+        return Err(DrillError::Setup {
+            message: format!("{message}\n(what was recorded is in {})", dir.display()),
+            source,
+        });
     }
 
     let summary = report::render(&journal_path, &dir, opts.baseline.as_ref())?;
@@ -315,7 +315,7 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
         dir = out.join(format!("{}-{stamp}-{}", plan.scenario, plan.run_id));
     }
     std::fs::create_dir_all(&dir).map_err(|e| {
-        DrillError::Setup(format!(
+        DrillError::setup(format!(
             "cannot create the run folder {}: {e}",
             dir.display()
         ))
@@ -358,7 +358,7 @@ async fn execute(
         // The run starts from a replicated state; the canaries measure the lag after.
         let failed = replication.replicate_once().await;
         if !failed.is_empty() {
-            return Err(DrillError::Setup(format!(
+            return Err(DrillError::setup(format!(
                 "replicating the seeded images failed: {}",
                 failed.join("; ")
             )));
@@ -585,7 +585,7 @@ fn auth_probes(
         // for its signature, never its age.
         let valid = crate::model::limits::MAX_US / 1_000_000;
         let token = crate::oci::token::forge(repository, crate::oci::token::unix_now(), valid)
-            .map_err(|e| DrillError::setup(format!("cannot forge the intruder's token: {e}")))?;
+            .map_err(|e| DrillError::setup_from("cannot forge the intruder's token", e))?;
         Some((token, token_regions))
     };
     Ok(Some(hosts::AuthProbes {
@@ -667,10 +667,10 @@ async fn seed(
             .map(move |home| async move {
                 let base = &live.entry_points[&home];
                 oci::push(client, base, img).await.map_err(|e| {
-                    DrillError::Setup(format!(
-                        "seeding {}:{} into {home} failed: {e}",
-                        img.repository, img.tag
-                    ))
+                    DrillError::setup_from(
+                        format!("seeding {}:{} into {home} failed", img.repository, img.tag),
+                        e,
+                    )
                 })?;
                 let reference = format!("{}:{}", img.repository, img.tag);
                 ledger.acknowledged(&reference, &img.manifest.digest, &home);
@@ -728,7 +728,7 @@ async fn verify(live: &Live, ledger: &Ledger, journal: &Journal) {
                 .find(|p| p.phase == PhaseKind::Manifest)
                 .map(|p| p.digest.as_str());
             // The tag must still resolve to the manifest drill pushed, not just to a valid one.
-            let (violation, error) = match (served, outcome.error) {
+            let (violation, error) = match (served, outcome.error.map(|e| e.to_string())) {
                 (Some(d), _) if d != w.digest => (
                     Some(ViolationKind::TagMoved),
                     Some(format!("tag now points to {d}, pushed {}", w.digest)),

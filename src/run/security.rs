@@ -58,7 +58,7 @@ impl Material {
         let mut m = Material::default();
         if plan.tls {
             let (ca_pem, server_pem) = certificates(plan)
-                .map_err(|e| DrillError::setup(format!("cannot generate certificates: {e}")))?;
+                .map_err(|e| DrillError::setup_from("cannot generate certificates", e))?;
             m.ca_pem = Some(ca_pem);
             m.server_pem = server_pem;
         }
@@ -68,9 +68,10 @@ impl Material {
             m.credentials = Some(c);
         }
         if plan.regions.iter().any(|r| r.auth == AuthKind::Token) {
-            m.token = Some(token_key(plan).map_err(|e| {
-                DrillError::setup(format!("cannot generate the token signing key: {e}"))
-            })?);
+            m.token =
+                Some(token_key(plan).map_err(|e| {
+                    DrillError::setup_from("cannot generate the token signing key", e)
+                })?);
         }
         Ok(m)
     }

@@ -240,11 +240,11 @@ fn spawn_fault(
     let f = f.clone();
     tasks.spawn(async move {
         let injected = faults.inject(&injector, &f, &journal).await;
-        if let Err(e) = &injected {
+        if let Err(InjectError::Partly(e)) = &injected {
             eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
         }
         if let Some(reply) = reply {
-            let _ = reply.send(injected.map_err(InjectError::Partly));
+            let _ = reply.send(injected);
         }
         if f.kind().is_instant() {
             return;

@@ -8,7 +8,7 @@
 //! is the HTTP(S) server around it.
 
 use crate::model::error::{DrillError, SetupContext};
-use crate::oci::token::{self, Access, Claims, SigningKey};
+use crate::oci::token::{self, Access, Claims, SigningError, SigningKey};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
@@ -55,6 +55,15 @@ pub struct Reply {
     pub body: serde_json::Value,
 }
 
+/// Why a token service's configuration does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("signing_key is not base64: {0}")]
+    NotBase64(#[source] base64::DecodeError),
+    #[error(transparent)]
+    Key(#[from] SigningError),
+}
+
 pub struct TokenService {
     key: SigningKey,
     user: String,
@@ -62,10 +71,10 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(config: &ServiceConfig) -> Result<TokenService, String> {
+    pub fn new(config: &ServiceConfig) -> Result<TokenService, ConfigError> {
         let der = base64::engine::general_purpose::STANDARD
             .decode(&config.signing_key)
-            .map_err(|e| format!("signing_key is not base64: {e}"))?;
+            .map_err(ConfigError::NotBase64)?;
         Ok(TokenService {
             key: SigningKey::from_pkcs8(&der)?,
             user: config.user.clone(),
@@ -176,7 +185,7 @@ impl TokenService {
                     ).to_string(),
                 }),
             },
-            Err(e) => error(500, "server_error", &e),
+            Err(e) => error(500, "server_error", &e.to_string()),
         }
     }
 }
@@ -218,8 +227,8 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
     let text = std::fs::read_to_string(config_path)
         .setup_context(|| format!("cannot read {}", config_path.display()))?;
     let config: ServiceConfig = serde_json::from_str(&text)
-        .map_err(|e| DrillError::setup(format!("{}: {e}", config_path.display())))?;
-    let service = Arc::new(TokenService::new(&config).map_err(DrillError::setup)?);
+        .map_err(|e| DrillError::setup_from(config_path.display(), e))?;
+    let service = Arc::new(TokenService::new(&config).map_err(DrillError::setup_of)?);
     let tls = config.tls.as_deref().map(acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -265,21 +274,21 @@ pub async fn serve(config_path: &std::path::Path) -> Result<u8, DrillError> {
 fn acceptor(pem: &str) -> Result<tokio_rustls::TlsAcceptor, DrillError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let bad = |e: &dyn std::fmt::Display| {
-        DrillError::setup(format!("the token service's TLS certificate or key: {e}"))
-    };
+    fn bad(e: impl std::error::Error + Send + Sync + 'static) -> DrillError {
+        DrillError::setup_from("the token service's TLS certificate or key", e)
+    }
     let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(&e))?;
-    let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| bad(&e))?;
+        .map_err(bad)?;
+    let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(bad)?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| bad(&e))?
+    .map_err(bad)?
     .with_no_client_auth()
     .with_single_cert(certs, key)
-    .map_err(|e| bad(&e))?;
+    .map_err(bad)?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -350,6 +359,29 @@ mod tests {
     use crate::oci::token::{claims_of, SERVICE};
 
     const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn a_configuration_that_does_not_load_says_which_part() {
+        let config = |signing_key: &str| ServiceConfig {
+            listen: String::new(),
+            signing_key: signing_key.into(),
+            user: "drill".into(),
+            password_hash: String::new(),
+            tls: None,
+        };
+        let not_base64 = TokenService::new(&config("!")).err().unwrap();
+        assert!(matches!(not_base64, ConfigError::NotBase64(_)));
+        assert_eq!(
+            not_base64.to_string(),
+            "signing_key is not base64: Invalid symbol 33, offset 0."
+        );
+        let not_a_key = TokenService::new(&config("AAAA")).err().unwrap();
+        assert!(matches!(not_a_key, ConfigError::Key(SigningError::Key(_))));
+        assert_eq!(
+            not_a_key.to_string(),
+            "the signing key is not a PKCS#8 P-256 key: InvalidEncoding"
+        );
+    }
 
     fn service() -> (TokenService, String) {
         let password = "correct horse".to_string();

@@ -75,7 +75,7 @@ pub async fn up(
 ) -> Result<Live, DrillError> {
     let run = &plan.run_id;
     let mut access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
-        .map_err(DrillError::Setup)?;
+        .map_err(DrillError::setup_of)?;
     engine.create_network(&plan.network, run).await?;
     for r in &plan.regions {
         let Some((bytes, keeper)) = &r.storage else {
@@ -272,7 +272,7 @@ async fn token_services_up(
                     Duration::from_secs(1),
                     Duration::from_secs(2),
                     &oci::Access::new(material.ca_pem.as_deref(), None)
-                        .map_err(DrillError::Setup)?,
+                        .map_err(DrillError::setup_of)?,
                 ),
             )
             .await?;
@@ -299,14 +299,17 @@ async fn wait_token_service(
     loop {
         let last = match client.get(format!("{base}{TOKEN_PATH}")).send().await {
             Ok(_) => return Ok(()),
-            Err(e) => e.to_string(),
+            Err(e) => e,
         };
         if Instant::now() > deadline {
-            return Err(DrillError::Setup(format!(
-                "token service {name} ({base}) did not answer within {}s (last error: {last}); \
-                 rerun with --keep and inspect it with `docker logs`",
-                READY_TIMEOUT.as_secs()
-            )));
+            return Err(DrillError::setup_citing(
+                format!(
+                    "token service {name} ({base}) did not answer within {}s (last error: {last}); \
+                     rerun with --keep and inspect it with `docker logs`",
+                    READY_TIMEOUT.as_secs()
+                ),
+                last,
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -504,10 +507,13 @@ async fn containerd_hosts_up(
                 match engine.exec(&name, &cmd).await {
                     Ok(_) => return Ok(()),
                     Err(e) if Instant::now() > deadline => {
-                        return Err(DrillError::Setup(format!(
-                            "containerd host {name} did not answer within {}s: {e}",
-                            READY_TIMEOUT.as_secs()
-                        )))
+                        return Err(DrillError::setup_from(
+                            format!(
+                                "containerd host {name} did not answer within {}s",
+                                READY_TIMEOUT.as_secs()
+                            ),
+                            e,
+                        ))
                     }
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
@@ -557,7 +563,7 @@ async fn exited(engine: &Engine, (container, kind): (&String, &str)) -> DrillErr
         .rev()
         .map(|(_, l)| l.as_str())
         .collect();
-    DrillError::Setup(format!(
+    DrillError::setup(format!(
         "load balancer {container} ({kind}) exited as it started; it logged:\n  {}\n\
          `drill plan --compose DIR` writes its configuration for a look",
         last.join("\n  ")
@@ -573,11 +579,14 @@ pub async fn wait_ready(client: &oci::Client, region: &str, base: &str) -> Resul
             Err(e) => e,
         };
         if Instant::now() > deadline {
-            return Err(DrillError::Setup(format!(
-                "region {region}'s entry point {base} did not answer /v2/ within {}s (last error: {last}); \
-                 rerun with --keep and inspect the containers with `docker logs`",
-                READY_TIMEOUT.as_secs()
-            )));
+            return Err(DrillError::setup_citing(
+                format!(
+                    "region {region}'s entry point {base} did not answer /v2/ within {}s (last error: {last}); \
+                     rerun with --keep and inspect the containers with `docker logs`",
+                    READY_TIMEOUT.as_secs()
+                ),
+                last,
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
