@@ -36,7 +36,11 @@ impl Balancer {
 
     /// Where the configuration goes inside the container.
     pub fn config_path(&self) -> &'static str {
-        config_path(self.kind)
+        match self.kind {
+            LoadBalancerKind::Haproxy => HAPROXY_CONFIG_PATH,
+            LoadBalancerKind::Nginx => NGINX_CONFIG_PATH,
+            LoadBalancerKind::Caddy => CADDY_CONFIG_PATH,
+        }
     }
 
     /// The container's environment: Caddy keeps its data and autosaved configuration
@@ -51,24 +55,11 @@ impl Balancer {
     /// Where the certificate and key go with TLS: one PEM file holding both, which all
     /// three read (haproxy's `crt`, nginx's `ssl_certificate` and `_key`, Caddy's `tls`).
     pub fn cert_path(&self) -> &'static str {
-        cert_path(self.kind)
-    }
-}
-
-/// Where a load balancer of `kind` reads its configuration.
-pub const fn config_path(kind: LoadBalancerKind) -> &'static str {
-    match kind {
-        LoadBalancerKind::Haproxy => HAPROXY_CONFIG_PATH,
-        LoadBalancerKind::Nginx => NGINX_CONFIG_PATH,
-        LoadBalancerKind::Caddy => CADDY_CONFIG_PATH,
-    }
-}
-
-const fn cert_path(kind: LoadBalancerKind) -> &'static str {
-    match kind {
-        LoadBalancerKind::Haproxy => HAPROXY_CERT_PATH,
-        LoadBalancerKind::Nginx => "/etc/nginx/drill.pem",
-        LoadBalancerKind::Caddy => "/etc/caddy/drill.pem",
+        match self.kind {
+            LoadBalancerKind::Haproxy => HAPROXY_CERT_PATH,
+            LoadBalancerKind::Nginx => NGINX_CERT_PATH,
+            LoadBalancerKind::Caddy => CADDY_CERT_PATH,
+        }
     }
 }
 
@@ -76,6 +67,8 @@ pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 pub const NGINX_CONFIG_PATH: &str = "/etc/nginx/nginx.conf";
 pub const CADDY_CONFIG_PATH: &str = "/etc/caddy/Caddyfile";
 const HAPROXY_CERT_PATH: &str = "/usr/local/etc/haproxy/drill.pem";
+const NGINX_CERT_PATH: &str = "/etc/nginx/drill.pem";
+const CADDY_CERT_PATH: &str = "/etc/caddy/drill.pem";
 
 /// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
 /// at run time (`resolvers`), so a node that dies or comes back with a new address is
@@ -150,7 +143,7 @@ fn nginx_config(nodes: &[NodePlan], tls: bool) -> String {
         );
     }
     let (listen, proto) = if tls {
-        let pem = cert_path(LoadBalancerKind::Nginx);
+        let pem = NGINX_CERT_PATH;
         (
             format!(
                 "5000 ssl;\n        ssl_certificate {pem};\n        ssl_certificate_key {pem};"
@@ -212,7 +205,7 @@ fn caddy_config(nodes: &[NodePlan], tls: bool) -> String {
         .map(|n| format!("{}:{REGISTRY_PORT}", n.container))
         .collect();
     let (tls_line, proto_line) = if tls {
-        let pem = cert_path(LoadBalancerKind::Caddy);
+        let pem = CADDY_CERT_PATH;
         (
             format!("\n    tls {pem} {pem}"),
             "\n        header_up X-Forwarded-Proto https",
