@@ -188,15 +188,18 @@ impl Client {
         } else if self.challenged.load(Ordering::Relaxed) {
             set_authorization(&mut req, &creds.basic_header());
         }
+        // Whether this request carried the credentials, not whether another did: requests
+        // sent side by side before the first challenge all go without them.
+        let sent_basic = held.is_none() && req.headers().contains_key(AUTHORIZATION);
         let again = req.try_clone();
         let resp = self.execute(req).await.map_err(OciError::Request)?;
         let Some(mut again) = again.filter(|_| resp.status() == StatusCode::UNAUTHORIZED) else {
             return Ok(resp);
         };
         let challenge = bearer_challenge(&resp);
-        let basic = challenge.is_none()
-            && basic_challenge(&resp)
-            && !self.challenged.load(Ordering::Relaxed);
+        // A 401 without a challenge still asks for credentials: some registries
+        // (container-registry) challenge only at `/v2/`, where a client pings first.
+        let basic = challenge.is_none() && !sent_basic;
         if challenge.is_none() && !basic {
             // Credentials already sent and refused: that is the answer.
             return Ok(resp);
@@ -321,11 +324,6 @@ fn reachable(realm: &str, realms: &HashMap<String, String>) -> String {
         Some(base) => format!("{base}{path}"),
         None => realm.to_string(),
     }
-}
-
-/// Whether a 401 asks for basic credentials.
-fn basic_challenge(resp: &Response) -> bool {
-    challenges(resp).any(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
 }
 
 /// The bearer challenge of a 401, if it made one.
