@@ -11,7 +11,9 @@ use crate::journal::{MirrorMove, Phase, PhaseKind};
 use crate::model::credentials::Credentials;
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, Request, RequestBuilder, Response, StatusCode};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -652,39 +654,58 @@ pub async fn push(client: &Client, base: &str, image: &TestImage) -> Result<(), 
     Ok(())
 }
 
-/// Uploads one blob in a single request (`POST` an upload, `PUT` it with its digest).
-/// The registry writes it to storage even when it holds that blob already.
+/// Uploads one blob: `POST` an upload, `PATCH` the bytes into it as one chunk, `PUT`
+/// it closed with its digest. Three requests rather than the monolithic two, because
+/// registries differ on a `PUT` that carries the body (container-registry answers it
+/// with 500) while every registry drill has met takes a one-chunk `PATCH`.
+/// The registry writes the blob to storage even when it holds it already.
 pub async fn upload(client: &Client, base: &str, repo: &str, blob: &Blob) -> Result<(), OciError> {
+    let refused = || format!("upload of {} refused", blob.digest);
     let start = client
         .send(client.http.post(format!("{base}/v2/{repo}/blobs/uploads/")))
         .await?;
-    let start = expect(start, StatusCode::ACCEPTED, || {
-        format!("upload of {} refused", blob.digest)
-    })
-    .await?;
-    let location = start
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(OciError::NoLocation)?;
-    let mut url = if location.starts_with('/') {
-        format!("{base}{location}")
-    } else {
-        location.to_string()
-    };
+    let start = expect(start, StatusCode::ACCEPTED, refused).await?;
+    let mut url = upload_url(base, &start)?;
+    if !blob.data.is_empty() {
+        let patch = client
+            .http
+            .patch(url)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_RANGE, format!("0-{}", blob.data.len() - 1))
+            .body(blob.data.clone());
+        let patch = expect(client.send(patch).await?, StatusCode::ACCEPTED, || {
+            format!("upload of {} failed", blob.digest)
+        })
+        .await?;
+        url = upload_url(base, &patch)?;
+    }
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("digest={}", blob.digest));
     let put = client
         .http
         .put(url)
         .header(CONTENT_TYPE, "application/octet-stream")
-        .body(blob.data.clone());
+        .header(CONTENT_LENGTH, 0);
     let put = client.send(put).await?;
     expect(put, StatusCode::CREATED, || {
         format!("upload of {} failed", blob.digest)
     })
     .await?;
     Ok(())
+}
+
+/// Where an upload goes on: the `Location` of the registry's last answer, made absolute.
+fn upload_url(base: &str, resp: &Response) -> Result<String, OciError> {
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(OciError::NoLocation)?;
+    Ok(if location.starts_with('/') {
+        format!("{base}{location}")
+    } else {
+        location.to_string()
+    })
 }
 
 /// Downloads a whole image (manifest by tag, config, layers) from one registry, every
@@ -742,21 +763,31 @@ pub async fn fetch_image(
 }
 
 /// The digest `reference`'s tag resolves to in one registry (`HEAD` on the manifest);
-/// `None` when it is not there or the registry does not answer.
+/// `None` when it is not there or the registry does not answer. A registry that leaves
+/// `Docker-Content-Digest` out (container-registry does) is asked for the manifest,
+/// whose digest is then its hash.
 pub async fn resolve(client: &Client, base: &str, reference: &str) -> Option<String> {
     let (repo, tag) = split_reference(reference);
-    let head = client
-        .http
-        .head(format!("{base}/v2/{repo}/manifests/{tag}"))
-        .header(ACCEPT, MANIFEST_ACCEPT);
+    let url = format!("{base}/v2/{repo}/manifests/{tag}");
+    let head = client.http.head(&url).header(ACCEPT, MANIFEST_ACCEPT);
     let resp = client.send(head).await.ok()?;
     if !resp.status().is_success() {
         return None;
     }
-    resp.headers()
+    if let Some(digest) = resp
+        .headers()
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
-        .map(String::from)
+    {
+        return Some(digest.to_string());
+    }
+    let get = client.get(url).header(ACCEPT, MANIFEST_ACCEPT);
+    let resp = client.send(get).await.ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    let body = resp.bytes().await.ok()?;
+    Some(Blob::new(body).digest)
 }
 
 /// Passes a response on if it has the wanted status; otherwise says what failed.
