@@ -44,6 +44,9 @@ pub fn unsupported(plan: &Plan) -> Vec<&'static str> {
     if plan.regions.iter().any(|r| r.storage.is_some()) {
         parts.push("storage_limit");
     }
+    if plan.regions.iter().any(|r| r.registry.custom().is_some()) {
+        parts.push("brought registries");
+    }
     parts
 }
 
@@ -167,6 +170,7 @@ images:
             caddy: Some("drill/caddy:c".into()),
             containerd: None,
             token_service: None,
+            custom: Default::default(),
         };
         let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)])).unwrap();
         let names: Vec<&str> = project.files.iter().map(|(n, _)| n.as_str()).collect();

@@ -48,8 +48,10 @@ pub struct ContainerSpec {
     /// (fault sidecars: the target image needs no tools).
     pub netns_of: Option<String>,
     pub cap_add: Vec<String>,
-    /// Command; the image's entrypoint when empty.
+    /// Arguments to the entrypoint (the image's own when `entrypoint` is empty).
     pub cmd: Vec<String>,
+    /// Replaces the image's entrypoint when not empty.
+    pub entrypoint: Vec<String>,
     /// e.g. `seccomp=unconfined` (containerd hosts unpack layers with mounts).
     pub security_opt: Vec<String>,
     /// Paths mounted as an empty tmpfs.
@@ -239,6 +241,7 @@ impl Engine {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
+            entrypoint: (!spec.entrypoint.is_empty()).then(|| spec.entrypoint.clone()),
             env: Some(spec.env.clone()),
             labels: Some(run_labels(run_id, &labels)),
             exposed_ports: spec

@@ -9,6 +9,7 @@
 use crate::docker::engine::{Engine, IMAGE_LABEL};
 use crate::model::error::{DrillError, SetupContext};
 use crate::plan::balancer::{CADDY_CONFIG_PATH, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
+use crate::plan::registry::{RegistryPlan, Source};
 use crate::plan::Plan;
 use crate::scenario::{HostKind, LoadBalancerKind};
 use bollard::query_parameters::CreateImageOptionsBuilder;
@@ -16,14 +17,19 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
 /// Bumped when a recipe changes in a way its inputs do not show.
 const RECIPE_VERSION: &str = "1";
 
 /// One image to build from host files.
 pub struct Recipe {
-    pub name: &'static str,
-    /// (host binary, path in the image, the Debian package that provides it)
-    pub binaries: Vec<(String, &'static str, &'static str)>,
+    pub name: String,
+    /// (host binary, path in the image, the Debian package that provides it: none for a
+    /// binary a scenario names)
+    pub binaries: Vec<(String, String, Option<&'static str>)>,
     /// Host folders of plugins a binary loads at run time (invisible to `ldd`), copied
     /// whole with the libraries they need.
     pub plugin_dirs: &'static [&'static str],
@@ -31,7 +37,7 @@ pub struct Recipe {
     pub files: Vec<(&'static str, &'static [u8])>,
     /// Empty directories the program expects.
     pub dirs: &'static [&'static str],
-    pub entrypoint: &'static [&'static str],
+    pub entrypoint: Vec<String>,
     /// Older tags of the recipe are removed once a new one is imported (those no
     /// container uses and not just imported): its input changes with every build of drill.
     pub replaces_older: bool,
@@ -62,28 +68,32 @@ health:
 
 pub fn registry_recipe() -> Recipe {
     Recipe {
-        name: "registry",
+        name: "registry".into(),
         binaries: vec![(
             "/usr/bin/docker-registry".into(),
-            "/bin/registry",
-            "docker-registry",
+            "/bin/registry".into(),
+            Some("docker-registry"),
         )],
         plugin_dirs: &[],
         files: vec![("etc/docker/registry/config.yml", REGISTRY_CONFIG.as_bytes())],
         dirs: &["var/lib/registry", "tmp"],
-        entrypoint: &["/bin/registry", "serve", "/etc/docker/registry/config.yml"],
+        entrypoint: strings(&["/bin/registry", "serve", "/etc/docker/registry/config.yml"]),
         replaces_older: false,
     }
 }
 
 pub fn haproxy_recipe() -> Recipe {
     Recipe {
-        name: "haproxy",
-        binaries: vec![("/usr/sbin/haproxy".into(), "/usr/sbin/haproxy", "haproxy")],
+        name: "haproxy".into(),
+        binaries: vec![(
+            "/usr/sbin/haproxy".into(),
+            "/usr/sbin/haproxy".into(),
+            Some("haproxy"),
+        )],
         plugin_dirs: &[],
         files: vec![],
         dirs: &["usr/local/etc/haproxy", "tmp", "run"],
-        entrypoint: &["/usr/sbin/haproxy", "-W", "-db", "-f", HAPROXY_CONFIG_PATH],
+        entrypoint: strings(&["/usr/sbin/haproxy", "-W", "-db", "-f", HAPROXY_CONFIG_PATH]),
         replaces_older: false,
     }
 }
@@ -96,12 +106,16 @@ const GROUP: &[u8] = b"root:x:0:\nnogroup:x:65534:\n";
 /// nginx from Debian's package, as a load balancer (its configuration comes per run).
 pub fn nginx_recipe() -> Recipe {
     Recipe {
-        name: "nginx",
-        binaries: vec![("/usr/sbin/nginx".into(), "/usr/sbin/nginx", "nginx")],
+        name: "nginx".into(),
+        binaries: vec![(
+            "/usr/sbin/nginx".into(),
+            "/usr/sbin/nginx".into(),
+            Some("nginx"),
+        )],
         plugin_dirs: &[],
         files: vec![("etc/passwd", PASSWD), ("etc/group", GROUP)],
         dirs: &["etc/nginx", "var/lib/nginx", "var/log/nginx", "tmp", "run"],
-        entrypoint: &["/usr/sbin/nginx", "-c", NGINX_CONFIG_PATH],
+        entrypoint: strings(&["/usr/sbin/nginx", "-c", NGINX_CONFIG_PATH]),
         replaces_older: false,
     }
 }
@@ -110,19 +124,23 @@ pub fn nginx_recipe() -> Recipe {
 /// configuration go to `$HOME`, which the load balancer's container sets to `/tmp`.
 pub fn caddy_recipe() -> Recipe {
     Recipe {
-        name: "caddy",
-        binaries: vec![("/usr/bin/caddy".into(), "/usr/bin/caddy", "caddy")],
+        name: "caddy".into(),
+        binaries: vec![(
+            "/usr/bin/caddy".into(),
+            "/usr/bin/caddy".into(),
+            Some("caddy"),
+        )],
         plugin_dirs: &[],
         files: vec![],
         dirs: &["etc/caddy", "tmp"],
-        entrypoint: &[
+        entrypoint: strings(&[
             "/usr/bin/caddy",
             "run",
             "--adapter",
             "caddyfile",
             "--config",
             CADDY_CONFIG_PATH,
-        ],
+        ]),
         replaces_older: false,
     }
 }
@@ -133,20 +151,24 @@ use crate::model::toolbox::{BUSYBOX, IPTABLES, TC};
 /// network namespace (network faults) or with a region's storage mounted (storage faults).
 pub fn toolbox_recipe() -> Recipe {
     Recipe {
-        name: "toolbox",
+        name: "toolbox".into(),
         binaries: vec![
-            ("/bin/busybox".into(), BUSYBOX, "busybox-static"),
-            ("/usr/sbin/tc".into(), TC, "iproute2"),
+            (
+                "/bin/busybox".into(),
+                BUSYBOX.into(),
+                Some("busybox-static"),
+            ),
+            ("/usr/sbin/tc".into(), TC.into(), Some("iproute2")),
             (
                 "/usr/sbin/xtables-legacy-multi".into(),
-                IPTABLES,
-                "iptables",
+                IPTABLES.into(),
+                Some("iptables"),
             ),
         ],
         plugin_dirs: &["/usr/lib/x86_64-linux-gnu/xtables"],
         files: vec![],
         dirs: &["tmp", "run"],
-        entrypoint: &[BUSYBOX, "sleep", "2147483647"],
+        entrypoint: strings(&[BUSYBOX, "sleep", "2147483647"]),
         replaces_older: false,
     }
 }
@@ -159,19 +181,23 @@ pub const CONTAINERD_HOSTS_DIR: &str = "/etc/containerd/certs.d";
 /// `/var/lib/containerd`.
 pub fn containerd_recipe() -> Recipe {
     Recipe {
-        name: "containerd",
+        name: "containerd".into(),
         binaries: vec![
             (
                 "/usr/bin/containerd".into(),
-                "/usr/bin/containerd",
-                "containerd",
+                "/usr/bin/containerd".into(),
+                Some("containerd"),
             ),
-            ("/usr/bin/ctr".into(), "/usr/bin/ctr", "containerd"),
+            (
+                "/usr/bin/ctr".into(),
+                "/usr/bin/ctr".into(),
+                Some("containerd"),
+            ),
         ],
         plugin_dirs: &[],
         files: vec![],
         dirs: &["tmp", "run", "var/lib/containerd", "etc/containerd/certs.d"],
-        entrypoint: &["/usr/bin/containerd"],
+        entrypoint: strings(&["/usr/bin/containerd"]),
         replaces_older: false,
     }
 }
@@ -189,18 +215,37 @@ pub fn token_service_recipe() -> Result<Recipe, DrillError> {
         )));
     }
     Ok(Recipe {
-        name: "token-service",
+        name: "token-service".into(),
         binaries: vec![(
             exe.display().to_string(),
-            "/usr/bin/drill",
-            "registry-drill",
+            "/usr/bin/drill".into(),
+            Some("registry-drill"),
         )],
         plugin_dirs: &[],
         files: vec![],
         dirs: &["etc/drill", "tmp"],
-        entrypoint: &["/usr/bin/drill", "token-service"],
+        entrypoint: strings(&["/usr/bin/drill", "token-service"]),
         replaces_older: true,
     })
+}
+
+/// A brought registry's binary, packed as drill packs its own: the binary at
+/// `/usr/local/bin/`, its libraries, and `/tmp`. Its arguments come per node.
+pub fn custom_registry_recipe(name: &str, binary: &Path) -> Recipe {
+    let file = binary
+        .file_name()
+        .map_or_else(|| "registry".into(), |f| f.to_string_lossy().to_string());
+    let in_image = format!("/usr/local/bin/{file}");
+    Recipe {
+        name: format!("registry-{name}"),
+        binaries: vec![(binary.display().to_string(), in_image.clone(), None)],
+        plugin_dirs: &[],
+        files: vec![("etc/passwd", PASSWD), ("etc/group", GROUP)],
+        dirs: &["tmp", "run"],
+        entrypoint: vec![in_image],
+        // A rebuilt binary makes a new tag: the old one is of no use.
+        replaces_older: true,
+    }
 }
 
 /// The images a run uses, by role.
@@ -217,6 +262,9 @@ pub struct Images {
     pub containerd: Option<String>,
     /// Built only for runs with `auth: token` regions.
     pub token_service: Option<String>,
+    /// Brought registries, by name: the user's image as given, or the one drill packed
+    /// from their binary.
+    pub custom: std::collections::BTreeMap<String, String>,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -229,6 +277,7 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         caddy: None,
         containerd: None,
         token_service: None,
+        custom: Default::default(),
     })
 }
 
@@ -248,12 +297,60 @@ pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillErr
     if plan.regions.iter().any(|r| r.token_service.is_some()) {
         images.token_service = Some(ensure(engine, &token_service_recipe()?).await?);
     }
+    for c in plan.regions.iter().filter_map(|r| r.registry.custom()) {
+        if images.custom.contains_key(&c.name) {
+            continue;
+        }
+        let image = match &c.source {
+            Source::Binary(binary) => {
+                ensure(engine, &custom_registry_recipe(&c.name, binary)).await?
+            }
+            Source::Image(image) => {
+                present(engine, &c.name, image).await?;
+                image.clone()
+            }
+        };
+        images.custom.insert(c.name.clone(), image);
+    }
     Ok(images)
+}
+
+/// A brought image must be in the local engine already: drill pulls nothing, least of
+/// all the registry it tests.
+async fn present(engine: &Engine, registry: &str, image: &str) -> Result<(), DrillError> {
+    match engine.docker().inspect_image(image).await {
+        Ok(_) => Ok(()),
+        Err(
+            e @ bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            },
+        ) => Err(DrillError::setup_citing(
+            format!(
+                "registry '{registry}': the image {image} is not in the local Docker engine, and \
+                 drill never pulls one. Load it (docker load -i FILE.tar) or build it, then run \
+                 again"
+            ),
+            e,
+        )),
+        Err(e) => {
+            Err(e).setup_context(|| format!("cannot look up registry '{registry}''s image {image}"))
+        }
+    }
 }
 
 impl Images {
     /// The image of a load balancer of `kind`, which [`ensure_for`] built for a plan
     /// that uses it.
+    /// The image a region's nodes run.
+    pub fn registry_of(&self, registry: &RegistryPlan) -> Result<String, DrillError> {
+        match registry {
+            RegistryPlan::Distribution => Ok(self.registry.clone()),
+            RegistryPlan::Custom(c) => self.custom.get(&c.name).cloned().ok_or_else(|| {
+                DrillError::setup(format!("the image of registry '{}' was not made", c.name))
+            }),
+        }
+    }
+
     pub fn balancer(&self, kind: LoadBalancerKind) -> Result<String, DrillError> {
         let built = match kind {
             LoadBalancerKind::Haproxy => Some(&self.haproxy),
@@ -276,7 +373,7 @@ pub async fn ensure(engine: &Engine, recipe: &Recipe) -> Result<String, DrillErr
     let tar = rootfs
         .to_tar()
         .setup_context(|| format!("cannot pack the {} image", recipe.name))?;
-    let entrypoint = serde_json::to_string(recipe.entrypoint).expect("strings serialize");
+    let entrypoint = serde_json::to_string(&recipe.entrypoint).expect("strings serialize");
     let options = CreateImageOptionsBuilder::default()
         .from_src("-")
         .repo(&format!("drill/{}", recipe.name))
@@ -293,9 +390,9 @@ pub async fn ensure(engine: &Engine, recipe: &Recipe) -> Result<String, DrillErr
     while let Some(item) = stream.next().await {
         item.setup_context(|| format!("cannot import the {} image into the engine", recipe.name))?;
     }
-    remove_untagged(engine, recipe.name).await;
+    remove_untagged(engine, &recipe.name).await;
     if recipe.replaces_older {
-        remove_other_tags(engine, recipe.name, &tag).await;
+        remove_other_tags(engine, &recipe.name, &tag).await;
     }
     Ok(tag)
 }
@@ -312,7 +409,7 @@ pub struct Pruned {
 /// older drill or by host binaries since upgraded. Images of a recipe this drill does
 /// not know (another drill version's), or whose inputs are missing here, are left.
 pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
-    let current: Vec<(&str, String)> = [
+    let current: Vec<(String, String)> = [
         registry_recipe(),
         haproxy_recipe(),
         nginx_recipe(),
@@ -327,7 +424,7 @@ pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
     .filter_map(|r| {
         collect(r)
             .ok()
-            .map(|fs| (r.name, format!("drill/{}:{}", r.name, fs.hash)))
+            .map(|fs| (r.name.clone(), format!("drill/{}:{}", r.name, fs.hash)))
     })
     .collect();
     let filters =
@@ -345,7 +442,7 @@ pub async fn prune(engine: &Engine) -> Result<Pruned, DrillError> {
         let Some(name) = tag.strip_prefix("drill/").and_then(|t| t.split(':').next()) else {
             continue;
         };
-        let outdated = current.iter().any(|(n, cur)| *n == name && cur != tag);
+        let outdated = current.iter().any(|(n, cur)| n == name && cur != tag);
         if !outdated {
             continue;
         }
@@ -433,8 +530,14 @@ fn collect(recipe: &Recipe) -> Result<RootFs, DrillError> {
     let mut libraries = std::collections::BTreeSet::new();
     for (host_bin, image_bin, package) in &recipe.binaries {
         if !Path::new(host_bin).exists() {
+            let what = match package {
+                Some(package) => format!("Install the Debian package: apt-get install {package}"),
+                None => "Check the scenario's `binary:` path (a relative one is read from the \
+                         scenario file's folder)"
+                    .to_string(),
+            };
             return Err(DrillError::setup(format!(
-                "{host_bin} is missing: drill builds its {} image from it. Install the Debian package: apt-get install {package}",
+                "{host_bin} is missing: drill builds its {} image from it. {what}",
                 recipe.name
             )));
         }
@@ -582,16 +685,16 @@ mod tests {
     #[test]
     fn missing_binary_names_the_package() {
         let recipe = Recipe {
-            name: "nothing",
+            name: "nothing".into(),
             binaries: vec![(
                 "/usr/bin/drill-no-such-binary".into(),
-                "/bin/x",
-                "drill-no-such-package",
+                "/bin/x".into(),
+                Some("drill-no-such-package"),
             )],
             plugin_dirs: &[],
             files: vec![],
             dirs: &[],
-            entrypoint: &["/bin/x"],
+            entrypoint: strings(&["/bin/x"]),
             replaces_older: false,
         };
         let err = collect(&recipe).err().expect("missing binary is an error");

@@ -5,8 +5,10 @@ use super::given::Given;
 use super::target::{aimed, Aim};
 use super::{Action, Cx, Heal, Reach, Report, Verb, Volume};
 use crate::model::kinds::FaultKind;
+use crate::model::registry::BlobLayout;
 use crate::model::toolbox::BUSYBOX;
 use crate::scenario::names::Target;
+use crate::scenario::registry::{Layout, Resolved};
 use crate::scenario::{BlobRef, Pick, Scenario};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +63,8 @@ pub(super) fn check(
                 FaultKind::DeleteBlob
             };
             let (image, blob) = (given.image(), given.blob());
-            let region = aimed(fault_kind, Aim::Region, None, given, cx, r);
+            let region = aimed(fault_kind, Aim::Region, None, given, cx, r)
+                .filter(|(region, _)| blobs_findable(fault_kind, region, cx, r));
             let image = damaged_image(fault_kind, image, blob, cx, r);
             match (region, image) {
                 (Some((region, _)), Some(image)) => Some(StorageFault::Blob {
@@ -92,6 +95,29 @@ pub(super) fn check(
             }
             Some(StorageFault::FillDisk { region })
         }
+    }
+}
+
+/// Whether drill knows where the region's registry keeps a blob: a brought one says so
+/// with its storage layout.
+fn blobs_findable(kind: FaultKind, region: &str, cx: &Cx, r: &mut Report) -> bool {
+    let Some(g) = cx.s.region(region) else {
+        return true;
+    };
+    match cx.s.registry_of(g) {
+        Resolved::Custom { name, spec } if spec.storage.layout == Layout::None => {
+            r.problem(
+                "target",
+                format!(
+                    "{} needs to find a blob in region '{region}''s storage, but registry \
+                     '{name}' declares no storage layout: set storage.layout (distribution, or \
+                     a pattern such as blobs/{{hex}})",
+                    kind.name()
+                ),
+            );
+            false
+        }
+        _ => true,
     }
 }
 
@@ -249,13 +275,9 @@ fn blob_words(b: Option<BlobRef>) -> String {
 /// What empties a proxy's cache, run with its volume at `/storage`.
 pub const WIPE: [&str; 4] = [BUSYBOX, "rm", "-rf", "/storage/docker"];
 
-/// What damages a blob, by its digest, in a distribution storage at `/storage`.
-pub fn blob_command(corrupt: bool, digest: &str) -> Vec<String> {
-    let hex = digest.trim_start_matches("sha256:");
-    let path = format!(
-        "/storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
-        hex.get(..2).unwrap_or_default()
-    );
+/// What damages a blob, by its digest, in a storage of `layout` mounted at `/storage`.
+pub fn blob_command(corrupt: bool, digest: &str, layout: &BlobLayout) -> Vec<String> {
+    let path = format!("/storage/{}", layout.path_of(digest));
     if corrupt {
         [
             BUSYBOX,
@@ -318,11 +340,14 @@ mod tests {
 
     #[test]
     fn a_blob_is_found_by_its_digest_in_distributions_layout() {
-        let cmd = blob_command(false, "sha256:abcdef");
+        let cmd = blob_command(false, "sha256:abcdef", &BlobLayout::Distribution);
         assert_eq!(
             cmd.last().unwrap(),
             "/storage/docker/registry/v2/blobs/sha256/ab/abcdef/data"
         );
-        assert!(blob_command(true, "sha256:abcdef").contains(&"conv=notrunc".to_string()));
+        assert!(
+            blob_command(true, "sha256:abcdef", &BlobLayout::Distribution)
+                .contains(&"conv=notrunc".to_string())
+        );
     }
 }

@@ -467,7 +467,14 @@ impl Injector {
             None => layers.first(),
         }
         .ok_or_else(|| DrillError::setup(format!("image {image} has no such blob")))?;
-        self.in_storage(f, faults::blob_command(corrupt, digest))
+        // Validation refuses blob faults on a storage whose layout nobody declared.
+        let layout = f.layout.as_ref().ok_or_else(|| {
+            DrillError::setup(format!(
+                "{}: the storage of the region it damages has no declared layout",
+                f.kind().name()
+            ))
+        })?;
+        self.in_storage(f, faults::blob_command(corrupt, digest, layout))
             .await
     }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod kinds;
 pub mod limits;
 pub mod names;
+pub mod registry;
 pub mod replication;
 pub mod sla;
 pub mod ticker;

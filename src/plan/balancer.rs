@@ -9,9 +9,37 @@
 //! streamed, not buffered. With TLS, TLS ends here and the nodes behind keep plain HTTP
 //! on the run's private network, so health checks stay as they are.
 
-use super::{NodePlan, REGISTRY_PORT};
+use super::NodePlan;
 use crate::scenario::LoadBalancerKind;
 use std::fmt::Write as _;
+
+/// How a load balancer tells a healthy node: a path, and the statuses it may answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub path: String,
+    pub status: Vec<u16>,
+}
+
+impl HealthCheck {
+    /// distribution answers `/` with 200 once it serves.
+    pub fn distribution() -> HealthCheck {
+        HealthCheck {
+            path: "/".into(),
+            status: vec![200],
+        }
+    }
+
+    /// haproxy's `http-check expect`: one status, or a pattern of several.
+    fn haproxy_expect(&self) -> String {
+        match self.status.as_slice() {
+            [one] => format!("status {one}"),
+            many => {
+                let alternatives: Vec<String> = many.iter().map(u16::to_string).collect();
+                format!("rstatus ^({})$", alternatives.join("|"))
+            }
+        }
+    }
+}
 
 /// How long a load balancer keeps an idle client connection open. drill's clients let
 /// go of theirs sooner ([`crate::oci::POOL_IDLE`]).
@@ -25,11 +53,16 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    pub fn new(kind: LoadBalancerKind, nodes: &[NodePlan], tls: bool) -> Balancer {
+    pub fn new(
+        kind: LoadBalancerKind,
+        nodes: &[NodePlan],
+        tls: bool,
+        health: &HealthCheck,
+    ) -> Balancer {
         let config = match kind {
-            LoadBalancerKind::Haproxy => haproxy_config(nodes, tls),
+            LoadBalancerKind::Haproxy => haproxy_config(nodes, tls, health),
             LoadBalancerKind::Nginx => nginx_config(nodes, tls),
-            LoadBalancerKind::Caddy => caddy_config(nodes, tls),
+            LoadBalancerKind::Caddy => caddy_config(nodes, tls, health),
         };
         Balancer { kind, config }
     }
@@ -73,7 +106,7 @@ const CADDY_CERT_PATH: &str = "/etc/caddy/drill.pem";
 /// haproxy in front of a region's nodes. Server names are resolved through Docker's DNS
 /// at run time (`resolvers`), so a node that dies or comes back with a new address is
 /// followed; failed connections are redispatched to another node.
-fn haproxy_config(nodes: &[NodePlan], tls: bool) -> String {
+fn haproxy_config(nodes: &[NodePlan], tls: bool, health: &HealthCheck) -> String {
     // The nodes see plain HTTP: without the header they would send clients to http://
     // upload locations on the TLS port.
     let bind_tls = if tls {
@@ -92,12 +125,14 @@ frontend registry
 
 backend nodes
     balance roundrobin
-    option httpchk GET /
-    http-check expect status 200
+    option httpchk GET {path}
+    http-check expect {expect}
 ",
+        path = health.path,
+        expect = health.haproxy_expect(),
     );
     for n in nodes {
-        let _ = writeln!(cfg, "    server {} {}:{REGISTRY_PORT}", n.name, n.container);
+        let _ = writeln!(cfg, "    server {} {}:{}", n.name, n.container, n.port);
     }
     cfg
 }
@@ -138,8 +173,8 @@ fn nginx_config(nodes: &[NodePlan], tls: bool) -> String {
     for n in nodes {
         let _ = writeln!(
             servers,
-            "        server {}:{REGISTRY_PORT} max_fails=1 fail_timeout=10s;",
-            n.container
+            "        server {}:{} max_fails=1 fail_timeout=10s;",
+            n.container, n.port
         );
     }
     let (listen, proto) = if tls {
@@ -195,15 +230,17 @@ http {{
     )
 }
 
-/// Caddy in front of a region's nodes: round robin, an active health check of `/`
-/// every 500 ms and passive ones (a failed request takes the node out for 10 s), a
-/// failed connection tried on another node for up to 2 s. Names are resolved at each
-/// connection, so a node that comes back with a new address is followed.
-fn caddy_config(nodes: &[NodePlan], tls: bool) -> String {
+/// Caddy in front of a region's nodes: round robin, an active health check every
+/// 500 ms and passive ones (a failed request takes the node out for 10 s), a failed
+/// connection tried on another node for up to 2 s. Names are resolved at each
+/// connection, so a node that comes back with a new address is followed. Caddy expects
+/// one status of a healthy node: the health check's first.
+fn caddy_config(nodes: &[NodePlan], tls: bool, health: &HealthCheck) -> String {
     let upstreams: Vec<String> = nodes
         .iter()
-        .map(|n| format!("{}:{REGISTRY_PORT}", n.container))
+        .map(|n| format!("{}:{}", n.container, n.port))
         .collect();
+    let (health_uri, health_status) = (&health.path, health.status.first().unwrap_or(&200));
     let (tls_line, proto_line) = if tls {
         let pem = CADDY_CERT_PATH;
         (
@@ -231,10 +268,10 @@ fn caddy_config(nodes: &[NodePlan], tls: bool) -> String {
         lb_policy round_robin
         lb_try_duration 2s
         lb_try_interval 100ms
-        health_uri /
+        health_uri {health_uri}
         health_interval 500ms
         health_timeout 500ms
-        health_status 200
+        health_status {health_status}
         fail_duration 10s
         max_fails 1
         flush_interval -1{proto_line}
@@ -260,6 +297,7 @@ mod tests {
                 name: n.to_string(),
                 zone: n[..4].to_string(),
                 container: format!("drill-x-{n}"),
+                port: 5000,
             })
             .collect()
     }
@@ -271,7 +309,7 @@ mod tests {
             LoadBalancerKind::Nginx,
             LoadBalancerKind::Caddy,
         ] {
-            let b = Balancer::new(kind, &nodes(), false);
+            let b = Balancer::new(kind, &nodes(), false, &HealthCheck::distribution());
             for n in ["drill-x-eu-a-1:5000", "drill-x-eu-b-1:5000"] {
                 assert!(b.config.contains(n), "{kind:?}: {}", b.config);
             }
@@ -281,7 +319,12 @@ mod tests {
 
     #[test]
     fn with_tls_every_kind_ends_it_with_the_pem_and_tells_the_nodes() {
-        let b = Balancer::new(LoadBalancerKind::Nginx, &nodes(), true);
+        let b = Balancer::new(
+            LoadBalancerKind::Nginx,
+            &nodes(),
+            true,
+            &HealthCheck::distribution(),
+        );
         assert!(
             b.config.contains(
                 "listen 5000 ssl;\n        ssl_certificate /etc/nginx/drill.pem;\n        \
@@ -293,7 +336,12 @@ mod tests {
         assert!(b
             .config
             .contains("proxy_set_header X-Forwarded-Proto https;"));
-        let c = Balancer::new(LoadBalancerKind::Caddy, &nodes(), true);
+        let c = Balancer::new(
+            LoadBalancerKind::Caddy,
+            &nodes(),
+            true,
+            &HealthCheck::distribution(),
+        );
         assert!(
             c.config
                 .contains(":5000 {\n    tls /etc/caddy/drill.pem /etc/caddy/drill.pem\n"),
@@ -306,12 +354,45 @@ mod tests {
 
     #[test]
     fn nginx_checks_passively_and_caddy_actively() {
-        let n = Balancer::new(LoadBalancerKind::Nginx, &nodes(), false).config;
+        let n = Balancer::new(
+            LoadBalancerKind::Nginx,
+            &nodes(),
+            false,
+            &HealthCheck::distribution(),
+        )
+        .config;
         assert!(n.contains("server drill-x-eu-a-1:5000 max_fails=1 fail_timeout=10s;"));
         assert!(n.contains("proxy_next_upstream error timeout;"));
         assert!(n.contains("proxy_set_header Host $http_host;"));
-        let c = Balancer::new(LoadBalancerKind::Caddy, &nodes(), false).config;
+        let c = Balancer::new(
+            LoadBalancerKind::Caddy,
+            &nodes(),
+            false,
+            &HealthCheck::distribution(),
+        )
+        .config;
         assert!(c.contains("reverse_proxy drill-x-eu-a-1:5000 drill-x-eu-b-1:5000 {"));
         assert!(c.contains("health_uri /\n        health_interval 500ms"));
+    }
+
+    #[test]
+    fn a_brought_registrys_port_and_health_check_reach_every_kind() {
+        let mut brought = nodes();
+        for n in &mut brought {
+            n.port = 3000;
+        }
+        let health = HealthCheck {
+            path: "/v2/".into(),
+            status: vec![200, 401],
+        };
+        let h = Balancer::new(LoadBalancerKind::Haproxy, &brought, false, &health).config;
+        assert!(h.contains("server eu-a-1 drill-x-eu-a-1:3000"), "{h}");
+        assert!(h.contains("option httpchk GET /v2/\n    http-check expect rstatus ^(200|401)$"));
+        let n = Balancer::new(LoadBalancerKind::Nginx, &brought, false, &health).config;
+        assert!(n.contains("server drill-x-eu-b-1:3000 max_fails=1"));
+        let c = Balancer::new(LoadBalancerKind::Caddy, &brought, false, &health).config;
+        assert!(c.contains("reverse_proxy drill-x-eu-a-1:3000 drill-x-eu-b-1:3000 {"));
+        assert!(c.contains("health_uri /v2/\n"), "{c}");
+        assert!(c.contains("health_status 200\n"), "{c}");
     }
 }

@@ -1,6 +1,7 @@
 //! `drill plan`'s words: the plan as a person checks it before a run.
 
 use super::{HostPlan, Plan, StepPlan};
+use crate::model::registry::BlobLayout;
 use crate::model::replication::ReplicationMode;
 use crate::scenario::{AuthKind, CacheState, ImageSource};
 use std::fmt::Write as _;
@@ -60,6 +61,22 @@ impl Plan {
                 let _ = writeln!(
                     out,
                     "    storage: a tmpfs of {bytes} bytes, kept mounted by {keeper}"
+                );
+            }
+            if let Some(c) = r.registry.custom() {
+                let source = match &c.source {
+                    super::registry::Source::Image(i) => format!("image {i}"),
+                    super::registry::Source::Binary(b) => format!("binary {}", b.display()),
+                };
+                let layout = match &c.layout {
+                    None => "no declared blob layout".to_string(),
+                    Some(BlobLayout::Distribution) => "distribution's blob layout".to_string(),
+                    Some(BlobLayout::Pattern(p)) => format!("blobs at {p}"),
+                };
+                let _ = writeln!(
+                    out,
+                    "    registry {}: {source}, port {}, storage at {} ({layout})",
+                    c.name, c.port, c.storage
                 );
             }
             for n in &r.nodes {

@@ -4,6 +4,7 @@
 
 pub mod balancer;
 mod describe;
+pub mod registry;
 
 use crate::faults::{Fault, Volume};
 use crate::scenario::names::{Part, Target};
@@ -15,6 +16,7 @@ use crate::scenario::{
 use balancer::Balancer;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use registry::RegistryPlan;
 use std::time::Duration;
 
 /// The port every registry and load balancer listens on inside its container.
@@ -98,6 +100,8 @@ pub struct RegionPlan {
     /// The load balancer's container.
     pub load_balancer: String,
     pub balancer: Balancer,
+    /// What the region's nodes run.
+    pub registry: RegistryPlan,
     pub nodes: Vec<NodePlan>,
     pub proxy: Option<ProxyPlan>,
     /// What the region's nodes demand of a client.
@@ -117,6 +121,8 @@ pub struct NodePlan {
     pub name: String,
     pub zone: String,
     pub container: String,
+    /// The port it listens on in its container: its registry's.
+    pub port: u16,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +187,8 @@ pub struct FaultPlan {
     pub groups: Vec<Vec<String>>,
     /// For storage faults: the region's storage volume.
     pub volume: Option<String>,
+    /// For blob faults: how blobs lie in that volume.
+    pub layout: Option<crate::model::registry::BlobLayout>,
     /// Regions it touches (for recovery analysis).
     pub regions: Vec<String>,
     /// Injected by hand during a game day, not by the timeline.
@@ -213,6 +221,8 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         .map(|r| {
             let r = &r.value;
             let auth = topology.auth_of(r);
+            let registry = RegistryPlan::of(s.registry_of(r), s.dir.as_deref());
+            let port = registry.port();
             let nodes: Vec<NodePlan> = r
                 .zones
                 .iter()
@@ -223,6 +233,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                             container: format!("{pfx}-{name}"),
                             zone: z.clone(),
                             name,
+                            port,
                         }
                     })
                 })
@@ -233,7 +244,13 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 volume: format!("{prefix}-{}-storage", r.name),
                 http_secret: format!("{secret:032x}"),
                 load_balancer: format!("{prefix}-{}-lb", r.name),
-                balancer: Balancer::new(topology.load_balancer_of(r), &nodes, tls),
+                balancer: Balancer::new(
+                    topology.load_balancer_of(r),
+                    &nodes,
+                    tls,
+                    &registry.health(),
+                ),
+                registry,
                 nodes,
                 proxy: s.topology.value.proxy.map(|_| {
                     let name = proxy_name(&r.name);
@@ -267,6 +284,43 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         }
     });
 
+    let hosts = plan_hosts(s, &regions, &prefix);
+
+    let mut plan = Plan {
+        run_id: run_id.to_string(),
+        scenario: s.name.value.clone(),
+        description: s.description.clone(),
+        seed,
+        network: prefix,
+        regions,
+        images: s
+            .images
+            .value
+            .iter()
+            .map(|i| ImagePlan {
+                reference: i.value.reference.clone(),
+                layers: i.value.layers.iter().map(|l| l.0).collect(),
+                source: i.value.source,
+            })
+            .collect(),
+        hosts,
+        duration: s.duration.value.0,
+        probes: s.probes,
+        sla: s.sla.clone(),
+        tls,
+        guardrails: s.guardrails,
+        replication: s.topology.value.replication(),
+        canaries: s.canaries.as_ref().map(|c| c.value),
+        upstream,
+        proxy_cache: s.preconditions.proxy_cache,
+        timeline: Vec::new(),
+    };
+    plan.timeline = plan.steps(s, &mut rng);
+    plan
+}
+
+/// Every host of every fleet, one per zone and index, with its mirrors named.
+fn plan_hosts(s: &Scenario, regions: &[RegionPlan], prefix: &str) -> Vec<HostPlan> {
     let mut hosts = Vec::new();
     for f in &s.hosts {
         let f = &f.value;
@@ -311,38 +365,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             }
         }
     }
-
-    let mut plan = Plan {
-        run_id: run_id.to_string(),
-        scenario: s.name.value.clone(),
-        description: s.description.clone(),
-        seed,
-        network: prefix,
-        regions,
-        images: s
-            .images
-            .value
-            .iter()
-            .map(|i| ImagePlan {
-                reference: i.value.reference.clone(),
-                layers: i.value.layers.iter().map(|l| l.0).collect(),
-                source: i.value.source,
-            })
-            .collect(),
-        hosts,
-        duration: s.duration.value.0,
-        probes: s.probes,
-        sla: s.sla.clone(),
-        tls,
-        guardrails: s.guardrails,
-        replication: s.topology.value.replication(),
-        canaries: s.canaries.as_ref().map(|c| c.value),
-        upstream,
-        proxy_cache: s.preconditions.proxy_cache,
-        timeline: Vec::new(),
-    };
-    plan.timeline = plan.steps(s, &mut rng);
-    plan
+    hosts
 }
 
 fn select_hosts(hosts: &[HostPlan], sel: &HostSelector) -> Vec<usize> {
@@ -428,6 +451,7 @@ impl Plan {
                 .map(|g| g.iter().filter_map(|m| self.container(&m.part)).collect())
                 .collect(),
             volume: None,
+            layout: None,
             regions: reach.regions,
             manual: false,
         };
@@ -439,7 +463,10 @@ impl Plan {
                     .and_then(|r| r.proxy.as_ref())
                     .map(|p| p.volume.clone());
             }
-            Some(Volume::Region(r)) => placed.volume = region(r).map(|r| r.volume.clone()),
+            Some(Volume::Region(r)) => {
+                placed.volume = region(r).map(|r| r.volume.clone());
+                placed.layout = region(r).and_then(|r| r.registry.layout());
+            }
             Some(Volume::Kept(r)) => {
                 placed.volume = region(r).map(|r| r.volume.clone());
                 // Done from the container that keeps the region's tmpfs mounted.

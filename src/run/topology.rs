@@ -11,9 +11,11 @@ use crate::model::wire::TOKEN_PATH;
 use crate::oci;
 use crate::oci::token;
 use crate::plan::balancer::HAPROXY_CONFIG_PATH;
-use crate::plan::{HostPlan, Plan, UpstreamPlan, REGISTRY_PORT};
+use crate::plan::registry::{CustomRegistry, RegistryPlan};
+use crate::plan::{HostPlan, NodePlan, Plan, RegionPlan, UpstreamPlan, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
+use crate::scenario::registry::{self, TemplateVars};
 use crate::scenario::{AuthKind, UPSTREAM};
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -99,60 +101,19 @@ pub async fn up(
         engine.create_container(run, &spec).await?;
         engine.start(&spec.name).await?;
     }
-    let nodes = plan.regions.iter().flat_map(|r| {
-        let mut env = vec![format!("REGISTRY_HTTP_SECRET={}", r.http_secret)];
-        match (r.auth, &r.token_service) {
-            (AuthKind::Htpasswd, _) => env.extend([
-                "REGISTRY_AUTH=htpasswd".to_string(),
-                format!("REGISTRY_AUTH_HTPASSWD_REALM={}", security::REALM),
-                format!("REGISTRY_AUTH_HTPASSWD_PATH={}", security::HTPASSWD_PATH),
-            ]),
-            // The nodes verify tokens with the bundle alone: they never call the
-            // token service, so it can fail without them noticing.
-            (AuthKind::Token, Some(t)) => env.extend([
-                "REGISTRY_AUTH=token".to_string(),
-                format!("REGISTRY_AUTH_TOKEN_REALM={}", t.realm(plan.tls)),
-                format!("REGISTRY_AUTH_TOKEN_SERVICE={}", token::SERVICE),
-                format!("REGISTRY_AUTH_TOKEN_ISSUER={}", token::ISSUER),
-                format!(
-                    "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE={}",
-                    security::TOKEN_BUNDLE_PATH
-                ),
-            ]),
-            (AuthKind::Token, None) => {
-                unreachable!("the plan gives every token region a token service")
-            }
-            (AuthKind::None, _) => {}
+    let mut nodes = Vec::new();
+    for r in &plan.regions {
+        let template = read_template(&r.registry)?;
+        for n in &r.nodes {
+            nodes.push(node_spec(plan, r, n, images, material, template.as_ref())?);
         }
-        r.nodes.iter().map(move |n| ContainerSpec {
-            name: n.container.clone(),
-            image: images.registry.clone(),
-            network: plan.network.clone(),
-            env: env.clone(),
-            volumes: vec![(r.volume.clone(), "/var/lib/registry".into())],
-            publish: None,
-            labels: vec![
-                ("drill.role".into(), "registry".into()),
-                ("drill.zone".into(), n.zone.clone()),
-            ],
-            ..Default::default()
-        })
-    });
-    let htpasswd = material.htpasswd.as_deref().unwrap_or_default();
-    let bundle = material
-        .token
-        .as_ref()
-        .map_or("", |t| t.certificate_pem.as_str());
-    let node_starts = nodes.map(|spec| async move {
+    }
+    let node_starts = nodes.into_iter().map(|(spec, files)| async move {
         engine.create_container(run, &spec).await?;
-        if spec.env.iter().any(|e| e == "REGISTRY_AUTH=htpasswd") {
+        for (path, contents) in &files {
+            let file = path.trim_start_matches('/');
             engine
-                .upload_file(&spec.name, security::HTPASSWD_PATH, htpasswd.as_bytes())
-                .await?;
-        }
-        if spec.env.iter().any(|e| e == "REGISTRY_AUTH=token") {
-            engine
-                .upload_file(&spec.name, security::TOKEN_BUNDLE_PATH, bundle.as_bytes())
+                .upload_file_in(&spec.name, "/", file, contents)
                 .await?;
         }
         engine.start(&spec.name).await
@@ -209,6 +170,151 @@ pub async fn up(
         token_services,
         access,
     })
+}
+
+/// A brought registry's configuration template, read once for its region.
+fn read_template(registry: &RegistryPlan) -> Result<Option<(String, String)>, DrillError> {
+    let Some((path, _)) = registry.custom().and_then(|c| c.config.as_ref()) else {
+        return Ok(None);
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        DrillError::setup_citing(
+            format!(
+                "registry '{}': cannot read its configuration template {shown}: {e}",
+                registry.name()
+            ),
+            e,
+        )
+    })?;
+    Ok(Some((shown, text)))
+}
+
+/// Files copied into a container before it starts: (path inside, contents).
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A registry node's container and the files it needs before it starts: distribution
+/// configured through `REGISTRY_*` variables, a brought registry through its templates.
+fn node_spec(
+    plan: &Plan,
+    r: &RegionPlan,
+    n: &NodePlan,
+    images: &Images,
+    material: &Material,
+    template: Option<&(String, String)>,
+) -> Result<(ContainerSpec, Files), DrillError> {
+    let mut files: Files = Vec::new();
+    if r.auth == AuthKind::Htpasswd {
+        let htpasswd = material.htpasswd.clone().unwrap_or_default();
+        files.push((security::HTPASSWD_PATH.into(), htpasswd.into_bytes()));
+    }
+    if let Some(t) = material
+        .token
+        .as_ref()
+        .filter(|_| r.auth == AuthKind::Token)
+    {
+        let bundle = t.certificate_pem.clone().into_bytes();
+        files.push((security::TOKEN_BUNDLE_PATH.into(), bundle));
+    }
+    let mut spec = ContainerSpec {
+        name: n.container.clone(),
+        image: images.registry_of(&r.registry)?,
+        network: plan.network.clone(),
+        volumes: vec![(r.volume.clone(), r.registry.storage().to_string())],
+        labels: vec![
+            ("drill.role".into(), "registry".into()),
+            ("drill.zone".into(), n.zone.clone()),
+            ("drill.registry".into(), r.registry.name().to_string()),
+        ],
+        ..Default::default()
+    };
+    let Some(custom) = r.registry.custom() else {
+        spec.env = distribution_env(plan, r);
+        return Ok((spec, files));
+    };
+    let vars = template_vars(plan, r, n, custom, material);
+    let rendered = |what: &str, text: &str| {
+        registry::render(text, &vars).map_err(|e| {
+            DrillError::setup_from(format!("registry '{}': its {what} {e}", custom.name), e)
+        })
+    };
+    spec.entrypoint = custom.command.clone();
+    spec.cmd = custom
+        .args
+        .iter()
+        .map(|a| rendered("args", a))
+        .collect::<Result<_, _>>()?;
+    for (k, v) in &custom.env {
+        spec.env.push(format!("{k}={}", rendered("env", v)?));
+    }
+    if let (Some((_, inside)), Some((shown, text))) = (&custom.config, template) {
+        let what = format!("configuration template {shown}:");
+        files.push((inside.clone(), rendered(&what, text)?.into_bytes()));
+    }
+    Ok((spec, files))
+}
+
+/// distribution's settings for a region: the shared secret, and its authentication.
+fn distribution_env(plan: &Plan, r: &RegionPlan) -> Vec<String> {
+    let mut env = vec![format!("REGISTRY_HTTP_SECRET={}", r.http_secret)];
+    match (r.auth, &r.token_service) {
+        (AuthKind::Htpasswd, _) => env.extend([
+            "REGISTRY_AUTH=htpasswd".to_string(),
+            format!("REGISTRY_AUTH_HTPASSWD_REALM={}", security::REALM),
+            format!("REGISTRY_AUTH_HTPASSWD_PATH={}", security::HTPASSWD_PATH),
+        ]),
+        // The nodes verify tokens with the bundle alone: they never call the token
+        // service, so it can fail without them noticing.
+        (AuthKind::Token, Some(t)) => env.extend([
+            "REGISTRY_AUTH=token".to_string(),
+            format!("REGISTRY_AUTH_TOKEN_REALM={}", t.realm(plan.tls)),
+            format!("REGISTRY_AUTH_TOKEN_SERVICE={}", token::SERVICE),
+            format!("REGISTRY_AUTH_TOKEN_ISSUER={}", token::ISSUER),
+            format!(
+                "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE={}",
+                security::TOKEN_BUNDLE_PATH
+            ),
+        ]),
+        (AuthKind::Token, None) | (AuthKind::None, _) => {}
+    }
+    env
+}
+
+/// What a brought registry's templates see for node `n`, the run's secrets included.
+fn template_vars(
+    plan: &Plan,
+    r: &RegionPlan,
+    n: &NodePlan,
+    custom: &CustomRegistry,
+    material: &Material,
+) -> TemplateVars {
+    let creds = material
+        .credentials
+        .as_ref()
+        .filter(|_| r.auth != AuthKind::None);
+    let token = r
+        .token_service
+        .as_ref()
+        .filter(|_| r.auth == AuthKind::Token);
+    TemplateVars {
+        node: n.name.clone(),
+        zone: n.zone.clone(),
+        region: r.name.clone(),
+        port: custom.port,
+        storage: custom.storage.clone(),
+        secret: r.http_secret.clone(),
+        upstream: plan
+            .upstream
+            .as_ref()
+            .map(|u| format!("http://{}:{REGISTRY_PORT}", u.gate)),
+        username: creds.map(|c| c.user.clone()),
+        password: creds.map(|c| c.password().to_string()),
+        htpasswd: (r.auth == AuthKind::Htpasswd).then(|| security::HTPASSWD_PATH.to_string()),
+        token_realm: token.map(|t| t.realm(plan.tls)),
+        token_issuer: token.map(|_| token::ISSUER.to_string()),
+        token_service: token.map(|_| token::SERVICE.to_string()),
+        token_certificate: token.map(|_| security::TOKEN_BUNDLE_PATH.to_string()),
+    }
 }
 
 /// Starts the token service of every `auth: token` region, each published on

@@ -56,7 +56,9 @@ pub fn load(path: &Path, rules: &Rules) -> Result<Loaded, DrillError> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    check_source(&shown, &source, rules)
+    let mut loaded = check_source(&shown, &source, rules)?;
+    loaded.scenario.dir = path.parent().map(|d| d.to_path_buf());
+    Ok(loaded)
 }
 
 /// Parses and validates scenario text read from `file`: what `drill validate` does

@@ -7,6 +7,7 @@ mod bounds;
 mod load;
 mod messages;
 pub mod names;
+pub mod registry;
 pub mod source;
 mod timeline;
 mod validate;
@@ -70,6 +71,14 @@ pub struct Scenario {
     pub canaries: Option<Spanned<Canaries>>,
     #[serde(default)]
     pub preconditions: Preconditions,
+    /// Registries a team brings, by name, for `registry:` to choose.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, registry::RegistrySpec>")]
+    pub registries: std::collections::BTreeMap<String, Spanned<registry::RegistrySpec>>,
+    /// The folder of the scenario file: brought binaries and templates are read from it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// The state the topology is put in before the timeline starts.
@@ -119,6 +128,11 @@ pub struct Topology {
     /// What stands in front of each region's nodes (regions may override it).
     #[serde(default)]
     pub load_balancer: LoadBalancerKind,
+    /// What every region's nodes run (regions may override it): `distribution` (the
+    /// default), a name under `registries:`, or a spec written in place.
+    #[serde(default)]
+    #[schemars(with = "Option<registry::RegistryChoice>")]
+    pub registry: Option<Spanned<registry::RegistryChoice>>,
     /// How images pushed to one region reach the others.
     #[serde(default)]
     #[schemars(with = "Option<Replication>")]
@@ -235,6 +249,10 @@ pub struct Region {
     /// Overrides `topology.load_balancer` for this region.
     #[serde(default)]
     pub load_balancer: Option<LoadBalancerKind>,
+    /// Overrides `topology.registry` for this region.
+    #[serde(default)]
+    #[schemars(with = "Option<registry::RegistryChoice>")]
+    pub registry: Option<Spanned<registry::RegistryChoice>>,
     /// Size of the region's storage: a tmpfs volume of this size instead of a volume
     /// on the engine's disk. Needed by `fill-disk`.
     #[serde(default)]

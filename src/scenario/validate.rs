@@ -106,7 +106,7 @@ pub(super) fn validate_sla(s: &Scenario, p: &mut Vec<Problem>) {
     }
 }
 
-fn valid_name(s: &str) -> bool {
+pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
         && s.chars()
@@ -115,7 +115,7 @@ fn valid_name(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-const NAME_RULE: &str = "use 1-40 lowercase letters, digits and dashes";
+pub(super) const NAME_RULE: &str = "use 1-40 lowercase letters, digits and dashes";
 
 /// `repository:tag` by the OCI distribution grammar (distribution's `reference`
 /// package): path components of lowercase letters and digits, separated inside by one
@@ -169,6 +169,7 @@ pub(super) fn validate(s: &Scenario, rules: &Rules) -> Vec<Problem> {
         ));
     }
     validate_topology(s, &mut p);
+    registry::validate(s, &mut p);
     // Targets and mirrors mean nothing certain while two things share a name.
     let names = names::Names::new(s);
     p.extend_from_slice(names.clashes());

@@ -3,7 +3,7 @@
 //! around a lost zone.
 
 use crate::common::{self, run, scenario, text, Kinds};
-use registry_drill::plan::balancer::Balancer;
+use registry_drill::plan::balancer::{Balancer, HealthCheck};
 use registry_drill::plan::NodePlan;
 use registry_drill::scenario::LoadBalancerKind;
 use std::process::Command;
@@ -17,10 +17,15 @@ fn rendered(kind: LoadBalancerKind) -> tempfile::NamedTempFile {
             name: n.to_string(),
             zone: n[..4].to_string(),
             container: "localhost".into(),
+            port: 5000,
         })
         .collect();
     let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), Balancer::new(kind, &nodes, false).config).unwrap();
+    std::fs::write(
+        file.path(),
+        Balancer::new(kind, &nodes, false, &HealthCheck::distribution()).config,
+    )
+    .unwrap();
     file
 }
 
