@@ -3,6 +3,7 @@
 //! digest verified and each request falling back through the host's mirrors in order
 //! (containerd hosts.toml semantics: any error or status above 399 moves on to the next).
 
+pub mod conformance;
 mod error;
 pub mod token;
 

@@ -2,6 +2,7 @@
 //! the timeline's faults injected, every event recorded in the journal; and a game day,
 //! the same run driven by hand.
 
+mod conformance;
 pub mod gameday;
 pub mod guardrails;
 pub mod hosts;

@@ -14,6 +14,7 @@ use crate::model::error::{exit, DrillError};
 use crate::oci::{self, Mirror};
 use crate::plan::{self, Plan, StepPlan};
 use crate::report;
+use crate::run::conformance;
 use crate::run::guardrails::Guardrail;
 use crate::run::hosts;
 use crate::run::proxy_check;
@@ -346,6 +347,16 @@ async fn execute(
         bring_up(&plan, &injector.engine, &images, &material, &journal).await?;
     let ledger = Ledger::default();
     let seeded = seed(&plan, &live, &journal, &ledger).await?;
+    let in_regions = seeded
+        .iter()
+        .zip(&plan.images)
+        .find(|(_, spec)| spec.source == ImageSource::Regions)
+        .map(|(image, _)| conformance::Sample {
+            reference: &image.reference,
+            manifest: &image.manifest,
+            blob: &image.config,
+        });
+    conformance::check(&plan, &live, in_regions, &journal).await?;
     if plan.proxy_cache == CacheState::Warm {
         say("warming the proxies with the upstream images fleets pull through them");
         proxy_check::warm(&plan, &live.entry_points, &journal).await?;
