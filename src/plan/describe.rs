@@ -196,14 +196,23 @@ impl Plan {
                     );
                 }
                 StepPlan::Fault(f) => {
+                    // An instant fault lasts nothing; a storage fault acts on a volume,
+                    // not on containers.
+                    let lasting = if f.duration.is_zero() {
+                        String::new()
+                    } else {
+                        format!(" for {}", humantime::format_duration(f.duration))
+                    };
+                    let on = match (&f.volume, f.containers.is_empty()) {
+                        (Some(volume), true) => format!("volume {volume}"),
+                        _ => f.containers.join(", "),
+                    };
                     let _ = writeln!(
                         out,
-                        "  {at:>6}  fault #{} {} {} for {}: {}",
+                        "  {at:>6}  fault #{} {} {}{lasting}: {on}",
                         f.id,
                         f.kind().name(),
                         f.target,
-                        humantime::format_duration(f.duration),
-                        f.containers.join(", ")
                     );
                 }
             }

@@ -181,7 +181,9 @@ fn read_template(registry: &RegistryPlan) -> Result<Option<(String, String)>, Dr
     let text = std::fs::read_to_string(path).map_err(|e| {
         DrillError::setup_citing(
             format!(
-                "registry '{}': cannot read its configuration template {shown}: {e}",
+                "registry '{}': cannot read its configuration template {shown}: {e}. Check \
+                 the spec's `config.template` path (a relative one is read from the scenario \
+                 file's folder)",
                 registry.name()
             ),
             e,

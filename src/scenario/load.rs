@@ -57,7 +57,10 @@ pub fn load(path: &Path, rules: &Rules) -> Result<Loaded, DrillError> {
         ))
     })?;
     let mut loaded = check_source(&shown, &source, rules)?;
-    loaded.scenario.dir = path.parent().map(|d| d.to_path_buf());
+    // Absolute, so that a missing file a spec names is reported where it was looked for.
+    loaded.scenario.dir = std::path::absolute(path)
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
     Ok(loaded)
 }
 

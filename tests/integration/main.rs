@@ -6,6 +6,7 @@ mod common;
 
 mod balancers;
 mod bench;
+mod byo;
 mod cli;
 mod docs;
 mod faults;
