@@ -391,7 +391,14 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
             }
             Resolved::Custom { name, spec } => {
                 check_capabilities(s, region, name, spec, loc, &field, p);
-                check_templates(s, region, spec, loc, &field, p);
+                // A declared spec's templates are wrong where they are written.
+                match s.registries.get(name) {
+                    Some(declared) => {
+                        let field = format!("registries.{name}");
+                        check_templates(s, region, spec, &declared.referenced, &field, p);
+                    }
+                    None => check_templates(s, region, spec, loc, &field, p),
+                }
             }
         }
     }
@@ -650,7 +657,7 @@ timeline:
             "capabilities: [push, anonymous]",
         );
         let p = only(&src);
-        assert_eq!(p.field, "topology.registry.args[5]");
+        assert_eq!(p.field, "registries.cr.args[5]");
         assert!(
             p.message
                 .contains("uses password, which this region does not have"),
@@ -659,7 +666,7 @@ timeline:
         );
         let typo = BROUGHT.replace("{{ storage }}", "{{ storgae }}");
         let p = only(&typo);
-        assert_eq!(p.field, "topology.registry.args[3]");
+        assert_eq!(p.field, "registries.cr.args[3]");
         assert!(
             p.message.contains("storgae, which is no template variable"),
             "{}",
