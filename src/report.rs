@@ -11,6 +11,7 @@
 pub mod atomic_file;
 mod auth;
 mod baseline;
+pub mod comparison;
 mod html;
 mod junit;
 mod markdown;

@@ -4,6 +4,7 @@ use super::BaselineArgs;
 use crate::model::error::DrillError;
 use crate::run::gameday;
 use crate::run::runner::{self, RunOptions};
+use crate::scenario::matrix::{self, Axis};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -28,6 +29,12 @@ pub struct RunArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub baseline: BaselineArgs,
+    /// Run the scenario once per combination of designs, with the same seed and
+    /// timeline, and compare them: `--matrix registry=distribution,container-registry
+    /// --matrix load_balancer=haproxy,nginx,caddy`. Each key is set for every region.
+    /// Writes comparison.md, .json and .html beside the run folders.
+    #[arg(long, value_name = "KEY=VALUE,…", value_parser = Axis::parse)]
+    pub matrix: Vec<Axis>,
 }
 
 impl RunArgs {
@@ -40,13 +47,30 @@ impl RunArgs {
             out: self.out,
             baseline,
             live: live_view(self.live),
+            folder: None,
         };
         if opts.baseline.is_some() && self.scenarios.len() > 1 {
             return Err(DrillError::Usage(
                 "--baseline compares one run with an earlier run of the same scenario: give one scenario file".into(),
             ));
         }
-        runner::run_all(&self.scenarios, &opts).await
+        if self.matrix.is_empty() {
+            return runner::run_all(&self.scenarios, &opts).await;
+        }
+        let [scenario] = &self.scenarios[..] else {
+            return Err(DrillError::Usage(
+                "--matrix runs one scenario once per combination: give one scenario file".into(),
+            ));
+        };
+        if opts.baseline.is_some() || opts.keep {
+            return Err(DrillError::Usage(
+                "--matrix runs several topologies one after the other: it takes neither \
+                 --baseline nor --keep (run the combination alone for those)"
+                    .into(),
+            ));
+        }
+        let combinations = matrix::combinations(&self.matrix).map_err(DrillError::Usage)?;
+        crate::run::matrix::run(scenario, &combinations, &opts).await
     }
 }
 
@@ -74,6 +98,7 @@ impl UpArgs {
             out: self.out,
             baseline: None,
             live: live_view(self.live),
+            folder: None,
         };
         gameday::up(&self.scenario, &opts).await
     }

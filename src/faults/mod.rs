@@ -348,6 +348,14 @@ pub fn load(path: &Path) -> Result<Loaded, DrillError> {
     crate::scenario::load(path, &RULES)
 }
 
+/// [`load`], with a matrix combination set before validation.
+pub fn load_as(
+    path: &Path,
+    combination: &crate::scenario::matrix::Combination,
+) -> Result<Loaded, DrillError> {
+    crate::scenario::load_as(path, &RULES, combination)
+}
+
 /// Parses and validates scenario text read from `file`, as `drill validate` does.
 pub fn check_source(file: &str, source: &str) -> Result<Loaded, DrillError> {
     crate::scenario::check_source(file, source, &RULES)

@@ -15,6 +15,38 @@ pub mod exit {
     pub const SETUP: u8 = 4;
     pub const CLEANUP: u8 = 5;
     pub const USAGE: u8 = 64;
+
+    /// The exit code of several runs: a usage error first, then a broken SLA, an abort,
+    /// a setup error, a cleanup failure, an inconclusive run; 0 only when every run
+    /// passed.
+    pub fn worst(codes: &[u8]) -> u8 {
+        const ORDER: [u8; 7] = [
+            USAGE,
+            SLA_BROKEN,
+            ABORTED,
+            SETUP,
+            CLEANUP,
+            INCONCLUSIVE,
+            PASS,
+        ];
+        let rank = |c: &u8| ORDER.iter().position(|o| o == c).unwrap_or(0);
+        codes.iter().copied().min_by_key(rank).unwrap_or(PASS)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::worst;
+
+        #[test]
+        fn worst_follows_precedence() {
+            assert_eq!(worst(&[0, 0]), 0);
+            assert_eq!(worst(&[0, 2, 5]), 5);
+            assert_eq!(worst(&[2, 4, 0]), 4);
+            assert_eq!(worst(&[4, 3, 5]), 3);
+            assert_eq!(worst(&[3, 1, 0]), 1);
+            assert_eq!(worst(&[]), 0);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

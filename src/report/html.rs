@@ -38,7 +38,8 @@ const FAILED: RGBColor = RGBColor(214, 39, 40);
 const INTERRUPTED: RGBColor = RGBColor(150, 150, 150);
 const LIGHT_GRID: RGBColor = RGBColor(242, 242, 242);
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222;\
+pub(super) const STYLE: &str =
+    "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222;\
 padding:0 1em}h1{font-size:1.5em}h2{font-size:1.25em;border-bottom:1px solid #ddd;\
 padding-bottom:.2em;margin-top:2em}h3{font-size:1.05em}table{border-collapse:collapse;\
 margin:.5em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}\
@@ -67,6 +68,19 @@ pub fn render(s: &Summary) -> io::Result<String> {
     h.push_str(&replication(a)?);
     h.push_str(&authentication(a));
     h.push_str("</body>\n</html>\n");
+    Ok(h)
+}
+
+/// A run's cold starts over time and its availability per window, drawn `width` wide:
+/// what a comparison sets side by side.
+pub(super) fn side_by_side_charts(a: &Analysis, width: u32) -> io::Result<String> {
+    let mut h = String::new();
+    if a.cold_starts.all.count > 0 {
+        h.push_str(&chart(width, 300, |root| cold_start_chart(a, root))?);
+    }
+    if a.availability.total.probes > 0 {
+        h.push_str(&chart(width, 260, |root| availability_chart(a, root))?);
+    }
     Ok(h)
 }
 
@@ -353,7 +367,7 @@ fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -369,7 +383,7 @@ fn esc(s: &str) -> String {
 }
 
 /// An HTML table; the first row is the header; `numeric` columns are right-aligned.
-fn table(rows: &[Vec<String>], numeric: &[usize]) -> String {
+pub(super) fn table(rows: &[Vec<String>], numeric: &[usize]) -> String {
     let mut t = String::from("<table>\n");
     for (i, row) in rows.iter().enumerate() {
         t.push_str("<tr>");

@@ -6,6 +6,7 @@ mod conformance;
 pub mod gameday;
 pub mod guardrails;
 pub mod hosts;
+pub mod matrix;
 pub mod proxy_check;
 pub mod push_probe;
 pub mod replication;

@@ -52,13 +52,21 @@ pub struct RunOptions {
     pub baseline: Option<report::Baseline>,
     /// The full-screen dashboard instead of the `live:` lines (stdout is a terminal).
     pub live: bool,
+    /// The run folder's name under `out`; `<scenario>-<time>` without.
+    pub folder: Option<String>,
 }
 
 /// Set once Ctrl-C or SIGTERM stopped a run: the scenarios after it are not started.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether Ctrl-C or SIGTERM stopped a run of this process: what comes after it is not
+/// started.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Runs scenarios one after the other (every file is validated before the first starts)
-/// and returns the worst exit code, by [`worst`]'s precedence.
+/// and returns the worst exit code, by [`exit::worst`]'s precedence.
 pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillError> {
     if let [only] = paths {
         return run(only, opts).await;
@@ -80,7 +88,7 @@ pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillEr
             }
         };
         results.push((path.display().to_string(), code));
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if interrupted() {
             break;
         }
     }
@@ -92,25 +100,9 @@ pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillEr
     for path in paths.iter().skip(results.len()) {
         println!("  not run  {} (interrupted)", path.display());
     }
-    let code = worst(&codes);
+    let code = exit::worst(&codes);
     println!("exit {code} (the worst: 1 SLA broken > 3 aborted > 4 setup > 5 cleanup > 2 inconclusive > 0 pass)");
     Ok(code)
-}
-
-/// The exit code of several runs: a broken SLA first, then an abort, a setup error, a
-/// cleanup failure, an inconclusive run; 0 only when every run passed.
-pub fn worst(codes: &[u8]) -> u8 {
-    const ORDER: [u8; 7] = [
-        exit::USAGE,
-        exit::SLA_BROKEN,
-        exit::ABORTED,
-        exit::SETUP,
-        exit::CLEANUP,
-        exit::INCONCLUSIVE,
-        exit::PASS,
-    ];
-    let rank = |c: &u8| ORDER.iter().position(|o| o == c).unwrap_or(0);
-    codes.iter().copied().min_by_key(rank).unwrap_or(exit::PASS)
 }
 
 /// Loads a scenario to run it, saying its warnings first.
@@ -154,7 +146,7 @@ pub async fn run_plan(
     let images = images::ensure_for(&engine, &plan).await?;
     building.finish_and_clear();
     let material = Material::generate(&plan)?;
-    let dir = run_folder(&opts.out, &plan)?;
+    let dir = run_folder(opts, &plan)?;
     let journal_path = dir.join("journal.jsonl");
     let view = Arc::new(LiveView::default());
     let (journal, writer) = Journal::create(&journal_path, material.secrets(), vec![view.clone()])?;
@@ -305,15 +297,14 @@ pub async fn teardown(engine: &Engine, run_id: &str) -> bool {
     removed.errors.is_empty()
 }
 
-fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
-    let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let mut dir = out.join(format!("{}-{stamp}", plan.scenario));
+fn run_folder(opts: &RunOptions, plan: &Plan) -> Result<PathBuf, DrillError> {
+    let name = opts
+        .folder
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", plan.scenario, stamp()));
+    let mut dir = opts.out.join(&name);
     if dir.exists() {
-        dir = out.join(format!("{}-{stamp}-{}", plan.scenario, plan.run_id));
+        dir = opts.out.join(format!("{name}-{}", plan.run_id));
     }
     std::fs::create_dir_all(&dir).map_err(|e| {
         DrillError::setup(format!(
@@ -322,6 +313,15 @@ fn run_folder(out: &Path, plan: &Plan) -> Result<PathBuf, DrillError> {
         ))
     })?;
     Ok(dir)
+}
+
+/// The time now for a folder's name: `20261204T131500Z`.
+pub fn stamp() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
 }
 
 /// What the topology is built from: the helper images, and the certificates and
@@ -757,20 +757,5 @@ async fn verify(live: &Live, ledger: &Ledger, journal: &Journal) {
                 violation,
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn worst_code_follows_the_precedence() {
-        assert_eq!(worst(&[0, 0]), 0);
-        assert_eq!(worst(&[0, 2, 5]), 5);
-        assert_eq!(worst(&[2, 4, 0]), 4);
-        assert_eq!(worst(&[4, 3, 5]), 3);
-        assert_eq!(worst(&[3, 1, 0]), 1);
-        assert_eq!(worst(&[]), 0);
     }
 }

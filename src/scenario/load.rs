@@ -1,6 +1,7 @@
 //! Reading a scenario file: its bytes to text, the text to the model, every problem and
 //! warning located by file, line, column and field and rendered like a compiler's.
 
+use super::matrix::Combination;
 use super::source::{self, Node};
 use super::validate::{validate, validate_sla};
 use super::{messages, warnings, Problem, Rules, Scenario, MAX_FILE_BYTES};
@@ -26,6 +27,15 @@ pub struct Loaded {
 /// Reads, parses and validates a scenario file. Every error is a usage error (exit 64)
 /// whose message names the file, line, column and field.
 pub fn load(path: &Path, rules: &Rules) -> Result<Loaded, DrillError> {
+    load_as(path, rules, &Combination::default())
+}
+
+/// [`load`], with a matrix combination set before validation.
+pub fn load_as(
+    path: &Path,
+    rules: &Rules,
+    combination: &Combination,
+) -> Result<Loaded, DrillError> {
     let shown = path.display().to_string();
     let cannot = |e: std::io::Error| {
         DrillError::Usage(format!("{shown}: cannot read the scenario file: {e}"))
@@ -56,7 +66,7 @@ pub fn load(path: &Path, rules: &Rules) -> Result<Loaded, DrillError> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let mut loaded = check_source(&shown, &source, rules)?;
+    let mut loaded = check_source_as(&shown, &source, rules, combination)?;
     // Absolute, so that a missing file a spec names is reported where it was looked for.
     loaded.scenario.dir = std::path::absolute(path)
         .ok()
@@ -67,7 +77,16 @@ pub fn load(path: &Path, rules: &Rules) -> Result<Loaded, DrillError> {
 /// Parses and validates scenario text read from `file`: what `drill validate` does
 /// once the file is read. Problems are rendered with `file` and the offending line.
 pub fn check_source(file: &str, source: &str, rules: &Rules) -> Result<Loaded, DrillError> {
-    match check(source, rules) {
+    check_source_as(file, source, rules, &Combination::default())
+}
+
+fn check_source_as(
+    file: &str,
+    source: &str,
+    rules: &Rules,
+    combination: &Combination,
+) -> Result<Loaded, DrillError> {
+    match check_as(source, rules, combination) {
         Ok((scenario, warnings)) => Ok(Loaded {
             scenario,
             warnings: warnings.iter().map(|w| render(file, source, w)).collect(),
@@ -90,6 +109,15 @@ pub fn read_step(fields: &serde_json::Value) -> Result<super::Step, String> {
 
 /// Parses and validates scenario text; a valid scenario comes with its warnings.
 pub fn check(source: &str, rules: &Rules) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
+    check_as(source, rules, &Combination::default())
+}
+
+/// [`check`], with `combination` set in the model before it is validated.
+fn check_as(
+    source: &str,
+    rules: &Rules,
+    combination: &Combination,
+) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
     let tabs = source::tabs(source);
     if !tabs.is_empty() {
         return Err(tabs);
@@ -112,13 +140,14 @@ pub fn check(source: &str, rules: &Rules) -> Result<(Scenario, Vec<Problem>), Ve
     // The parser's error says where; the path says which field, for errors that
     // name only the kind of value wanted.
     let mut field = String::new();
-    let scenario: Scenario = serde_saphyr::with_deserializer_from_str(source, |de| {
+    let mut scenario: Scenario = serde_saphyr::with_deserializer_from_str(source, |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {
             field = field_path(e.path());
             e.into_inner()
         })
     })
     .map_err(|e| vec![syntax_problem(&e, field, root)])?;
+    combination.apply(&mut scenario);
     // Bounds first: the cross-field checks below are quadratic in places, and a
     // scenario past its bounds is refused whatever else it says.
     let mut problems = Vec::new();

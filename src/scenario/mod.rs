@@ -5,6 +5,7 @@
 
 mod bounds;
 mod load;
+pub mod matrix;
 mod messages;
 pub mod names;
 pub mod registry;
@@ -13,7 +14,7 @@ mod timeline;
 mod validate;
 mod warnings;
 
-pub use load::{check_source, load, parse, read_step, render_problems, Loaded};
+pub use load::{check_source, load, load_as, parse, read_step, render_problems, Loaded};
 
 use crate::model::backoff::{BackoffModel, KubeletBackoff};
 pub use crate::model::kinds::{FaultKind, HostKind};

@@ -13,6 +13,7 @@ mod faults;
 mod gameday;
 mod harden;
 mod hosts;
+mod matrix;
 mod proxy;
 mod replication;
 mod reports;

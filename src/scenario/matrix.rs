@@ -1,0 +1,284 @@
+//! `--matrix`: the same scenario run once per combination of designs. An axis names a
+//! scenario key and its values (`registry=distribution,container-registry`); a
+//! combination sets each key for the whole topology, in place of what the file and its
+//! regions say, before the scenario is validated, so every combination is checked as a
+//! file that said it would be.
+
+use super::registry::RegistryChoice;
+use super::{LoadBalancerKind, Scenario};
+use serde_saphyr::Spanned;
+use std::fmt;
+
+/// Combinations at most: each is a whole run.
+pub const MAX_COMBINATIONS: usize = 24;
+
+/// A scenario key a matrix can vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixKey {
+    Registry,
+    LoadBalancer,
+}
+
+impl MatrixKey {
+    const ALL: [MatrixKey; 2] = [MatrixKey::Registry, MatrixKey::LoadBalancer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatrixKey::Registry => "registry",
+            MatrixKey::LoadBalancer => "load_balancer",
+        }
+    }
+}
+
+/// One key's value in a combination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    /// `distribution` or a name declared under `registries:` (validation checks which).
+    Registry(String),
+    LoadBalancer(LoadBalancerKind),
+}
+
+impl Setting {
+    pub fn key(&self) -> MatrixKey {
+        match self {
+            Setting::Registry(_) => MatrixKey::Registry,
+            Setting::LoadBalancer(_) => MatrixKey::LoadBalancer,
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Setting::Registry(name) => name,
+            Setting::LoadBalancer(kind) => kind.as_str(),
+        }
+    }
+}
+
+/// `--matrix key=v1,v2`: one key and the values it takes, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Axis {
+    pub key: MatrixKey,
+    pub values: Vec<Setting>,
+}
+
+impl Axis {
+    /// Reads `key=v1,v2,…`; the error says what is wrong in the words of the flag.
+    pub fn parse(arg: &str) -> Result<Axis, String> {
+        let keys = || {
+            MatrixKey::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some((key, values)) = arg.split_once('=') else {
+            return Err(format!(
+                "`{arg}` is not key=value,value: e.g. registry=distribution,container-registry \
+                 (keys: {})",
+                keys()
+            ));
+        };
+        let key = match key.trim() {
+            "registry" => MatrixKey::Registry,
+            "load_balancer" | "load-balancer" => MatrixKey::LoadBalancer,
+            other => {
+                return Err(format!(
+                    "`{other}` is no key a matrix can vary: use one of {}",
+                    keys()
+                ))
+            }
+        };
+        let mut settings: Vec<Setting> = Vec::new();
+        for value in values.split(',').map(str::trim) {
+            if value.is_empty() {
+                return Err(format!(
+                    "{}: an empty value in `{values}`: give names separated by commas",
+                    key.as_str()
+                ));
+            }
+            let setting = match key {
+                MatrixKey::Registry => Setting::Registry(value.to_string()),
+                MatrixKey::LoadBalancer => Setting::LoadBalancer(load_balancer(value)?),
+            };
+            if settings.contains(&setting) {
+                return Err(format!("{}: {value} is given twice", key.as_str()));
+            }
+            settings.push(setting);
+        }
+        Ok(Axis {
+            key,
+            values: settings,
+        })
+    }
+}
+
+fn load_balancer(value: &str) -> Result<LoadBalancerKind, String> {
+    [
+        LoadBalancerKind::Haproxy,
+        LoadBalancerKind::Nginx,
+        LoadBalancerKind::Caddy,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == value)
+    .ok_or_else(|| {
+        format!("load_balancer: `{value}` is no load balancer: use haproxy, nginx or caddy")
+    })
+}
+
+/// One value per varied key: what one run of a matrix sets. The empty combination
+/// changes nothing (a plain run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Combination(pub Vec<Setting>);
+
+impl Combination {
+    /// Sets each key for the whole topology; a region's own choice of that key is
+    /// dropped, since the combination says what every region runs.
+    pub fn apply(&self, s: &mut Scenario) {
+        let at = s.topology.referenced;
+        let topology = &mut s.topology.value;
+        for setting in &self.0 {
+            match setting {
+                Setting::Registry(name) => {
+                    topology.registry =
+                        Some(Spanned::new(RegistryChoice::Named(name.clone()), at, at));
+                    for region in &mut topology.regions {
+                        region.value.registry = None;
+                    }
+                }
+                Setting::LoadBalancer(kind) => {
+                    topology.load_balancer = *kind;
+                    for region in &mut topology.regions {
+                        region.value.load_balancer = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A name for a folder: `registry-distribution_load_balancer-nginx`.
+    pub fn slug(&self) -> String {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|s| {
+                let value: String = s
+                    .value()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                format!("{}-{value}", s.key().as_str())
+            })
+            .collect();
+        parts.join("_")
+    }
+}
+
+/// `registry=distribution, load_balancer=nginx`.
+impl fmt::Display for Combination {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|s| format!("{}={}", s.key().as_str(), s.value()))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Every combination of the axes, the first axis varying slowest. A key given twice,
+/// or more combinations than [`MAX_COMBINATIONS`], is refused.
+pub fn combinations(axes: &[Axis]) -> Result<Vec<Combination>, String> {
+    for (i, axis) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|a| a.key == axis.key) {
+            return Err(format!(
+                "--matrix {} is given twice: list its values in one flag, separated by commas",
+                axis.key.as_str()
+            ));
+        }
+    }
+    let count: usize = axes.iter().map(|a| a.values.len()).product();
+    if count > MAX_COMBINATIONS {
+        return Err(format!(
+            "--matrix makes {count} combinations, each a whole run; at most {MAX_COMBINATIONS}: \
+             vary fewer values at once"
+        ));
+    }
+    let mut all = vec![Combination::default()];
+    for axis in axes {
+        all = all
+            .into_iter()
+            .flat_map(|c| {
+                axis.values.iter().map(move |v| {
+                    let mut next = c.clone();
+                    next.0.push(v.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_multiply_in_the_order_given() {
+        let axes = [
+            Axis::parse("registry=distribution,container-registry").unwrap(),
+            Axis::parse("load_balancer=haproxy,nginx,caddy").unwrap(),
+        ];
+        let all = combinations(&axes).unwrap();
+        let shown: Vec<String> = all.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "registry=distribution, load_balancer=haproxy",
+                "registry=distribution, load_balancer=nginx",
+                "registry=distribution, load_balancer=caddy",
+                "registry=container-registry, load_balancer=haproxy",
+                "registry=container-registry, load_balancer=nginx",
+                "registry=container-registry, load_balancer=caddy",
+            ]
+        );
+        assert_eq!(
+            all[4].slug(),
+            "registry-container-registry_load_balancer-nginx"
+        );
+    }
+
+    #[test]
+    fn a_bad_axis_says_what_to_write() {
+        let e = Axis::parse("colour=red").unwrap_err();
+        assert!(
+            e.contains("`colour` is no key") && e.contains("registry, load_balancer"),
+            "{e}"
+        );
+        let e = Axis::parse("load_balancer=haproxy,envoy").unwrap_err();
+        assert!(e.contains("`envoy` is no load balancer"), "{e}");
+        let e = Axis::parse("registry=a,,b").unwrap_err();
+        assert!(e.contains("an empty value"), "{e}");
+        let e = Axis::parse("registry=a,a").unwrap_err();
+        assert!(e.contains("a is given twice"), "{e}");
+        assert!(Axis::parse("registry").unwrap_err().contains("key=value"));
+        let twice = [
+            Axis::parse("registry=a").unwrap(),
+            Axis::parse("registry=b").unwrap(),
+        ];
+        assert!(combinations(&twice).unwrap_err().contains("given twice"));
+    }
+
+    #[test]
+    fn too_many_combinations_are_refused() {
+        let names: Vec<String> = (0..25).map(|i| format!("r{i}")).collect();
+        let axes = [Axis::parse(&format!("registry={}", names.join(","))).unwrap()];
+        assert!(combinations(&axes).unwrap_err().contains("25 combinations"));
+    }
+}
