@@ -2,6 +2,7 @@
 //! without Docker.
 
 use crate::model::error::{exit, DrillError};
+use crate::scenario::matrix::{self, Axis};
 use crate::{report, scenario};
 use clap::Args;
 use std::path::PathBuf;
@@ -10,18 +11,28 @@ use std::path::PathBuf;
 pub struct ValidateArgs {
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
+    /// Check each file once per combination, as `drill run --matrix` would run it:
+    /// `--matrix registry=distribution,container-registry`.
+    #[arg(long, value_name = "KEY=VALUE,…", value_parser = Axis::parse)]
+    pub matrix: Vec<Axis>,
 }
 
 impl ValidateArgs {
     pub fn exec(self) -> Result<u8, DrillError> {
+        let combinations = matrix::combinations(&self.matrix).map_err(DrillError::Usage)?;
         let mut failed = Vec::new();
         for path in &self.scenarios {
-            match crate::faults::load(path) {
+            match crate::faults::load_matrix(path, &combinations) {
                 Ok(loaded) => {
-                    for w in &loaded.warnings {
+                    // A warning of the file as written is one of every combination.
+                    let mut warnings: Vec<&String> =
+                        loaded.iter().flat_map(|l| &l.warnings).collect();
+                    warnings.sort();
+                    warnings.dedup();
+                    for w in &warnings {
                         eprintln!("warning: {w}");
                     }
-                    match loaded.warnings.len() {
+                    match warnings.len() {
                         0 => println!("{}: ok", path.display()),
                         1 => println!("{}: ok, with 1 warning", path.display()),
                         n => println!("{}: ok, with {n} warnings", path.display()),

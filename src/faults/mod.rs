@@ -356,6 +356,29 @@ pub fn load_as(
     crate::scenario::load_as(path, &RULES, combination)
 }
 
+/// The file as written, then once per combination; every combination's problems are
+/// said together, each under the combination that has them, and what is wrong in all
+/// of them (the file as written) only once.
+pub fn load_matrix(
+    path: &Path,
+    combinations: &[crate::scenario::matrix::Combination],
+) -> Result<Vec<Loaded>, DrillError> {
+    load(path)?;
+    let mut loaded = Vec::new();
+    let mut problems = Vec::new();
+    for c in combinations {
+        match load_as(path, c) {
+            Ok(l) => loaded.push(l),
+            Err(e) => problems.push(format!("with --matrix {c}:\n{e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(DrillError::Usage(problems.join("\n\n")))
+    }
+}
+
 /// Parses and validates scenario text read from `file`, as `drill validate` does.
 pub fn check_source(file: &str, source: &str) -> Result<Loaded, DrillError> {
     crate::scenario::check_source(file, source, &RULES)

@@ -80,7 +80,7 @@ pub struct ColdStartFigures {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecoveryFigure {
-    /// `#1 zone-outage eu-a`.
+    /// `fault #1 zone-outage eu-a`.
     pub fault: String,
     /// Nothing failed: the design hid the fault.
     pub masked: bool,
@@ -166,7 +166,7 @@ fn column(r: &Ran) -> Column {
         .faults
         .iter()
         .map(|f| RecoveryFigure {
-            fault: format!("#{} {} {}", f.id, f.kind.name(), f.target),
+            fault: format!("fault #{} {} {}", f.id, f.kind.name(), f.target),
             masked: f.masked,
             disruption_us: f.disruption_us,
         })
@@ -184,14 +184,23 @@ fn grid(c: &Comparison, header: &[String]) -> Vec<Vec<String>> {
     let mut rows = vec![std::iter::once(String::new())
         .chain(header.iter().cloned())
         .collect::<Vec<_>>()];
-    let mut row = |label: String, cell: &dyn Fn(&Column) -> String| {
+    // A figure an SLA judged is shown once, in its SLA's row.
+    let judged: Vec<String> = c
+        .runs
+        .iter()
+        .flat_map(|r| r.checks.iter().map(|k| k.name.clone()))
+        .collect();
+    let mut row = |label: String, sla: bool, cell: &dyn Fn(&Column) -> String| {
+        if !sla && judged.contains(&label) {
+            return;
+        }
         rows.push(
             std::iter::once(label)
                 .chain(c.runs.iter().map(cell))
                 .collect(),
         );
     };
-    row("verdict".into(), &|r| {
+    row("verdict".into(), false, &|r| {
         format!("{} (exit {})", r.verdict, r.exit_code)
     });
     // Every check, recovery and region any run has, in the order the runs show them.
@@ -216,35 +225,40 @@ fn grid(c: &Comparison, header: &[String]) -> Vec<Vec<String>> {
         }
     }
     for (name, limit) in &checks {
-        row(format!("SLA {name} ({limit})"), &|r| {
+        let cell = |r: &Column| {
             r.checks
                 .iter()
                 .find(|k| &k.name == name)
                 .map_or("—".into(), |k| {
-                    format!("{} {}", k.measured, if k.passed { "pass" } else { "FAIL" })
+                    format!("{} {}", k.measured, if k.passed { "✓" } else { "✗" })
                 })
-        });
+        };
+        row(format!("{name} ({limit})"), true, &cell);
     }
     for region in &regions {
-        row(format!("availability {region}"), &|r| {
+        row(format!("availability {region}"), false, &|r| {
             r.availability
                 .iter()
                 .find(|(n, _)| n == region)
                 .map_or("—".into(), |(_, ratio)| percent(*ratio))
         });
     }
-    row("cold starts ok".into(), &|r| match r.cold_starts.count {
-        0 => "—".into(),
-        n => format!("{} of {n}", r.cold_starts.ok),
-    });
-    row("cold pull p50".into(), &|r| {
+    row(
+        "cold starts ok".into(),
+        false,
+        &|r| match r.cold_starts.count {
+            0 => "—".into(),
+            n => format!("{} of {n}", r.cold_starts.ok),
+        },
+    );
+    row("cold_pull p50".into(), false, &|r| {
         r.cold_starts.p50_us.map_or("—".into(), secs)
     });
-    row("cold pull p99".into(), &|r| {
+    row("cold_pull p99".into(), false, &|r| {
         r.cold_starts.p99_us.map_or("—".into(), secs)
     });
     for fault in &faults {
-        row(format!("recovery {fault}"), &|r| {
+        row(format!("recovery {fault}"), false, &|r| {
             r.recoveries
                 .iter()
                 .find(|f| &f.fault == fault)
@@ -255,7 +269,7 @@ fn grid(c: &Comparison, header: &[String]) -> Vec<Vec<String>> {
                 })
         });
     }
-    row("integrity".into(), &|r| match r.integrity.checked {
+    row("integrity".into(), false, &|r| match r.integrity.checked {
         0 => "—".into(),
         n => format!("{} of {n} intact", r.integrity.ok),
     });

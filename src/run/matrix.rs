@@ -18,19 +18,7 @@ pub async fn run(
     combinations: &[Combination],
     opts: &RunOptions,
 ) -> Result<u8, DrillError> {
-    // The file as written first: what is wrong in every combination is said once.
-    crate::faults::load(path)?;
-    let mut scenarios = Vec::new();
-    let mut problems = Vec::new();
-    for c in combinations {
-        match crate::faults::load_as(path, c) {
-            Ok(loaded) => scenarios.push(loaded),
-            Err(e) => problems.push(format!("with --matrix {c}:\n{e}")),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(DrillError::Usage(problems.join("\n\n")));
-    }
+    let scenarios = crate::faults::load_matrix(path, combinations)?;
     let name = scenarios[0].scenario.name.value.clone();
     let seed = opts
         .seed
@@ -44,6 +32,7 @@ pub async fn run(
     ));
     let mut runs = Vec::new();
     for (i, (c, loaded)) in combinations.iter().zip(scenarios).enumerate() {
+        crate::ui::say::setup_starts();
         say(format!("matrix {}/{}: {c}", i + 1, combinations.len()));
         for w in &loaded.warnings {
             say(format!("warning: {w}"));

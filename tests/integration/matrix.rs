@@ -101,7 +101,10 @@ fn a_two_by_two_matrix_runs_every_combination_and_compares_their_own_numbers() {
     for c in &combinations {
         assert!(md.contains(c) && html.contains(c), "{c} in {md}");
     }
-    assert!(md.contains("| recovery #1 zone-outage eu-a |"), "{md}");
+    assert!(
+        md.contains("| recovery fault #1 zone-outage eu-a |"),
+        "{md}"
+    );
     let out = r.stdout();
     assert!(
         out.contains("comparison of 4 combinations of test-matrix (seed 11)"),
