@@ -795,6 +795,7 @@ pub(crate) mod tests {
                 regions: regions.iter().map(|r| r.to_string()).collect(),
                 sla,
                 replication: Default::default(),
+                proxies: Default::default(),
             })),
         )
     }

@@ -37,20 +37,36 @@ impl ProxyBehaviour {
     }
 }
 
+/// (proxy, image, the form it was asked by for a proxy that caches by URL).
+type Held = (String, String, Option<PullBy>);
+
 pub fn analyze(records: &[Record]) -> ProxyBehaviour {
     let mut out = ProxyBehaviour::default();
-    let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut held: BTreeSet<Held> = BTreeSet::new();
     // The proxies are the regions' `<region>-proxy` entry points.
     let mut proxies: BTreeSet<String> = BTreeSet::new();
+    let mut by_url: BTreeSet<String> = BTreeSet::new();
+    // What a proxy holds: an image, and for one that caches by URL, the form it was
+    // asked by (hosts and warming pull by tag).
+    let key = |by_url: &BTreeSet<String>, proxy: &str, image: &str, by: PullBy| -> Held {
+        let form = by_url.contains(proxy).then_some(by);
+        (proxy.to_string(), image.to_string(), form)
+    };
     let mut ordered: Vec<&Record> = records.iter().collect();
     ordered.sort_by_key(|r| r.t_us);
     for r in ordered {
         match &r.event {
             Event::RunStarted(info) => {
                 proxies.extend(info.regions.iter().map(|r| proxy_name(r)));
+                by_url.extend(
+                    info.proxies
+                        .iter()
+                        .filter(|(_, kind)| kind.caches_by_url())
+                        .map(|(name, _)| name.clone()),
+                );
             }
             Event::ProxyWarmed { proxy, image } => {
-                held.insert((proxy.clone(), image.clone()));
+                held.insert(key(&by_url, proxy, image, PullBy::Tag));
             }
             Event::Pull(p) => {
                 for (endpoint, statuses) in &p.http_errors {
@@ -62,12 +78,12 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
                 // The manifest came through the proxy: it now holds the image.
                 if let Some(m) = p.phases.first().filter(|_| p.ok) {
                     if proxies.contains(&m.endpoint) {
-                        held.insert((m.endpoint.clone(), p.image.clone()));
+                        held.insert(key(&by_url, &m.endpoint, &p.image, PullBy::Tag));
                     }
                 }
             }
             Event::ProxyCheck(c) => {
-                let key = (c.proxy.clone(), c.image.clone());
+                let key = key(&by_url, &c.proxy, &c.image, c.by);
                 out.checks.push(ProxyCheckRow {
                     t_us: r.t_us,
                     cached: held.contains(&key),
@@ -81,7 +97,7 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
                 kind: FaultKind::CacheWipe,
                 target,
                 ..
-            } => held.retain(|(proxy, _)| proxy != target),
+            } => held.retain(|(proxy, _, _)| proxy != target),
             _ => {}
         }
     }
@@ -93,6 +109,7 @@ mod tests {
     use super::*;
     use crate::analysis::tests::{phase, pull, rec, run_started};
     use crate::journal::PhaseKind;
+    use crate::model::kinds::ProxyKind;
 
     fn check(t_us: u64, proxy: &str, by: PullBy, ok: bool) -> Record {
         rec(
@@ -161,6 +178,39 @@ mod tests {
                 ("us-proxy".into(), true, true),
             ]
         );
+    }
+
+    #[test]
+    fn a_proxy_caching_by_url_holds_only_the_form_it_was_asked_by() {
+        let mut started = run_started(&["eu", "us"], Default::default());
+        if let Event::RunStarted(info) = &mut started.event {
+            info.proxies = [
+                ("eu-proxy".to_string(), ProxyKind::Nginx),
+                ("us-proxy".to_string(), ProxyKind::Distribution),
+            ]
+            .into();
+        }
+        let warmed = |proxy: &str| {
+            rec(
+                1,
+                Event::ProxyWarmed {
+                    proxy: proxy.into(),
+                    image: "team/app:1".into(),
+                },
+            )
+        };
+        let records = vec![
+            started,
+            warmed("eu-proxy"),
+            warmed("us-proxy"),
+            check(10, "eu-proxy", PullBy::Digest, false),
+            check(11, "us-proxy", PullBy::Digest, true),
+            check(12, "eu-proxy", PullBy::Tag, true),
+            check(20, "eu-proxy", PullBy::Digest, true),
+            check(30, "eu-proxy", PullBy::Digest, true),
+        ];
+        let cached: Vec<bool> = analyze(&records).checks.iter().map(|c| c.cached).collect();
+        assert_eq!(cached, [false, true, true, false, true]);
     }
 
     #[test]

@@ -115,6 +115,7 @@ pub async fn run(
         regions: vec!["bench".into()],
         sla: Default::default(),
         replication: Default::default(),
+        proxies: Default::default(),
     })));
     let stop = CancellationToken::new();
     let probes = Probes {

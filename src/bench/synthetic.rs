@@ -81,6 +81,7 @@ fn start(end_us: u64, sla: Sla) -> [Event; 3] {
             regions: REGIONS.map(String::from).to_vec(),
             sla,
             replication: Default::default(),
+            proxies: Default::default(),
         })),
         Event::TopologyUp {
             containers: 6,

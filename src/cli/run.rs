@@ -31,7 +31,8 @@ pub struct RunArgs {
     pub baseline: BaselineArgs,
     /// Run the scenario once per combination of designs, with the same seed and
     /// timeline, and compare them: `--matrix registry=distribution,container-registry
-    /// --matrix load_balancer=haproxy,nginx,caddy`. Each key is set for every region.
+    /// --matrix load_balancer=haproxy,nginx,caddy` (keys: registry, load_balancer,
+    /// proxy). Each key is set for every region.
     /// Writes comparison.md, .json and .html beside the run folders.
     #[arg(long, value_name = "KEY=VALUE,…", value_parser = Axis::parse)]
     pub matrix: Vec<Axis>,

@@ -11,7 +11,7 @@ use crate::model::error::{DrillError, SetupContext};
 use crate::plan::balancer::{CADDY_CONFIG_PATH, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
 use crate::plan::registry::{RegistryPlan, Source};
 use crate::plan::Plan;
-use crate::scenario::{HostKind, LoadBalancerKind};
+use crate::scenario::{HostKind, LoadBalancerKind, ProxyKind};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -255,7 +255,8 @@ pub struct Images {
     /// The default load balancer, and the upstream's fault point in every run.
     pub haproxy: String,
     pub toolbox: String,
-    /// Built only for runs with nginx or Caddy load balancers.
+    /// Built only for runs with nginx or Caddy load balancers (nginx also for nginx
+    /// proxies).
     pub nginx: Option<String>,
     pub caddy: Option<String>,
     /// Built only for runs with containerd hosts.
@@ -285,7 +286,12 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
 pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillError> {
     let mut images = ensure_all(engine).await?;
     let uses = |kind| plan.regions.iter().any(|r| r.balancer.kind == kind);
-    if uses(LoadBalancerKind::Nginx) {
+    let nginx_proxy = plan
+        .regions
+        .iter()
+        .filter_map(|r| r.proxy.as_ref())
+        .any(|p| p.kind == ProxyKind::Nginx);
+    if uses(LoadBalancerKind::Nginx) || nginx_proxy {
         images.nginx = Some(ensure(engine, &nginx_recipe()).await?);
     }
     if uses(LoadBalancerKind::Caddy) {

@@ -272,8 +272,23 @@ fn blob_words(b: Option<BlobRef>) -> String {
     }
 }
 
-/// What empties a proxy's cache, run with its volume at `/storage`.
-pub const WIPE: [&str; 4] = [BUSYBOX, "rm", "-rf", "/storage/docker"];
+/// What empties a proxy's cache, run with its volume at `/storage`: everything in it,
+/// whichever proxy wrote it (distribution's `docker/` tree, nginx's cache folders).
+pub const WIPE: [&str; 13] = [
+    BUSYBOX,
+    "find",
+    "/storage",
+    "-mindepth",
+    "1",
+    "-maxdepth",
+    "1",
+    "-exec",
+    BUSYBOX,
+    "rm",
+    "-rf",
+    "{}",
+    "+",
+];
 
 /// What damages a blob, by its digest, in a storage of `layout` mounted at `/storage`.
 pub fn blob_command(corrupt: bool, digest: &str, layout: &BlobLayout) -> Vec<String> {

@@ -5,7 +5,7 @@
 pub mod bounds;
 
 use crate::model::error::{DrillError, SetupContext};
-use crate::model::kinds::{FaultKind, HostKind};
+use crate::model::kinds::{FaultKind, HostKind, ProxyKind};
 use crate::model::replication::Replication;
 use crate::model::sla::Sla;
 use serde::{Deserialize, Serialize};
@@ -225,6 +225,10 @@ pub struct RunInfo {
     /// How pushes reached the regions. Older journals lack it (they pushed to all).
     #[serde(default)]
     pub replication: Replication,
+    /// What each proxy is, by name (`eu-proxy`). Older journals lack it (their proxies
+    /// were distribution's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub proxies: BTreeMap<String, ProxyKind>,
 }
 
 /// Who an auth probe claims to be.
@@ -293,7 +297,9 @@ pub struct ProxyCheckRecord {
     pub upstream_requests: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PullBy {
     Tag,

@@ -109,3 +109,22 @@ impl HostKind {
         }
     }
 }
+
+/// The implementation of a region's pull-through proxy.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyKind {
+    /// distribution in proxy mode: it stores what it fetched by digest, so an image
+    /// pulled by tag is also served by digest.
+    Distribution,
+    /// nginx's cache: responses stored by the URL they were asked by, so a manifest
+    /// pulled by tag is not served by digest until that digest was asked for.
+    Nginx,
+}
+
+impl ProxyKind {
+    /// Whether a cached manifest is found only by the reference it was fetched by.
+    pub fn caches_by_url(self) -> bool {
+        self == ProxyKind::Nginx
+    }
+}

@@ -3,7 +3,7 @@
 use super::{HostPlan, Plan, StepPlan};
 use crate::model::registry::BlobLayout;
 use crate::model::replication::ReplicationMode;
-use crate::scenario::{AuthKind, CacheState, ImageSource};
+use crate::scenario::{AuthKind, CacheState, ImageSource, ProxyKind};
 use std::fmt::Write as _;
 
 impl Plan {
@@ -89,8 +89,14 @@ impl Plan {
             if let Some(p) = &r.proxy {
                 let _ = writeln!(
                     out,
-                    "    proxy {}: {} (pull-through cache of the upstream), storage volume {}",
-                    p.name, p.container, p.volume
+                    "    proxy {}: {} ({}pull-through cache of the upstream), storage volume {}",
+                    p.name,
+                    p.container,
+                    match p.kind {
+                        ProxyKind::Distribution => "",
+                        ProxyKind::Nginx => "nginx, ",
+                    },
+                    p.volume
                 );
             }
         }

@@ -4,14 +4,15 @@
 
 pub mod balancer;
 mod describe;
+pub mod proxy;
 pub mod registry;
 
 use crate::faults::{Fault, Volume};
 use crate::scenario::names::{Part, Target};
 use crate::scenario::{
     host_name, proxy_name, token_service_name, Action, AuthKind, CacheState, Canaries, FaultKind,
-    Guardrails, HostKind, HostSelector, ImageSource, Probes, Replication, Scenario, Sla, Timeouts,
-    UPSTREAM,
+    Guardrails, HostKind, HostSelector, ImageSource, Probes, ProxyKind, Replication, Scenario, Sla,
+    Timeouts, UPSTREAM,
 };
 use balancer::Balancer;
 use rand::rngs::StdRng;
@@ -65,6 +66,9 @@ pub struct ProxyPlan {
     pub container: String,
     /// Its own storage: proxies never share one (their expiry state would race).
     pub volume: String,
+    pub kind: ProxyKind,
+    /// nginx's configuration; distribution's proxy is configured by its environment.
+    pub config: Option<String>,
 }
 
 /// A token service (`auth: token`).
@@ -252,12 +256,16 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 ),
                 registry,
                 nodes,
-                proxy: s.topology.value.proxy.map(|_| {
+                proxy: s.topology.value.proxy.map(|mode| {
                     let name = proxy_name(&r.name);
+                    let kind = mode.kind();
+                    let gate = format!("{prefix}-{UPSTREAM}-gate");
                     ProxyPlan {
                         container: format!("{prefix}-{name}"),
                         volume: format!("{prefix}-{name}-storage"),
                         name,
+                        kind,
+                        config: (kind == ProxyKind::Nginx).then(|| proxy::nginx_config(&gate)),
                     }
                 }),
                 auth,
@@ -279,6 +287,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         let container = format!("{prefix}-{UPSTREAM}");
         UpstreamPlan {
             volume: format!("{container}-storage"),
+            // The name the nginx proxies' configuration is given.
             gate: format!("{container}-gate"),
             container,
         }

@@ -162,6 +162,12 @@ pub async fn run_plan(
         regions: plan.regions.iter().map(|r| r.name.clone()).collect(),
         sla: plan.sla.clone(),
         replication: plan.replication.clone(),
+        proxies: plan
+            .regions
+            .iter()
+            .filter_map(|r| r.proxy.as_ref())
+            .map(|p| (p.name.clone(), p.kind))
+            .collect(),
     })));
 
     let faults = FaultBook::default();

@@ -10,13 +10,14 @@ use crate::model::error::{DrillError, Refusal};
 use crate::model::wire::TOKEN_PATH;
 use crate::oci;
 use crate::oci::token;
-use crate::plan::balancer::HAPROXY_CONFIG_PATH;
+use crate::plan::balancer::{HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
+use crate::plan::proxy;
 use crate::plan::registry::{CustomRegistry, RegistryPlan};
 use crate::plan::{HostPlan, NodePlan, Plan, RegionPlan, UpstreamPlan, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
 use crate::scenario::registry::{self, TemplateVars};
-use crate::scenario::{AuthKind, UPSTREAM};
+use crate::scenario::{AuthKind, LoadBalancerKind, UPSTREAM};
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -472,12 +473,29 @@ async fn upstream_up(
 
     for p in plan.regions.iter().filter_map(|r| r.proxy.as_ref()) {
         engine.create_volume(&p.volume, run).await?;
-        let env = vec![format!(
-            "REGISTRY_PROXY_REMOTEURL=http://{}:{REGISTRY_PORT}",
-            u.gate
-        )];
-        let mut spec = registry(&p.container, &p.volume, "proxy", env);
-        let port = start_published(engine, run, &mut spec, &[]).await?;
+        // A configuration is nginx's; distribution's proxy is configured by its environment.
+        let port = match &p.config {
+            Some(config) => {
+                let mut spec = ContainerSpec {
+                    name: p.container.clone(),
+                    image: images.balancer(LoadBalancerKind::Nginx)?,
+                    network: plan.network.clone(),
+                    volumes: vec![(p.volume.clone(), proxy::cache_path(p.kind).into())],
+                    labels: vec![("drill.role".into(), "proxy".into())],
+                    ..Default::default()
+                };
+                let files = [(NGINX_CONFIG_PATH, config.as_bytes())];
+                start_published(engine, run, &mut spec, &files).await?
+            }
+            None => {
+                let env = vec![format!(
+                    "REGISTRY_PROXY_REMOTEURL=http://{}:{REGISTRY_PORT}",
+                    u.gate
+                )];
+                let mut spec = registry(&p.container, &p.volume, "proxy", env);
+                start_published(engine, run, &mut spec, &[]).await?
+            }
+        };
         entry_points.insert(p.name.clone(), format!("http://127.0.0.1:{port}"));
     }
     Ok(())

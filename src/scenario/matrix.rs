@@ -5,7 +5,7 @@
 //! file that said it would be.
 
 use super::registry::RegistryChoice;
-use super::{LoadBalancerKind, Scenario};
+use super::{LoadBalancerKind, ProxyMode, Scenario};
 use serde_saphyr::Spanned;
 use std::fmt;
 
@@ -17,15 +17,21 @@ pub const MAX_COMBINATIONS: usize = 24;
 pub enum MatrixKey {
     Registry,
     LoadBalancer,
+    Proxy,
 }
 
 impl MatrixKey {
-    const ALL: [MatrixKey; 2] = [MatrixKey::Registry, MatrixKey::LoadBalancer];
+    const ALL: [MatrixKey; 3] = [
+        MatrixKey::Registry,
+        MatrixKey::LoadBalancer,
+        MatrixKey::Proxy,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MatrixKey::Registry => "registry",
             MatrixKey::LoadBalancer => "load_balancer",
+            MatrixKey::Proxy => "proxy",
         }
     }
 }
@@ -36,6 +42,8 @@ pub enum Setting {
     /// `distribution` or a name declared under `registries:` (validation checks which).
     Registry(String),
     LoadBalancer(LoadBalancerKind),
+    /// Every region's pull-through proxy (the scenario needs `topology.upstream: true`).
+    Proxy(ProxyMode),
 }
 
 impl Setting {
@@ -43,6 +51,7 @@ impl Setting {
         match self {
             Setting::Registry(_) => MatrixKey::Registry,
             Setting::LoadBalancer(_) => MatrixKey::LoadBalancer,
+            Setting::Proxy(_) => MatrixKey::Proxy,
         }
     }
 
@@ -50,6 +59,7 @@ impl Setting {
         match self {
             Setting::Registry(name) => name,
             Setting::LoadBalancer(kind) => kind.as_str(),
+            Setting::Proxy(mode) => mode.as_str(),
         }
     }
 }
@@ -81,6 +91,7 @@ impl Axis {
         let key = match key.trim() {
             "registry" => MatrixKey::Registry,
             "load_balancer" | "load-balancer" => MatrixKey::LoadBalancer,
+            "proxy" => MatrixKey::Proxy,
             other => {
                 return Err(format!(
                     "`{other}` is no key a matrix can vary: use one of {}",
@@ -99,6 +110,7 @@ impl Axis {
             let setting = match key {
                 MatrixKey::Registry => Setting::Registry(value.to_string()),
                 MatrixKey::LoadBalancer => Setting::LoadBalancer(load_balancer(value)?),
+                MatrixKey::Proxy => Setting::Proxy(proxy(value)?),
             };
             if settings.contains(&setting) {
                 return Err(format!("{}: {value} is given twice", key.as_str()));
@@ -123,6 +135,13 @@ fn load_balancer(value: &str) -> Result<LoadBalancerKind, String> {
     .ok_or_else(|| {
         format!("load_balancer: `{value}` is no load balancer: use haproxy, nginx or caddy")
     })
+}
+
+fn proxy(value: &str) -> Result<ProxyMode, String> {
+    [ProxyMode::Distribution, ProxyMode::Nginx]
+        .into_iter()
+        .find(|m| m.as_str() == value)
+        .ok_or_else(|| format!("proxy: `{value}` is no proxy: use distribution or nginx"))
 }
 
 /// One value per varied key: what one run of a matrix sets. The empty combination
@@ -151,6 +170,7 @@ impl Combination {
                         region.value.load_balancer = None;
                     }
                 }
+                Setting::Proxy(mode) => topology.proxy = Some(*mode),
             }
         }
     }
@@ -258,11 +278,13 @@ mod tests {
     fn a_bad_axis_says_what_to_write() {
         let e = Axis::parse("colour=red").unwrap_err();
         assert!(
-            e.contains("`colour` is no key") && e.contains("registry, load_balancer"),
+            e.contains("`colour` is no key") && e.contains("registry, load_balancer, proxy"),
             "{e}"
         );
         let e = Axis::parse("load_balancer=haproxy,envoy").unwrap_err();
         assert!(e.contains("`envoy` is no load balancer"), "{e}");
+        let e = Axis::parse("proxy=distribution,squid").unwrap_err();
+        assert!(e.contains("`squid` is no proxy"), "{e}");
         let e = Axis::parse("registry=a,,b").unwrap_err();
         assert!(e.contains("an empty value"), "{e}");
         let e = Axis::parse("registry=a,a").unwrap_err();

@@ -17,7 +17,7 @@ mod warnings;
 pub use load::{check_source, load, load_as, parse, read_step, render_problems, Loaded};
 
 use crate::model::backoff::{BackoffModel, KubeletBackoff};
-pub use crate::model::kinds::{FaultKind, HostKind};
+pub use crate::model::kinds::{FaultKind, HostKind, ProxyKind};
 use crate::model::limits::*;
 pub use crate::model::names::{host_name, proxy_name, token_service_name, PER_REGION, UPSTREAM};
 pub use crate::model::replication::{Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
@@ -142,7 +142,8 @@ pub struct Topology {
     /// faults). Images with `source: upstream` are seeded there only.
     #[serde(default)]
     pub upstream: bool,
-    /// `per-region`: one pull-through cache of the upstream per region.
+    /// A pull-through cache of the upstream in every region: `distribution` (or
+    /// `per-region`, the same) or `nginx`.
     #[serde(default)]
     pub proxy: Option<ProxyMode>,
     /// TLS on every entry point, with a CA drill generates for the run.
@@ -188,8 +189,32 @@ fn canary_size() -> Size {
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProxyMode {
-    /// One distribution registry in proxy mode per region, with its own storage.
+    /// One distribution registry in proxy mode per region, with its own storage (the
+    /// same as `distribution`).
     PerRegion,
+    /// One distribution registry in proxy mode per region, with its own storage.
+    Distribution,
+    /// One nginx caching reverse proxy per region in front of the upstream: blobs and
+    /// manifests cached by URL, served stale while the upstream fails.
+    Nginx,
+}
+
+impl ProxyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyMode::PerRegion => "per-region",
+            ProxyMode::Distribution => "distribution",
+            ProxyMode::Nginx => "nginx",
+        }
+    }
+
+    /// What runs as each region's proxy.
+    pub fn kind(self) -> ProxyKind {
+        match self {
+            ProxyMode::PerRegion | ProxyMode::Distribution => ProxyKind::Distribution,
+            ProxyMode::Nginx => ProxyKind::Nginx,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]

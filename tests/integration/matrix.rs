@@ -140,7 +140,9 @@ fn a_matrix_that_cannot_run_is_refused_before_anything_starts() {
     let file = file.to_str().unwrap();
     let e = refused(&[file, "--matrix", "colour=red"]);
     assert!(
-        e.contains("`colour` is no key a matrix can vary: use one of registry, load_balancer"),
+        e.contains(
+            "`colour` is no key a matrix can vary: use one of registry, load_balancer, proxy"
+        ),
         "{e}"
     );
     let e = refused(&[file, "--matrix", "load_balancer=haproxy,envoy"]);
