@@ -47,7 +47,7 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
     let mut proxies: BTreeSet<String> = BTreeSet::new();
     let mut by_url: BTreeSet<String> = BTreeSet::new();
     // What a proxy holds: an image, and for one that caches by URL, the form it was
-    // asked by (hosts and warming pull by tag).
+    // asked by (warming pulls by tag).
     let key = |by_url: &BTreeSet<String>, proxy: &str, image: &str, by: PullBy| -> Held {
         let form = by_url.contains(proxy).then_some(by);
         (proxy.to_string(), image.to_string(), form)
@@ -75,10 +75,16 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
                         *counts.entry(status.clone()).or_default() += u64::from(*n);
                     }
                 }
-                // The manifest came through the proxy: it now holds the image.
+                // The manifest came through the proxy: it now holds the image, in the
+                // form the host named it.
                 if let Some(m) = p.phases.first().filter(|_| p.ok) {
                     if proxies.contains(&m.endpoint) {
-                        held.insert(key(&by_url, &m.endpoint, &p.image, PullBy::Tag));
+                        let by = if p.image.contains('@') {
+                            PullBy::Digest
+                        } else {
+                            PullBy::Tag
+                        };
+                        held.insert(key(&by_url, &m.endpoint, &p.image, by));
                     }
                 }
             }

@@ -217,6 +217,16 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
     let tls = topology.tls.is_some();
     let prefix = format!("drill-{run_id}");
     let pfx = prefix.as_str();
+    let upstream = s.topology.value.upstream.then(|| {
+        let container = format!("{prefix}-{UPSTREAM}");
+        UpstreamPlan {
+            volume: format!("{container}-storage"),
+            gate: format!("{container}-gate"),
+            container,
+        }
+    });
+    // What nginx proxies send to (validation has made sure proxies have an upstream).
+    let gate = upstream.as_ref().map_or("", |u| u.gate.as_str());
     let regions: Vec<RegionPlan> = s
         .topology
         .value
@@ -259,13 +269,12 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 proxy: s.topology.value.proxy.map(|mode| {
                     let name = proxy_name(&r.name);
                     let kind = mode.kind();
-                    let gate = format!("{prefix}-{UPSTREAM}-gate");
                     ProxyPlan {
                         container: format!("{prefix}-{name}"),
                         volume: format!("{prefix}-{name}-storage"),
                         name,
                         kind,
-                        config: (kind == ProxyKind::Nginx).then(|| proxy::nginx_config(&gate)),
+                        config: (kind == ProxyKind::Nginx).then(|| proxy::nginx_config(gate)),
                     }
                 }),
                 auth,
@@ -283,15 +292,6 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             }
         })
         .collect();
-    let upstream = s.topology.value.upstream.then(|| {
-        let container = format!("{prefix}-{UPSTREAM}");
-        UpstreamPlan {
-            volume: format!("{container}-storage"),
-            // The name the nginx proxies' configuration is given.
-            gate: format!("{container}-gate"),
-            container,
-        }
-    });
 
     let hosts = plan_hosts(s, &regions, &prefix);
 

@@ -480,7 +480,7 @@ async fn upstream_up(
                     name: p.container.clone(),
                     image: images.balancer(LoadBalancerKind::Nginx)?,
                     network: plan.network.clone(),
-                    volumes: vec![(p.volume.clone(), proxy::cache_path(p.kind).into())],
+                    volumes: vec![(p.volume.clone(), proxy::NGINX_CACHE_DIR.into())],
                     labels: vec![("drill.role".into(), "proxy".into())],
                     ..Default::default()
                 };

@@ -477,9 +477,9 @@ fn mirror(s: &Scenario, names: &names::Names, m: &str) -> Result<(), String> {
     let forms = match (t.proxy.is_some(), t.upstream) {
         (true, true) => ", proxy, <region>-proxy or upstream",
         (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",
-        (false, true) => " or upstream (proxies need `topology.proxy: per-region`)",
+        (false, true) => " or upstream (proxies need `topology.proxy: distribution` or `nginx`)",
         (false, false) => {
-            " (proxy and upstream need `topology.upstream: true` and `topology.proxy: per-region`)"
+            " (proxy and upstream need `topology.upstream: true` and `topology.proxy: distribution` or `nginx`)"
         }
     };
     let expected = || {
