@@ -22,6 +22,7 @@ pub use storage::{blob_command, df_available_kib, fill_command, unfill_command, 
 
 use crate::model::error::DrillError;
 use crate::model::kinds::FaultKind;
+use crate::scenario::matrix::{Combination, MatrixKey};
 use crate::scenario::names::{Member, Names, Target};
 use crate::scenario::{Loaded, Pick, Problem, Rules, Scenario, Step};
 use given::Given;
@@ -349,21 +350,28 @@ pub fn load(path: &Path) -> Result<Loaded, DrillError> {
 }
 
 /// [`load`], with a matrix combination set before validation.
-pub fn load_as(
-    path: &Path,
-    combination: &crate::scenario::matrix::Combination,
-) -> Result<Loaded, DrillError> {
+pub fn load_as(path: &Path, combination: &Combination) -> Result<Loaded, DrillError> {
     crate::scenario::load_as(path, &RULES, combination)
 }
 
 /// The file as written, then once per combination; every combination's problems are
 /// said together, each under the combination that has them, and what is wrong in all
 /// of them (the file as written) only once.
-pub fn load_matrix(
-    path: &Path,
-    combinations: &[crate::scenario::matrix::Combination],
-) -> Result<Vec<Loaded>, DrillError> {
-    load(path)?;
+pub fn load_matrix(path: &Path, combinations: &[Combination]) -> Result<Vec<Loaded>, DrillError> {
+    let written = load(path)?;
+    let sets_proxy = combinations
+        .iter()
+        .flat_map(|c| &c.0)
+        .any(|s| s.key() == MatrixKey::Proxy);
+    if sets_proxy && written.scenario.topology.value.proxy.is_none() {
+        // Proxies no fleet pulls through would make every combination the same run.
+        return Err(DrillError::Usage(format!(
+            "--matrix proxy: {} has no `topology.proxy`, so no host pulls through a proxy and \
+             the combinations would not differ: set `proxy: distribution` (with `upstream: \
+             true`) and list `proxy` in a fleet's mirrors",
+            path.display()
+        )));
+    }
     let mut loaded = Vec::new();
     let mut problems = Vec::new();
     for c in combinations {

@@ -145,6 +145,11 @@ fn a_matrix_that_cannot_run_is_refused_before_anything_starts() {
         ),
         "{e}"
     );
+    let e = refused(&[file, "--matrix", "proxy=distribution,nginx"]);
+    assert!(
+        e.contains("--matrix proxy:") && e.contains("has no `topology.proxy`"),
+        "{e}"
+    );
     let e = refused(&[file, "--matrix", "load_balancer=haproxy,envoy"]);
     assert!(
         e.contains("`envoy` is no load balancer: use haproxy, nginx or caddy"),
