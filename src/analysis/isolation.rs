@@ -3,6 +3,7 @@
 
 use super::{FaultRecovery, Latency};
 use crate::journal::{Event, PullRecord, Record};
+use crate::model::names::{proxy_name, UPSTREAM};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -171,11 +172,13 @@ pub fn fallback(pulls: &[&PullRecord]) -> Fallback {
     let mut out = Fallback::default();
     let mut durations = Vec::new();
     for p in pulls {
+        // The host's own region's proxy and the upstream are no other region.
+        let own_proxy = proxy_name(&p.host.region);
         let distant: Vec<&str> = p
             .phases
             .iter()
             .map(|ph| ph.endpoint.as_str())
-            .filter(|e| *e != p.host.region)
+            .filter(|e| *e != p.host.region && *e != own_proxy && *e != UPSTREAM)
             .collect();
         if distant.is_empty() {
             continue;
@@ -351,5 +354,14 @@ mod tests {
         assert_eq!(f.duration.unwrap().max_us, 500);
         assert_eq!(f.by_region["eu"]["us"], 4);
         assert!(!f.by_region.contains_key("us"));
+    }
+
+    #[test]
+    fn the_hosts_own_proxy_and_the_upstream_are_no_fallback() {
+        let own = pull("eu", 0, 100, &["eu", "eu-proxy", "upstream"], true);
+        let other = pull("eu", 0, 200, &["us-proxy"], true);
+        let f = fallback(&[&own, &other]);
+        assert_eq!(f.pulls, 1);
+        assert_eq!(f.by_region["eu"].keys().collect::<Vec<_>>(), ["us-proxy"]);
     }
 }

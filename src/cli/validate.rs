@@ -32,10 +32,15 @@ impl ValidateArgs {
                     for w in &warnings {
                         eprintln!("warning: {w}");
                     }
+                    let checked = match loaded.len() {
+                        _ if self.matrix.is_empty() => String::new(),
+                        1 => " (1 combination of --matrix)".to_string(),
+                        n => format!(" ({n} combinations of --matrix)"),
+                    };
                     match warnings.len() {
-                        0 => println!("{}: ok", path.display()),
-                        1 => println!("{}: ok, with 1 warning", path.display()),
-                        n => println!("{}: ok, with {n} warnings", path.display()),
+                        0 => println!("{}: ok{checked}", path.display()),
+                        1 => println!("{}: ok{checked}, with 1 warning", path.display()),
+                        n => println!("{}: ok{checked}, with {n} warnings", path.display()),
                     }
                 }
                 Err(e) => failed.push(e.to_string()),

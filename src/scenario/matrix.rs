@@ -100,6 +100,13 @@ impl Axis {
             }
         };
         let mut settings: Vec<Setting> = Vec::new();
+        if values.trim().is_empty() {
+            return Err(format!(
+                "{}: no value given: write {}=V1,V2",
+                key.as_str(),
+                key.as_str()
+            ));
+        }
         for value in values.split(',').map(str::trim) {
             if value.is_empty() {
                 return Err(format!(
@@ -138,10 +145,14 @@ fn load_balancer(value: &str) -> Result<LoadBalancerKind, String> {
 }
 
 fn proxy(value: &str) -> Result<ProxyMode, String> {
-    [ProxyMode::Distribution, ProxyMode::Nginx]
-        .into_iter()
-        .find(|m| m.as_str() == value)
-        .ok_or_else(|| format!("proxy: `{value}` is no proxy: use distribution or nginx"))
+    match value {
+        // As in a scenario file, `per-region` is distribution's proxy.
+        "distribution" | "per-region" => Ok(ProxyMode::Distribution),
+        "nginx" => Ok(ProxyMode::Nginx),
+        _ => Err(format!(
+            "proxy: `{value}` is no proxy: use distribution or nginx"
+        )),
+    }
 }
 
 /// One value per varied key: what one run of a matrix sets. The empty combination
@@ -287,6 +298,12 @@ mod tests {
         assert!(e.contains("`squid` is no proxy"), "{e}");
         let e = Axis::parse("registry=a,,b").unwrap_err();
         assert!(e.contains("an empty value"), "{e}");
+        let e = Axis::parse("proxy=").unwrap_err();
+        assert!(e.contains("proxy: no value given"), "{e}");
+        assert_eq!(
+            Axis::parse("proxy=per-region").unwrap().values,
+            [Setting::Proxy(ProxyMode::Distribution)]
+        );
         let e = Axis::parse("registry=a,a").unwrap_err();
         assert!(e.contains("a is given twice"), "{e}");
         assert!(Axis::parse("registry").unwrap_err().contains("key=value"));

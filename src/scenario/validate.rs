@@ -495,8 +495,19 @@ fn mirror(s: &Scenario, names: &names::Names, m: &str) -> Result<(), String> {
         }
         ("other-regions", _) => Ok(()),
         ("proxy", _) if t.proxy.is_some() => Ok(()),
+        ("proxy", _) => Err(
+            "'proxy' is the region's pull-through proxy, and this topology has none: set \
+             `topology.proxy: distribution` or `nginx` (with `upstream: true`), or drop it from \
+             the mirrors"
+                .into(),
+        ),
         (_, Some(Target::Region(_) | Target::Proxy(_))) => Ok(()),
         (_, Some(Target::Upstream)) if t.upstream => Ok(()),
+        (_, Some(Target::Upstream)) => Err(
+            "'upstream' is the upstream registry, and this topology has none: set \
+             `topology.upstream: true`, or drop it from the mirrors"
+                .into(),
+        ),
         (_, _) => Err(match names.describe(m) {
             Some(what) => format!("'{m}' is {what}, not a mirror; {}", expected()),
             None => format!("unknown mirror '{m}'; {}", expected()),
