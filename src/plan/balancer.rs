@@ -98,6 +98,15 @@ impl Balancer {
 
 pub const HAPROXY_CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 pub const NGINX_CONFIG_PATH: &str = "/etc/nginx/nginx.conf";
+
+/// How every nginx drill runs: in the foreground, one worker, its pid file in /tmp.
+pub const NGINX_MAIN: &str = "daemon off;
+worker_processes 1;
+pid /tmp/nginx.pid;
+events {
+    worker_connections 4096;
+}
+";
 pub const CADDY_CONFIG_PATH: &str = "/etc/caddy/Caddyfile";
 const HAPROXY_CERT_PATH: &str = "/usr/local/etc/haproxy/drill.pem";
 const NGINX_CERT_PATH: &str = "/etc/nginx/drill.pem";
@@ -193,13 +202,7 @@ fn nginx_config(nodes: &[NodePlan], tls: bool) -> String {
     // the client sent them. Temporary files go to /tmp, the one writable place drill's
     // image promises.
     format!(
-        "daemon off;
-worker_processes 1;
-pid /tmp/nginx.pid;
-events {{
-    worker_connections 4096;
-}}
-http {{
+        "{NGINX_MAIN}http {{
     access_log off;
     client_body_temp_path /tmp/nginx-body;
     proxy_temp_path /tmp/nginx-proxy;

@@ -1,6 +1,7 @@
 //! A region's pull-through proxy of the upstream: distribution in proxy mode, or nginx
 //! as a caching reverse proxy, the pattern many teams put in front of a public registry.
 
+use crate::plan::balancer::NGINX_MAIN;
 use crate::plan::REGISTRY_PORT;
 
 /// Where an nginx proxy keeps what it cached, inside its container: its volume. A cache
@@ -37,13 +38,7 @@ pub fn nginx_config(gate: &str) -> String {
             add_header X-Cache-Status $upstream_cache_status always;";
     // Root: the cache lives on a volume the engine creates owned by root.
     format!(
-        "daemon off;
-user root root;
-worker_processes 1;
-pid /tmp/nginx.pid;
-events {{
-    worker_connections 4096;
-}}
+        "{NGINX_MAIN}user root root;
 http {{
     access_log off;
     client_body_temp_path /tmp/nginx-body;
