@@ -22,7 +22,7 @@ pub use storage::{blob_command, df_available_kib, fill_command, unfill_command, 
 
 use crate::model::error::DrillError;
 use crate::model::kinds::FaultKind;
-use crate::scenario::matrix::{Combination, MatrixKey};
+use crate::scenario::matrix::{self, Combination};
 use crate::scenario::names::{Member, Names, Target};
 use crate::scenario::{Loaded, Pick, Problem, Rules, Scenario, Step};
 use given::Given;
@@ -359,19 +359,8 @@ pub fn load_as(path: &Path, combination: &Combination) -> Result<Loaded, DrillEr
 /// of them (the file as written) only once.
 pub fn load_matrix(path: &Path, combinations: &[Combination]) -> Result<Vec<Loaded>, DrillError> {
     let written = load(path)?;
-    let sets_proxy = combinations
-        .iter()
-        .flat_map(|c| &c.0)
-        .any(|s| s.key() == MatrixKey::Proxy);
-    if sets_proxy && written.scenario.topology.value.proxy.is_none() {
-        // Proxies no fleet pulls through would make every combination the same run.
-        return Err(DrillError::Usage(format!(
-            "--matrix proxy: {} has no `topology.proxy`, so no host pulls through a proxy and \
-             the combinations would not differ: set `proxy: distribution` (with `upstream: \
-             true`) and list `proxy` in a fleet's mirrors",
-            path.display()
-        )));
-    }
+    matrix::refuse_idle_keys(combinations, &path.display().to_string(), &written.scenario)
+        .map_err(DrillError::Usage)?;
     let mut loaded = Vec::new();
     let mut problems = Vec::new();
     for c in combinations {

@@ -67,8 +67,6 @@ pub struct ProxyPlan {
     /// Its own storage: proxies never share one (their expiry state would race).
     pub volume: String,
     pub kind: ProxyKind,
-    /// nginx's configuration; distribution's proxy is configured by its environment.
-    pub config: Option<String>,
 }
 
 /// A token service (`auth: token`).
@@ -225,8 +223,6 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             container,
         }
     });
-    // What nginx proxies send to (validation has made sure proxies have an upstream).
-    let gate = upstream.as_ref().map_or("", |u| u.gate.as_str());
     let regions: Vec<RegionPlan> = s
         .topology
         .value
@@ -268,13 +264,11 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 nodes,
                 proxy: s.topology.value.proxy.map(|mode| {
                     let name = proxy_name(&r.name);
-                    let kind = mode.kind();
                     ProxyPlan {
                         container: format!("{prefix}-{name}"),
                         volume: format!("{prefix}-{name}-storage"),
                         name,
-                        kind,
-                        config: (kind == ProxyKind::Nginx).then(|| proxy::nginx_config(gate)),
+                        kind: mode.kind(),
                     }
                 }),
                 auth,

@@ -17,7 +17,7 @@ use crate::plan::{HostPlan, NodePlan, Plan, RegionPlan, UpstreamPlan, REGISTRY_P
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
 use crate::scenario::registry::{self, TemplateVars};
-use crate::scenario::{AuthKind, LoadBalancerKind, UPSTREAM};
+use crate::scenario::{AuthKind, LoadBalancerKind, ProxyKind, UPSTREAM};
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -473,9 +473,8 @@ async fn upstream_up(
 
     for p in plan.regions.iter().filter_map(|r| r.proxy.as_ref()) {
         engine.create_volume(&p.volume, run).await?;
-        // A configuration is nginx's; distribution's proxy is configured by its environment.
-        let port = match &p.config {
-            Some(config) => {
+        let port = match p.kind {
+            ProxyKind::Nginx => {
                 let mut spec = ContainerSpec {
                     name: p.container.clone(),
                     image: images.balancer(LoadBalancerKind::Nginx)?,
@@ -484,10 +483,12 @@ async fn upstream_up(
                     labels: vec![("drill.role".into(), "proxy".into())],
                     ..Default::default()
                 };
+                let config = proxy::nginx_config(&u.gate);
                 let files = [(NGINX_CONFIG_PATH, config.as_bytes())];
                 start_published(engine, run, &mut spec, &files).await?
             }
-            None => {
+            // Configured by its environment.
+            ProxyKind::Distribution => {
                 let env = vec![format!(
                     "REGISTRY_PROXY_REMOTEURL=http://{}:{REGISTRY_PORT}",
                     u.gate

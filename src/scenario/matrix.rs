@@ -42,7 +42,8 @@ pub enum Setting {
     /// `distribution` or a name declared under `registries:` (validation checks which).
     Registry(String),
     LoadBalancer(LoadBalancerKind),
-    /// Every region's pull-through proxy (the scenario needs `topology.upstream: true`).
+    /// Every region's pull-through proxy (the scenario must have proxies: see
+    /// [`refuse_idle_keys`]).
     Proxy(ProxyMode),
 }
 
@@ -99,7 +100,6 @@ impl Axis {
                 ))
             }
         };
-        let mut settings: Vec<Setting> = Vec::new();
         if values.trim().is_empty() {
             return Err(format!(
                 "{}: no value given: write {}=V1,V2",
@@ -107,6 +107,7 @@ impl Axis {
                 key.as_str()
             ));
         }
+        let mut settings: Vec<Setting> = Vec::new();
         for value in values.split(',').map(str::trim) {
             if value.is_empty() {
                 return Err(format!(
@@ -220,6 +221,28 @@ impl fmt::Display for Combination {
             .collect();
         f.write_str(&parts.join(", "))
     }
+}
+
+/// Refuses a key that cannot change what the scenario `s` (as written) does: proxies no
+/// fleet pulls through would make every combination the same run.
+pub fn refuse_idle_keys(
+    combinations: &[Combination],
+    file: &str,
+    s: &Scenario,
+) -> Result<(), String> {
+    let sets_proxy = combinations
+        .iter()
+        .flat_map(|c| &c.0)
+        .any(|s| s.key() == MatrixKey::Proxy);
+    if sets_proxy && s.topology.value.proxy.is_none() {
+        return Err(format!(
+            "--matrix {}: {file} has no `topology.proxy`, so no host pulls through a proxy and \
+             the combinations would not differ: set `proxy: distribution` (with `upstream: \
+             true`) and list `proxy` in a fleet's mirrors",
+            MatrixKey::Proxy.as_str()
+        ));
+    }
+    Ok(())
 }
 
 /// Every combination of the axes, the first axis varying slowest. A key given twice,
