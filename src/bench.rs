@@ -30,7 +30,7 @@ use crate::oci;
 use crate::plan::{self, ImagePlan, REGISTRY_PORT};
 use crate::run::runner::{shutdown_signal, teardown};
 use crate::run::topology;
-use crate::ui::say::say;
+use crate::ui::Console;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -167,7 +167,7 @@ pub struct Target {
 }
 
 /// Runs the benchmark and writes its results under `out/bench-<timestamp>/`.
-pub async fn run(size: Size, out: &Path) -> Result<u8, DrillError> {
+pub async fn run(size: Size, out: &Path, console: &Console) -> Result<u8, DrillError> {
     let engine = Engine::connect().await?;
     let images = images::ensure_all(&engine).await?;
     let run_id = plan::new_run_id();
@@ -184,7 +184,7 @@ pub async fn run(size: Size, out: &Path) -> Result<u8, DrillError> {
             scratch.display()
         ))
     })?;
-    say(format!(
+    console.say(format!(
         "drill bench, size {size:?} (run {run_id}): results in {}",
         dir.display()
     ));
@@ -199,6 +199,7 @@ pub async fn run(size: Size, out: &Path) -> Result<u8, DrillError> {
         network: format!("drill-{run_id}"),
         scratch: scratch.clone(),
         ids: ids.clone(),
+        console: console.clone(),
     };
     let body = ctx.all(size);
     let result = tokio::select! {
@@ -208,7 +209,7 @@ pub async fn run(size: Size, out: &Path) -> Result<u8, DrillError> {
     let mut cleaned = true;
     let all_ids = ids.lock().expect("ids lock").clone();
     for id in all_ids.iter().rev() {
-        cleaned &= teardown(&engine, id).await;
+        cleaned &= teardown(&engine, id, console).await;
     }
     // The only images the benchmark puts in the engine's store: gone whatever happened.
     let refs = docker_refs.lock().expect("refs lock").clone();
@@ -269,6 +270,7 @@ struct Ctx {
     ids: Arc<Mutex<Vec<String>>>,
     /// What `docker pull` may leave in the engine's image store.
     docker_refs: Arc<Mutex<Vec<String>>>,
+    console: Console,
 }
 
 impl Ctx {
@@ -296,7 +298,8 @@ impl Ctx {
         );
         topology::wait_ready(&client, "bench", &base).await?;
 
-        say("generating and pushing the pull-path images");
+        self.console
+            .say("generating and pushing the pull-path images");
         let pulled = tokio::task::spawn_blocking(move || pull_images(size, 1))
             .await
             .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
@@ -319,7 +322,7 @@ impl Ctx {
                 .map_err(|e| DrillError::setup(format!("pushing {}: {e}", img.repository)))?;
         }
 
-        say(format!(
+        self.console.say(format!(
             "1/5 pull path: {} runs of each tool on each image, interleaved",
             p.pull_runs
         ));
@@ -334,7 +337,8 @@ impl Ctx {
         let pull = pull::run(&setup, &pulled, p.pull_runs).await;
         drop(pulled);
 
-        say("2/5 bring-up and teardown: drill against docker-compose");
+        self.console
+            .say("2/5 bring-up and teardown: drill against docker-compose");
         let topo = crate::faults::parse(&format!(
             "name: bench-bringup\nduration: 1s\ntopology:\n  regions:{}\nimages:\n  - {{ ref: bench/app:1, layers: [1KiB] }}\n",
             p.bringup_regions
@@ -353,6 +357,7 @@ impl Ctx {
             plan_for,
             p.bringup_runs,
             &self.scratch,
+            &self.console,
         )
         .await?;
 
@@ -367,7 +372,7 @@ impl Ctx {
             .ok_or_else(|| DrillError::setup("the registry has no address on its network"))?;
         let mut fleets = Vec::new();
         for &hosts in &p.fleets {
-            say(format!(
+            self.console.say(format!(
                 "3/5 fleet scale: {hosts} native hosts cold-pull bench/small:1"
             ));
             fleets.push(
@@ -383,13 +388,13 @@ impl Ctx {
             );
         }
 
-        say(format!(
+        self.console.say(format!(
             "4/5 analysis: {} journal events to every report",
             p.events
         ));
         let analysis = analysis_run(p.events, &self.scratch).await?;
 
-        say(format!(
+        self.console.say(format!(
             "5/5 accuracy: {} outages of {}s",
             p.outages,
             p.outage.as_secs()

@@ -12,6 +12,7 @@ use crate::model::error::DrillError;
 use crate::oci;
 use crate::plan::Plan;
 use crate::run::{runner, topology};
+use crate::ui::Console;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -46,6 +47,7 @@ pub async fn run(
     mut plan_for: impl FnMut() -> Plan,
     runs: usize,
     scratch: &Path,
+    console: &Console,
 ) -> Result<BringUp, DrillError> {
     let mut compose_status = match Command::new("docker-compose").arg("version").output() {
         Ok(o) if o.status.success() => "ok".to_string(),
@@ -70,7 +72,7 @@ pub async fn run(
         .await;
         let up_took = t.elapsed();
         let t = Instant::now();
-        let cleaned = runner::teardown(engine, &plan.run_id).await;
+        let cleaned = runner::teardown(engine, &plan.run_id, console).await;
         let down_took = t.elapsed();
         up?;
         if !cleaned {

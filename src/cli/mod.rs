@@ -11,6 +11,7 @@ mod validate;
 use crate::bench;
 use crate::model::error::{exit, DrillError};
 use crate::model::units::Percent;
+use crate::ui::Console;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -163,7 +164,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::SETUP);
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    let console = Console::stderr();
+    console.restore_on_panic();
+    match runtime.block_on(dispatch(cli.command, console)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
@@ -173,10 +176,10 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs one command: each is its own module's, with its arguments.
-async fn dispatch(command: Command) -> Result<u8, DrillError> {
+async fn dispatch(command: Command, console: Console) -> Result<u8, DrillError> {
     match command {
-        Command::Run(args) => args.exec().await,
-        Command::Up(args) => args.exec().await,
+        Command::Run(args) => args.exec(console).await,
+        Command::Up(args) => args.exec(console).await,
         Command::Inject(args) => args.exec().await,
         Command::Heal(args) => args.exec().await,
         Command::Note(args) => args.exec().await,
@@ -184,8 +187,8 @@ async fn dispatch(command: Command) -> Result<u8, DrillError> {
         Command::Down(args) => args.down().await,
         Command::Schema(args) => args.exec(),
         Command::Validate(args) => args.exec(),
-        Command::Plan(args) => args.exec().await,
-        Command::Bench { size, out } => bench::run(size, &out).await,
+        Command::Plan(args) => args.exec(console).await,
+        Command::Bench { size, out } => bench::run(size, &out, &console).await,
         Command::BenchFleet { base, image, hosts } => {
             bench::fleet_child(&base, &image, hosts).await
         }

@@ -7,6 +7,7 @@ use crate::fixtures;
 use crate::model::error::{exit, DrillError};
 use crate::plan::{self, Plan};
 use crate::run::runner;
+use crate::ui::Console;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -24,8 +25,8 @@ pub struct PlanArgs {
 }
 
 impl PlanArgs {
-    pub async fn exec(self) -> Result<u8, DrillError> {
-        let s = runner::load(&self.scenario)?;
+    pub async fn exec(self, console: Console) -> Result<u8, DrillError> {
+        let s = runner::load(&self.scenario, &console)?;
         let seed = self.seed.or(s.seed).unwrap_or(0);
         match &self.compose {
             None => {

@@ -5,6 +5,7 @@ use crate::model::error::DrillError;
 use crate::run::gameday;
 use crate::run::runner::{self, RunOptions};
 use crate::scenario::matrix::{self, Axis};
+use crate::ui::Console;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -39,10 +40,12 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    pub async fn exec(self) -> Result<u8, DrillError> {
+    pub async fn exec(self, console: Console) -> Result<u8, DrillError> {
         // Read before the run, so a bad baseline fails in a second, not at the end.
         let baseline = self.baseline.load()?;
         let opts = RunOptions {
+            console,
+            interrupted: Default::default(),
             seed: self.seed,
             keep: self.keep,
             out: self.out,
@@ -92,8 +95,10 @@ pub struct UpArgs {
 }
 
 impl UpArgs {
-    pub async fn exec(self) -> Result<u8, DrillError> {
+    pub async fn exec(self, console: Console) -> Result<u8, DrillError> {
         let opts = RunOptions {
+            console,
+            interrupted: Default::default(),
             seed: self.seed,
             keep: false,
             out: self.out,

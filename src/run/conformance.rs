@@ -10,7 +10,7 @@ use crate::model::error::DrillError;
 use crate::oci;
 use crate::oci::conformance::{self, Finding};
 use crate::plan::Plan;
-use crate::ui::say::say;
+use crate::ui::Console;
 use std::time::Duration;
 
 /// An image just seeded to every region: what the registries are asked for.
@@ -27,6 +27,7 @@ pub(super) async fn check(
     live: &Live,
     image: Option<Sample<'_>>,
     journal: &Journal,
+    console: &Console,
 ) -> Result<(), DrillError> {
     let client = oci::client(
         Duration::from_secs(5),
@@ -49,7 +50,7 @@ pub(super) async fn check(
             conformance::check(&client, base, repository, tag, image.manifest, image.blob).await;
         let lacking = |f: &Finding| format!("{} ({})", f.lack.what(), f.answer);
         if found.is_empty() {
-            say(format!(
+            console.say(format!(
                 "registry {} in {}: speaks every request the run sends",
                 custom.name, region.name
             ));
@@ -70,7 +71,7 @@ pub(super) async fn check(
                 ),
             });
         }
-        say(format!(
+        console.say(format!(
             "registry {} in {} lacks: {}",
             custom.name,
             region.name,

@@ -9,7 +9,6 @@ use crate::plan::{self, Plan};
 use crate::run::runner::{self, RunOptions};
 use crate::run::timeline::{Control, Status};
 use crate::scenario::{self, FaultKind, Scenario};
-use crate::ui::say::say;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -86,7 +85,7 @@ fn session_dir(out: &Path, scenario: &str) -> PathBuf {
 
 /// `drill up`: runs the scenario until `drill down` (or Ctrl-C).
 pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
-    let scenario = runner::load(path)?;
+    let scenario = runner::load(path, &opts.console)?;
     let dir = session_dir(&opts.out, &scenario.name.value);
     let socket = dir.join("control.sock");
     if UnixStream::connect(&socket).await.is_ok() {
@@ -112,7 +111,7 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
         .any(|name| name != plan.scenario);
     let (tx, rx) = mpsc::unbounded_channel();
     let server = tokio::spawn(serve(listener, Arc::new(scenario), plan.clone(), tx));
-    say(banner(&plan, &opts.out, others));
+    opts.console.say(banner(&plan, &opts.out, others));
     let result = runner::run_plan(plan, opts, Some(rx)).await;
     server.abort();
     let _ = std::fs::remove_file(&socket);

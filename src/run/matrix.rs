@@ -8,7 +8,6 @@ use crate::report::comparison::{self, Ran};
 use crate::report::Summary;
 use crate::run::runner::{self, RunOptions};
 use crate::scenario::matrix::Combination;
-use crate::ui::say::say;
 use std::path::{Path, PathBuf};
 
 /// Runs `path` once per combination and writes the comparison; returns the worst exit
@@ -25,17 +24,18 @@ pub async fn run(
         .or(scenarios[0].scenario.seed)
         .unwrap_or_else(rand::random);
     let dir = folder(&opts.out, &name)?;
-    say(format!(
+    let console = &opts.console;
+    console.say(format!(
         "matrix: {} combinations of {name}, seed {seed}, under {}",
         combinations.len(),
         dir.display()
     ));
     let mut runs = Vec::new();
     for (i, (c, loaded)) in combinations.iter().zip(scenarios).enumerate() {
-        crate::ui::say::setup_starts();
-        say(format!("matrix {}/{}: {c}", i + 1, combinations.len()));
+        console.setup_starts();
+        console.say(format!("matrix {}/{}: {c}", i + 1, combinations.len()));
         for w in &loaded.warnings {
-            say(format!("warning: {w}"));
+            console.say(format!("warning: {w}"));
         }
         let mut plan = plan::build(&loaded.scenario, &plan::new_run_id(), seed);
         plan.description = match plan.description.trim() {
@@ -59,7 +59,7 @@ pub async fn run(
                 }
             }
         });
-        if runner::interrupted() {
+        if opts.interrupted.get() {
             break;
         }
     }

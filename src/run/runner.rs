@@ -24,8 +24,7 @@ use crate::run::timeline::Control;
 use crate::run::topology::{self, Live};
 use crate::scenario::{self, CacheState, ImageSource, ReplicationMode, UPSTREAM};
 use crate::ui::live::LiveView;
-use crate::ui::progress;
-use crate::ui::say::say;
+use crate::ui::Console;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +42,11 @@ const STEADY_STATE_WINDOW: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// Where progress lines and bars go.
+    pub console: Console,
+    /// Set once Ctrl-C, SIGTERM or SIGHUP stopped a run: the scenarios after it are not
+    /// started. Clones share it.
+    pub interrupted: Interrupted,
     pub seed: Option<u64>,
     /// Leave the topology running after the run (remove it later with `drill clean`).
     pub keep: bool,
@@ -56,13 +60,18 @@ pub struct RunOptions {
     pub folder: Option<String>,
 }
 
-/// Set once Ctrl-C or SIGTERM stopped a run: the scenarios after it are not started.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Whether a signal stopped one of the runs these options started.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupted(Arc<AtomicBool>);
 
-/// Whether Ctrl-C or SIGTERM stopped a run of this process: what comes after it is not
-/// started.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+impl Interrupted {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Runs scenarios one after the other (every file is validated before the first starts)
@@ -88,7 +97,7 @@ pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillEr
             }
         };
         results.push((path.display().to_string(), code));
-        if interrupted() {
+        if opts.interrupted.get() {
             break;
         }
     }
@@ -106,17 +115,17 @@ pub async fn run_all(paths: &[PathBuf], opts: &RunOptions) -> Result<u8, DrillEr
 }
 
 /// Loads a scenario to run it, saying its warnings first.
-pub fn load(path: &Path) -> Result<scenario::Scenario, DrillError> {
+pub fn load(path: &Path, console: &Console) -> Result<scenario::Scenario, DrillError> {
     let loaded = crate::faults::load(path)?;
     for w in &loaded.warnings {
-        say(format!("warning: {w}"));
+        console.say(format!("warning: {w}"));
     }
     Ok(loaded.scenario)
 }
 
 /// Runs one scenario; returns the exit code its verdict calls for.
 pub async fn run(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
-    let scenario = load(path)?;
+    let scenario = load(path, &opts.console)?;
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let plan = plan::build(&scenario, &plan::new_run_id(), seed);
     run_plan(plan, opts, None).await.map(|(code, _)| code)
@@ -130,8 +139,9 @@ pub async fn run_plan(
     control: Option<mpsc::UnboundedReceiver<Control>>,
 ) -> Result<(u8, PathBuf), DrillError> {
     let seed = plan.seed;
-    crate::ui::say::setup_starts();
-    say(format!(
+    let console = &opts.console;
+    console.setup_starts();
+    console.say(format!(
         "scenario {} (run {}, seed {}): {} containers, {} hosts, {} steps over {}",
         plan.scenario,
         plan.run_id,
@@ -142,7 +152,7 @@ pub async fn run_plan(
         humantime::format_duration(plan.duration)
     ));
     let engine = Engine::connect().await?;
-    let building = progress::spinner("helper images");
+    let building = console.spinner("helper images");
     let images = images::ensure_for(&engine, &plan).await?;
     building.finish_and_clear();
     let material = Material::generate(&plan)?;
@@ -202,27 +212,28 @@ pub async fn run_plan(
             control,
             dashboard: opts.live,
             view,
+            console: console.clone(),
         },
     ));
     let abort = body.abort_handle();
     let result = tokio::select! {
         joined = body => joined.unwrap_or_else(|e| Err(DrillError::setup(format!("internal error: {e}")))),
         reason = shutdown_signal() => {
-            INTERRUPTED.store(true, Ordering::SeqCst);
+            opts.interrupted.set();
             abort.abort();
-            say(format!("{reason}: healing faults and removing the topology"));
+            console.say(format!("{reason}: healing faults and removing the topology"));
             Err(DrillError::Aborted(format!("interrupted by {reason}")))
         }
         reason = guard_tripped => {
             abort.abort();
-            say(format!("{reason}: healing faults and removing the topology"));
+            console.say(format!("{reason}: healing faults and removing the topology"));
             Err(DrillError::Aborted(reason))
         }
     };
 
     // The dashboard task may only be dropped later (an abort is asynchronous): give the
     // terminal back before healing and teardown print.
-    crate::ui::dashboard::restore();
+    console.restore();
     faults.heal_all(&injector, &journal).await;
     journal.record(Event::RunFinished {
         outcome: match &result {
@@ -236,13 +247,13 @@ pub async fn run_plan(
     writer.finish().await?;
 
     let cleaned = if opts.keep {
-        say(format!(
+        console.say(format!(
             "--keep: the topology stays up; remove it with `drill clean --run {}`",
             plan.run_id
         ));
         true
     } else {
-        teardown(&engine, &plan.run_id).await
+        teardown(&engine, &plan.run_id, console).await
     };
     if let Err(DrillError::Setup { message, source }) = result {
         return Err(DrillError::Setup {
@@ -291,12 +302,12 @@ pub async fn shutdown_signal() -> &'static str {
 }
 
 /// Removes everything labelled with the run id. Returns false if anything remained.
-pub async fn teardown(engine: &Engine, run_id: &str) -> bool {
+pub async fn teardown(engine: &Engine, run_id: &str, console: &Console) -> bool {
     let removed = engine.remove_labelled(Some(run_id)).await;
     for e in &removed.errors {
         eprintln!("error: cleanup: {e}");
     }
-    say(format!(
+    console.say(format!(
         "removed {} containers, {} networks, {} volumes",
         removed.containers, removed.networks, removed.volumes
     ));
@@ -348,11 +359,19 @@ async fn execute(
     guard: Option<Guardrail>,
     driver: Driver,
 ) -> Result<(), DrillError> {
+    let console = &driver.console;
     injector.resolve_latency(&mut plan).await?;
-    let (mut live, token_services) =
-        bring_up(&plan, &injector.engine, &images, &material, &journal).await?;
+    let (mut live, token_services) = bring_up(
+        &plan,
+        &injector.engine,
+        &images,
+        &material,
+        &journal,
+        console,
+    )
+    .await?;
     let ledger = Ledger::default();
-    let seeded = seed(&plan, &live, &journal, &ledger).await?;
+    let seeded = seed(&plan, &live, &journal, &ledger, console).await?;
     let in_regions = seeded
         .iter()
         .zip(&plan.images)
@@ -362,9 +381,9 @@ async fn execute(
             manifest: &image.manifest,
             blob: &image.config,
         });
-    conformance::check(&plan, &live, in_regions, &journal).await?;
+    conformance::check(&plan, &live, in_regions, &journal, console).await?;
     if plan.proxy_cache == CacheState::Warm {
-        say("warming the proxies with the upstream images fleets pull through them");
+        console.say("warming the proxies with the upstream images fleets pull through them");
         proxy_check::warm(&plan, &live.entry_points, &journal).await?;
     }
     injector
@@ -387,7 +406,7 @@ async fn execute(
                 f.fault.actions().as_slice(),
                 [crate::faults::Action::Delay { .. }]
             ) {
-                say(format!("fault #{}: latency through drill's delaying proxy (no netem here); hosts and probes of {} go through it", f.id, f.regions.join(", ")));
+                console.say(format!("fault #{}: latency through drill's delaying proxy (no netem here); hosts and probes of {} go through it", f.id, f.regions.join(", ")));
             }
         }
     }
@@ -408,8 +427,8 @@ async fn execute(
     let mut probes = watch.start(&plan, &journal);
     tokio::time::sleep(STEADY_STATE_WINDOW).await;
     journal.record(Event::TimelineStarted);
-    crate::ui::say::timeline_starts();
-    say("timeline started");
+    console.timeline_starts();
+    console.say("timeline started");
     // In the probes' set, so it stops with them, also when the run is aborted.
     show_progress(&mut probes, &plan, &journal, &driver, &stop_probes);
     let digests: HashMap<String, String> = seeded
@@ -422,11 +441,12 @@ async fn execute(
         injector: &injector,
         faults: &faults,
         journal: &journal,
+        console,
         digests,
     };
     run.play(replication, driver.control).await;
 
-    verify(&live, &ledger, &journal).await;
+    verify(&live, &ledger, &journal, console).await;
     stop_probes.cancel();
     while probes.join_next().await.is_some() {}
     Ok(())
@@ -440,10 +460,11 @@ async fn bring_up(
     images: &Images,
     material: &Material,
     journal: &Journal,
+    console: &Console,
 ) -> Result<(Live, Vec<(String, String)>), DrillError> {
-    say(format!("bringing up {} containers", plan.container_count()));
+    console.say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
-    let bringing_up = progress::spinner(&format!("{} containers", plan.container_count()));
+    let bringing_up = console.spinner(&format!("{} containers", plan.container_count()));
     let live = topology::up(engine, plan, images, material).await?;
     bringing_up.finish_and_clear();
     journal.record(Event::TopologyUp {
@@ -458,13 +479,13 @@ async fn bring_up(
         took_us: started.elapsed().as_micros() as u64,
     });
     for name in entry_point_names(plan) {
-        say(format!("{name} answers at {}", live.entry_points[&name]));
+        console.say(format!("{name} answers at {}", live.entry_points[&name]));
     }
     let mut token_services: Vec<(String, String)> =
         live.token_services.clone().into_iter().collect();
     token_services.sort();
     for (name, base) in &token_services {
-        say(format!("token service {name} answers at {base}"));
+        console.say(format!("token service {name} answers at {base}"));
     }
     Ok((live, token_services))
 }
@@ -539,6 +560,7 @@ fn show_progress(
     if driver.dashboard {
         let timeline = crate::ui::dashboard::Timeline::of(plan, driver.control.is_some());
         tasks.spawn(crate::ui::dashboard::show(
+            driver.console.clone(),
             journal.clone(),
             driver.view.clone(),
             timeline,
@@ -547,12 +569,13 @@ fn show_progress(
     } else {
         let stop = stop.clone();
         let view = driver.view.clone();
+        let console = driver.console.clone();
         tasks.spawn(async move {
             let mut ticker = crate::model::ticker::Ticker::new(LIVE_EVERY, stop);
             // The first tick is at once: nothing to say yet.
             ticker.next().await;
             while ticker.next().await {
-                say(view.line());
+                console.say(view.line());
             }
         });
     }
@@ -566,6 +589,7 @@ struct Driver {
     dashboard: bool,
     /// What the live lines or the dashboard show: the journal's observer.
     view: Arc<LiveView>,
+    console: Console,
 }
 
 /// An image as pushed: what storage faults need.
@@ -645,6 +669,7 @@ async fn seed(
     live: &Live,
     journal: &Journal,
     ledger: &Ledger,
+    console: &Console,
 ) -> Result<Vec<SeededImage>, DrillError> {
     let (images, seed) = (plan.images.clone(), plan.seed);
     let generated = tokio::task::spawn_blocking(move || {
@@ -656,7 +681,7 @@ async fn seed(
     .await
     .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
     let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
-    say(format!(
+    console.say(format!(
         "seeding {} images ({:.1} MiB) into {}{}",
         generated.len(),
         total as f64 / 1048576.0,
@@ -677,7 +702,7 @@ async fn seed(
         .iter()
         .map(|spec| homes(plan, spec.source).len())
         .sum();
-    let bar = &progress::bar(seeds as u64, "seeding");
+    let bar = &console.bar(seeds as u64, "seeding");
     let pushes = generated.iter().zip(&plan.images).flat_map(|(img, spec)| {
         homes(plan, spec.source)
             .into_iter()
@@ -719,8 +744,8 @@ async fn seed(
 /// Pulls every image of the run back from every region that acknowledged it (seeded,
 /// canary or copied), verifying each blob and that the tag still resolves to the
 /// digest last pushed: the integrity check the data-loss SLA judges.
-async fn verify(live: &Live, ledger: &Ledger, journal: &Journal) {
-    say("verifying every image in every region that should hold it");
+async fn verify(live: &Live, ledger: &Ledger, journal: &Journal, console: &Console) {
+    console.say("verifying every image in every region that should hold it");
     let client = oci::client(
         Duration::from_secs(2),
         Duration::from_secs(60),

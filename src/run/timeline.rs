@@ -9,7 +9,7 @@ use crate::inject::{ActiveFault, FaultBook, InjectError, Injector};
 use crate::journal::{Event, Journal};
 use crate::plan::{FaultPlan, Plan, StepPlan};
 use crate::run::hosts::Fleet;
-use crate::ui::say::say;
+use crate::ui::Console;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -25,6 +25,7 @@ pub(super) struct Timeline<'a> {
     pub(super) injector: &'a Injector,
     pub(super) faults: &'a FaultBook,
     pub(super) journal: &'a Journal,
+    pub(super) console: &'a Console,
     /// Seeded image → its manifest digest, for the proxy checks.
     pub(super) digests: HashMap<String, String>,
 }
@@ -37,7 +38,7 @@ impl Timeline<'_> {
         replication: Replicator,
         mut control: Option<mpsc::UnboundedReceiver<Control>>,
     ) {
-        let (plan, journal) = (self.plan, self.journal);
+        let (plan, journal, console) = (self.plan, self.journal, self.console);
         let t0 = tokio::time::Instant::now();
         let mirror_hosts = plan
             .hosts
@@ -72,6 +73,7 @@ impl Timeline<'_> {
             injector: self.injector,
             faults: self.faults,
             journal,
+            console,
             run_over: &run_over,
         };
         loop {
@@ -82,14 +84,14 @@ impl Timeline<'_> {
                     match &step.what {
                         StepPlan::ColdStart { hosts, ramp } => {
                             wave += 1;
-                            say(format!("cold start wave {wave}: {} hosts", hosts.len()));
+                            console.say(format!("cold start wave {wave}: {} hosts", hosts.len()));
                             fleet.cold_start(wave, hosts, *ramp);
                         }
                         StepPlan::Fault(f) => {
                             spawn_fault(&mut tasks, ctx(), f, Some(t0 + step.at + f.duration), None);
                         }
                         StepPlan::ProxyCheck => {
-                            say("proxy check: every upstream image through every proxy, by tag and by digest");
+                            console.say("proxy check: every upstream image through every proxy, by tag and by digest");
                             let (plan, entry_points, digests, journal) = (plan.clone(), self.live.entry_points.clone(), self.digests.clone(), journal.clone());
                             tasks.spawn(async move {
                                 proxy_check::check(&plan, &entry_points, &digests, &journal).await;
@@ -106,7 +108,7 @@ impl Timeline<'_> {
                 }
             }
         }
-        say("timeline over: stopping hosts");
+        console.say("timeline over: stopping hosts");
         fleet.stop().await;
         run_over.cancel();
         while tasks.join_next().await.is_some() {}
@@ -139,7 +141,7 @@ async fn obey(
             };
             let mut healed = Vec::new();
             for id in ids.into_iter().rev() {
-                say(format!("healing fault #{id} by hand"));
+                ctx.console.say(format!("healing fault #{id} by hand"));
                 if ctx.faults.heal(ctx.injector, id, ctx.journal).await {
                     healed.push(id);
                 }
@@ -147,7 +149,7 @@ async fn obey(
             let _ = reply.send(Ok(healed));
         }
         Control::Note(text) => {
-            say(format!("note: {text}"));
+            ctx.console.say(format!("note: {text}"));
             ctx.journal.record(Event::Note { text });
         }
         Control::Status(reply) => {
@@ -196,6 +198,7 @@ struct FaultContext<'a> {
     injector: &'a Injector,
     faults: &'a FaultBook,
     journal: &'a Journal,
+    console: &'a Console,
     run_over: &'a CancellationToken,
 }
 
@@ -224,17 +227,18 @@ fn spawn_fault(
         if f.manual { " (manual)" } else { "" }
     );
     if let Err(overlap) = ctx.faults.book(f, ctx.journal) {
-        say(format!("{name} refused: {overlap}"));
+        ctx.console.say(format!("{name} refused: {overlap}"));
         if let Some(reply) = reply {
             let _ = reply.send(Err(InjectError::Refused(overlap)));
         }
         return;
     }
-    say(format!("{name}: {acts_on}"));
-    let (injector, faults, journal, run_over) = (
+    ctx.console.say(format!("{name}: {acts_on}"));
+    let (injector, faults, journal, console, run_over) = (
         ctx.injector.clone(),
         ctx.faults.clone(),
         ctx.journal.clone(),
+        ctx.console.clone(),
         ctx.run_over.clone(),
     );
     let f = f.clone();
@@ -256,7 +260,7 @@ fn spawn_fault(
         }
         // Unless it was healed by hand meanwhile.
         if faults.active().iter().any(|a| a.id == f.id) {
-            say(format!("healing fault #{}", f.id));
+            console.say(format!("healing fault #{}", f.id));
             faults.heal(&injector, f.id, &journal).await;
         }
     });

@@ -2,30 +2,27 @@
 //! availability, pull latency percentiles, active faults, recent errors and the position
 //! in the timeline, redrawn once a second from the journal's live numbers
 //! ([`crate::ui::live`]). Drawing is a pure function of a [`Snapshot`], so it is tested on a
-//! ratatui `TestBackend`. The terminal is restored on exit, on Ctrl-C and on panic.
+//! ratatui `TestBackend`. The terminal is restored on exit, on Ctrl-C and on panic
+//! ([`Console::restore`]).
 
+use super::console::Console;
 use super::live::LiveView;
 use crate::journal::Journal;
 use crate::model::ticker::Ticker;
 use crate::plan::{Plan, StepPlan};
 use crate::ui::live::{Percentiles, Snapshot, RECENT_US};
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Gauge, List, ListItem, Paragraph, Row, Table};
 use ratatui::{Frame, Terminal};
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How often the dashboard is redrawn.
 const REDRAW_EVERY: Duration = Duration::from_secs(1);
-/// Progress lines kept while the dashboard covers the terminal.
-const LOG_KEPT: usize = 500;
 
 /// What the dashboard knows of the run besides its live numbers.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,91 +248,43 @@ fn pulls_panel(snap: &Snapshot) -> Table<'static> {
     )
 }
 
-/// Progress lines captured while the dashboard is up (None when it is not).
-static LOG: Mutex<Option<VecDeque<String>>> = Mutex::new(None);
-/// Whether the terminal is in the dashboard's state and needs restoring.
-static ON_SCREEN: AtomicBool = AtomicBool::new(false);
-
-/// Keeps a progress line for the dashboard; false when no dashboard is up (print it).
-pub fn capture(line: &str) -> bool {
-    let mut log = LOG.lock().expect("dashboard log lock");
-    match log.as_mut() {
-        Some(log) => {
-            if log.len() == LOG_KEPT {
-                log.pop_front();
-            }
-            log.push_back(line.to_string());
-            true
-        }
-        None => false,
-    }
-}
-
-/// Gives the terminal back: main screen, cursor shown; then prints the progress lines
-/// the dashboard held, so the run's story stays in the scrollback. Safe to call twice,
-/// and when no dashboard is up.
-pub fn restore() {
-    if ON_SCREEN.swap(false, Ordering::SeqCst) {
-        let _ = execute!(
-            std::io::stdout(),
-            terminal::LeaveAlternateScreen,
-            cursor::Show
-        );
-    }
-    let held = LOG.lock().map(|mut l| l.take()).unwrap_or_default();
-    for line in held.into_iter().flatten() {
-        crate::ui::progress::println(&line);
-    }
-}
-
 /// The dashboard on the terminal; dropping it (the run ended, was aborted or panicked)
-/// restores the terminal.
+/// restores the terminal and prints the lines held meanwhile.
 struct Screen {
     terminal: Terminal<CrosstermBackend<std::io::Stdout>>,
+    console: Console,
 }
 
 impl Screen {
-    /// Switches to the alternate screen. Raw mode stays off, so Ctrl-C remains a SIGINT
-    /// and stops the run the usual way.
-    fn enter() -> std::io::Result<Screen> {
-        static HOOK: Once = Once::new();
-        HOOK.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                restore();
-                previous(info);
-            }));
-        });
-        *LOG.lock().expect("dashboard log lock") = Some(VecDeque::new());
-        ON_SCREEN.store(true, Ordering::SeqCst);
-        execute!(
-            std::io::stdout(),
-            terminal::EnterAlternateScreen,
-            cursor::Hide
-        )?;
+    fn enter(console: &Console) -> std::io::Result<Screen> {
+        console.take_screen()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         terminal.clear()?;
-        Ok(Screen { terminal })
+        Ok(Screen {
+            terminal,
+            console: console.clone(),
+        })
     }
 }
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        restore();
+        self.console.restore();
     }
 }
 
 /// Shows the dashboard until `stop` is cancelled (or the task is dropped).
 pub async fn show(
+    console: Console,
     journal: Journal,
     live: Arc<LiveView>,
     timeline: Timeline,
     stop: CancellationToken,
 ) {
-    let mut screen = match Screen::enter() {
+    let mut screen = match Screen::enter(&console) {
         Ok(s) => s,
         Err(e) => {
-            restore();
+            console.restore();
             eprintln!("warning: --live: cannot take over the terminal ({e}); no dashboard");
             return;
         }
@@ -343,13 +292,7 @@ pub async fn show(
     let mut ticker = Ticker::new(REDRAW_EVERY, stop);
     while ticker.next().await {
         let snap = live.snapshot(journal.now_us());
-        let log: Vec<String> = LOG
-            .lock()
-            .expect("dashboard log lock")
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let log = console.held();
         if let Err(e) = screen.terminal.draw(|f| draw(f, &snap, &timeline, &log)) {
             drop(screen);
             eprintln!("warning: --live: drawing failed ({e}); no dashboard");
