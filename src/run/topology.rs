@@ -16,7 +16,7 @@ use crate::plan::registry::{CustomRegistry, RegistryPlan};
 use crate::plan::{HostPlan, NodePlan, Plan, RegionPlan, UpstreamPlan, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
-use crate::scenario::registry::{self, TemplateVars};
+use crate::scenario::registry::TemplateVars;
 use crate::scenario::{AuthKind, LoadBalancerKind, ProxyKind, UPSTREAM};
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -237,7 +237,7 @@ fn node_spec(
     };
     let vars = template_vars(plan, r, n, custom, material);
     let rendered = |what: &str, text: &str| {
-        registry::render(text, &vars).map_err(|e| {
+        crate::scenario::brought::render(text, &vars).map_err(|e| {
             DrillError::setup_from(format!("registry '{}': its {what} {e}", custom.name), e)
         })
     };

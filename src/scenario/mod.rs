@@ -8,6 +8,7 @@ mod load;
 pub mod matrix;
 mod messages;
 pub mod names;
+pub mod brought;
 pub mod registry;
 pub mod source;
 mod timeline;

@@ -3,6 +3,7 @@
 //! registry is described by what drill needs to run it and to aim faults at it: its
 //! command, port, configuration template, health check, storage and capabilities.
 
+use super::brought::{self, check_launch, templated, Choice, ConfigFile, Launch, Spec, Variables};
 use super::{AuthKind, Location, Problem, Region, Scenario};
 use crate::model::registry::{BlobLayout, Capability};
 use crate::model::units::Count;
@@ -15,47 +16,12 @@ pub const DISTRIBUTION: &str = "distribution";
 
 /// `registry:` in the topology or a region: a name (`distribution`, or one declared under
 /// `registries:`), or a spec written in place.
-#[derive(Debug)]
-pub enum RegistryChoice {
-    Named(String),
-    Custom(Box<RegistrySpec>),
-}
+pub type RegistryChoice = Choice<RegistrySpec>;
 
-impl<'de> Deserialize<'de> for RegistryChoice {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RegistryChoice;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(
-                    "distribution, the name of a registry under `registries:`, or a spec such \
-                     as { binary: /usr/local/bin/my-registry, storage: { path: /data } }",
-                )
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RegistryChoice, E> {
-                Ok(RegistryChoice::Named(v.to_string()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<RegistryChoice, A::Error> {
-                RegistrySpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(|s| RegistryChoice::Custom(Box::new(s)))
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
-}
-
-impl JsonSchema for RegistryChoice {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "RegistryChoice".into()
-    }
-
-    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let spec = g.subschema_for::<RegistrySpec>();
-        schemars::json_schema!({ "anyOf": [{ "type": "string" }, spec] })
-    }
+impl Spec for RegistrySpec {
+    const EXPECTING: &'static str = "distribution, the name of a registry under `registries:`, \
+        or a spec such as { binary: /usr/local/bin/my-registry, storage: { path: /data } }";
+    const CHOICE: &'static str = "RegistryChoice";
 }
 
 /// A TCP port a registry listens on inside its container.
@@ -103,15 +69,6 @@ fn default_port() -> Port {
 
 fn default_capabilities() -> Vec<Capability> {
     vec![Capability::Push, Capability::Anonymous]
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    /// The template file (relative paths: from the scenario file's folder).
-    pub template: String,
-    /// Where the rendered file goes inside each node's container.
-    pub path: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -248,62 +205,32 @@ pub struct TemplateVars {
     pub token_certificate: Option<String>,
 }
 
-/// Every variable a template may use, whether or not a region has it.
-pub const VARIABLES: [&str; 14] = [
-    "node",
-    "zone",
-    "region",
-    "port",
-    "storage",
-    "secret",
-    "upstream",
-    "username",
-    "password",
-    "htpasswd",
-    "token_realm",
-    "token_issuer",
-    "token_service",
-    "token_certificate",
-];
+impl Variables for TemplateVars {
+    const ALL: &'static [&'static str] = &[
+        "node",
+        "zone",
+        "region",
+        "port",
+        "storage",
+        "secret",
+        "upstream",
+        "username",
+        "password",
+        "htpasswd",
+        "token_realm",
+        "token_issuer",
+        "token_service",
+        "token_certificate",
+    ];
 
-/// Why a template cannot be rendered for a region.
-#[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
-    #[error("it uses {name}, which is no template variable (they are: {})", VARIABLES.join(", "))]
-    Unknown { name: String },
-    #[error("it uses {name}, which this region does not have ({why})")]
-    Absent { name: String, why: &'static str },
-    #[error("it is not a valid template: {0}")]
-    Syntax(#[source] minijinja::Error),
-}
-
-/// Renders one template (`{{ node }}`, `{% if password %}…`) with `vars`; a variable the
-/// region does not have is an error, not an empty string.
-pub fn render(template: &str, vars: &TemplateVars) -> Result<String, TemplateError> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    // Keep a config file's last newline.
-    env.set_keep_trailing_newline(true);
-    let compiled = env
-        .template_from_str(template)
-        .map_err(TemplateError::Syntax)?;
-    let given = serde_json::to_value(vars).expect("template variables serialize");
-    let mut used: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
-    used.sort();
-    for name in used {
-        if given.get(&name).is_some() {
-            continue;
-        }
-        let why = match name.as_str() {
+    fn why_absent(name: &str) -> &'static str {
+        match name {
             "username" | "password" => "credentials exist only with auth: htpasswd or token",
             "htpasswd" => "the htpasswd file exists only with auth: htpasswd",
             "upstream" => "only a topology with upstream: true has one",
-            n if n.starts_with("token_") => "token settings exist only with auth: token",
-            _ => return Err(TemplateError::Unknown { name }),
-        };
-        return Err(TemplateError::Absent { name, why });
+            _ => "token settings exist only with auth: token",
+        }
     }
-    compiled.render(vars).map_err(TemplateError::Syntax)
 }
 
 /// Where a region's template variables come from, as validation sees them (the run's
@@ -409,20 +336,15 @@ fn check_spec(spec: &RegistrySpec, loc: &Location, field: &str, p: &mut Vec<Prob
     let mut problem = |key: &str, msg: String| {
         p.push(Problem::at(loc, format!("{field}.{key}"), msg));
     };
-    match (&spec.image, &spec.binary) {
-        (Some(_), Some(_)) => problem("image", "give either image: or binary:, not both".into()),
-        (None, None) => problem(
-            "image",
-            "say what to run: image: repo:tag (already in the local engine) or binary: a host \
-             path"
-                .into(),
-        ),
-        (None, Some(_)) if !spec.command.is_empty() => problem(
-            "command",
-            "with binary:, the binary is the command: put its arguments under args".into(),
-        ),
-        _ => {}
-    }
+    check_launch(
+        &Launch {
+            image: &spec.image,
+            binary: &spec.binary,
+            command: &spec.command,
+            config: &spec.config,
+        },
+        &mut problem,
+    );
     if !spec.storage.path.starts_with('/') {
         problem(
             "storage.path",
@@ -431,14 +353,6 @@ fn check_spec(spec: &RegistrySpec, loc: &Location, field: &str, p: &mut Vec<Prob
                 spec.storage.path
             ),
         );
-    }
-    if let Some(c) = &spec.config {
-        if !c.path.starts_with('/') || c.path.ends_with('/') {
-            problem(
-                "config.path",
-                format!("'{}' must be an absolute file path inside the container, e.g. /etc/registry/config.yml", c.path),
-            );
-        }
     }
     if !spec.health.path.starts_with('/') || spec.health.path.contains(char::is_whitespace) {
         problem(
@@ -528,26 +442,8 @@ fn check_templates(
     p: &mut Vec<Problem>,
 ) {
     let vars = sample_vars(s, region, spec);
-    let mut texts: Vec<(String, &str)> = spec
-        .args
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (format!("args[{i}]"), a.as_str()))
-        .collect();
-    texts.extend(
-        spec.env
-            .iter()
-            .map(|(k, v)| (format!("env.{k}"), v.as_str())),
-    );
-    for (key, text) in texts {
-        if let Err(e) = render(text, &vars) {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.{key}"),
-                format!("in region '{}': {e}", region.name),
-            ));
-        }
-    }
+    let texts = templated(&spec.args, &spec.env);
+    brought::check_templates(texts, &vars, &region.name, loc, field, p);
 }
 
 #[cfg(test)]
@@ -727,9 +623,9 @@ timeline:
             ..Default::default()
         };
         assert_eq!(
-            super::render("listen: {{ port }} # {{ node }}\n", &vars).unwrap(),
+            super::super::brought::render("listen: {{ port }} # {{ node }}\n", &vars).unwrap(),
             "listen: 3000 # eu-a-1\n"
         );
-        assert!(super::render("{% if password %}x{% endif %}", &vars).is_err());
+        assert!(super::super::brought::render("{% if password %}x{% endif %}", &vars).is_err());
     }
 }
