@@ -372,9 +372,8 @@ impl Ctx {
             .ok_or_else(|| DrillError::setup("the registry has no address on its network"))?;
         let mut fleets = Vec::new();
         for &hosts in &p.fleets {
-            self.console.say(format!(
-                "3/5 fleet scale: {hosts} native hosts cold-pull bench/small:1"
-            ));
+            let what = format!("3/5 fleet scale: {hosts} native hosts cold-pull bench/small:1");
+            self.console.say(what);
             fleets.push(
                 fleet::measure(
                     engine,

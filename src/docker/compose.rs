@@ -47,6 +47,9 @@ pub fn unsupported(plan: &Plan) -> Vec<&'static str> {
     if plan.regions.iter().any(|r| r.registry.custom().is_some()) {
         parts.push("brought registries");
     }
+    if plan.regions.iter().any(|r| r.balancer.custom().is_some()) {
+        parts.push("brought load balancers");
+    }
     parts
 }
 
@@ -82,11 +85,17 @@ pub fn render(
                 }),
             );
         }
-        let b = &r.balancer;
+        // `unsupported` refused brought ones.
+        let Some(b) = r.balancer.builtin() else {
+            return Err(DrillError::Usage(format!(
+                "region {}'s load balancer is brought: a compose project cannot render it",
+                r.name
+            )));
+        };
         let cfg = format!("{}-lb.cfg", r.name);
         let port = ports[&r.name];
         let mut lb = json!({
-                "image": images.balancer(b.kind)?,
+                "image": images.builtin_balancer(b.kind)?,
                 "container_name": r.load_balancer,
                 "init": true,
                 "ports": [format!("127.0.0.1:{port}:{REGISTRY_PORT}")],
@@ -171,11 +180,15 @@ images:
             containerd: None,
             token_service: None,
             custom: Default::default(),
+            balancers: Default::default(),
         };
         let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)])).unwrap();
         let names: Vec<&str> = project.files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, [COMPOSE_FILE, "eu-lb.cfg"]);
-        assert_eq!(project.files[1].1, plan.regions[0].balancer.config);
+        assert_eq!(
+            project.files[1].1,
+            plan.regions[0].balancer.builtin().unwrap().config
+        );
         let c: Value = serde_json::from_str(&project.files[0].1).unwrap();
         let services = c["services"].as_object().unwrap();
         assert_eq!(services.len(), plan.container_count());

@@ -276,15 +276,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes one file into a created container (before it starts).
+    /// Writes one file at the absolute `path` of a created container (before it
+    /// starts), making the folders it lacks: a brought part's configuration may go where
+    /// its image has no folder yet.
     pub async fn upload_file(
         &self,
         container: &str,
         path: &str,
         contents: &[u8],
     ) -> Result<(), DrillError> {
-        let (dir, file) = path.rsplit_once('/').unwrap_or(("/", path));
-        self.upload_file_in(container, dir, file, contents).await
+        self.upload_file_in(container, "/", path.trim_start_matches('/'), contents)
+            .await
     }
 
     /// Writes `file` (a path relative to `dir`, whose missing folders are created) under
@@ -296,7 +298,7 @@ impl Engine {
         file: &str,
         contents: &[u8],
     ) -> Result<(), DrillError> {
-        let path = format!("{dir}/{file}");
+        let path = format!("{}/{file}", dir.trim_end_matches('/'));
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
         header.set_size(contents.len() as u64);

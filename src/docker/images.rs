@@ -8,8 +8,10 @@
 
 use crate::docker::engine::{Engine, IMAGE_LABEL};
 use crate::model::error::{DrillError, SetupContext};
+use crate::plan::balancer::Balancer;
 use crate::plan::balancer::{CADDY_CONFIG_PATH, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
-use crate::plan::registry::{RegistryPlan, Source};
+use crate::plan::launch::Source;
+use crate::plan::registry::RegistryPlan;
 use crate::plan::Plan;
 use crate::scenario::{HostKind, LoadBalancerKind, ProxyKind};
 use bollard::query_parameters::CreateImageOptionsBuilder;
@@ -229,15 +231,16 @@ pub fn token_service_recipe() -> Result<Recipe, DrillError> {
     })
 }
 
-/// A brought registry's binary, packed as drill packs its own: the binary at
-/// `/usr/local/bin/`, its libraries, and `/tmp`. Its arguments come per node.
-pub fn custom_registry_recipe(name: &str, binary: &Path) -> Recipe {
+/// A brought part's binary (`role` registry or load-balancer), packed as drill packs
+/// its own: the binary at `/usr/local/bin/`, its libraries, and `/tmp`. Its arguments
+/// come per container.
+pub fn brought_recipe(role: &str, name: &str, binary: &Path) -> Recipe {
     let file = binary
         .file_name()
-        .map_or_else(|| "registry".into(), |f| f.to_string_lossy().to_string());
+        .map_or_else(|| role.into(), |f| f.to_string_lossy().to_string());
     let in_image = format!("/usr/local/bin/{file}");
     Recipe {
-        name: format!("registry-{name}"),
+        name: format!("{role}-{name}"),
         binaries: vec![(binary.display().to_string(), in_image.clone(), None)],
         plugin_dirs: &[],
         files: vec![("etc/passwd", PASSWD), ("etc/group", GROUP)],
@@ -266,6 +269,8 @@ pub struct Images {
     /// Brought registries, by name: the user's image as given, or the one drill packed
     /// from their binary.
     pub custom: std::collections::BTreeMap<String, String>,
+    /// Brought load balancers, by name, the same way.
+    pub balancers: std::collections::BTreeMap<String, String>,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -279,13 +284,18 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         containerd: None,
         token_service: None,
         custom: Default::default(),
+        balancers: Default::default(),
     })
 }
 
 /// Builds (or finds already built) every image `plan` uses, and only those.
 pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillError> {
     let mut images = ensure_all(engine).await?;
-    let uses = |kind| plan.regions.iter().any(|r| r.balancer.kind == kind);
+    let uses = |kind| {
+        plan.regions
+            .iter()
+            .any(|r| r.balancer.builtin().is_some_and(|b| b.kind == kind))
+    };
     let nginx_proxy = plan
         .regions
         .iter()
@@ -304,26 +314,40 @@ pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillErr
         images.token_service = Some(ensure(engine, &token_service_recipe()?).await?);
     }
     for c in plan.regions.iter().filter_map(|r| r.registry.custom()) {
-        if images.custom.contains_key(&c.name) {
-            continue;
+        if !images.custom.contains_key(&c.name) {
+            let image = brought(engine, "registry", &c.name, &c.launch.source).await?;
+            images.custom.insert(c.name.clone(), image);
         }
-        let image = match &c.source {
-            Source::Binary(binary) => {
-                ensure(engine, &custom_registry_recipe(&c.name, binary)).await?
-            }
-            Source::Image(image) => {
-                present(engine, &c.name, image).await?;
-                image.clone()
-            }
-        };
-        images.custom.insert(c.name.clone(), image);
+    }
+    for c in plan.regions.iter().filter_map(|r| r.balancer.custom()) {
+        if !images.balancers.contains_key(&c.name) {
+            let image = brought(engine, "load-balancer", &c.name, &c.launch.source).await?;
+            images.balancers.insert(c.name.clone(), image);
+        }
     }
     Ok(images)
 }
 
+/// The image a brought part runs: the user's, which must be there, or one packed from
+/// their binary.
+async fn brought(
+    engine: &Engine,
+    role: &str,
+    name: &str,
+    source: &Source,
+) -> Result<String, DrillError> {
+    match source {
+        Source::Binary(binary) => ensure(engine, &brought_recipe(role, name, binary)).await,
+        Source::Image(image) => {
+            present(engine, &format!("{role} '{name}'"), image).await?;
+            Ok(image.clone())
+        }
+    }
+}
+
 /// A brought image must be in the local engine already: drill pulls nothing, least of
-/// all the registry it tests.
-async fn present(engine: &Engine, registry: &str, image: &str) -> Result<(), DrillError> {
+/// all the registry it tests. `part` names it: `registry 'cr'`.
+async fn present(engine: &Engine, part: &str, image: &str) -> Result<(), DrillError> {
     match engine.docker().inspect_image(image).await {
         Ok(_) => Ok(()),
         Err(
@@ -332,21 +356,17 @@ async fn present(engine: &Engine, registry: &str, image: &str) -> Result<(), Dri
             },
         ) => Err(DrillError::setup_citing(
             format!(
-                "registry '{registry}': the image {image} is not in the local Docker engine, and \
+                "{part}: the image {image} is not in the local Docker engine, and \
                  drill never pulls one. Load it (docker load -i FILE.tar) or build it, then run \
                  again"
             ),
             e,
         )),
-        Err(e) => {
-            Err(e).setup_context(|| format!("cannot look up registry '{registry}''s image {image}"))
-        }
+        Err(e) => Err(e).setup_context(|| format!("cannot look up the image {image} of {part}")),
     }
 }
 
 impl Images {
-    /// The image of a load balancer of `kind`, which [`ensure_for`] built for a plan
-    /// that uses it.
     /// The image a region's nodes run.
     pub fn registry_of(&self, registry: &RegistryPlan) -> Result<String, DrillError> {
         match registry {
@@ -357,7 +377,22 @@ impl Images {
         }
     }
 
-    pub fn balancer(&self, kind: LoadBalancerKind) -> Result<String, DrillError> {
+    /// The image of a region's load balancer, which [`ensure_for`] made for a plan that
+    /// uses it.
+    pub fn balancer(&self, balancer: &Balancer) -> Result<String, DrillError> {
+        match balancer {
+            Balancer::Builtin(b) => self.builtin_balancer(b.kind),
+            Balancer::Custom(c) => self.balancers.get(&c.name).cloned().ok_or_else(|| {
+                DrillError::setup(format!(
+                    "the image of load balancer '{}' was not made",
+                    c.name
+                ))
+            }),
+        }
+    }
+
+    /// The image of a built-in load balancer of `kind`.
+    pub fn builtin_balancer(&self, kind: LoadBalancerKind) -> Result<String, DrillError> {
         let built = match kind {
             LoadBalancerKind::Haproxy => Some(&self.haproxy),
             LoadBalancerKind::Nginx => self.nginx.as_ref(),

@@ -1,5 +1,6 @@
-//! The load balancer in front of a region's nodes: haproxy, nginx or Caddy, each
-//! configured as its users would for a registry, so that what differs between them in
+//! The load balancer in front of a region's nodes: one a team brings, configured by its
+//! own templates, or haproxy, nginx or Caddy, each configured as its users would for a
+//! registry, so that what differs between them in
 //! a run is what differs between them in production: haproxy and Caddy check the nodes
 //! actively, nginx's free build only notices a dead node when requests to it fail.
 //!
@@ -9,9 +10,12 @@
 //! streamed, not buffered. With TLS, TLS ends here and the nodes behind keep plain HTTP
 //! on the run's private network, so health checks stay as they are.
 
+use super::launch::{Launch, Written};
 use super::NodePlan;
+use crate::scenario::balancer::{Backend, BalancerVars, Resolved, DOCKER_DNS, TLS_PEM_PATH};
 use crate::scenario::LoadBalancerKind;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// How a load balancer tells a healthy node: a path, and the statuses it may answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,26 +49,135 @@ impl HealthCheck {
 /// go of theirs sooner ([`crate::oci::POOL_IDLE`]).
 pub const LB_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A region's load balancer as the plan renders it: its kind and its configuration.
+/// A region's load balancer as the plan resolves it: a built-in with the configuration
+/// drill wrote for it, or one a team brought, with the values its templates get.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Balancer {
+pub enum Balancer {
+    Builtin(Builtin),
+    Custom(Box<CustomBalancer>),
+}
+
+/// A built-in load balancer and its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Builtin {
     pub kind: LoadBalancerKind,
     pub config: String,
 }
 
+/// A brought load balancer: how to start it, and what its templates are given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomBalancer {
+    /// Its name under `load_balancers:` (`custom` for one written in place).
+    pub name: String,
+    pub launch: Launch,
+    pub vars: BalancerVars,
+}
+
 impl Balancer {
+    /// The load balancer `resolved` names in front of `nodes`; a brought one's files are
+    /// found from `dir` (the scenario's folder).
+    pub fn of(
+        resolved: Resolved,
+        nodes: &[NodePlan],
+        tls: bool,
+        health: &HealthCheck,
+        dir: Option<&Path>,
+        region: &str,
+    ) -> Balancer {
+        let (name, spec) = match resolved {
+            Resolved::Builtin(kind) => {
+                return Balancer::Builtin(Builtin::new(kind, nodes, tls, health))
+            }
+            Resolved::Unknown(_) => {
+                return Balancer::Builtin(Builtin::new(
+                    LoadBalancerKind::Haproxy,
+                    nodes,
+                    tls,
+                    health,
+                ))
+            }
+            Resolved::Custom { name, spec } => (name, spec),
+        };
+        let port = spec.port.get() as u16;
+        let pem = tls.then(|| TLS_PEM_PATH.to_string());
+        Balancer::Custom(Box::new(CustomBalancer {
+            name: name.to_string(),
+            launch: Launch::of(
+                Written {
+                    image: &spec.image,
+                    binary: &spec.binary,
+                    command: &spec.command,
+                    args: &spec.args,
+                    env: &spec.env,
+                    port,
+                    config: &spec.config,
+                },
+                dir,
+            ),
+            vars: BalancerVars {
+                region: region.to_string(),
+                port,
+                backends: nodes
+                    .iter()
+                    .map(|n| Backend {
+                        name: n.name.clone(),
+                        address: n.container.clone(),
+                        port: n.port,
+                    })
+                    .collect(),
+                health_path: health.path.clone(),
+                health_status: health.status.clone(),
+                resolver: DOCKER_DNS.into(),
+                tls_certificate: pem.clone(),
+                tls_key: pem,
+            },
+        }))
+    }
+
+    /// Its name in the plan's words and reports: `haproxy`, or the brought one's.
+    pub fn name(&self) -> &str {
+        match self {
+            Balancer::Builtin(b) => b.kind.as_str(),
+            Balancer::Custom(c) => &c.name,
+        }
+    }
+
+    /// The port it listens on inside its container.
+    pub fn port(&self) -> u16 {
+        match self {
+            Balancer::Builtin(_) => super::REGISTRY_PORT,
+            Balancer::Custom(c) => c.launch.port,
+        }
+    }
+
+    pub fn builtin(&self) -> Option<&Builtin> {
+        match self {
+            Balancer::Builtin(b) => Some(b),
+            Balancer::Custom(_) => None,
+        }
+    }
+
+    pub fn custom(&self) -> Option<&CustomBalancer> {
+        match self {
+            Balancer::Builtin(_) => None,
+            Balancer::Custom(c) => Some(c),
+        }
+    }
+}
+
+impl Builtin {
     pub fn new(
         kind: LoadBalancerKind,
         nodes: &[NodePlan],
         tls: bool,
         health: &HealthCheck,
-    ) -> Balancer {
+    ) -> Builtin {
         let config = match kind {
             LoadBalancerKind::Haproxy => haproxy_config(nodes, tls, health),
             LoadBalancerKind::Nginx => nginx_config(nodes, tls),
             LoadBalancerKind::Caddy => caddy_config(nodes, tls, health),
         };
-        Balancer { kind, config }
+        Builtin { kind, config }
     }
 
     /// Where the configuration goes inside the container.
@@ -312,7 +425,7 @@ mod tests {
             LoadBalancerKind::Nginx,
             LoadBalancerKind::Caddy,
         ] {
-            let b = Balancer::new(kind, &nodes(), false, &HealthCheck::distribution());
+            let b = Builtin::new(kind, &nodes(), false, &HealthCheck::distribution());
             for n in ["drill-x-eu-a-1:5000", "drill-x-eu-b-1:5000"] {
                 assert!(b.config.contains(n), "{kind:?}: {}", b.config);
             }
@@ -322,7 +435,7 @@ mod tests {
 
     #[test]
     fn with_tls_every_kind_ends_it_with_the_pem_and_tells_the_nodes() {
-        let b = Balancer::new(
+        let b = Builtin::new(
             LoadBalancerKind::Nginx,
             &nodes(),
             true,
@@ -339,7 +452,7 @@ mod tests {
         assert!(b
             .config
             .contains("proxy_set_header X-Forwarded-Proto https;"));
-        let c = Balancer::new(
+        let c = Builtin::new(
             LoadBalancerKind::Caddy,
             &nodes(),
             true,
@@ -357,7 +470,7 @@ mod tests {
 
     #[test]
     fn nginx_checks_passively_and_caddy_actively() {
-        let n = Balancer::new(
+        let n = Builtin::new(
             LoadBalancerKind::Nginx,
             &nodes(),
             false,
@@ -367,7 +480,7 @@ mod tests {
         assert!(n.contains("server drill-x-eu-a-1:5000 max_fails=1 fail_timeout=10s;"));
         assert!(n.contains("proxy_next_upstream error timeout;"));
         assert!(n.contains("proxy_set_header Host $http_host;"));
-        let c = Balancer::new(
+        let c = Builtin::new(
             LoadBalancerKind::Caddy,
             &nodes(),
             false,
@@ -388,12 +501,12 @@ mod tests {
             path: "/v2/".into(),
             status: vec![200, 401],
         };
-        let h = Balancer::new(LoadBalancerKind::Haproxy, &brought, false, &health).config;
+        let h = Builtin::new(LoadBalancerKind::Haproxy, &brought, false, &health).config;
         assert!(h.contains("server eu-a-1 drill-x-eu-a-1:3000"), "{h}");
         assert!(h.contains("option httpchk GET /v2/\n    http-check expect rstatus ^(200|401)$"));
-        let n = Balancer::new(LoadBalancerKind::Nginx, &brought, false, &health).config;
+        let n = Builtin::new(LoadBalancerKind::Nginx, &brought, false, &health).config;
         assert!(n.contains("server drill-x-eu-b-1:3000 max_fails=1"));
-        let c = Balancer::new(LoadBalancerKind::Caddy, &brought, false, &health).config;
+        let c = Builtin::new(LoadBalancerKind::Caddy, &brought, false, &health).config;
         assert!(c.contains("reverse_proxy drill-x-eu-a-1:3000 drill-x-eu-b-1:3000 {"));
         assert!(c.contains("health_uri /v2/\n"), "{c}");
         assert!(c.contains("health_status 200\n"), "{c}");

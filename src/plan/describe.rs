@@ -32,7 +32,7 @@ impl Plan {
                 "  region {}: load balancer {} ({}{}), storage volume {}{}",
                 r.name,
                 r.load_balancer,
-                r.balancer.kind.as_str(),
+                r.balancer.name(),
                 if self.tls { ", TLS" } else { "" },
                 r.volume,
                 match r.auth {
@@ -63,11 +63,18 @@ impl Plan {
                     "    storage: a tmpfs of {bytes} bytes, kept mounted by {keeper}"
                 );
             }
+            if let Some(c) = r.balancer.custom() {
+                let _ = writeln!(
+                    out,
+                    "    load balancer {}: {}, port {}, {} backends",
+                    c.name,
+                    c.launch.source,
+                    c.launch.port,
+                    c.vars.backends.len()
+                );
+            }
             if let Some(c) = r.registry.custom() {
-                let source = match &c.source {
-                    super::registry::Source::Image(i) => format!("image {i}"),
-                    super::registry::Source::Binary(b) => format!("binary {}", b.display()),
-                };
+                let source = &c.launch.source;
                 let layout = match &c.layout {
                     None => "no declared blob layout".to_string(),
                     Some(BlobLayout::Distribution) => "distribution's blob layout".to_string(),
@@ -76,7 +83,7 @@ impl Plan {
                 let _ = writeln!(
                     out,
                     "    registry {}: {source}, port {}, storage at {} ({layout})",
-                    c.name, c.port, c.storage
+                    c.name, c.launch.port, c.storage
                 );
             }
             for n in &r.nodes {

@@ -4,6 +4,7 @@
 
 pub mod balancer;
 mod describe;
+pub mod launch;
 pub mod proxy;
 pub mod registry;
 
@@ -254,11 +255,13 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 volume: format!("{prefix}-{}-storage", r.name),
                 http_secret: format!("{secret:032x}"),
                 load_balancer: format!("{prefix}-{}-lb", r.name),
-                balancer: Balancer::new(
-                    topology.load_balancer_of(r),
+                balancer: Balancer::of(
+                    s.balancer_of(r),
                     &nodes,
                     tls,
                     &registry.health(),
+                    s.dir.as_deref(),
+                    &r.name,
                 ),
                 registry,
                 nodes,
@@ -740,13 +743,18 @@ timeline:
         assert!(p.tls);
         let auth: Vec<AuthKind> = p.regions.iter().map(|r| r.auth).collect();
         assert_eq!(auth, [AuthKind::Htpasswd, AuthKind::None]);
-        let cfg = &p.regions[0].balancer.config;
+        let cfg = &p.regions[0].balancer.builtin().unwrap().config;
         assert!(cfg.contains(
             "bind :5000 ssl crt /usr/local/etc/haproxy/drill.pem\n    http-request set-header X-Forwarded-Proto https\n"
         ), "{cfg}");
         // Health checks still go to the nodes over plain HTTP.
         assert!(cfg.contains("option httpchk GET /"), "{cfg}");
-        assert!(!plan(1).regions[0].balancer.config.contains("ssl"));
+        assert!(!plan(1).regions[0]
+            .balancer
+            .builtin()
+            .unwrap()
+            .config
+            .contains("ssl"));
         assert!(
             p.describe(&[]).contains("(haproxy, TLS)"),
             "{}",
@@ -756,7 +764,12 @@ timeline:
 
     #[test]
     fn clients_let_go_of_idle_connections_before_the_load_balancer_closes_them() {
-        let cfg = &plan(1).regions[0].balancer.config;
+        let cfg = plan(1).regions[0]
+            .balancer
+            .builtin()
+            .unwrap()
+            .config
+            .clone();
         let keep_alive = format!(
             "timeout http-keep-alive {}s\n",
             balancer::LB_KEEP_ALIVE.as_secs()
@@ -836,6 +849,8 @@ timeline:
         assert_eq!(p.container_count(), 7);
         assert!(p.regions[0]
             .balancer
+            .builtin()
+            .unwrap()
             .config
             .contains("server eu-a-2 drill-abc12345-eu-a-2:5000"));
         assert_ne!(p.regions[0].http_secret, p.regions[1].http_secret);

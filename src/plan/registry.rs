@@ -1,12 +1,11 @@
 //! A region's registry as the plan resolves it: drill's built-in distribution, or one a
 //! team brings, with its files found and everything a node's container needs named.
-//! Its templates are kept as written: they are rendered at bring-up, once the run's
-//! secrets exist.
 
 use super::balancer::HealthCheck;
+use super::launch::{Launch, Written};
 use crate::model::registry::{BlobLayout, Capability};
 use crate::scenario::registry::{Layout, RegistrySpec, Resolved};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where the built-in registry keeps its data.
 pub const DISTRIBUTION_STORAGE: &str = "/var/lib/registry";
@@ -18,26 +17,10 @@ pub enum RegistryPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// An image already in the local engine, never pulled.
-    Image(String),
-    /// A host binary, packed into an image with its libraries.
-    Binary(PathBuf),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomRegistry {
     /// Its name under `registries:` (`custom` for one written in place).
     pub name: String,
-    pub source: Source,
-    /// Replaces an image's entrypoint when not empty.
-    pub command: Vec<String>,
-    /// Templates, rendered per node.
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
-    pub port: u16,
-    /// (template file on this machine, path inside the container).
-    pub config: Option<(PathBuf, String)>,
+    pub launch: Launch,
     pub health: HealthCheck,
     pub storage: String,
     pub layout: Option<BlobLayout>,
@@ -66,7 +49,7 @@ impl RegistryPlan {
     pub fn port(&self) -> u16 {
         match self {
             RegistryPlan::Distribution => super::REGISTRY_PORT,
-            RegistryPlan::Custom(c) => c.port,
+            RegistryPlan::Custom(c) => c.launch.port,
         }
     }
 
@@ -104,26 +87,20 @@ impl RegistryPlan {
 
 impl CustomRegistry {
     fn of(name: &str, spec: &RegistrySpec, dir: Option<&Path>) -> CustomRegistry {
-        let source = match (&spec.image, &spec.binary) {
-            (Some(image), _) => Source::Image(image.clone()),
-            (None, Some(binary)) => Source::Binary(resolve(dir, binary)),
-            (None, None) => Source::Image(String::new()),
-        };
         CustomRegistry {
             name: name.to_string(),
-            source,
-            command: spec.command.clone(),
-            args: spec.args.clone(),
-            env: spec
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            port: spec.port.get() as u16,
-            config: spec
-                .config
-                .as_ref()
-                .map(|c| (resolve(dir, &c.template), c.path.clone())),
+            launch: Launch::of(
+                Written {
+                    image: &spec.image,
+                    binary: &spec.binary,
+                    command: &spec.command,
+                    args: &spec.args,
+                    env: &spec.env,
+                    port: spec.port.get() as u16,
+                    config: &spec.config,
+                },
+                dir,
+            ),
             health: HealthCheck {
                 path: spec.health.path.clone(),
                 status: spec.health.status.clone(),
@@ -135,40 +112,5 @@ impl CustomRegistry {
             },
             capabilities: spec.capabilities.clone(),
         }
-    }
-}
-
-/// A path as a scenario writes it: `~/` is the user's home, a relative path is read
-/// from the scenario file's folder.
-fn resolve(dir: Option<&Path>, written: &str) -> PathBuf {
-    if let Some(rest) = written.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
-    }
-    let path = PathBuf::from(written);
-    match dir {
-        Some(d) if path.is_relative() => d.join(path),
-        _ => path,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_read_from_the_scenario_folder_or_home() {
-        let dir = Path::new("/srv/scenarios");
-        assert_eq!(
-            resolve(Some(dir), "bin/reg"),
-            PathBuf::from("/srv/scenarios/bin/reg")
-        );
-        assert_eq!(resolve(Some(dir), "/opt/reg"), PathBuf::from("/opt/reg"));
-        let home = std::env::var("HOME").unwrap();
-        assert_eq!(
-            resolve(Some(dir), "~/.cargo/bin/reg"),
-            Path::new(&home).join(".cargo/bin/reg")
-        );
     }
 }

@@ -1,5 +1,5 @@
 //! Brings a plan's topology up in Docker: the run's network, one storage volume per
-//! region, registry nodes sharing it, and haproxy in front of each region; with an
+//! region, registry nodes sharing it, and a load balancer in front of each region; with an
 //! upstream, the upstream registry behind its fault point and a proxy per region.
 
 use crate::docker::engine::{free_loopback_port, ContainerSpec, Engine};
@@ -10,12 +10,15 @@ use crate::model::error::{DrillError, Refusal};
 use crate::model::wire::TOKEN_PATH;
 use crate::oci;
 use crate::oci::token;
-use crate::plan::balancer::{HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
+use crate::plan::balancer::{Balancer, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
+use crate::plan::launch::Launch;
 use crate::plan::proxy;
-use crate::plan::registry::{CustomRegistry, RegistryPlan};
+use crate::plan::registry::CustomRegistry;
 use crate::plan::{HostPlan, NodePlan, Plan, RegionPlan, UpstreamPlan, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
+use crate::scenario::balancer::TLS_PEM_PATH;
+use crate::scenario::brought::{self, Variables};
 use crate::scenario::registry::TemplateVars;
 use crate::scenario::{AuthKind, LoadBalancerKind, ProxyKind, UPSTREAM};
 use base64::Engine as _;
@@ -38,10 +41,21 @@ async fn start_published(
     spec: &mut ContainerSpec,
     files: &[(&str, &[u8])],
 ) -> Result<u16, DrillError> {
+    start_published_from(engine, run, spec, REGISTRY_PORT, files).await
+}
+
+/// [`start_published`] for a container that listens on `inside`, not drill's 5000.
+async fn start_published_from(
+    engine: &Engine,
+    run: &str,
+    spec: &mut ContainerSpec,
+    inside: u16,
+    files: &[(&str, &[u8])],
+) -> Result<u16, DrillError> {
     let mut attempt = 1;
     loop {
         let port = free_loopback_port()?;
-        spec.publish = Some((REGISTRY_PORT, port));
+        spec.publish = Some((inside, port));
         engine.create_container(run, spec).await?;
         for (path, contents) in files {
             engine.upload_file(&spec.name, path, contents).await?;
@@ -104,7 +118,8 @@ pub async fn up(
     }
     let mut nodes = Vec::new();
     for r in &plan.regions {
-        let template = read_template(&r.registry)?;
+        let part = format!("registry '{}'", r.registry.name());
+        let template = read_template(r.registry.custom().map(|c| &c.launch), &part)?;
         for n in &r.nodes {
             nodes.push(node_spec(plan, r, n, images, material, template.as_ref())?);
         }
@@ -112,10 +127,7 @@ pub async fn up(
     let node_starts = nodes.into_iter().map(|(spec, files)| async move {
         engine.create_container(run, &spec).await?;
         for (path, contents) in &files {
-            let file = path.trim_start_matches('/');
-            engine
-                .upload_file_in(&spec.name, "/", file, contents)
-                .await?;
+            engine.upload_file(&spec.name, path, contents).await?;
         }
         engine.start(&spec.name).await
     });
@@ -125,24 +137,12 @@ pub async fn up(
 
     // Regions are independent: their load balancers start side by side.
     let balancers = plan.regions.iter().map(|r| async move {
-        let b = &r.balancer;
-        let mut spec = ContainerSpec {
-            name: r.load_balancer.clone(),
-            image: images.balancer(b.kind)?,
-            network: plan.network.clone(),
-            env: b.env(),
-            labels: vec![
-                ("drill.role".into(), "load-balancer".into()),
-                ("drill.region".into(), r.name.clone()),
-                ("drill.load-balancer".into(), b.kind.as_str().into()),
-            ],
-            ..Default::default()
-        };
-        let mut files = vec![(b.config_path(), b.config.as_bytes())];
-        if let Some(pem) = material.server_pem.get(&r.load_balancer) {
-            files.push((b.cert_path(), pem.as_bytes()));
-        }
-        let port = start_published(engine, run, &mut spec, &files).await?;
+        let (mut spec, files) = balancer_spec(plan, r, images, material)?;
+        let files: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(path, contents)| (path.as_str(), contents.as_slice()))
+            .collect();
+        let port = start_published_from(engine, run, &mut spec, r.balancer.port(), &files).await?;
         Ok::<_, DrillError>((
             r.name.clone(),
             format!("{}://127.0.0.1:{port}", scheme(plan)),
@@ -174,18 +174,20 @@ pub async fn up(
 }
 
 /// A brought registry's configuration template, read once for its region.
-fn read_template(registry: &RegistryPlan) -> Result<Option<(String, String)>, DrillError> {
-    let Some((path, _)) = registry.custom().and_then(|c| c.config.as_ref()) else {
+fn read_template(
+    launch: Option<&Launch>,
+    part: &str,
+) -> Result<Option<(String, String)>, DrillError> {
+    let Some((path, _)) = launch.and_then(|l| l.config.as_ref()) else {
         return Ok(None);
     };
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         DrillError::setup_citing(
             format!(
-                "registry '{}': cannot read its configuration template {shown}: {e}. Check \
-                 the spec's `config.template` path (a relative one is read from the scenario \
-                 file's folder)",
-                registry.name()
+                "{part}: cannot read its configuration template {shown}: {e}. Check the \
+                 spec's `config.template` path (a relative one is read from the scenario \
+                 file's folder)"
             ),
             e,
         )
@@ -236,23 +238,93 @@ fn node_spec(
         return Ok((spec, files));
     };
     let vars = template_vars(plan, r, n, custom, material);
+    let part = format!("registry '{}'", custom.name);
+    launch_as(
+        &custom.launch,
+        &vars,
+        template,
+        &part,
+        &mut spec,
+        &mut files,
+    )?;
+    Ok((spec, files))
+}
+
+/// A brought part's command, arguments, environment and configuration file, its
+/// templates rendered with `vars`.
+fn launch_as<V: Variables>(
+    launch: &Launch,
+    vars: &V,
+    template: Option<&(String, String)>,
+    part: &str,
+    spec: &mut ContainerSpec,
+    files: &mut Files,
+) -> Result<(), DrillError> {
     let rendered = |what: &str, text: &str| {
-        crate::scenario::brought::render(text, &vars).map_err(|e| {
-            DrillError::setup_from(format!("registry '{}': its {what} {e}", custom.name), e)
-        })
+        brought::render(text, vars)
+            .map_err(|e| DrillError::setup_from(format!("{part}: its {what}"), e))
     };
-    spec.entrypoint = custom.command.clone();
-    spec.cmd = custom
+    spec.entrypoint = launch.command.clone();
+    spec.cmd = launch
         .args
         .iter()
         .map(|a| rendered("args", a))
         .collect::<Result<_, _>>()?;
-    for (k, v) in &custom.env {
+    for (k, v) in &launch.env {
         spec.env.push(format!("{k}={}", rendered("env", v)?));
     }
-    if let (Some((_, inside)), Some((shown, text))) = (&custom.config, template) {
-        let what = format!("configuration template {shown}:");
+    if let (Some((_, inside)), Some((shown, text))) = (&launch.config, template) {
+        let what = format!("configuration template {shown}");
         files.push((inside.clone(), rendered(&what, text)?.into_bytes()));
+    }
+    Ok(())
+}
+
+/// A region's load balancer's container and the files it needs before it starts: the
+/// configuration drill wrote for a built-in, a brought one's rendered from its
+/// templates; with TLS, the certificate and key.
+fn balancer_spec(
+    plan: &Plan,
+    r: &RegionPlan,
+    images: &Images,
+    material: &Material,
+) -> Result<(ContainerSpec, Files), DrillError> {
+    let mut spec = ContainerSpec {
+        name: r.load_balancer.clone(),
+        image: images.balancer(&r.balancer)?,
+        network: plan.network.clone(),
+        labels: vec![
+            ("drill.role".into(), "load-balancer".into()),
+            ("drill.region".into(), r.name.clone()),
+            ("drill.load-balancer".into(), r.balancer.name().into()),
+        ],
+        ..Default::default()
+    };
+    let mut files: Files = Vec::new();
+    let pem = material.server_pem.get(&r.load_balancer);
+    match &r.balancer {
+        Balancer::Builtin(b) => {
+            spec.env = b.env();
+            files.push((b.config_path().into(), b.config.clone().into_bytes()));
+            if let Some(pem) = pem {
+                files.push((b.cert_path().into(), pem.clone().into_bytes()));
+            }
+        }
+        Balancer::Custom(c) => {
+            let part = format!("load balancer '{}'", c.name);
+            let template = read_template(Some(&c.launch), &part)?;
+            launch_as(
+                &c.launch,
+                &c.vars,
+                template.as_ref(),
+                &part,
+                &mut spec,
+                &mut files,
+            )?;
+            if let Some(pem) = pem {
+                files.push((TLS_PEM_PATH.into(), pem.clone().into_bytes()));
+            }
+        }
     }
     Ok((spec, files))
 }
@@ -303,7 +375,7 @@ fn template_vars(
         node: n.name.clone(),
         zone: n.zone.clone(),
         region: r.name.clone(),
-        port: custom.port,
+        port: custom.launch.port,
         storage: custom.storage.clone(),
         secret: r.http_secret.clone(),
         upstream: plan
@@ -477,7 +549,7 @@ async fn upstream_up(
             ProxyKind::Nginx => {
                 let mut spec = ContainerSpec {
                     name: p.container.clone(),
-                    image: images.balancer(LoadBalancerKind::Nginx)?,
+                    image: images.builtin_balancer(LoadBalancerKind::Nginx)?,
                     network: plan.network.clone(),
                     volumes: vec![(p.volume.clone(), proxy::NGINX_CACHE_DIR.into())],
                     labels: vec![("drill.role".into(), "proxy".into())],
@@ -516,11 +588,10 @@ pub fn mirror_hosts(plan: &Plan, host: &HostPlan) -> Vec<String> {
                 .find(|p| &p.name == m);
             let gate = plan.upstream.as_ref().filter(|_| m == UPSTREAM);
             region
-                .map(|r| r.load_balancer.clone())
-                .or_else(|| proxy.map(|p| p.container.clone()))
-                .or_else(|| gate.map(|u| u.gate.clone()))
+                .map(|r| format!("{}:{}", r.load_balancer, r.balancer.port()))
+                .or_else(|| proxy.map(|p| format!("{}:{REGISTRY_PORT}", p.container)))
+                .or_else(|| gate.map(|u| format!("{}:{REGISTRY_PORT}", u.gate)))
         })
-        .map(|c| format!("{c}:{REGISTRY_PORT}"))
         .collect()
 }
 
@@ -666,7 +737,7 @@ async fn wait_entry_points(
             wait_ready(client, name, base).await?;
             continue;
         };
-        let lb = (&r.load_balancer, r.balancer.kind.as_str());
+        let lb = (&r.load_balancer, r.balancer.name());
         tokio::select! {
             ready = wait_ready(client, name, base) => ready?,
             exited = exited(engine, lb) => return Err(exited),

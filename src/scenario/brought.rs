@@ -124,11 +124,13 @@ pub enum TemplateError {
     Syntax(#[source] minijinja::Error),
 }
 
-/// Renders one template (`{{ node }}`, `{% for b in backends %}…`) with `vars`; a
-/// variable the region does not have is an error, not an empty string.
+/// Renders one template (`{{ node }}`, `{% for b in backends %}…`) with `vars`. A
+/// variable the region does not have may be tested (`{% if tls_certificate %}`), and
+/// any other use of it is an error, not an empty string; a name that is no variable
+/// (a typo) is an error wherever it is.
 pub fn render<V: Variables>(template: &str, vars: &V) -> Result<String, TemplateError> {
     let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
     // Keep a config file's last newline.
     env.set_keep_trailing_newline(true);
     let compiled = env
@@ -137,20 +139,27 @@ pub fn render<V: Variables>(template: &str, vars: &V) -> Result<String, Template
     let given = serde_json::to_value(vars).expect("template variables serialize");
     let mut used: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
     used.sort();
-    for name in used {
-        if given.get(&name).is_some() {
-            continue;
-        }
-        if !V::ALL.contains(&name.as_str()) {
-            return Err(TemplateError::Unknown {
-                name,
-                known: V::ALL.join(", "),
-            });
-        }
-        let why = V::why_absent(&name);
-        return Err(TemplateError::Absent { name, why });
+    if let Some(name) = used
+        .iter()
+        .find(|n| given.get(n.as_str()).is_none() && !V::ALL.contains(&n.as_str()))
+    {
+        return Err(TemplateError::Unknown {
+            name: name.clone(),
+            known: V::ALL.join(", "),
+        });
     }
-    compiled.render(vars).map_err(TemplateError::Syntax)
+    compiled.render(vars).map_err(|e| {
+        let absent = used.iter().find(|n| given.get(n.as_str()).is_none());
+        match absent {
+            Some(name) if e.kind() == minijinja::ErrorKind::UndefinedError => {
+                TemplateError::Absent {
+                    name: name.clone(),
+                    why: V::why_absent(name),
+                }
+            }
+            _ => TemplateError::Syntax(e),
+        }
+    })
 }
 
 /// Renders every template of `texts` (its key in the spec, its text) with sample values,

@@ -383,7 +383,7 @@ timeline:
                 "topology:\n  load_balancer: [haproxy]\n",
                 4,
                 "topology.load_balancer",
-                "expected one value, not a list",
+                "expected one value or a mapping (`{ key: value }`), not a list",
             ),
             (
                 "per_zone: 1",

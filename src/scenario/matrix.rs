@@ -4,8 +4,8 @@
 //! regions say, before the scenario is validated, so every combination is checked as a
 //! file that said it would be.
 
-use super::registry::RegistryChoice;
-use super::{LoadBalancerKind, ProxyMode, Scenario};
+use super::brought::Choice;
+use super::{ProxyMode, Scenario};
 use serde_saphyr::Spanned;
 use std::fmt;
 
@@ -41,7 +41,8 @@ impl MatrixKey {
 pub enum Setting {
     /// `distribution` or a name declared under `registries:` (validation checks which).
     Registry(String),
-    LoadBalancer(LoadBalancerKind),
+    /// A built-in or a name declared under `load_balancers:` (validation checks which).
+    LoadBalancer(String),
     /// Every region's pull-through proxy (the scenario must have proxies: see
     /// [`refuse_idle_keys`]).
     Proxy(ProxyMode),
@@ -59,7 +60,7 @@ impl Setting {
     pub fn value(&self) -> &str {
         match self {
             Setting::Registry(name) => name,
-            Setting::LoadBalancer(kind) => kind.as_str(),
+            Setting::LoadBalancer(name) => name,
             Setting::Proxy(mode) => mode.as_str(),
         }
     }
@@ -117,7 +118,7 @@ impl Axis {
             }
             let setting = match key {
                 MatrixKey::Registry => Setting::Registry(value.to_string()),
-                MatrixKey::LoadBalancer => Setting::LoadBalancer(load_balancer(value)?),
+                MatrixKey::LoadBalancer => Setting::LoadBalancer(value.to_string()),
                 MatrixKey::Proxy => Setting::Proxy(proxy(value)?),
             };
             if settings.contains(&setting) {
@@ -130,19 +131,6 @@ impl Axis {
             values: settings,
         })
     }
-}
-
-fn load_balancer(value: &str) -> Result<LoadBalancerKind, String> {
-    [
-        LoadBalancerKind::Haproxy,
-        LoadBalancerKind::Nginx,
-        LoadBalancerKind::Caddy,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == value)
-    .ok_or_else(|| {
-        format!("load_balancer: `{value}` is no load balancer: use haproxy, nginx or caddy")
-    })
 }
 
 fn proxy(value: &str) -> Result<ProxyMode, String> {
@@ -170,14 +158,14 @@ impl Combination {
         for setting in &self.0 {
             match setting {
                 Setting::Registry(name) => {
-                    topology.registry =
-                        Some(Spanned::new(RegistryChoice::Named(name.clone()), at, at));
+                    topology.registry = Some(Spanned::new(Choice::Named(name.clone()), at, at));
                     for region in &mut topology.regions {
                         region.value.registry = None;
                     }
                 }
-                Setting::LoadBalancer(kind) => {
-                    topology.load_balancer = *kind;
+                Setting::LoadBalancer(name) => {
+                    topology.load_balancer =
+                        Some(Spanned::new(Choice::Named(name.clone()), at, at));
                     for region in &mut topology.regions {
                         region.value.load_balancer = None;
                     }
@@ -315,8 +303,11 @@ mod tests {
             e.contains("`colour` is no key") && e.contains("registry, load_balancer, proxy"),
             "{e}"
         );
-        let e = Axis::parse("load_balancer=haproxy,envoy").unwrap_err();
-        assert!(e.contains("`envoy` is no load balancer"), "{e}");
+        // A name is looked up when the combination is validated, beside the file's own.
+        assert_eq!(
+            Axis::parse("load_balancer=haproxy,edge").unwrap().values[1],
+            Setting::LoadBalancer("edge".into())
+        );
         let e = Axis::parse("proxy=distribution,squid").unwrap_err();
         assert!(e.contains("`squid` is no proxy"), "{e}");
         let e = Axis::parse("registry=a,,b").unwrap_err();

@@ -3,12 +3,13 @@
 //! A scenario is parsed strictly (unknown keys are errors) and then validated as a
 //! whole; every problem is reported with the file, line, column and field it concerns.
 
+pub mod balancer;
 mod bounds;
+pub mod brought;
 mod load;
 pub mod matrix;
 mod messages;
 pub mod names;
-pub mod brought;
 pub mod registry;
 pub mod source;
 mod timeline;
@@ -77,6 +78,10 @@ pub struct Scenario {
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, registry::RegistrySpec>")]
     pub registries: std::collections::BTreeMap<String, Spanned<registry::RegistrySpec>>,
+    /// Load balancers a team brings, by name, for `load_balancer:` to choose.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, balancer::BalancerSpec>")]
+    pub load_balancers: std::collections::BTreeMap<String, Spanned<balancer::BalancerSpec>>,
     /// The folder of the scenario file: brought binaries and templates are read from it.
     #[serde(skip)]
     #[schemars(skip)]
@@ -127,9 +132,12 @@ pub struct AbortIf {
 pub struct Topology {
     #[schemars(with = "Vec<Region>")]
     pub regions: Vec<Spanned<Region>>,
-    /// What stands in front of each region's nodes (regions may override it).
+    /// What stands in front of each region's nodes (regions may override it): haproxy
+    /// (the default), nginx, caddy, a name under `load_balancers:`, or a spec written
+    /// in place.
     #[serde(default)]
-    pub load_balancer: LoadBalancerKind,
+    #[schemars(with = "Option<balancer::BalancerChoice>")]
+    pub load_balancer: Option<Spanned<balancer::BalancerChoice>>,
     /// What every region's nodes run (regions may override it): `distribution` (the
     /// default), a name under `registries:`, or a spec written in place.
     #[serde(default)]
@@ -253,6 +261,19 @@ pub enum LoadBalancerKind {
 }
 
 impl LoadBalancerKind {
+    pub const ALL: [LoadBalancerKind; 3] = [
+        LoadBalancerKind::Haproxy,
+        LoadBalancerKind::Nginx,
+        LoadBalancerKind::Caddy,
+    ];
+
+    /// The built-in the scenario file calls `name`.
+    pub fn named(name: &str) -> Option<LoadBalancerKind> {
+        LoadBalancerKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+
     /// The name the scenario file uses.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -275,7 +296,8 @@ pub struct Region {
     pub auth: Option<AuthKind>,
     /// Overrides `topology.load_balancer` for this region.
     #[serde(default)]
-    pub load_balancer: Option<LoadBalancerKind>,
+    #[schemars(with = "Option<balancer::BalancerChoice>")]
+    pub load_balancer: Option<Spanned<balancer::BalancerChoice>>,
     /// Overrides `topology.registry` for this region.
     #[serde(default)]
     #[schemars(with = "Option<registry::RegistryChoice>")]
@@ -823,11 +845,6 @@ impl Topology {
     /// The authentication a region's nodes demand: its own setting, else the topology's.
     pub fn auth_of(&self, region: &Region) -> AuthKind {
         region.auth.unwrap_or(self.auth)
-    }
-
-    /// The load balancer in front of a region's nodes: its own, else the topology's.
-    pub fn load_balancer_of(&self, region: &Region) -> LoadBalancerKind {
-        region.load_balancer.unwrap_or(self.load_balancer)
     }
 
     /// The region whose token service `region`'s registries send clients to: its own,

@@ -490,14 +490,21 @@ timeline:
         let r = &plan.regions[0];
         let c = r.registry.custom().expect("a brought registry");
         assert_eq!(
-            (c.name.as_str(), c.port, r.registry.storage()),
+            (c.name.as_str(), c.launch.port, r.registry.storage()),
             ("cr", 3000, "/data")
         );
         assert!(r
             .balancer
+            .builtin()
+            .unwrap()
             .config
             .contains("server eu-a-1 drill-abc12345-eu-a-1:3000"));
-        assert!(r.balancer.config.contains("http-check expect status 401"));
+        assert!(r
+            .balancer
+            .builtin()
+            .unwrap()
+            .config
+            .contains("http-check expect status 401"));
         let fault = plan
             .timeline
             .iter()
@@ -611,6 +618,8 @@ timeline:
         assert_eq!(plan.regions[1].registry.name(), "distribution");
         assert!(plan.regions[1]
             .balancer
+            .builtin()
+            .unwrap()
             .config
             .contains("drill-abc12345-us-a-1:5000"));
     }
@@ -626,6 +635,13 @@ timeline:
             super::super::brought::render("listen: {{ port }} # {{ node }}\n", &vars).unwrap(),
             "listen: 3000 # eu-a-1\n"
         );
-        assert!(super::super::brought::render("{% if password %}x{% endif %}", &vars).is_err());
+        // An absent variable may be tested, not used.
+        let render = super::super::brought::render::<super::TemplateVars>;
+        assert_eq!(render("{% if password %}x{% endif %}", &vars).unwrap(), "");
+        let used = render("{% if not password %}{{ password }}{% endif %}", &vars);
+        assert!(
+            matches!(&used, Err(super::super::brought::TemplateError::Absent { name, .. }) if name == "password"),
+            "{used:?}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! around a lost zone.
 
 use crate::common::{self, run, scenario, text, Kinds};
-use registry_drill::plan::balancer::{Balancer, HealthCheck};
+use registry_drill::plan::balancer::{Builtin, HealthCheck};
 use registry_drill::plan::NodePlan;
 use registry_drill::scenario::LoadBalancerKind;
 use std::process::Command;
@@ -23,7 +23,7 @@ fn rendered(kind: LoadBalancerKind) -> tempfile::NamedTempFile {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         file.path(),
-        Balancer::new(kind, &nodes, false, &HealthCheck::distribution()).config,
+        Builtin::new(kind, &nodes, false, &HealthCheck::distribution()).config,
     )
     .unwrap();
     file
@@ -84,4 +84,63 @@ fn nginx_and_caddy_route_around_a_lost_zone_with_tls_ending_at_them() {
         let c = common::check(&summary, &format!("availability {region}"));
         assert_eq!(c["passed"], true, "{c}");
     }
+}
+
+/// A team's own load balancer, from its own configuration template: the host's haproxy
+/// binary packed by drill (eu) and an image the test built (us), both on port 8080 with
+/// TLS ending at them, route around a lost zone; eu's, killed, is down until it comes
+/// back; drill leaves the user's image in place.
+#[test]
+fn brought_load_balancers_route_around_a_lost_zone_and_take_faults() {
+    let image = crate::byo::UserImage::build(
+        std::path::Path::new("/usr/sbin/haproxy"),
+        "drill-test/team-haproxy:1",
+    );
+    let file = scenario("byo-balancer.yaml");
+    let plan = common::drill().arg("plan").arg(&file).output().unwrap();
+    let words = text(&plan.stdout);
+    for said in [
+        "load balancer drill-<run-id>-eu-lb (team-haproxy, TLS)",
+        "load balancer team-haproxy: binary /usr/sbin/haproxy, port 8080, 2 backends",
+        "load balancer drill-<run-id>-us-lb (custom, TLS)",
+        "load balancer custom: image drill-test/team-haproxy:1, port 8080, 2 backends",
+    ] {
+        assert!(words.contains(said), "{said}: {words}");
+    }
+
+    let r = run(&file, &[]);
+    r.assert_code(0);
+    r.assert_nothing_left();
+    let journal = r.journal();
+    let pulls = journal.pulls();
+    for region in ["eu", "us"] {
+        let during: Vec<_> = pulls
+            .iter()
+            .filter(|p| p.region == region && p.wave == 2)
+            .collect();
+        assert_eq!(during.len(), 4, "{region}: {during:?}");
+        assert!(during.iter().all(|p| p.ok), "{region}: {during:?}");
+    }
+    // The kill of eu's load balancer (fault #3) took eu down, and only eu.
+    let (injected, healed) = crate::faults::window(&r, 3);
+    let (failed, _) = crate::faults::probes(&r, "eu", injected, healed);
+    assert!(
+        failed >= 3,
+        "eu's probes fail while its load balancer is dead"
+    );
+    let (failed_us, _) = crate::faults::probes(&r, "us", injected, healed);
+    assert_eq!(failed_us, 0, "us is untouched by eu's load balancer");
+    let summary = r.summary();
+    let recovered = summary["analysis"]["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == 3)
+        .unwrap()["recovered_us"]
+        .as_u64();
+    assert!(
+        recovered.is_some(),
+        "eu recovered once it came back: {summary}"
+    );
+    assert!(image.exists(), "drill removed the user's image");
 }

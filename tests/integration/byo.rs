@@ -78,10 +78,10 @@ fn container_registry_nodes_mask_a_lost_zone_and_their_storage_takes_blob_faults
 
 /// A user's image: the server and the libraries `ldd` lists, `FROM scratch`, under a
 /// tag of the user's. Removed when dropped, as the test made it and drill must not.
-struct UserImage(String);
+pub(crate) struct UserImage(String);
 
 impl UserImage {
-    fn build(binary: &Path, tag: &str) -> UserImage {
+    pub(crate) fn build(binary: &Path, tag: &str) -> UserImage {
         let context = tempfile::tempdir().unwrap();
         let ldd = Command::new("ldd").arg(binary).output().expect("ldd runs");
         let listed = common::text(&ldd.stdout);
@@ -109,7 +109,7 @@ impl UserImage {
         UserImage(tag.to_string())
     }
 
-    fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         Command::new("docker")
             .args(["image", "inspect", &self.0])
             .output()

@@ -6,7 +6,7 @@ use crate::common;
 use crate::common::{drill, leftovers, run, scenario, Event, Kinds, Run};
 
 /// Failed and total probes of a region within [from, to) µs.
-fn probes(r: &Run, region: &str, from: u64, to: u64) -> (usize, usize) {
+pub(crate) fn probes(r: &Run, region: &str, from: u64, to: u64) -> (usize, usize) {
     let journal = r.journal();
     let in_window: Vec<_> = journal
         .probes()
@@ -36,7 +36,7 @@ fn probes_failed_last(r: &Run, region: &str) -> u64 {
 }
 
 /// (injected, healed) instants of fault `id`, µs.
-fn window(r: &Run, id: u64) -> (u64, u64) {
+pub(crate) fn window(r: &Run, id: u64) -> (u64, u64) {
     let journal = r.journal();
     let injected = journal.injected().into_iter().find(|e| e.fault == id);
     let healed = journal.healed().into_iter().find(|e| e.fault == id);

@@ -151,8 +151,12 @@ fn a_matrix_that_cannot_run_is_refused_before_anything_starts() {
         "{e}"
     );
     let e = refused(&[file, "--matrix", "load_balancer=haproxy,envoy"]);
+    assert!(e.contains("with --matrix load_balancer=envoy:\n"), "{e}");
     assert!(
-        e.contains("`envoy` is no load balancer: use haproxy, nginx or caddy"),
+        e.contains(
+            "topology.load_balancer: 'envoy' is no load balancer: write haproxy, nginx, caddy, \
+             or declare it under `load_balancers:`"
+        ),
         "{e}"
     );
     // A name neither built in nor declared: said for the combination that has it, and

@@ -1,0 +1,408 @@
+//! What stands in front of a region's nodes: one of drill's built-in load balancers
+//! (haproxy, nginx, Caddy), or one a team brings, as an image in the local engine or a
+//! host binary drill packs, configured by a template that is given the region's
+//! backends.
+
+use super::brought::{self, check_launch, templated, Choice, ConfigFile, Launch, Spec, Variables};
+use super::{LoadBalancerKind, Location, Problem, Region, Scenario, TlsMode};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `load_balancer:` in the topology or a region: haproxy (the default), nginx, caddy,
+/// a name declared under `load_balancers:`, or a spec written in place.
+pub type BalancerChoice = Choice<BalancerSpec>;
+
+impl Spec for BalancerSpec {
+    const EXPECTING: &'static str = "haproxy, nginx, caddy, the name of a load balancer under \
+        `load_balancers:`, or a spec such as { image: team/edge:1, config: { template: \
+        edge.conf.j2, path: /etc/edge.conf } }";
+    const CHOICE: &'static str = "LoadBalancerChoice";
+}
+
+/// A load balancer drill did not configure: it is given the region's nodes through its
+/// templates, and must send clients' requests to them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    /// An image already in the local engine (drill never pulls it): `repo:tag`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// A host binary drill packs into an image with the libraries `ldd` lists; a
+    /// relative path is read from the scenario file's folder, `~/` from `$HOME`.
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// With `image:`, replaces its entrypoint.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Arguments (template variables allowed, e.g. `--listen=:{{ port }}`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The port it listens on inside its container (default 5000); drill publishes it
+    /// on 127.0.0.1.
+    #[serde(default = "default_port")]
+    pub port: super::registry::Port,
+    /// Environment variables; values may use template variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// A configuration file rendered per region from a template.
+    #[serde(default)]
+    pub config: Option<ConfigFile>,
+}
+
+fn default_port() -> super::registry::Port {
+    super::registry::Port::new(5000)
+}
+
+impl BalancerSpec {
+    fn launch(&self) -> Launch<'_> {
+        Launch {
+            image: &self.image,
+            binary: &self.binary,
+            command: &self.command,
+            config: &self.config,
+        }
+    }
+}
+
+/// The load balancer in front of a region's nodes, resolved.
+#[derive(Debug, Clone, Copy)]
+pub enum Resolved<'a> {
+    Builtin(LoadBalancerKind),
+    Custom {
+        /// Its name under `load_balancers:`, or `custom` for one written in place.
+        name: &'a str,
+        spec: &'a BalancerSpec,
+    },
+    /// A name neither built in nor declared (validation refuses it).
+    Unknown(&'a str),
+}
+
+impl Scenario {
+    /// The load balancer in front of `region`'s nodes: its own `load_balancer:`, else
+    /// the topology's, else haproxy.
+    pub fn balancer_of<'a>(&'a self, region: &'a Region) -> Resolved<'a> {
+        let choice = region
+            .load_balancer
+            .as_ref()
+            .or(self.topology.value.load_balancer.as_ref());
+        match choice.map(|c| &c.value) {
+            None => Resolved::Builtin(LoadBalancerKind::Haproxy),
+            Some(Choice::Named(n)) => {
+                match (LoadBalancerKind::named(n), self.load_balancers.get(n)) {
+                    (Some(kind), _) => Resolved::Builtin(kind),
+                    (None, Some(spec)) => Resolved::Custom {
+                        name: n,
+                        spec: &spec.value,
+                    },
+                    (None, None) => Resolved::Unknown(n),
+                }
+            }
+            Some(Choice::Custom(spec)) => Resolved::Custom {
+                name: "custom",
+                spec,
+            },
+        }
+    }
+}
+
+/// A node behind the load balancer, as its templates see it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Backend {
+    /// The node's name in the scenario's words: `eu-a-1`.
+    pub name: String,
+    /// Its container's name, which Docker's DNS resolves on the run's network.
+    pub address: String,
+    pub port: u16,
+}
+
+/// The values a brought load balancer's templates (args, env, config file) may use.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct BalancerVars {
+    pub region: String,
+    /// The port to listen on (the spec's `port`).
+    pub port: u16,
+    /// The region's nodes, in zone order.
+    pub backends: Vec<Backend>,
+    /// What tells a healthy node: the path, and the statuses it may answer.
+    pub health_path: String,
+    pub health_status: Vec<u16>,
+    /// The DNS server that resolves container names on the run's network, for a load
+    /// balancer that follows nodes whose address changes when they come back.
+    pub resolver: String,
+    /// With `tls:`, one PEM file holding the certificate and its key (the same path
+    /// in both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_certificate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
+}
+
+impl Variables for BalancerVars {
+    const ALL: &'static [&'static str] = &[
+        "region",
+        "port",
+        "backends",
+        "health_path",
+        "health_status",
+        "resolver",
+        "tls_certificate",
+        "tls_key",
+    ];
+
+    fn why_absent(_: &str) -> &'static str {
+        "the certificate exists only with tls: self-signed"
+    }
+}
+
+/// Where a brought load balancer finds the region's certificate and key with TLS.
+pub const TLS_PEM_PATH: &str = "/etc/drill/tls.pem";
+
+/// Docker's embedded DNS server, on every user-defined network.
+pub const DOCKER_DNS: &str = "127.0.0.11";
+
+/// The variables of `region`'s load balancer as validation sees them: the backends a
+/// one-node-per-zone region would have.
+fn sample_vars(s: &Scenario, region: &Region, spec: &BalancerSpec) -> BalancerVars {
+    let tls = s.topology.value.tls == Some(TlsMode::SelfSigned);
+    BalancerVars {
+        region: region.name.clone(),
+        port: spec.port.get() as u16,
+        backends: region
+            .zones
+            .iter()
+            .map(|z| Backend {
+                name: format!("{z}-1"),
+                address: format!("drill-run-{z}-1"),
+                port: 5000,
+            })
+            .collect(),
+        health_path: "/v2/".into(),
+        health_status: vec![200],
+        resolver: DOCKER_DNS.into(),
+        tls_certificate: tls.then(|| TLS_PEM_PATH.to_string()),
+        tls_key: tls.then(|| TLS_PEM_PATH.to_string()),
+    }
+}
+
+/// The load balancers declared and chosen: names, sources, paths and templates.
+pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
+    for (name, spec) in &s.load_balancers {
+        let field = format!("load_balancers.{name}");
+        if LoadBalancerKind::named(name).is_some() {
+            p.push(Problem::at(
+                &spec.referenced,
+                &field,
+                format!("{name} is a built-in load balancer: give a brought one another name"),
+            ));
+        } else if !super::validate::valid_name(name) {
+            p.push(Problem::at(
+                &spec.referenced,
+                &field,
+                format!(
+                    "'{name}' is not a valid load balancer name; {}",
+                    super::validate::NAME_RULE
+                ),
+            ));
+        }
+        check_spec(&spec.value, &spec.referenced, &field, p);
+    }
+    if let Some(c) = &s.topology.value.load_balancer {
+        if let Choice::Custom(spec) = &c.value {
+            check_spec(spec, &c.referenced, "topology.load_balancer", p);
+        }
+    }
+    for (i, r) in s.topology.value.regions.iter().enumerate() {
+        let region = &r.value;
+        let own = region.load_balancer.as_ref();
+        let (loc, field) = match own {
+            Some(c) => (
+                &c.referenced,
+                format!("topology.regions[{i}].load_balancer"),
+            ),
+            None => match &s.topology.value.load_balancer {
+                Some(c) => (&c.referenced, "topology.load_balancer".to_string()),
+                None => continue,
+            },
+        };
+        if let Some(Choice::Custom(spec)) = own.map(|c| &c.value) {
+            check_spec(spec, loc, &field, p);
+        }
+        match s.balancer_of(region) {
+            Resolved::Builtin(_) => {}
+            Resolved::Unknown(n) => {
+                let declared: Vec<&str> = s.load_balancers.keys().map(|k| k.as_str()).collect();
+                p.push(Problem::at(
+                    loc,
+                    &field,
+                    format!(
+                        "'{n}' is no load balancer: write haproxy, nginx, caddy{}",
+                        if declared.is_empty() {
+                            ", or declare it under `load_balancers:`".to_string()
+                        } else {
+                            format!(" or one of {}", declared.join(", "))
+                        }
+                    ),
+                ));
+            }
+            Resolved::Custom { name, spec } => {
+                // A declared spec's templates are wrong where they are written.
+                let (loc, field) = match s.load_balancers.get(name) {
+                    Some(declared) => (&declared.referenced, format!("load_balancers.{name}")),
+                    None => (loc, field),
+                };
+                let vars = sample_vars(s, region, spec);
+                let texts = templated(&spec.args, &spec.env);
+                brought::check_templates(texts, &vars, &region.name, loc, &field, p);
+            }
+        }
+    }
+}
+
+/// What a spec must hold by itself, wherever it is chosen.
+fn check_spec(spec: &BalancerSpec, loc: &Location, field: &str, p: &mut Vec<Problem>) {
+    check_launch(&spec.launch(), |key, msg| {
+        p.push(Problem::at(loc, format!("{field}.{key}"), msg));
+    });
+    if spec.config.is_none() && spec.args.is_empty() {
+        p.push(Problem::at(
+            loc,
+            field,
+            "a brought load balancer learns the region's nodes from its templates: give it \
+             config: { template: FILE, path: PATH } or args that use {{ backends }}",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::faults::parse;
+    use crate::scenario::Problem;
+
+    const BROUGHT: &str = r#"
+name: unit
+duration: 30s
+load_balancers:
+  edge:
+    image: team/edge:1
+    args: [-c, /etc/edge.conf]
+    port: 8080
+    config: { template: edge.conf.j2, path: /etc/edge.conf }
+topology:
+  load_balancer: edge
+  regions:
+    - { name: eu, zones: [eu-a, eu-b] }
+images:
+  - { ref: team/app:1, layers: [1KiB] }
+timeline:
+  - { at: 1s, fault: kill, target: eu-lb, for: 5s }
+"#;
+
+    fn only(src: &str) -> Problem {
+        let p = parse(src).expect_err("the scenario is refused");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        p.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_brought_load_balancer_is_planned_with_its_port_and_backends() {
+        let s = parse(BROUGHT).unwrap();
+        let plan = crate::plan::build(&s, "abc12345", 1);
+        let b = plan.regions[0]
+            .balancer
+            .custom()
+            .expect("a brought balancer");
+        assert_eq!((b.name.as_str(), b.launch.port), ("edge", 8080));
+        let names: Vec<(&str, &str, u16)> = b
+            .vars
+            .backends
+            .iter()
+            .map(|n| (n.name.as_str(), n.address.as_str(), n.port))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("eu-a-1", "drill-abc12345-eu-a-1", 5000),
+                ("eu-b-1", "drill-abc12345-eu-b-1", 5000)
+            ]
+        );
+        assert_eq!(b.vars.health_path, "/");
+        assert_eq!(b.vars.tls_certificate, None);
+    }
+
+    #[test]
+    fn a_built_in_name_may_not_be_declared_again() {
+        let p = only(
+            &BROUGHT
+                .replace("  edge:\n", "  nginx:\n")
+                .replace("  load_balancer: edge", "  load_balancer: nginx"),
+        );
+        assert_eq!(p.field, "load_balancers.nginx");
+        assert!(
+            p.message.contains("is a built-in load balancer"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_built_ins_and_the_declared_ones() {
+        let p = only(&BROUGHT.replace("  load_balancer: edge", "  load_balancer: envoy"));
+        assert_eq!((p.line, p.field.as_str()), (11, "topology.load_balancer"));
+        assert!(
+            p.message.contains(
+                "'envoy' is no load balancer: write haproxy, nginx, caddy or one of edge"
+            ),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn a_spec_that_cannot_learn_the_nodes_or_has_no_source_is_refused() {
+        let blind = BROUGHT
+            .replace("    args: [-c, /etc/edge.conf]\n", "")
+            .replace(
+                "    config: { template: edge.conf.j2, path: /etc/edge.conf }\n",
+                "",
+            );
+        assert!(only(&blind).message.contains("learns the region's nodes"));
+        let none = BROUGHT.replace("    image: team/edge:1\n", "");
+        assert_eq!(only(&none).field, "load_balancers.edge.image");
+    }
+
+    #[test]
+    fn the_certificate_is_a_variable_only_with_tls() {
+        let src = BROUGHT.replace(
+            "args: [-c, /etc/edge.conf]",
+            "args: [-c, /etc/edge.conf, \"--cert={{ tls_certificate }}\"]",
+        );
+        let p = only(&src);
+        assert_eq!(p.field, "load_balancers.edge.args[2]");
+        assert!(
+            p.message.contains("only with tls: self-signed"),
+            "{}",
+            p.message
+        );
+        let tls = src.replace(
+            "  load_balancer: edge\n",
+            "  load_balancer: edge\n  tls: self-signed\n",
+        );
+        let plan = crate::plan::build(&parse(&tls).unwrap(), "abc12345", 1);
+        let b = plan.regions[0].balancer.custom().unwrap();
+        assert_eq!(b.vars.tls_certificate.as_deref(), Some(super::TLS_PEM_PATH));
+    }
+
+    #[test]
+    fn a_region_may_bring_its_own_in_place() {
+        let src = BROUGHT.replace(
+            "    - { name: eu, zones: [eu-a, eu-b] }",
+            "    - { name: eu, zones: [eu-a, eu-b], load_balancer: caddy }\n    - name: us\n      zones: [us-a]\n      load_balancer: { image: team/other:2, args: [\"{% for b in backends %}{{ b.address }}:{{ b.port }} {% endfor %}\"] }",
+        );
+        let plan = crate::plan::build(&parse(&src).unwrap(), "abc12345", 1);
+        assert_eq!(plan.regions[0].balancer.name(), "caddy");
+        let us = plan.regions[1].balancer.custom().unwrap();
+        assert_eq!(us.name, "custom");
+        assert_eq!(us.launch.args.len(), 1);
+    }
+}
