@@ -61,7 +61,7 @@ pub fn analyze(records: &[Record]) -> ProxyBehaviour {
                 by_url.extend(
                     info.proxies
                         .iter()
-                        .filter(|(_, kind)| kind.caches_by_url())
+                        .filter(|(_, proxy)| proxy.caching().by_url())
                         .map(|(name, _)| name.clone()),
                 );
             }
@@ -115,7 +115,7 @@ mod tests {
     use super::*;
     use crate::analysis::tests::{phase, pull, rec, run_started};
     use crate::journal::PhaseKind;
-    use crate::model::kinds::ProxyKind;
+    use crate::model::kinds::{ProxyKind, ProxyRecord};
 
     fn check(t_us: u64, proxy: &str, by: PullBy, ok: bool) -> Record {
         rec(
@@ -191,8 +191,14 @@ mod tests {
         let mut started = run_started(&["eu", "us"], Default::default());
         if let Event::RunStarted(info) = &mut started.event {
             info.proxies = [
-                ("eu-proxy".to_string(), ProxyKind::Nginx),
-                ("us-proxy".to_string(), ProxyKind::Distribution),
+                (
+                    "eu-proxy".to_string(),
+                    ProxyRecord::Builtin(ProxyKind::Nginx),
+                ),
+                (
+                    "us-proxy".to_string(),
+                    ProxyRecord::Builtin(ProxyKind::Distribution),
+                ),
             ]
             .into();
         }

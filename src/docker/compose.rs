@@ -181,6 +181,7 @@ images:
             token_service: None,
             custom: Default::default(),
             balancers: Default::default(),
+            proxies: Default::default(),
         };
         let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)])).unwrap();
         let names: Vec<&str> = project.files.iter().map(|(n, _)| n.as_str()).collect();

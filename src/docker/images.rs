@@ -11,6 +11,7 @@ use crate::model::error::{DrillError, SetupContext};
 use crate::plan::balancer::Balancer;
 use crate::plan::balancer::{CADDY_CONFIG_PATH, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
 use crate::plan::launch::Source;
+use crate::plan::proxy::{CustomProxy, ProxyImpl};
 use crate::plan::registry::RegistryPlan;
 use crate::plan::Plan;
 use crate::scenario::{HostKind, LoadBalancerKind, ProxyKind};
@@ -271,6 +272,8 @@ pub struct Images {
     pub custom: std::collections::BTreeMap<String, String>,
     /// Brought load balancers, by name, the same way.
     pub balancers: std::collections::BTreeMap<String, String>,
+    /// Brought proxies, by name, the same way.
+    pub proxies: std::collections::BTreeMap<String, String>,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -285,6 +288,7 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         token_service: None,
         custom: Default::default(),
         balancers: Default::default(),
+        proxies: Default::default(),
     })
 }
 
@@ -300,7 +304,7 @@ pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillErr
         .regions
         .iter()
         .filter_map(|r| r.proxy.as_ref())
-        .any(|p| p.kind == ProxyKind::Nginx);
+        .any(|p| p.kind == ProxyImpl::Builtin(ProxyKind::Nginx));
     if uses(LoadBalancerKind::Nginx) || nginx_proxy {
         images.nginx = Some(ensure(engine, &nginx_recipe()).await?);
     }
@@ -323,6 +327,16 @@ pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillErr
         if !images.balancers.contains_key(&c.name) {
             let image = brought(engine, "load-balancer", &c.name, &c.launch.source).await?;
             images.balancers.insert(c.name.clone(), image);
+        }
+    }
+    for c in plan
+        .regions
+        .iter()
+        .filter_map(|r| r.proxy.as_ref()?.custom())
+    {
+        if !images.proxies.contains_key(&c.name) {
+            let image = brought(engine, "proxy", &c.name, &c.launch.source).await?;
+            images.proxies.insert(c.name.clone(), image);
         }
     }
     Ok(images)
@@ -389,6 +403,13 @@ impl Images {
                 ))
             }),
         }
+    }
+
+    /// The image of a brought proxy.
+    pub fn proxy(&self, proxy: &CustomProxy) -> Result<String, DrillError> {
+        self.proxies.get(&proxy.name).cloned().ok_or_else(|| {
+            DrillError::setup(format!("the image of proxy '{}' was not made", proxy.name))
+        })
     }
 
     /// The image of a built-in load balancer of `kind`.

@@ -5,7 +5,7 @@
 pub mod bounds;
 
 use crate::model::error::{DrillError, SetupContext};
-use crate::model::kinds::{FaultKind, HostKind, ProxyKind};
+use crate::model::kinds::{FaultKind, HostKind, ProxyRecord};
 use crate::model::replication::Replication;
 use crate::model::sla::Sla;
 use serde::{Deserialize, Serialize};
@@ -228,7 +228,7 @@ pub struct RunInfo {
     /// What each proxy is, by name (`eu-proxy`). Older journals lack it (their proxies
     /// were distribution's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub proxies: BTreeMap<String, ProxyKind>,
+    pub proxies: BTreeMap<String, ProxyRecord>,
 }
 
 /// Who an auth probe claims to be.

@@ -123,8 +123,50 @@ pub enum ProxyKind {
 }
 
 impl ProxyKind {
-    /// Whether a cached manifest is found only by the reference it was fetched by.
-    pub fn caches_by_url(self) -> bool {
-        self == ProxyKind::Nginx
+    /// How it finds a cached manifest.
+    pub fn caching(self) -> ProxyCaching {
+        match self {
+            ProxyKind::Distribution => ProxyCaching::ByDigest,
+            ProxyKind::Nginx => ProxyCaching::ByUrl,
+        }
+    }
+}
+
+/// How a proxy finds a cached manifest.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyCaching {
+    /// Stored by digest: an image pulled by tag is also served by digest.
+    #[default]
+    ByDigest,
+    /// Stored by the URL it was asked by: a manifest pulled by tag is not served by
+    /// digest until that digest was asked for.
+    ByUrl,
+}
+
+impl ProxyCaching {
+    pub fn by_url(self) -> bool {
+        self == ProxyCaching::ByUrl
+    }
+}
+
+/// What the journal says a region's proxy is: a built-in by its kind (`"nginx"`), or
+/// one a team brought, by its name and how it caches.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ProxyRecord {
+    Builtin(ProxyKind),
+    Brought {
+        brought: String,
+        caches: ProxyCaching,
+    },
+}
+
+impl ProxyRecord {
+    pub fn caching(&self) -> ProxyCaching {
+        match self {
+            ProxyRecord::Builtin(kind) => kind.caching(),
+            ProxyRecord::Brought { caches, .. } => *caches,
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `drill plan`'s words: the plan as a person checks it before a run.
 
+use super::proxy::ProxyImpl;
 use super::{HostPlan, Plan, StepPlan};
 use crate::model::registry::BlobLayout;
 use crate::model::replication::ReplicationMode;
@@ -99,9 +100,13 @@ impl Plan {
                     "    proxy {}: {} ({}pull-through cache of the upstream), storage volume {}",
                     p.name,
                     p.container,
-                    match p.kind {
-                        ProxyKind::Distribution => "",
-                        ProxyKind::Nginx => "nginx, ",
+                    match &p.kind {
+                        ProxyImpl::Builtin(ProxyKind::Distribution) => String::new(),
+                        ProxyImpl::Builtin(ProxyKind::Nginx) => "nginx, ".into(),
+                        ProxyImpl::Custom(c) => format!(
+                            "{}: {}, port {}, cache at {}, ",
+                            c.name, c.launch.source, c.launch.port, c.vars.storage
+                        ),
                     },
                     p.volume
                 );

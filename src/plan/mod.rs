@@ -12,8 +12,8 @@ use crate::faults::{Fault, Volume};
 use crate::scenario::names::{Part, Target};
 use crate::scenario::{
     host_name, proxy_name, token_service_name, Action, AuthKind, CacheState, Canaries, FaultKind,
-    Guardrails, HostKind, HostSelector, ImageSource, Probes, ProxyKind, Replication, Scenario, Sla,
-    Timeouts, UPSTREAM,
+    Guardrails, HostKind, HostSelector, ImageSource, Probes, Replication, Scenario, Sla, Timeouts,
+    UPSTREAM,
 };
 use balancer::Balancer;
 use rand::rngs::StdRng;
@@ -67,7 +67,38 @@ pub struct ProxyPlan {
     pub container: String,
     /// Its own storage: proxies never share one (their expiry state would race).
     pub volume: String,
-    pub kind: ProxyKind,
+    pub kind: proxy::ProxyImpl,
+}
+
+impl ProxyPlan {
+    pub fn custom(&self) -> Option<&proxy::CustomProxy> {
+        match &self.kind {
+            proxy::ProxyImpl::Builtin(_) => None,
+            proxy::ProxyImpl::Custom(c) => Some(c),
+        }
+    }
+
+    /// How it finds a cached manifest.
+    pub fn caching(&self) -> crate::model::kinds::ProxyCaching {
+        self.record().caching()
+    }
+
+    /// What the journal says it is.
+    pub fn record(&self) -> crate::model::kinds::ProxyRecord {
+        use crate::model::kinds::ProxyRecord;
+        match &self.kind {
+            proxy::ProxyImpl::Builtin(kind) => ProxyRecord::Builtin(*kind),
+            proxy::ProxyImpl::Custom(c) => ProxyRecord::Brought {
+                brought: c.name.clone(),
+                caches: c.caching,
+            },
+        }
+    }
+
+    /// The port it listens on inside its container.
+    pub fn port(&self) -> u16 {
+        self.custom().map_or(REGISTRY_PORT, |c| c.launch.port)
+    }
 }
 
 /// A token service (`auth: token`).
@@ -265,13 +296,14 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 ),
                 registry,
                 nodes,
-                proxy: s.topology.value.proxy.map(|mode| {
+                proxy: s.proxy().map(|resolved| {
                     let name = proxy_name(&r.name);
+                    let gate = upstream.as_ref().map_or("", |u| u.gate.as_str());
                     ProxyPlan {
                         container: format!("{prefix}-{name}"),
                         volume: format!("{prefix}-{name}-storage"),
                         name,
-                        kind: mode.kind(),
+                        kind: proxy::ProxyImpl::of(resolved, gate, s.dir.as_deref(), &r.name),
                     }
                 }),
                 auth,

@@ -1,8 +1,77 @@
-//! A region's pull-through proxy of the upstream: distribution in proxy mode, or nginx
-//! as a caching reverse proxy, the pattern many teams put in front of a public registry.
+//! A region's pull-through proxy of the upstream: distribution in proxy mode, nginx as a
+//! caching reverse proxy (the pattern many teams put in front of a public registry), or
+//! one a team brings, with the values its templates get.
 
+use super::launch::{Launch, Written};
+use crate::model::kinds::{ProxyCaching, ProxyKind};
 use crate::plan::balancer::NGINX_MAIN;
 use crate::plan::REGISTRY_PORT;
+use crate::scenario::balancer::DOCKER_DNS;
+use crate::scenario::proxy::{ProxyVars, Resolved};
+use std::path::Path;
+
+/// What runs as a region's proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyImpl {
+    Builtin(ProxyKind),
+    Custom(Box<CustomProxy>),
+}
+
+/// A brought proxy: how to start it, what its templates are given, how it caches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomProxy {
+    /// Its name under `proxies:` (`custom` for one written in place).
+    pub name: String,
+    pub launch: Launch,
+    pub vars: ProxyVars,
+    pub caching: ProxyCaching,
+}
+
+impl ProxyImpl {
+    /// The proxy `resolved` names, in front of the upstream's `gate`; a brought one's
+    /// files are found from `dir` (the scenario's folder).
+    pub fn of(resolved: Resolved, gate: &str, dir: Option<&Path>, region: &str) -> ProxyImpl {
+        let (name, spec) = match resolved {
+            Resolved::Builtin(kind) => return ProxyImpl::Builtin(kind),
+            Resolved::Unknown(_) => return ProxyImpl::Builtin(ProxyKind::Distribution),
+            Resolved::Custom { name, spec } => (name, spec),
+        };
+        let port = spec.port.get() as u16;
+        ProxyImpl::Custom(Box::new(CustomProxy {
+            name: name.to_string(),
+            launch: Launch::of(
+                Written {
+                    image: &spec.image,
+                    binary: &spec.binary,
+                    command: &spec.command,
+                    args: &spec.args,
+                    env: &spec.env,
+                    port,
+                    config: &spec.config,
+                },
+                dir,
+            ),
+            vars: ProxyVars {
+                region: region.to_string(),
+                port,
+                storage: spec.storage.path.clone(),
+                upstream: format!("http://{gate}:{REGISTRY_PORT}"),
+                upstream_host: format!("{gate}:{REGISTRY_PORT}"),
+                resolver: DOCKER_DNS.into(),
+            },
+            caching: spec.caches,
+        }))
+    }
+
+    /// Its name in the plan's words: `distribution`, `nginx`, or the brought one's.
+    pub fn name(&self) -> &str {
+        match self {
+            ProxyImpl::Builtin(ProxyKind::Distribution) => "distribution",
+            ProxyImpl::Builtin(ProxyKind::Nginx) => "nginx",
+            ProxyImpl::Custom(c) => &c.name,
+        }
+    }
+}
 
 /// Where an nginx proxy keeps what it cached, inside its container: its volume. A cache
 /// wipe empties the volume while the proxy is down.

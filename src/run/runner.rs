@@ -176,7 +176,7 @@ pub async fn run_plan(
             .regions
             .iter()
             .filter_map(|r| r.proxy.as_ref())
-            .map(|p| (p.name.clone(), p.kind))
+            .map(|p| (p.name.clone(), p.record()))
             .collect(),
     })));
 

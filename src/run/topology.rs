@@ -12,9 +12,9 @@ use crate::oci;
 use crate::oci::token;
 use crate::plan::balancer::{Balancer, HAPROXY_CONFIG_PATH, NGINX_CONFIG_PATH};
 use crate::plan::launch::Launch;
-use crate::plan::proxy;
+use crate::plan::proxy::{self, CustomProxy, ProxyImpl};
 use crate::plan::registry::CustomRegistry;
-use crate::plan::{HostPlan, NodePlan, Plan, RegionPlan, UpstreamPlan, REGISTRY_PORT};
+use crate::plan::{HostPlan, NodePlan, Plan, ProxyPlan, RegionPlan, UpstreamPlan, REGISTRY_PORT};
 use crate::run::security::{self, Material};
 use crate::run::token_service::{ServiceConfig, CONFIG_PATH};
 use crate::scenario::balancer::TLS_PEM_PATH;
@@ -278,6 +278,39 @@ fn launch_as<V: Variables>(
         files.push((inside.clone(), rendered(&what, text)?.into_bytes()));
     }
     Ok(())
+}
+
+/// A brought proxy's container, its volume at the spec's cache path, and its files
+/// rendered from its templates.
+fn brought_proxy(
+    plan: &Plan,
+    p: &ProxyPlan,
+    c: &CustomProxy,
+    images: &Images,
+) -> Result<(ContainerSpec, Files), DrillError> {
+    let mut spec = ContainerSpec {
+        name: p.container.clone(),
+        image: images.proxy(c)?,
+        network: plan.network.clone(),
+        volumes: vec![(p.volume.clone(), c.vars.storage.clone())],
+        labels: vec![
+            ("drill.role".into(), "proxy".into()),
+            ("drill.proxy".into(), c.name.clone()),
+        ],
+        ..Default::default()
+    };
+    let part = format!("proxy '{}'", c.name);
+    let template = read_template(Some(&c.launch), &part)?;
+    let mut files = Vec::new();
+    launch_as(
+        &c.launch,
+        &c.vars,
+        template.as_ref(),
+        &part,
+        &mut spec,
+        &mut files,
+    )?;
+    Ok((spec, files))
 }
 
 /// A region's load balancer's container and the files it needs before it starts: the
@@ -545,8 +578,8 @@ async fn upstream_up(
 
     for p in plan.regions.iter().filter_map(|r| r.proxy.as_ref()) {
         engine.create_volume(&p.volume, run).await?;
-        let port = match p.kind {
-            ProxyKind::Nginx => {
+        let port = match &p.kind {
+            ProxyImpl::Builtin(ProxyKind::Nginx) => {
                 let mut spec = ContainerSpec {
                     name: p.container.clone(),
                     image: images.builtin_balancer(LoadBalancerKind::Nginx)?,
@@ -560,13 +593,21 @@ async fn upstream_up(
                 start_published(engine, run, &mut spec, &files).await?
             }
             // Configured by its environment.
-            ProxyKind::Distribution => {
+            ProxyImpl::Builtin(ProxyKind::Distribution) => {
                 let env = vec![format!(
                     "REGISTRY_PROXY_REMOTEURL=http://{}:{REGISTRY_PORT}",
                     u.gate
                 )];
                 let mut spec = registry(&p.container, &p.volume, "proxy", env);
                 start_published(engine, run, &mut spec, &[]).await?
+            }
+            ProxyImpl::Custom(c) => {
+                let (mut spec, files) = brought_proxy(plan, p, c, images)?;
+                let files: Vec<(&str, &[u8])> = files
+                    .iter()
+                    .map(|(path, contents)| (path.as_str(), contents.as_slice()))
+                    .collect();
+                start_published_from(engine, run, &mut spec, c.launch.port, &files).await?
             }
         };
         entry_points.insert(p.name.clone(), format!("http://127.0.0.1:{port}"));
@@ -589,7 +630,7 @@ pub fn mirror_hosts(plan: &Plan, host: &HostPlan) -> Vec<String> {
             let gate = plan.upstream.as_ref().filter(|_| m == UPSTREAM);
             region
                 .map(|r| format!("{}:{}", r.load_balancer, r.balancer.port()))
-                .or_else(|| proxy.map(|p| format!("{}:{REGISTRY_PORT}", p.container)))
+                .or_else(|| proxy.map(|p| format!("{}:{}", p.container, p.port())))
                 .or_else(|| gate.map(|u| format!("{}:{REGISTRY_PORT}", u.gate)))
         })
         .collect()

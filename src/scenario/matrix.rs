@@ -43,9 +43,9 @@ pub enum Setting {
     Registry(String),
     /// A built-in or a name declared under `load_balancers:` (validation checks which).
     LoadBalancer(String),
-    /// Every region's pull-through proxy (the scenario must have proxies: see
-    /// [`refuse_idle_keys`]).
-    Proxy(ProxyMode),
+    /// Every region's pull-through proxy, a built-in or a name declared under
+    /// `proxies:` (the scenario must have proxies: see [`refuse_idle_keys`]).
+    Proxy(String),
 }
 
 impl Setting {
@@ -61,7 +61,7 @@ impl Setting {
         match self {
             Setting::Registry(name) => name,
             Setting::LoadBalancer(name) => name,
-            Setting::Proxy(mode) => mode.as_str(),
+            Setting::Proxy(name) => name,
         }
     }
 }
@@ -119,7 +119,7 @@ impl Axis {
             let setting = match key {
                 MatrixKey::Registry => Setting::Registry(value.to_string()),
                 MatrixKey::LoadBalancer => Setting::LoadBalancer(value.to_string()),
-                MatrixKey::Proxy => Setting::Proxy(proxy(value)?),
+                MatrixKey::Proxy => Setting::Proxy(proxy(value)),
             };
             if settings.contains(&setting) {
                 return Err(format!("{}: {value} is given twice", key.as_str()));
@@ -133,14 +133,12 @@ impl Axis {
     }
 }
 
-fn proxy(value: &str) -> Result<ProxyMode, String> {
-    match value {
-        // As in a scenario file, `per-region` is distribution's proxy.
-        "distribution" | "per-region" => Ok(ProxyMode::Distribution),
-        "nginx" => Ok(ProxyMode::Nginx),
-        _ => Err(format!(
-            "proxy: `{value}` is no proxy: use distribution or nginx"
-        )),
+/// As in a scenario file, `per-region` is distribution's proxy: one name for both, so
+/// the two are not run twice.
+fn proxy(value: &str) -> String {
+    match ProxyMode::named(value) {
+        Some(ProxyMode::PerRegion) => ProxyMode::Distribution.as_str().into(),
+        _ => value.into(),
     }
 }
 
@@ -170,7 +168,9 @@ impl Combination {
                         region.value.load_balancer = None;
                     }
                 }
-                Setting::Proxy(mode) => topology.proxy = Some(*mode),
+                Setting::Proxy(name) => {
+                    topology.proxy = Some(Spanned::new(Choice::Named(name.clone()), at, at));
+                }
             }
         }
     }
@@ -308,15 +308,13 @@ mod tests {
             Axis::parse("load_balancer=haproxy,edge").unwrap().values[1],
             Setting::LoadBalancer("edge".into())
         );
-        let e = Axis::parse("proxy=distribution,squid").unwrap_err();
-        assert!(e.contains("`squid` is no proxy"), "{e}");
         let e = Axis::parse("registry=a,,b").unwrap_err();
         assert!(e.contains("an empty value"), "{e}");
         let e = Axis::parse("proxy=").unwrap_err();
         assert!(e.contains("proxy: no value given"), "{e}");
         assert_eq!(
             Axis::parse("proxy=per-region").unwrap().values,
-            [Setting::Proxy(ProxyMode::Distribution)]
+            [Setting::Proxy("distribution".into())]
         );
         let e = Axis::parse("registry=a,a").unwrap_err();
         assert!(e.contains("a is given twice"), "{e}");

@@ -10,6 +10,7 @@ mod load;
 pub mod matrix;
 mod messages;
 pub mod names;
+pub mod proxy;
 pub mod registry;
 pub mod source;
 mod timeline;
@@ -82,6 +83,10 @@ pub struct Scenario {
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, balancer::BalancerSpec>")]
     pub load_balancers: std::collections::BTreeMap<String, Spanned<balancer::BalancerSpec>>,
+    /// Pull-through proxies a team brings, by name, for `topology.proxy` to choose.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, proxy::ProxySpec>")]
+    pub proxies: std::collections::BTreeMap<String, Spanned<proxy::ProxySpec>>,
     /// The folder of the scenario file: brought binaries and templates are read from it.
     #[serde(skip)]
     #[schemars(skip)]
@@ -152,9 +157,11 @@ pub struct Topology {
     #[serde(default)]
     pub upstream: bool,
     /// A pull-through cache of the upstream in every region: `distribution` (or
-    /// `per-region`, the same) or `nginx`.
+    /// `per-region`, the same), `nginx`, a name under `proxies:`, or a spec written in
+    /// place.
     #[serde(default)]
-    pub proxy: Option<ProxyMode>,
+    #[schemars(with = "Option<proxy::ProxyChoice>")]
+    pub proxy: Option<Spanned<proxy::ProxyChoice>>,
     /// TLS on every entry point, with a CA drill generates for the run.
     #[serde(default)]
     pub tls: Option<TlsMode>,
@@ -209,6 +216,17 @@ pub enum ProxyMode {
 }
 
 impl ProxyMode {
+    /// The built-in the scenario file calls `name`.
+    pub fn named(name: &str) -> Option<ProxyMode> {
+        [
+            ProxyMode::PerRegion,
+            ProxyMode::Distribution,
+            ProxyMode::Nginx,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProxyMode::PerRegion => "per-region",

@@ -171,6 +171,7 @@ pub(super) fn validate(s: &Scenario, rules: &Rules) -> Vec<Problem> {
     validate_topology(s, &mut p);
     registry::validate(s, &mut p);
     balancer::validate(s, &mut p);
+    proxy::validate(s, &mut p);
     // Targets and mirrors mean nothing certain while two things share a name.
     let names = names::Names::new(s);
     p.extend_from_slice(names.clashes());

@@ -144,3 +144,46 @@ fn brought_load_balancers_route_around_a_lost_zone_and_take_faults() {
     );
     assert!(image.exists(), "drill removed the user's image");
 }
+
+/// A brought load balancer whose image is not in the engine, or whose template is
+/// gone, stops the run at setup (exit 4) naming what is missing; nothing is left.
+#[test]
+fn a_brought_load_balancer_that_cannot_be_made_is_a_setup_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |lb: &str| {
+        let file = dir.path().join("s.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "name: missing-lb\nduration: 2s\ntopology:\n  load_balancer: {lb}\n  regions:\n    \
+                 - {{ name: eu, zones: [eu-a] }}\nimages:\n  - {{ ref: team/app:1, layers: [1KiB] }}\n"
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let file = write("{ image: drill-test/never-built-lb:1, args: [\"{{ port }}\"] }");
+    let (code, said) = crate::byo::run_refused(&file);
+    assert_eq!(code, Some(4), "{said}");
+    assert!(
+        said.contains(
+            "load balancer 'custom': the image drill-test/never-built-lb:1 is not in the local \
+             Docker engine"
+        ) && said.contains("docker load"),
+        "{said}"
+    );
+    let file =
+        write("{ binary: /usr/sbin/haproxy, config: { template: gone.cfg, path: /etc/lb.cfg } }");
+    let r = run(&file, &[]);
+    r.assert_code(4);
+    let gone = dir.path().join("gone.cfg");
+    assert!(
+        r.stderr().contains(&format!(
+            "load balancer 'custom': cannot read its configuration template {}",
+            gone.display()
+        )),
+        "{}",
+        r.show()
+    );
+    r.assert_nothing_left();
+}

@@ -190,7 +190,7 @@ fn an_image_the_user_built_runs_as_the_nodes_and_is_left_in_place() {
 }
 
 /// `drill run` on a scenario that stops before a run folder is made: (code, stderr).
-fn run_refused(file: &Path) -> (Option<i32>, String) {
+pub(crate) fn run_refused(file: &Path) -> (Option<i32>, String) {
     let out = tempfile::tempdir().unwrap();
     let done = common::drill()
         .arg("run")

@@ -46,7 +46,8 @@ fn timeline_start_s(r: &Run) -> u64 {
 
 #[test]
 fn warm_and_wiped_proxies_under_an_upstream_outage_and_a_rate_limit() {
-    proxies_under_an_upstream_outage_and_a_rate_limit(&scenario("proxy.yaml"), true);
+    let distribution = serde_json::json!("distribution");
+    proxies_under_an_upstream_outage_and_a_rate_limit(&scenario("proxy.yaml"), &distribution);
 }
 
 /// nginx caches by URL: warmed by tag, it serves the image by tag during the outage but
@@ -54,21 +55,40 @@ fn warm_and_wiped_proxies_under_an_upstream_outage_and_a_rate_limit() {
 #[test]
 fn nginx_caching_proxies_serve_what_they_were_asked_for_during_an_upstream_outage() {
     let file = variant("proxy.yaml", "proxy: per-region", "proxy: nginx");
-    proxies_under_an_upstream_outage_and_a_rate_limit(file.path(), false);
+    proxies_under_an_upstream_outage_and_a_rate_limit(file.path(), &serde_json::json!("nginx"));
 }
 
-/// `by_digest`: whether a proxy warmed by tag serves the image by digest too.
-fn proxies_under_an_upstream_outage_and_a_rate_limit(file: &std::path::Path, by_digest: bool) {
+/// A team's own proxy: the host's distribution binary with the team's config.yml
+/// (scenarios/team-cache.yml.j2), on another port and cache path than drill's, packed
+/// by drill. It stores by digest, as it declares.
+#[test]
+fn a_brought_proxy_serves_what_it_cached_during_an_upstream_outage_and_takes_a_wipe() {
+    let template =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/team-cache.yml.j2");
+    let spec = format!(
+        "proxy: team-cache\nproxies:\n  team-cache:\n    binary: /usr/bin/docker-registry\n    \
+         args: [serve, /etc/team/cache.yml]\n    port: 6000\n    env: {{ OTEL_TRACES_EXPORTER: none }}\n    \
+         config: {{ template: {}, path: /etc/team/cache.yml }}\n    storage: {{ path: /var/cache/team }}\n",
+        template.display()
+    );
+    let file = variant("proxy.yaml", "proxy: per-region\n", &spec);
+    let record = serde_json::json!({ "brought": "team-cache", "caches": "by-digest" });
+    proxies_under_an_upstream_outage_and_a_rate_limit(file.path(), &record);
+}
+
+/// `record`: what the journal says each proxy is; one that caches by URL, warmed by
+/// tag, does not serve the image by digest.
+fn proxies_under_an_upstream_outage_and_a_rate_limit(file: &std::path::Path, record: &Value) {
     let r = run(file, &[]);
     r.assert_code(0);
     let journal = std::fs::read_to_string(r.dir.join("journal.jsonl")).unwrap();
     let started: Value = serde_json::from_str(journal.lines().next().unwrap()).unwrap();
-    let kind = if by_digest { "distribution" } else { "nginx" };
     assert_eq!(
         started["proxies"],
-        serde_json::json!({ "eu-proxy": kind, "us-proxy": kind }),
+        serde_json::json!({ "eu-proxy": record, "us-proxy": record }),
         "the journal says what ran as each proxy"
     );
+    let by_digest = record != "nginx";
     let s = r.summary();
     let t0 = timeline_start_s(&r);
 
