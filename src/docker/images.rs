@@ -353,7 +353,12 @@ async fn brought(
     match source {
         Source::Binary(binary) => ensure(engine, &brought_recipe(role, name, binary)).await,
         Source::Image(image) => {
-            present(engine, &format!("{role} '{name}'"), image).await?;
+            present(
+                engine,
+                &format!("{} '{name}'", role.replace('-', " ")),
+                image,
+            )
+            .await?;
             Ok(image.clone())
         }
     }

@@ -377,7 +377,14 @@ pub fn html(c: &Comparison, runs: &[Ran]) -> io::Result<String> {
     let rows = grid(c, &header);
     let numeric: Vec<usize> = (1..rows[0].len()).collect();
     h.push_str(&html::table(&rows, &numeric));
-    h.push_str("<h2>Each run</h2>\n<div class=\"runs\">\n");
+    h.push_str(
+        "<h2>Each run</h2>\n<p>Every run's charts share their axes.</p>\n<div class=\"runs\">\n",
+    );
+    let span = html::Span::shared(
+        runs.iter()
+            .filter_map(|r| r.outcome.as_ref().ok())
+            .map(|s| &s.analysis),
+    );
     for (col, ran) in c.runs.iter().zip(runs) {
         h.push_str("<div>\n");
         let _ = writeln!(h, "<h3>{}</h3>", esc(&col.combination));
@@ -389,7 +396,10 @@ pub fn html(c: &Comparison, runs: &[Ran]) -> io::Result<String> {
             );
         }
         match &ran.outcome {
-            Ok(s) => h.push_str(&html::side_by_side_charts(&s.analysis, CHART_WIDTH)?),
+            Ok(s) => {
+                let span = span.clone().unwrap_or_else(|| html::Span::of(&s.analysis));
+                h.push_str(&html::side_by_side_charts(&s.analysis, CHART_WIDTH, &span)?);
+            }
             Err(e) => {
                 let _ = writeln!(h, "<p class=\"fail\">{}</p>", esc(e));
             }
@@ -497,5 +507,23 @@ mod tests {
             page.contains("<p class=\"fail\">the nodes never answered</p>"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn runs_side_by_side_share_the_axes_that_hold_them_all() {
+        let (a, b) = (
+            recorded("zone-outage.jsonl").analysis,
+            recorded("dr-cold-start.jsonl").analysis,
+        );
+        let (own_a, own_b) = (html::Span::of(&a), html::Span::of(&b));
+        assert_ne!(
+            own_a, own_b,
+            "the fixtures differ in length and cold starts"
+        );
+        let shared = html::Span::shared([&a, &b]).unwrap();
+        for own in [own_a, own_b] {
+            assert!(shared.holds(&own), "{shared:?} holds {own:?}");
+        }
+        assert_eq!(html::Span::shared([&a]), Some(html::Span::of(&a)));
     }
 }

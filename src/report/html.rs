@@ -71,17 +71,60 @@ pub fn render(s: &Summary) -> io::Result<String> {
     Ok(h)
 }
 
-/// A run's cold starts over time and its availability per window, drawn `width` wide:
-/// what a comparison sets side by side.
-pub(super) fn side_by_side_charts(a: &Analysis, width: u32) -> io::Result<String> {
+/// A run's cold starts over time and its availability per window, drawn `width` wide
+/// on `span`'s axes: what a comparison sets side by side.
+pub(super) fn side_by_side_charts(a: &Analysis, width: u32, span: &Span) -> io::Result<String> {
     let mut h = String::new();
     if a.cold_starts.all.count > 0 {
-        h.push_str(&chart(width, 300, |root| cold_start_chart(a, root))?);
+        h.push_str(&chart(width, 300, |root| cold_start_chart(a, root, span))?);
     }
     if a.availability.total.probes > 0 {
-        h.push_str(&chart(width, 260, |root| availability_chart(a, root))?);
+        h.push_str(&chart(width, 260, |root| {
+            availability_chart(a, root, span)
+        })?);
     }
     Ok(h)
+}
+
+/// What the time charts' axes span: a run's own, or the union of the runs a comparison
+/// sets side by side, so that the same place means the same time and the same height
+/// the same cold start in every run's charts.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Span {
+    time: std::ops::Range<f64>,
+    cold_start_top: f64,
+}
+
+impl Span {
+    pub(super) fn of(a: &Analysis) -> Span {
+        let top = a
+            .cold_starts
+            .points
+            .iter()
+            .map(|p| s_of(p.duration_us))
+            .fold(0.001, f64::max)
+            * 1.15;
+        Span {
+            time: time_axis(a),
+            cold_start_top: top,
+        }
+    }
+
+    /// Whether `other`'s axes lie within these.
+    #[cfg(test)]
+    pub(super) fn holds(&self, other: &Span) -> bool {
+        self.time.start <= other.time.start
+            && self.time.end >= other.time.end
+            && self.cold_start_top >= other.cold_start_top
+    }
+
+    /// The span that holds every one of `runs`; None without runs.
+    pub(super) fn shared<'a>(runs: impl IntoIterator<Item = &'a Analysis>) -> Option<Span> {
+        runs.into_iter().map(Span::of).reduce(|a, b| Span {
+            time: a.time.start.min(b.time.start)..a.time.end.max(b.time.end),
+            cold_start_top: a.cold_start_top.max(b.cold_start_top),
+        })
+    }
 }
 
 /// The document's head, then the title, the verdict and the run's facts.
@@ -181,7 +224,8 @@ fn cold_starts(a: &Analysis) -> io::Result<String> {
          interrupted ones, at the time they ran. Shaded: each fault from injection to \
          heal.</p>\n",
     );
-    h.push_str(&chart(WIDTH, 360, |root| cold_start_chart(a, root))?);
+    let span = Span::of(a);
+    h.push_str(&chart(WIDTH, 360, |root| cold_start_chart(a, root, &span))?);
     let rows = cold_start_rows(a);
     let numeric: Vec<usize> = (1..rows[0].len()).collect();
     h.push_str(&table(&rows, &numeric));
@@ -229,7 +273,10 @@ fn availability(a: &Analysis) -> io::Result<String> {
             " (for the chart only: the SLA counts probes, not windows)"
         }
     );
-    h.push_str(&chart(WIDTH, 320, |root| availability_chart(a, root))?);
+    let span = Span::of(a);
+    h.push_str(&chart(WIDTH, 320, |root| {
+        availability_chart(a, root, &span)
+    })?);
     h.push_str(&table(&availability_rows(a), &[1, 2]));
     Ok(h)
 }
@@ -495,20 +542,16 @@ fn shade_faults(a: &Analysis, chart: &mut Chart, top: f64) -> Drawn {
     Ok(())
 }
 
-fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Drawn {
+fn cold_start_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>, span: &Span) -> Drawn {
     root.fill(&WHITE)?;
     let points = &a.cold_starts.points;
-    let top = points
-        .iter()
-        .map(|p| s_of(p.duration_us))
-        .fold(0.001, f64::max)
-        * 1.15;
+    let top = span.cold_start_top;
     let mut chart = ChartBuilder::on(root)
         .caption("Cold starts over time", (FONT, 16))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(time_axis(a), 0f64..top)?;
+        .build_cartesian_2d(span.time.clone(), 0f64..top)?;
     axes(&mut chart, TIME_AXIS, "cold start (s)")?;
     shade_faults(a, &mut chart, top)?;
     let interrupted = points.iter().filter(|p| p.interrupted);
@@ -633,7 +676,7 @@ fn percentile_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Draw
     legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
-fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Drawn {
+fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>, span: &Span) -> Drawn {
     root.fill(&WHITE)?;
     let w = &a.availability.windows;
     let mut chart = ChartBuilder::on(root)
@@ -644,7 +687,7 @@ fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Dr
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(time_axis(a), 0f64..105f64)?;
+        .build_cartesian_2d(span.time.clone(), 0f64..105f64)?;
     axes(&mut chart, TIME_AXIS, "probes OK (%)")?;
     shade_faults(a, &mut chart, 105.0)?;
     for (region, stats) in &w.regions {
@@ -678,7 +721,7 @@ fn availability_chart(a: &Analysis, root: &DrawingArea<SVGBackend, Shift>) -> Dr
         let line = 100.0 * (1.0 - w.error_threshold);
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(time_axis(a).start, line), (time_axis(a).end, line)],
+                vec![(span.time.start, line), (span.time.end, line)],
                 6,
                 4,
                 BLACK.stroke_width(1),

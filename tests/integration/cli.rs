@@ -5,10 +5,7 @@ use crate::common::{drill, scenario, text, variant};
 
 #[test]
 fn bundled_scenarios_validate() {
-    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files = bundled_scenarios();
     files.sort();
     assert!(!files.is_empty());
     let out = drill().arg("validate").args(&files).output().unwrap();
@@ -16,13 +13,21 @@ fn bundled_scenarios_validate() {
     assert_eq!(text(&out.stdout).lines().count(), files.len());
 }
 
+/// The bundled scenario files (the templates beside them are not scenarios).
+fn bundled_scenarios() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect()
+}
+
 /// Every host kind docs/scenario.md documents is shown by a bundled scenario.
 #[test]
 fn bundled_scenarios_use_every_host_kind() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
     let mut kinds = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in bundled_scenarios() {
+        let source = std::fs::read_to_string(file).unwrap();
         let value: serde_json::Value = serde_saphyr::from_str(&source).unwrap();
         for fleet in value["hosts"].as_array().into_iter().flatten() {
             kinds.insert(fleet["kind"].as_str().unwrap_or("native").to_string());
