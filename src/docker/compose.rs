@@ -179,9 +179,7 @@ images:
             caddy: Some("drill/caddy:c".into()),
             containerd: None,
             token_service: None,
-            custom: Default::default(),
-            balancers: Default::default(),
-            proxies: Default::default(),
+            brought: Default::default(),
         };
         let project = render(&plan, &images, &HashMap::from([("eu".to_string(), 4321)])).unwrap();
         let names: Vec<&str> = project.files.iter().map(|(n, _)| n.as_str()).collect();

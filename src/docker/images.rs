@@ -232,7 +232,7 @@ pub fn token_service_recipe() -> Result<Recipe, DrillError> {
     })
 }
 
-/// A brought part's binary (`role` registry or load-balancer), packed as drill packs
+/// A brought part's binary (`role`: registry, load-balancer or proxy), packed as drill packs
 /// its own: the binary at `/usr/local/bin/`, its libraries, and `/tmp`. Its arguments
 /// come per container.
 pub fn brought_recipe(role: &str, name: &str, binary: &Path) -> Recipe {
@@ -253,7 +253,7 @@ pub fn brought_recipe(role: &str, name: &str, binary: &Path) -> Recipe {
 }
 
 /// The images a run uses, by role.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Images {
     pub registry: String,
     /// The default load balancer, and the upstream's fault point in every run.
@@ -267,13 +267,9 @@ pub struct Images {
     pub containerd: Option<String>,
     /// Built only for runs with `auth: token` regions.
     pub token_service: Option<String>,
-    /// Brought registries, by name: the user's image as given, or the one drill packed
-    /// from their binary.
-    pub custom: std::collections::BTreeMap<String, String>,
-    /// Brought load balancers, by name, the same way.
-    pub balancers: std::collections::BTreeMap<String, String>,
-    /// Brought proxies, by name, the same way.
-    pub proxies: std::collections::BTreeMap<String, String>,
+    /// What brought parts (registries, load balancers, proxies) run, by their source:
+    /// the user's image as given, or the one drill packed from their binary.
+    pub brought: std::collections::BTreeMap<Source, String>,
 }
 
 /// Builds (or finds already built) every helper image.
@@ -286,9 +282,7 @@ pub async fn ensure_all(engine: &Engine) -> Result<Images, DrillError> {
         caddy: None,
         containerd: None,
         token_service: None,
-        custom: Default::default(),
-        balancers: Default::default(),
-        proxies: Default::default(),
+        brought: Default::default(),
     })
 }
 
@@ -317,29 +311,30 @@ pub async fn ensure_for(engine: &Engine, plan: &Plan) -> Result<Images, DrillErr
     if plan.regions.iter().any(|r| r.token_service.is_some()) {
         images.token_service = Some(ensure(engine, &token_service_recipe()?).await?);
     }
-    for c in plan.regions.iter().filter_map(|r| r.registry.custom()) {
-        if !images.custom.contains_key(&c.name) {
-            let image = brought(engine, "registry", &c.name, &c.launch.source).await?;
-            images.custom.insert(c.name.clone(), image);
-        }
-    }
-    for c in plan.regions.iter().filter_map(|r| r.balancer.custom()) {
-        if !images.balancers.contains_key(&c.name) {
-            let image = brought(engine, "load-balancer", &c.name, &c.launch.source).await?;
-            images.balancers.insert(c.name.clone(), image);
-        }
-    }
-    for c in plan
-        .regions
-        .iter()
-        .filter_map(|r| r.proxy.as_ref()?.custom())
-    {
-        if !images.proxies.contains_key(&c.name) {
-            let image = brought(engine, "proxy", &c.name, &c.launch.source).await?;
-            images.proxies.insert(c.name.clone(), image);
+    for (role, name, source) in brought_parts(plan) {
+        if !images.brought.contains_key(source) {
+            let image = brought(engine, role, name, source).await?;
+            images.brought.insert(source.clone(), image);
         }
     }
     Ok(images)
+}
+
+/// Every brought part of `plan`: its role, its name and what it runs.
+fn brought_parts(plan: &Plan) -> Vec<(&'static str, &str, &Source)> {
+    let mut parts = Vec::new();
+    for r in &plan.regions {
+        if let Some(c) = r.registry.custom() {
+            parts.push(("registry", c.name.as_str(), &c.launch.source));
+        }
+        if let Some(c) = r.balancer.custom() {
+            parts.push(("load-balancer", c.name.as_str(), &c.launch.source));
+        }
+        if let Some(c) = r.proxy.as_ref().and_then(|p| p.custom()) {
+            parts.push(("proxy", c.name.as_str(), &c.launch.source));
+        }
+    }
+    parts
 }
 
 /// The image a brought part runs: the user's, which must be there, or one packed from
@@ -390,9 +385,7 @@ impl Images {
     pub fn registry_of(&self, registry: &RegistryPlan) -> Result<String, DrillError> {
         match registry {
             RegistryPlan::Distribution => Ok(self.registry.clone()),
-            RegistryPlan::Custom(c) => self.custom.get(&c.name).cloned().ok_or_else(|| {
-                DrillError::setup(format!("the image of registry '{}' was not made", c.name))
-            }),
+            RegistryPlan::Custom(c) => self.of_brought(&c.launch.source),
         }
     }
 
@@ -401,20 +394,21 @@ impl Images {
     pub fn balancer(&self, balancer: &Balancer) -> Result<String, DrillError> {
         match balancer {
             Balancer::Builtin(b) => self.builtin_balancer(b.kind),
-            Balancer::Custom(c) => self.balancers.get(&c.name).cloned().ok_or_else(|| {
-                DrillError::setup(format!(
-                    "the image of load balancer '{}' was not made",
-                    c.name
-                ))
-            }),
+            Balancer::Custom(c) => self.of_brought(&c.launch.source),
         }
     }
 
     /// The image of a brought proxy.
     pub fn proxy(&self, proxy: &CustomProxy) -> Result<String, DrillError> {
-        self.proxies.get(&proxy.name).cloned().ok_or_else(|| {
-            DrillError::setup(format!("the image of proxy '{}' was not made", proxy.name))
-        })
+        self.of_brought(&proxy.launch.source)
+    }
+
+    /// The image a brought part runs, which [`ensure_for`] made for a plan that has it.
+    fn of_brought(&self, source: &Source) -> Result<String, DrillError> {
+        self.brought
+            .get(source)
+            .cloned()
+            .ok_or_else(|| DrillError::setup(format!("the image of {source} was not made")))
     }
 
     /// The image of a built-in load balancer of `kind`.

@@ -10,7 +10,7 @@
 //! streamed, not buffered. With TLS, TLS ends here and the nodes behind keep plain HTTP
 //! on the run's private network, so health checks stay as they are.
 
-use super::launch::{Launch, Written};
+use super::launch::Launch;
 use super::NodePlan;
 use crate::scenario::balancer::{Backend, BalancerVars, Resolved, DOCKER_DNS, TLS_PEM_PATH};
 use crate::scenario::LoadBalancerKind;
@@ -102,18 +102,7 @@ impl Balancer {
         let pem = tls.then(|| TLS_PEM_PATH.to_string());
         Balancer::Custom(Box::new(CustomBalancer {
             name: name.to_string(),
-            launch: Launch::of(
-                Written {
-                    image: &spec.image,
-                    binary: &spec.binary,
-                    command: &spec.command,
-                    args: &spec.args,
-                    env: &spec.env,
-                    port,
-                    config: &spec.config,
-                },
-                dir,
-            ),
+            launch: Launch::of(&spec.launch(), dir),
             vars: BalancerVars {
                 region: region.to_string(),
                 port,

@@ -2,11 +2,10 @@
 //! found from the scenario's folder, its command, and its templates kept as written
 //! (they are rendered at bring-up, once the run's secrets exist).
 
-use crate::scenario::brought::ConfigFile;
-use std::collections::BTreeMap;
+use crate::scenario::brought::{resolve, Launch as Written};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
     /// An image already in the local engine, never pulled.
     Image(String),
@@ -37,20 +36,9 @@ pub struct Launch {
     pub config: Option<(PathBuf, String)>,
 }
 
-/// A spec's launch fields, as the scenario wrote them.
-pub struct Written<'a> {
-    pub image: &'a Option<String>,
-    pub binary: &'a Option<String>,
-    pub command: &'a [String],
-    pub args: &'a [String],
-    pub env: &'a BTreeMap<String, String>,
-    pub port: u16,
-    pub config: &'a Option<ConfigFile>,
-}
-
 impl Launch {
     /// The launch `written` says, its files found from `dir` (the scenario's folder).
-    pub fn of(written: Written, dir: Option<&Path>) -> Launch {
+    pub fn of(written: &Written, dir: Option<&Path>) -> Launch {
         let source = match (written.image, written.binary) {
             (Some(image), _) => Source::Image(image.clone()),
             (None, Some(binary)) => Source::Binary(resolve(dir, binary)),
@@ -71,40 +59,5 @@ impl Launch {
                 .as_ref()
                 .map(|c| (resolve(dir, &c.template), c.path.clone())),
         }
-    }
-}
-
-/// A path as a scenario writes it: `~/` is the user's home, a relative path is read
-/// from the scenario file's folder.
-fn resolve(dir: Option<&Path>, written: &str) -> PathBuf {
-    if let Some(rest) = written.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
-    }
-    let path = PathBuf::from(written);
-    match dir {
-        Some(d) if path.is_relative() => d.join(path),
-        _ => path,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_read_from_the_scenario_folder_or_home() {
-        let dir = Path::new("/srv/scenarios");
-        assert_eq!(
-            resolve(Some(dir), "bin/reg"),
-            PathBuf::from("/srv/scenarios/bin/reg")
-        );
-        assert_eq!(resolve(Some(dir), "/opt/reg"), PathBuf::from("/opt/reg"));
-        let home = std::env::var("HOME").unwrap();
-        assert_eq!(
-            resolve(Some(dir), "~/.cargo/bin/reg"),
-            Path::new(&home).join(".cargo/bin/reg")
-        );
     }
 }

@@ -78,11 +78,6 @@ impl ProxyPlan {
         }
     }
 
-    /// How it finds a cached manifest.
-    pub fn caching(&self) -> crate::model::kinds::ProxyCaching {
-        self.record().caching()
-    }
-
     /// What the journal says it is.
     pub fn record(&self) -> crate::model::kinds::ProxyRecord {
         use crate::model::kinds::ProxyRecord;

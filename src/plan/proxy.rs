@@ -2,7 +2,7 @@
 //! caching reverse proxy (the pattern many teams put in front of a public registry), or
 //! one a team brings, with the values its templates get.
 
-use super::launch::{Launch, Written};
+use super::launch::Launch;
 use crate::model::kinds::{ProxyCaching, ProxyKind};
 use crate::plan::balancer::NGINX_MAIN;
 use crate::plan::REGISTRY_PORT;
@@ -39,18 +39,7 @@ impl ProxyImpl {
         let port = spec.port.get() as u16;
         ProxyImpl::Custom(Box::new(CustomProxy {
             name: name.to_string(),
-            launch: Launch::of(
-                Written {
-                    image: &spec.image,
-                    binary: &spec.binary,
-                    command: &spec.command,
-                    args: &spec.args,
-                    env: &spec.env,
-                    port,
-                    config: &spec.config,
-                },
-                dir,
-            ),
+            launch: Launch::of(&spec.launch(), dir),
             vars: ProxyVars {
                 region: region.to_string(),
                 port,

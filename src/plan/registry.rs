@@ -2,7 +2,7 @@
 //! team brings, with its files found and everything a node's container needs named.
 
 use super::balancer::HealthCheck;
-use super::launch::{Launch, Written};
+use super::launch::Launch;
 use crate::model::registry::{BlobLayout, Capability};
 use crate::scenario::registry::{Layout, RegistrySpec, Resolved};
 use std::path::Path;
@@ -89,18 +89,7 @@ impl CustomRegistry {
     fn of(name: &str, spec: &RegistrySpec, dir: Option<&Path>) -> CustomRegistry {
         CustomRegistry {
             name: name.to_string(),
-            launch: Launch::of(
-                Written {
-                    image: &spec.image,
-                    binary: &spec.binary,
-                    command: &spec.command,
-                    args: &spec.args,
-                    env: &spec.env,
-                    port: spec.port.get() as u16,
-                    config: &spec.config,
-                },
-                dir,
-            ),
+            launch: Launch::of(&spec.launch(), dir),
             health: HealthCheck {
                 path: spec.health.path.clone(),
                 status: spec.health.status.clone(),

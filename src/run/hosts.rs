@@ -43,8 +43,8 @@ enum HostClient {
     /// drill's client: the mirrors' entry points.
     Native(Vec<Mirror>),
     /// `ctr` in the host's container; images are named after the first mirror
-    /// (`lb:5000`), and `hosts.toml` lists the rest. `mirrors`: each mirror's name and
-    /// `lb:5000`, in order, to tell which one containerd moved away from.
+    /// (`lb:port`), and `hosts.toml` lists the rest. `mirrors`: each mirror's name and
+    /// `lb:port`, in order, to tell which one containerd moved away from.
     Containerd {
         container: String,
         registry: String,
@@ -56,7 +56,7 @@ enum HostClient {
 
 impl Fleet {
     /// `entry_points`: region → `http://127.0.0.1:<port>`; `mirror_hosts`: per host,
-    /// its mirrors' load balancers as `name:5000` (what containerd hosts use).
+    /// its mirrors' load balancers as `name:port` (what containerd hosts use).
     pub fn new(
         hosts: &[HostPlan],
         entry_points: &HashMap<String, String>,

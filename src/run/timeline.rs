@@ -245,7 +245,7 @@ fn spawn_fault(
     tasks.spawn(async move {
         let injected = faults.inject(&injector, &f, &journal).await;
         if let Err(InjectError::Partly(e)) = &injected {
-            eprintln!("warning: fault #{} was only partly injected: {e}", f.id);
+            console.say(format!("warning: fault #{} was only partly injected: {e}", f.id));
         }
         if let Some(reply) = reply {
             let _ = reply.send(injected);

@@ -138,10 +138,7 @@ pub async fn up(
     // Regions are independent: their load balancers start side by side.
     let balancers = plan.regions.iter().map(|r| async move {
         let (mut spec, files) = balancer_spec(plan, r, images, material)?;
-        let files: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(path, contents)| (path.as_str(), contents.as_slice()))
-            .collect();
+        let files = borrowed(&files);
         let port = start_published_from(engine, run, &mut spec, r.balancer.port(), &files).await?;
         Ok::<_, DrillError>((
             r.name.clone(),
@@ -197,6 +194,14 @@ fn read_template(
 
 /// Files copied into a container before it starts: (path inside, contents).
 type Files = Vec<(String, Vec<u8>)>;
+
+/// `files` as [`start_published`] takes them.
+fn borrowed(files: &Files) -> Vec<(&str, &[u8])> {
+    files
+        .iter()
+        .map(|(path, contents)| (path.as_str(), contents.as_slice()))
+        .collect()
+}
 
 /// A registry node's container and the files it needs before it starts: distribution
 /// configured through `REGISTRY_*` variables, a brought registry through its templates.
@@ -280,6 +285,18 @@ fn launch_as<V: Variables>(
     Ok(())
 }
 
+/// [`launch_as`] for a part made once per region: its template read for it.
+fn launch_once<V: Variables>(
+    launch: &Launch,
+    vars: &V,
+    part: &str,
+    spec: &mut ContainerSpec,
+    files: &mut Files,
+) -> Result<(), DrillError> {
+    let template = read_template(Some(launch), part)?;
+    launch_as(launch, vars, template.as_ref(), part, spec, files)
+}
+
 /// A brought proxy's container, its volume at the spec's cache path, and its files
 /// rendered from its templates.
 fn brought_proxy(
@@ -299,17 +316,9 @@ fn brought_proxy(
         ],
         ..Default::default()
     };
-    let part = format!("proxy '{}'", c.name);
-    let template = read_template(Some(&c.launch), &part)?;
     let mut files = Vec::new();
-    launch_as(
-        &c.launch,
-        &c.vars,
-        template.as_ref(),
-        &part,
-        &mut spec,
-        &mut files,
-    )?;
+    let part = format!("proxy '{}'", c.name);
+    launch_once(&c.launch, &c.vars, &part, &mut spec, &mut files)?;
     Ok((spec, files))
 }
 
@@ -345,15 +354,7 @@ fn balancer_spec(
         }
         Balancer::Custom(c) => {
             let part = format!("load balancer '{}'", c.name);
-            let template = read_template(Some(&c.launch), &part)?;
-            launch_as(
-                &c.launch,
-                &c.vars,
-                template.as_ref(),
-                &part,
-                &mut spec,
-                &mut files,
-            )?;
+            launch_once(&c.launch, &c.vars, &part, &mut spec, &mut files)?;
             if let Some(pem) = pem {
                 files.push((TLS_PEM_PATH.into(), pem.clone().into_bytes()));
             }
@@ -603,10 +604,7 @@ async fn upstream_up(
             }
             ProxyImpl::Custom(c) => {
                 let (mut spec, files) = brought_proxy(plan, p, c, images)?;
-                let files: Vec<(&str, &[u8])> = files
-                    .iter()
-                    .map(|(path, contents)| (path.as_str(), contents.as_slice()))
-                    .collect();
+                let files = borrowed(&files);
                 start_published_from(engine, run, &mut spec, c.launch.port, &files).await?
             }
         };
@@ -615,7 +613,7 @@ async fn upstream_up(
     Ok(())
 }
 
-/// The containers of a host's mirrors, in order, as `name:5000`: a region's load
+/// The containers of a host's mirrors, in order, as `name:port`: a region's load
 /// balancer, a proxy, or the upstream's gate.
 pub fn mirror_hosts(plan: &Plan, host: &HostPlan) -> Vec<String> {
     host.mirrors
@@ -645,7 +643,7 @@ pub struct HostsSecurity<'a> {
     pub authorization: Option<String>,
 }
 
-/// containerd's `hosts.toml` for a host whose mirrors are `mirrors` (`lb:5000`, in
+/// containerd's `hosts.toml` for a host whose mirrors are `mirrors` (`lb:port`, in
 /// order): the first is the registry images are named after and the `server`; every
 /// mirror is a `[host]` tried in file order. containerd 1.6 reads no credentials from
 /// hosts.toml, but sends a `[host.header]` with every request: basic credentials go there.
@@ -765,7 +763,7 @@ async fn containerd_hosts_up(
     Ok(())
 }
 
-/// Waits until every entry point answers; a region's load balancer that exits while
+/// Waits until every entry point answers; a load balancer or proxy that exits while
 /// drill waits ends the wait with what it logged.
 async fn wait_entry_points(
     engine: &Engine,
@@ -774,27 +772,66 @@ async fn wait_entry_points(
     entry_points: &HashMap<String, String>,
 ) -> Result<(), DrillError> {
     for (name, base) in entry_points {
-        let Some(r) = plan.regions.iter().find(|r| &r.name == name) else {
+        let Some(watched) = answering_container(plan, name) else {
             wait_ready(client, name, base).await?;
             continue;
         };
-        let lb = (&r.load_balancer, r.balancer.name());
         tokio::select! {
             ready = wait_ready(client, name, base) => ready?,
-            exited = exited(engine, lb) => return Err(exited),
+            exited = exited(engine, watched) => return Err(exited),
         }
     }
     Ok(())
 }
 
-/// Returns once the load balancer `(container, kind)` is no longer running, with what it
-/// logged last: a configuration it refused ends it at once, and waiting for it to answer
-/// would only hide why.
-async fn exited(engine: &Engine, (container, kind): (&String, &str)) -> DrillError {
-    while engine.is_running(container).await {
+/// The container that answers at the entry point `name` (a region's load balancer, a
+/// region's proxy), with what it is in words and where its configuration can be seen.
+struct Answering<'a> {
+    container: &'a str,
+    what: String,
+    look: &'static str,
+}
+
+const LOOK_COMPOSE: &str = "`drill plan --compose DIR` writes its configuration for a look";
+const LOOK_KEPT: &str = "rerun with --keep to look inside the container (docker cp, docker logs)";
+const LOOK_TEMPLATE: &str = "its configuration is rendered from your template: check it against \
+                             these lines, or rerun with --keep to look inside the container";
+
+fn answering_container<'a>(plan: &'a Plan, name: &str) -> Option<Answering<'a>> {
+    plan.regions.iter().find_map(|r| {
+        if r.name == name {
+            return Some(Answering {
+                container: &r.load_balancer,
+                what: format!("load balancer {} ({})", r.load_balancer, r.balancer.name()),
+                look: match r.balancer.builtin() {
+                    Some(_) => LOOK_COMPOSE,
+                    None => LOOK_TEMPLATE,
+                },
+            });
+        }
+        let p = r.proxy.as_ref().filter(|p| p.name == name)?;
+        Some(Answering {
+            container: &p.container,
+            what: format!("proxy {} ({})", p.container, p.kind.name()),
+            look: match p.custom() {
+                Some(_) => LOOK_TEMPLATE,
+                None => LOOK_KEPT,
+            },
+        })
+    })
+}
+
+/// Returns once `watched` is no longer running, with what it logged last: a
+/// configuration it refused ends it at once, and waiting for it to answer would only
+/// hide why.
+async fn exited(engine: &Engine, watched: Answering<'_>) -> DrillError {
+    while engine.is_running(watched.container).await {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let lines = engine.log_lines(container).await.unwrap_or_default();
+    let lines = engine
+        .log_lines(watched.container)
+        .await
+        .unwrap_or_default();
     let last: Vec<&str> = lines
         .iter()
         .rev()
@@ -803,9 +840,10 @@ async fn exited(engine: &Engine, (container, kind): (&String, &str)) -> DrillErr
         .map(|(_, l)| l.as_str())
         .collect();
     DrillError::setup(format!(
-        "load balancer {container} ({kind}) exited as it started; it logged:\n  {}\n\
-         `drill plan --compose DIR` writes its configuration for a look",
-        last.join("\n  ")
+        "{} exited as it started; it logged:\n  {}\n{}",
+        watched.what,
+        last.join("\n  "),
+        watched.look
     ))
 }
 

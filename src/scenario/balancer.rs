@@ -3,11 +3,9 @@
 //! host binary drill packs, configured by a template that is given the region's
 //! backends.
 
-use super::brought::{self, check_launch, templated, Choice, ConfigFile, Launch, Spec, Variables};
+use super::brought::{self, check_launch, Choice, Spec, Templates, Variables};
 use super::{LoadBalancerKind, Location, Problem, Region, Scenario, TlsMode};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 
 /// `load_balancer:` in the topology or a region: haproxy (the default), nginx, caddy,
 /// a name declared under `load_balancers:`, or a spec written in place.
@@ -20,49 +18,10 @@ impl Spec for BalancerSpec {
     const CHOICE: &'static str = "LoadBalancerChoice";
 }
 
-/// A load balancer drill did not configure: it is given the region's nodes through its
-/// templates, and must send clients' requests to them.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BalancerSpec {
-    /// An image already in the local engine (drill never pulls it): `repo:tag`.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// A host binary drill packs into an image with the libraries `ldd` lists; a
-    /// relative path is read from the scenario file's folder, `~/` from `$HOME`.
-    #[serde(default)]
-    pub binary: Option<String>,
-    /// With `image:`, replaces its entrypoint.
-    #[serde(default)]
-    pub command: Vec<String>,
-    /// Arguments (template variables allowed, e.g. `--listen=:{{ port }}`).
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// The port it listens on inside its container (default 5000); drill publishes it
-    /// on 127.0.0.1.
-    #[serde(default = "default_port")]
-    pub port: super::registry::Port,
-    /// Environment variables; values may use template variables.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// A configuration file rendered per region from a template.
-    #[serde(default)]
-    pub config: Option<ConfigFile>,
-}
-
-fn default_port() -> super::registry::Port {
-    super::registry::Port::new(5000)
-}
-
-impl BalancerSpec {
-    fn launch(&self) -> Launch<'_> {
-        Launch {
-            image: &self.image,
-            binary: &self.binary,
-            command: &self.command,
-            config: &self.config,
-        }
-    }
+super::brought::brought_spec! {
+    /// A load balancer drill did not configure: it is given the region's nodes through its
+    /// templates, and must send clients' requests to them.
+    pub struct BalancerSpec {}
 }
 
 /// The load balancer in front of a region's nodes, resolved.
@@ -99,7 +58,7 @@ impl Scenario {
                 }
             }
             Some(Choice::Custom(spec)) => Resolved::Custom {
-                name: "custom",
+                name: brought::IN_PLACE,
                 spec,
             },
         }
@@ -185,28 +144,16 @@ fn sample_vars(s: &Scenario, region: &Region, spec: &BalancerSpec) -> BalancerVa
     }
 }
 
+const KIND: brought::Kind = brought::Kind {
+    part: "load balancer",
+    declared_under: "load_balancers",
+    builtins: "haproxy, nginx, caddy",
+};
+
 /// The load balancers declared and chosen: names, sources, paths and templates.
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
-    for (name, spec) in &s.load_balancers {
-        let field = format!("load_balancers.{name}");
-        if LoadBalancerKind::named(name).is_some() {
-            p.push(Problem::at(
-                &spec.referenced,
-                &field,
-                format!("{name} is a built-in load balancer: give a brought one another name"),
-            ));
-        } else if !super::validate::valid_name(name) {
-            p.push(Problem::at(
-                &spec.referenced,
-                &field,
-                format!(
-                    "'{name}' is not a valid load balancer name; {}",
-                    super::validate::NAME_RULE
-                ),
-            ));
-        }
-        check_spec(&spec.value, &spec.referenced, &field, p);
-    }
+    let builtin = |n: &str| LoadBalancerKind::named(n).is_some();
+    KIND.check_all_declared(&s.load_balancers, builtin, check_spec, p);
     if let Some(c) = &s.topology.value.load_balancer {
         if let Choice::Custom(spec) = &c.value {
             check_spec(spec, &c.referenced, "topology.load_balancer", p);
@@ -214,35 +161,25 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
     }
     for (i, r) in s.topology.value.regions.iter().enumerate() {
         let region = &r.value;
-        let own = region.load_balancer.as_ref();
-        let (loc, field) = match own {
-            Some(c) => (
-                &c.referenced,
-                format!("topology.regions[{i}].load_balancer"),
-            ),
-            None => match &s.topology.value.load_balancer {
-                Some(c) => (&c.referenced, "topology.load_balancer".to_string()),
-                None => continue,
-            },
+        let chosen = brought::site(
+            region.load_balancer.as_ref(),
+            s.topology.value.load_balancer.as_ref(),
+            i,
+            "load_balancer",
+        );
+        let Some((loc, field, in_place)) = chosen else {
+            continue;
         };
-        if let Some(Choice::Custom(spec)) = own.map(|c| &c.value) {
+        if let Some(spec) = in_place {
             check_spec(spec, loc, &field, p);
         }
         match s.balancer_of(region) {
             Resolved::Builtin(_) => {}
             Resolved::Unknown(n) => {
-                let declared: Vec<&str> = s.load_balancers.keys().map(|k| k.as_str()).collect();
                 p.push(Problem::at(
                     loc,
                     &field,
-                    format!(
-                        "'{n}' is no load balancer: write haproxy, nginx, caddy{}",
-                        if declared.is_empty() {
-                            ", or declare it under `load_balancers:`".to_string()
-                        } else {
-                            format!(" or one of {}", declared.join(", "))
-                        }
-                    ),
+                    KIND.unknown(n, s.load_balancers.keys()),
                 ));
             }
             Resolved::Custom { name, spec } => {
@@ -252,8 +189,28 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
                     None => (loc, field),
                 };
                 let vars = sample_vars(s, region, spec);
-                let texts = templated(&spec.args, &spec.env);
-                brought::check_templates(texts, &vars, &region.name, loc, &field, p);
+                let templates =
+                    Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
+                templates.check(&vars, &region.name, loc, &field, p);
+                if !templates.may_use(&["backends"]) {
+                    p.push(Problem::at(
+                        loc,
+                        &field,
+                        "a brought load balancer learns the region's nodes from its templates, \
+                         and none of its config template, args or env uses {{ backends }}",
+                    ));
+                }
+                if vars.tls_certificate.is_some()
+                    && !templates.may_use(&["tls_certificate", "tls_key"])
+                {
+                    p.push(Problem::at(
+                        loc,
+                        &field,
+                        "topology.tls is self-signed, but none of its templates uses \
+                         {{ tls_certificate }}: it would answer plain HTTP where hosts speak \
+                         TLS. End TLS there with the PEM at {{ tls_certificate }}",
+                    ));
+                }
             }
         }
     }
@@ -264,14 +221,6 @@ fn check_spec(spec: &BalancerSpec, loc: &Location, field: &str, p: &mut Vec<Prob
     check_launch(&spec.launch(), |key, msg| {
         p.push(Problem::at(loc, format!("{field}.{key}"), msg));
     });
-    if spec.config.is_none() && spec.args.is_empty() {
-        p.push(Problem::at(
-            loc,
-            field,
-            "a brought load balancer learns the region's nodes from its templates: give it \
-             config: { template: FILE, path: PATH } or args that use {{ backends }}",
-        ));
-    }
 }
 
 #[cfg(test)]
@@ -394,15 +343,110 @@ timeline:
     }
 
     #[test]
-    fn a_region_may_bring_its_own_in_place() {
+    fn regions_may_bring_their_own_in_place_and_each_runs_its_own() {
+        let in_place = |image: &str| {
+            format!(
+                "{{ image: {image}, port: 8080, args: [\"{{% for b in backends %}}{{{{ b.address }}}}:{{{{ b.port }}}} {{% endfor %}}\"] }}"
+            )
+        };
         let src = BROUGHT.replace(
             "    - { name: eu, zones: [eu-a, eu-b] }",
-            "    - { name: eu, zones: [eu-a, eu-b], load_balancer: caddy }\n    - name: us\n      zones: [us-a]\n      load_balancer: { image: team/other:2, args: [\"{% for b in backends %}{{ b.address }}:{{ b.port }} {% endfor %}\"] }",
+            &format!(
+                "    - {{ name: eu, zones: [eu-a, eu-b], load_balancer: caddy }}\n    - name: us\n      zones: [us-a]\n      load_balancer: {}\n    - name: ap\n      zones: [ap-a]\n      load_balancer: {}",
+                in_place("team/other:2"),
+                in_place("team/third:3")
+            ),
+        )
+        .replace(
+            "images:",
+            "hosts:\n  - { name: f, region: us, per_zone: 1, mirrors: [us, eu], pull: [team/app:1] }\nimages:",
         );
         let plan = crate::plan::build(&parse(&src).unwrap(), "abc12345", 1);
         assert_eq!(plan.regions[0].balancer.name(), "caddy");
-        let us = plan.regions[1].balancer.custom().unwrap();
-        assert_eq!(us.name, "custom");
-        assert_eq!(us.launch.args.len(), 1);
+        let (us, ap) = (
+            plan.regions[1].balancer.custom().unwrap(),
+            plan.regions[2].balancer.custom().unwrap(),
+        );
+        assert_eq!((us.name.as_str(), ap.name.as_str()), ("custom", "custom"));
+        // Both are called `custom`; each runs what it names.
+        let images = crate::docker::images::Images {
+            brought: [
+                (us.launch.source.clone(), "team/other:2".to_string()),
+                (ap.launch.source.clone(), "team/third:3".to_string()),
+            ]
+            .into(),
+            ..crate::docker::images::Images::default()
+        };
+        assert_eq!(
+            images.balancer(&plan.regions[1].balancer).unwrap(),
+            "team/other:2"
+        );
+        assert_eq!(
+            images.balancer(&plan.regions[2].balancer).unwrap(),
+            "team/third:3"
+        );
+        // Hosts (containerd's hosts.toml) reach each on its own port.
+        assert_eq!(
+            crate::run::topology::mirror_hosts(&plan, &plan.hosts[0]),
+            ["drill-abc12345-us-lb:8080", "drill-abc12345-eu-lb:5000"]
+        );
+    }
+
+    #[test]
+    fn custom_is_the_name_of_a_spec_in_place_not_a_declared_one() {
+        let p = only(
+            &BROUGHT
+                .replace("  edge:\n", "  custom:\n")
+                .replace("  load_balancer: edge", "  load_balancer: custom"),
+        );
+        assert_eq!(p.field, "load_balancers.custom");
+        assert!(
+            p.message
+                .contains("custom names a load balancer written in place"),
+            "{}",
+            p.message
+        );
+    }
+
+    /// The config template is read from the scenario's folder when it is there: a typo
+    /// in it, a template that never uses the backends, or TLS it does not end are found
+    /// before the run.
+    #[test]
+    fn a_config_template_beside_the_scenario_is_checked_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = |template: &str, extra: &str| {
+            std::fs::write(dir.path().join("edge.conf.j2"), template).unwrap();
+            let file = dir.path().join("s.yaml");
+            let src = BROUGHT.replace(
+                "  load_balancer: edge\n",
+                &format!("  load_balancer: edge\n{extra}"),
+            );
+            std::fs::write(&file, src).unwrap();
+            match crate::faults::load(&file) {
+                Ok(_) => String::new(),
+                Err(e) => e.to_string(),
+            }
+        };
+        let good = "listen {{ port }}\n{% for b in backends %}server {{ b.address }}:{{ b.port }}\n{% endfor %}";
+        assert_eq!(refused(good, ""), "");
+        let e = refused(&good.replace("backends", "backend"), "");
+        assert!(
+            e.contains("load_balancers.edge.config.template: in region 'eu': it uses backend, which is no template variable"),
+            "{e}"
+        );
+        let e = refused("listen {{ port }}\n", "");
+        assert!(
+            e.contains("none of its config template, args or env uses {{ backends }}"),
+            "{e}"
+        );
+        let e = refused(good, "  tls: self-signed\n");
+        assert!(
+            e.contains("topology.tls is self-signed, but none of its templates uses"),
+            "{e}"
+        );
+        let tls = format!(
+            "{good}\n{{% if tls_certificate %}}ssl {{{{ tls_certificate }}}}{{% endif %}}\n"
+        );
+        assert_eq!(refused(&tls, "  tls: self-signed\n"), "");
     }
 }

@@ -1,12 +1,72 @@
-//! What the parts a team brings (registries, load balancers) have in common: chosen by
-//! a built-in name, a name declared in the file, or a spec written in place; run from
-//! an image in the local engine or a host binary drill packs; configured through
-//! templates whose variables drill documents and checks before the run.
+//! What the parts a team brings (registries, load balancers, proxies) have in common:
+//! chosen by a built-in name, a name declared in the file, or a spec written in place;
+//! run from an image in the local engine or a host binary drill packs; configured
+//! through templates whose variables drill documents and checks before the run.
 
 use super::{Location, Problem};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+/// Declares a brought part's spec: the launch fields every kind shares, then the kind's
+/// own, and [`Launch`] as a view of the first. The shared fields are written into each
+/// struct here because serde's `deny_unknown_fields`, which makes a misspelt key an
+/// error, does not work through `flatten`.
+macro_rules! brought_spec {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// An image already in the local engine (drill never pulls it): `repo:tag`.
+            #[serde(default)]
+            pub image: Option<String>,
+            /// A host binary drill packs into an image with the libraries `ldd` lists; a
+            /// relative path is read from the scenario file's folder, `~/` from `$HOME`.
+            #[serde(default)]
+            pub binary: Option<String>,
+            /// With `image:`, replaces its entrypoint.
+            #[serde(default)]
+            pub command: Vec<String>,
+            /// Arguments; template variables allowed (`--listen=:{{ port }}`).
+            #[serde(default)]
+            pub args: Vec<String>,
+            /// The port it listens on inside its container (default 5000).
+            #[serde(default = "crate::scenario::brought::default_port")]
+            pub port: crate::scenario::brought::Port,
+            /// Environment variables; values may use template variables.
+            #[serde(default)]
+            pub env: std::collections::BTreeMap<String, String>,
+            /// A configuration file rendered per container from a template.
+            #[serde(default)]
+            pub config: Option<crate::scenario::brought::ConfigFile>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            pub fn launch(&self) -> crate::scenario::brought::Launch<'_> {
+                crate::scenario::brought::Launch {
+                    image: &self.image,
+                    binary: &self.binary,
+                    command: &self.command,
+                    args: &self.args,
+                    env: &self.env,
+                    port: self.port.get() as u16,
+                    config: &self.config,
+                }
+            }
+        }
+    };
+}
+pub(crate) use brought_spec;
 
 /// A part's key (`registry:`, `load_balancer:`): a name, or a spec written in place.
 #[derive(Debug)]
@@ -56,6 +116,103 @@ impl<S: Spec> JsonSchema for Choice<S> {
     }
 }
 
+/// The name a spec written in place goes by.
+pub const IN_PLACE: &str = "custom";
+
+/// A part kind's words and names, for the checks every kind shares.
+pub struct Kind<'a> {
+    /// `registry`, `load balancer`, `proxy`.
+    pub part: &'a str,
+    /// Where they are declared: `registries`.
+    pub declared_under: &'a str,
+    /// The built-ins, in the words of a message: `haproxy, nginx, caddy`.
+    pub builtins: &'a str,
+}
+
+impl Kind<'_> {
+    /// A declared name must be valid, and neither a built-in's nor [`IN_PLACE`].
+    pub fn check_declared(
+        &self,
+        name: &str,
+        builtin: bool,
+        loc: &Location,
+        field: &str,
+        p: &mut Vec<Problem>,
+    ) {
+        let why = if builtin {
+            format!(
+                "{name} is a built-in {}: give a brought one another name",
+                self.part
+            )
+        } else if name == IN_PLACE {
+            format!(
+                "{IN_PLACE} names a {} written in place: give this one another name",
+                self.part
+            )
+        } else if !super::validate::valid_name(name) {
+            format!(
+                "'{name}' is not a valid {} name; {}",
+                self.part,
+                super::validate::NAME_RULE
+            )
+        } else {
+            return;
+        };
+        p.push(Problem::at(loc, field, why));
+    }
+
+    /// Every spec declared under the kind's key: its name, then what the spec must hold
+    /// by itself (`check`).
+    pub fn check_all_declared<S>(
+        &self,
+        declared: &BTreeMap<String, Spanned<S>>,
+        builtin: impl Fn(&str) -> bool,
+        check: impl Fn(&S, &Location, &str, &mut Vec<Problem>),
+        p: &mut Vec<Problem>,
+    ) {
+        for (name, spec) in declared {
+            let field = format!("{}.{name}", self.declared_under);
+            self.check_declared(name, builtin(name), &spec.referenced, &field, p);
+            check(&spec.value, &spec.referenced, &field, p);
+        }
+    }
+
+    /// What a name neither built in nor declared is told.
+    pub fn unknown<'n>(&self, name: &str, declared: impl Iterator<Item = &'n String>) -> String {
+        let declared: Vec<&str> = declared.map(String::as_str).collect();
+        format!(
+            "'{name}' is no {}: write {}{}",
+            self.part,
+            self.builtins,
+            if declared.is_empty() {
+                format!(", or declare it under `{}:`", self.declared_under)
+            } else {
+                format!(" or one of {}", declared.join(", "))
+            }
+        )
+    }
+}
+
+/// Where region `i`'s choice of a part is written, and the spec it writes in place:
+/// its own `key`, else the topology's; None when neither says.
+pub fn site<'a, S>(
+    own: Option<&'a Spanned<Choice<S>>>,
+    topology: Option<&'a Spanned<Choice<S>>>,
+    i: usize,
+    key: &str,
+) -> Option<(&'a Location, String, Option<&'a S>)> {
+    match own {
+        Some(c) => {
+            let spec = match &c.value {
+                Choice::Custom(spec) => Some(&**spec),
+                Choice::Named(_) => None,
+            };
+            Some((&c.referenced, format!("topology.regions[{i}].{key}"), spec))
+        }
+        None => topology.map(|c| (&c.referenced, format!("topology.{key}"), None)),
+    }
+}
+
 /// A configuration file rendered per container from a template.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +228,18 @@ pub struct Launch<'a> {
     pub image: &'a Option<String>,
     pub binary: &'a Option<String>,
     pub command: &'a [String],
+    pub args: &'a [String],
+    pub env: &'a BTreeMap<String, String>,
+    pub port: u16,
     pub config: &'a Option<ConfigFile>,
+}
+
+/// A TCP port a brought part listens on inside its container.
+pub type Port = crate::model::units::Count<1, 65535>;
+
+/// The port a spec that says none listens on: drill's own.
+pub fn default_port() -> Port {
+    Port::new(5000)
 }
 
 /// What a launch must hold by itself, wherever it is chosen: one source, a command only
@@ -102,6 +270,19 @@ pub fn check_launch(launch: &Launch, mut problem: impl FnMut(&str, String)) {
                 ),
             );
         }
+    }
+}
+
+/// A storage path must take a volume: absolute, and not the container's root.
+pub fn check_storage(path: &str, example: &str, mut problem: impl FnMut(&str, String)) {
+    if !path.starts_with('/') || path.trim_end_matches('/').is_empty() {
+        problem(
+            "storage.path",
+            format!(
+                "'{path}' must be an absolute folder inside the container, not / itself, \
+                 e.g. {example}"
+            ),
+        );
     }
 }
 
@@ -139,6 +320,9 @@ pub fn render<V: Variables>(template: &str, vars: &V) -> Result<String, Template
     let given = serde_json::to_value(vars).expect("template variables serialize");
     let mut used: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
     used.sort();
+    // minijinja's own globals (`range`, `dict`, …) are no variables of ours.
+    let globals: Vec<&str> = env.globals().map(|(name, _)| name).collect();
+    used.retain(|n| !globals.contains(&n.as_str()));
     if let Some(name) = used
         .iter()
         .find(|n| given.get(n.as_str()).is_none() && !V::ALL.contains(&n.as_str()))
@@ -149,7 +333,20 @@ pub fn render<V: Variables>(template: &str, vars: &V) -> Result<String, Template
         });
     }
     compiled.render(vars).map_err(|e| {
-        let absent = used.iter().find(|n| given.get(n.as_str()).is_none());
+        // The absent variable the failing line names, else the first one used.
+        let failing = e
+            .line()
+            .and_then(|l| template.lines().nth(l.saturating_sub(1)))
+            .unwrap_or("");
+        let absent: Vec<&String> = used
+            .iter()
+            .filter(|n| given.get(n.as_str()).is_none())
+            .collect();
+        let absent = absent
+            .iter()
+            .find(|n| failing.contains(n.as_str()))
+            .or(absent.first())
+            .copied();
         match absent {
             Some(name) if e.kind() == minijinja::ErrorKind::UndefinedError => {
                 TemplateError::Absent {
@@ -162,35 +359,126 @@ pub fn render<V: Variables>(template: &str, vars: &V) -> Result<String, Template
     })
 }
 
-/// Renders every template of `texts` (its key in the spec, its text) with sample values,
-/// so a variable the region lacks or a broken template is found before the run.
-pub fn check_templates<V: Variables>(
-    texts: Vec<(String, &str)>,
-    vars: &V,
-    region: &str,
-    loc: &Location,
-    field: &str,
-    p: &mut Vec<Problem>,
-) {
-    for (key, text) in texts {
-        if let Err(e) = render(text, vars) {
-            p.push(Problem::at(
-                loc,
-                format!("{field}.{key}"),
-                format!("in region '{region}': {e}"),
-            ));
+/// A path as a scenario writes it: `~/` is the user's home, a relative path is read
+/// from the scenario file's folder.
+pub fn resolve(dir: Option<&Path>, written: &str) -> PathBuf {
+    if let Some(rest) = written.strip_prefix("~/") {
+        if let Some(home) = std::env::var_os("HOME") {
+            return PathBuf::from(home).join(rest);
+        }
+    }
+    let path = PathBuf::from(written);
+    match dir {
+        Some(d) if path.is_relative() => d.join(path),
+        _ => path,
+    }
+}
+
+/// The texts a spec is rendered from, by their keys in it: its args, its env values,
+/// and its config template when the file can be read (a missing one is a setup error
+/// when the run reads it, exit 4).
+pub struct Templates {
+    texts: Vec<(String, String)>,
+    /// False when the spec has a config template that could not be read.
+    complete: bool,
+}
+
+impl Templates {
+    pub fn of(
+        args: &[String],
+        env: &BTreeMap<String, String>,
+        config: &Option<ConfigFile>,
+        dir: Option<&Path>,
+    ) -> Templates {
+        let mut texts: Vec<(String, String)> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("args[{i}]"), a.clone()))
+            .chain(env.iter().map(|(k, v)| (format!("env.{k}"), v.clone())))
+            .collect();
+        let mut complete = true;
+        if let Some(c) = config {
+            match std::fs::read_to_string(resolve(dir, &c.template)) {
+                Ok(text) => texts.push(("config.template".into(), text)),
+                Err(_) => complete = false,
+            }
+        }
+        Templates { texts, complete }
+    }
+
+    /// Whether the templates use one of `names`, as far as they can be read: a part
+    /// whose config template is missing or broken is given the benefit of the doubt
+    /// (its own problem is told elsewhere).
+    pub fn may_use(&self, names: &[&str]) -> bool {
+        let env = minijinja::Environment::new();
+        !self.complete
+            || self
+                .texts
+                .iter()
+                .any(|(_, text)| match env.template_from_str(text) {
+                    Ok(t) => t
+                        .undeclared_variables(false)
+                        .iter()
+                        .any(|v| names.contains(&v.as_str())),
+                    Err(_) => true,
+                })
+    }
+
+    /// Renders every template with `vars` (sample values), so a variable the region
+    /// lacks or a broken template is found before the run.
+    pub fn check<V: Variables>(
+        &self,
+        vars: &V,
+        region: &str,
+        loc: &Location,
+        field: &str,
+        p: &mut Vec<Problem>,
+    ) {
+        for (key, text) in &self.texts {
+            if let Err(e) = render(text, vars) {
+                p.push(Problem::at(
+                    loc,
+                    format!("{field}.{key}"),
+                    format!("in region '{region}': {e}"),
+                ));
+            }
         }
     }
 }
 
-/// A spec's templated arguments and environment, by their keys in the spec.
-pub fn templated<'a>(
-    args: &'a [String],
-    env: &'a std::collections::BTreeMap<String, String>,
-) -> Vec<(String, &'a str)> {
-    args.iter()
-        .enumerate()
-        .map(|(i, a)| (format!("args[{i}]"), a.as_str()))
-        .chain(env.iter().map(|(k, v)| (format!("env.{k}"), v.as_str())))
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_read_from_the_scenario_folder_or_home() {
+        let dir = Path::new("/srv/scenarios");
+        assert_eq!(
+            resolve(Some(dir), "bin/reg"),
+            PathBuf::from("/srv/scenarios/bin/reg")
+        );
+        assert_eq!(resolve(Some(dir), "/opt/reg"), PathBuf::from("/opt/reg"));
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(
+            resolve(Some(dir), "~/.cargo/bin/reg"),
+            Path::new(&home).join(".cargo/bin/reg")
+        );
+    }
+
+    #[test]
+    fn the_absent_variable_named_is_the_one_used_and_globals_are_no_typos() {
+        let vars = crate::scenario::balancer::BalancerVars::default();
+        let used = render(
+            "{% if tls_certificate %}x{% endif %}\nssl {{ tls_key }}\n",
+            &vars,
+        );
+        assert!(
+            matches!(&used, Err(TemplateError::Absent { name, .. }) if name == "tls_key"),
+            "{used:?}"
+        );
+        assert_eq!(
+            render("{% for i in range(2) %}{{ i }}{% endfor %}", &vars).unwrap(),
+            "01"
+        );
+    }
 }

@@ -66,18 +66,18 @@ pub fn load_as(
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let mut loaded = check_source_as(&shown, &source, rules, combination)?;
-    // Absolute, so that a missing file a spec names is reported where it was looked for.
-    loaded.scenario.dir = std::path::absolute(path)
+    // Absolute, so that a missing file a spec names is reported where it was looked for;
+    // known before validation, which reads the templates a spec names.
+    let dir = std::path::absolute(path)
         .ok()
         .and_then(|p| p.parent().map(|d| d.to_path_buf()));
-    Ok(loaded)
+    check_source_as(&shown, &source, rules, combination, dir)
 }
 
 /// Parses and validates scenario text read from `file`: what `drill validate` does
 /// once the file is read. Problems are rendered with `file` and the offending line.
 pub fn check_source(file: &str, source: &str, rules: &Rules) -> Result<Loaded, DrillError> {
-    check_source_as(file, source, rules, &Combination::default())
+    check_source_as(file, source, rules, &Combination::default(), None)
 }
 
 fn check_source_as(
@@ -85,8 +85,9 @@ fn check_source_as(
     source: &str,
     rules: &Rules,
     combination: &Combination,
+    dir: Option<std::path::PathBuf>,
 ) -> Result<Loaded, DrillError> {
-    match check_as(source, rules, combination) {
+    match check_as(source, rules, combination, dir) {
         Ok((scenario, warnings)) => Ok(Loaded {
             scenario,
             warnings: warnings.iter().map(|w| render(file, source, w)).collect(),
@@ -109,7 +110,7 @@ pub fn read_step(fields: &serde_json::Value) -> Result<super::Step, String> {
 
 /// Parses and validates scenario text; a valid scenario comes with its warnings.
 pub fn check(source: &str, rules: &Rules) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
-    check_as(source, rules, &Combination::default())
+    check_as(source, rules, &Combination::default(), None)
 }
 
 /// [`check`], with `combination` set in the model before it is validated.
@@ -117,6 +118,7 @@ fn check_as(
     source: &str,
     rules: &Rules,
     combination: &Combination,
+    dir: Option<std::path::PathBuf>,
 ) -> Result<(Scenario, Vec<Problem>), Vec<Problem>> {
     let tabs = source::tabs(source);
     if !tabs.is_empty() {
@@ -148,6 +150,7 @@ fn check_as(
     })
     .map_err(|e| vec![syntax_problem(&e, field, root)])?;
     combination.apply(&mut scenario);
+    scenario.dir = dir;
     // Bounds first: the cross-field checks below are quadratic in places, and a
     // scenario past its bounds is refused whatever else it says.
     let mut problems = Vec::new();

@@ -2,12 +2,11 @@
 //! as drill configures them, or one a team brings, as an image in the local engine or a
 //! host binary drill packs, configured by a template that is given the upstream's URL.
 
-use super::brought::{self, check_launch, templated, Choice, ConfigFile, Launch, Spec, Variables};
+use super::brought::{self, check_launch, Choice, Spec, Templates, Variables};
 use super::{Location, Problem, ProxyKind, ProxyMode, Scenario};
 use crate::model::kinds::ProxyCaching;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// `topology.proxy`: distribution (or per-region, the same), nginx, a name declared
 /// under `proxies:`, or a spec written in place.
@@ -19,41 +18,19 @@ impl Spec for ProxySpec {
     const CHOICE: &'static str = "ProxyChoice";
 }
 
-/// A pull-through proxy drill did not configure: it is given the upstream's URL through
-/// its templates and must serve the upstream's images, caching them on its volume.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProxySpec {
-    /// An image already in the local engine (drill never pulls it): `repo:tag`.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// A host binary drill packs into an image with the libraries `ldd` lists; a
-    /// relative path is read from the scenario file's folder, `~/` from `$HOME`.
-    #[serde(default)]
-    pub binary: Option<String>,
-    /// With `image:`, replaces its entrypoint.
-    #[serde(default)]
-    pub command: Vec<String>,
-    /// Arguments (template variables allowed, e.g. `--upstream={{ upstream }}`).
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// The port it listens on inside its container (default 5000).
-    #[serde(default = "default_port")]
-    pub port: super::registry::Port,
-    /// Environment variables; values may use template variables.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// A configuration file rendered per region from a template.
-    #[serde(default)]
-    pub config: Option<ConfigFile>,
-    /// Where the proxy's volume is mounted: what it caches lives there, and
-    /// `cache-wipe` empties it.
-    pub storage: CacheStorage,
-    /// How it finds a cached manifest: `by-digest` (default: it stores manifests by
-    /// digest, as distribution does, so an image pulled by tag is served by digest), or
-    /// `by-url` (only by the reference it was fetched by, as nginx's cache does).
-    #[serde(default)]
-    pub caches: ProxyCaching,
+super::brought::brought_spec! {
+    /// A pull-through proxy drill did not configure: it is given the upstream's URL through
+    /// its templates and must serve the upstream's images, caching them on its volume.
+    pub struct ProxySpec {
+        /// Where the proxy's volume is mounted: what it caches lives there, and
+        /// `cache-wipe` empties it.
+        pub storage: CacheStorage,
+        /// How it finds a cached manifest: `by-digest` (default: it stores manifests by
+        /// digest, as distribution does, so an image pulled by tag is served by digest), or
+        /// `by-url` (only by the reference it was fetched by, as nginx's cache does).
+        #[serde(default)]
+        pub caches: ProxyCaching,
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -61,21 +38,6 @@ pub struct ProxySpec {
 pub struct CacheStorage {
     /// The cache folder inside the container.
     pub path: String,
-}
-
-fn default_port() -> super::registry::Port {
-    super::registry::Port::new(5000)
-}
-
-impl ProxySpec {
-    fn launch(&self) -> Launch<'_> {
-        Launch {
-            image: &self.image,
-            binary: &self.binary,
-            command: &self.command,
-            config: &self.config,
-        }
-    }
 }
 
 /// The proxy of every region, resolved.
@@ -105,7 +67,7 @@ impl Scenario {
                 (None, None) => Resolved::Unknown(n),
             },
             Choice::Custom(spec) => Resolved::Custom {
-                name: "custom",
+                name: brought::IN_PLACE,
                 spec,
             },
         })
@@ -144,28 +106,16 @@ impl Variables for ProxyVars {
     }
 }
 
+const KIND: brought::Kind = brought::Kind {
+    part: "proxy",
+    declared_under: "proxies",
+    builtins: "distribution, nginx",
+};
+
 /// The proxies declared and chosen: names, sources, paths and templates.
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
-    for (name, spec) in &s.proxies {
-        let field = format!("proxies.{name}");
-        if ProxyMode::named(name).is_some() {
-            p.push(Problem::at(
-                &spec.referenced,
-                &field,
-                format!("{name} is a built-in proxy: give a brought one another name"),
-            ));
-        } else if !super::validate::valid_name(name) {
-            p.push(Problem::at(
-                &spec.referenced,
-                &field,
-                format!(
-                    "'{name}' is not a valid proxy name; {}",
-                    super::validate::NAME_RULE
-                ),
-            ));
-        }
-        check_spec(&spec.value, &spec.referenced, &field, p);
-    }
+    let builtin = |n: &str| ProxyMode::named(n).is_some();
+    KIND.check_all_declared(&s.proxies, builtin, check_spec, p);
     let Some(chosen) = &s.topology.value.proxy else {
         return;
     };
@@ -176,19 +126,7 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
     match s.proxy() {
         None | Some(Resolved::Builtin(_)) => {}
         Some(Resolved::Unknown(n)) => {
-            let declared: Vec<&str> = s.proxies.keys().map(|k| k.as_str()).collect();
-            p.push(Problem::at(
-                loc,
-                field,
-                format!(
-                    "'{n}' is no proxy: write distribution, nginx{}",
-                    if declared.is_empty() {
-                        ", or declare it under `proxies:`".to_string()
-                    } else {
-                        format!(" or one of {}", declared.join(", "))
-                    }
-                ),
-            ));
+            p.push(Problem::at(loc, field, KIND.unknown(n, s.proxies.keys())));
         }
         Some(Resolved::Custom { name, spec }) => {
             let (loc, field) = match s.proxies.get(name) {
@@ -204,8 +142,22 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
                     upstream_host: "upstream-gate:5000".into(),
                     resolver: super::balancer::DOCKER_DNS.into(),
                 };
-                let texts = templated(&spec.args, &spec.env);
-                brought::check_templates(texts, &vars, &r.value.name, loc, &field, p);
+                Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref()).check(
+                    &vars,
+                    &r.value.name,
+                    loc,
+                    &field,
+                    p,
+                );
+            }
+            let templates = Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
+            if !templates.may_use(&["upstream", "upstream_host"]) {
+                p.push(Problem::at(
+                    loc,
+                    &field,
+                    "a brought proxy learns the upstream from its templates, and none of its \
+                     config template, args or env uses {{ upstream }} or {{ upstream_host }}",
+                ));
             }
         }
     }
@@ -217,23 +169,7 @@ fn check_spec(spec: &ProxySpec, loc: &Location, field: &str, p: &mut Vec<Problem
         p.push(Problem::at(loc, format!("{field}.{key}"), msg));
     };
     check_launch(&spec.launch(), &mut problem);
-    if !spec.storage.path.starts_with('/') {
-        problem(
-            "storage.path",
-            format!(
-                "'{}' must be an absolute path inside the container, e.g. /cache",
-                spec.storage.path
-            ),
-        );
-    }
-    if spec.config.is_none() && spec.args.is_empty() && spec.env.is_empty() {
-        problem(
-            "config",
-            "a brought proxy learns the upstream from its templates: give it config: { \
-             template: FILE, path: PATH }, or args or env that use {{ upstream }}"
-                .into(),
-        );
-    }
+    brought::check_storage(&spec.storage.path, "/cache", &mut problem);
 }
 
 #[cfg(test)]
@@ -278,7 +214,7 @@ timeline:
         assert_eq!((c.name.as_str(), c.launch.port), ("team-cache", 6000));
         assert_eq!(c.vars.upstream, "http://drill-abc12345-upstream-gate:5000");
         assert_eq!(c.vars.storage, "/cache");
-        assert!(!proxy.caching().by_url());
+        assert!(!proxy.record().caching().by_url());
     }
 
     #[test]
@@ -307,7 +243,9 @@ timeline:
                 "    config: { template: cache.yml.j2, path: /etc/cache.yml }\n",
                 "",
             );
-        assert_eq!(only(&blind).field, "proxies.team-cache.config");
+        let p = only(&blind);
+        assert_eq!(p.field, "proxies.team-cache");
+        assert!(p.message.contains("uses {{ upstream }}"), "{}", p.message);
         let relative = BROUGHT.replace("path: /cache", "path: cache");
         assert_eq!(only(&relative).field, "proxies.team-cache.storage.path");
         let typo = BROUGHT.replace("[serve, /etc/cache.yml]", "[serve, \"{{ upstrem }}\"]");

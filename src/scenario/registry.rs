@@ -3,13 +3,11 @@
 //! registry is described by what drill needs to run it and to aim faults at it: its
 //! command, port, configuration template, health check, storage and capabilities.
 
-use super::brought::{self, check_launch, templated, Choice, ConfigFile, Launch, Spec, Variables};
+use super::brought::{self, check_launch, Choice, Spec, Templates, Variables};
 use super::{AuthKind, Location, Problem, Region, Scenario};
 use crate::model::registry::{BlobLayout, Capability};
-use crate::model::units::Count;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The built-in registry: distribution 2.8 from Debian's package.
 pub const DISTRIBUTION: &str = "distribution";
@@ -24,47 +22,20 @@ impl Spec for RegistrySpec {
     const CHOICE: &'static str = "RegistryChoice";
 }
 
-/// A TCP port a registry listens on inside its container.
-pub type Port = Count<1, 65535>;
+pub use super::brought::Port;
 
-/// A registry implementation drill did not build.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegistrySpec {
-    /// An image already in the local engine (drill never pulls it): `repo:tag`.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// A host binary drill packs into an image with the libraries `ldd` lists; a
-    /// relative path is read from the scenario file's folder, `~/` from `$HOME`.
-    #[serde(default)]
-    pub binary: Option<String>,
-    /// With `image:`, replaces its entrypoint.
-    #[serde(default)]
-    pub command: Vec<String>,
-    /// Arguments (template variables allowed, e.g. `--storage={{ storage }}`).
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// The port it listens on inside its container (default 5000).
-    #[serde(default = "default_port")]
-    pub port: Port,
-    /// Environment variables; values may use template variables.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// A configuration file rendered per node from a template.
-    #[serde(default)]
-    pub config: Option<ConfigFile>,
-    /// What the load balancers check a node with.
-    #[serde(default)]
-    pub health: Health,
-    /// Where the region's storage volume is mounted, and how blobs lie in it.
-    pub storage: Storage,
-    /// What it can do (default: push and anonymous).
-    #[serde(default = "default_capabilities")]
-    pub capabilities: Vec<Capability>,
-}
-
-fn default_port() -> Port {
-    Port::new(5000)
+super::brought::brought_spec! {
+    /// A registry implementation drill did not build.
+    pub struct RegistrySpec {
+        /// What the load balancers check a node with.
+        #[serde(default)]
+        pub health: Health,
+        /// Where the region's storage volume is mounted, and how blobs lie in it.
+        pub storage: Storage,
+        /// What it can do (default: push and anonymous).
+        #[serde(default = "default_capabilities")]
+        pub capabilities: Vec<Capability>,
+    }
 }
 
 fn default_capabilities() -> Vec<Capability> {
@@ -168,7 +139,7 @@ impl Scenario {
                 None => Resolved::Unknown(n),
             },
             Some(RegistryChoice::Custom(spec)) => Resolved::Custom {
-                name: "custom",
+                name: brought::IN_PLACE,
                 spec,
             },
         }
@@ -258,29 +229,16 @@ pub fn sample_vars(s: &Scenario, region: &Region, spec: &RegistrySpec) -> Templa
     }
 }
 
+const KIND: brought::Kind = brought::Kind {
+    part: "registry",
+    declared_under: "registries",
+    builtins: DISTRIBUTION,
+};
+
 /// The registries declared and chosen: names, sources, paths, templates and the
 /// capabilities each region asks of its registry.
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
-    for (name, spec) in &s.registries {
-        let field = format!("registries.{name}");
-        if name == DISTRIBUTION {
-            p.push(Problem::at(
-                &spec.referenced,
-                &field,
-                "distribution is the built-in registry: give a brought one another name",
-            ));
-        } else if !super::validate::valid_name(name) {
-            p.push(Problem::at(
-                &spec.referenced,
-                &field,
-                format!(
-                    "'{name}' is not a valid registry name; {}",
-                    super::validate::NAME_RULE
-                ),
-            ));
-        }
-        check_spec(&spec.value, &spec.referenced, &field, p);
-    }
+    KIND.check_all_declared(&s.registries, |n| n == DISTRIBUTION, check_spec, p);
     if let Some(c) = &s.topology.value.registry {
         if let RegistryChoice::Custom(spec) = &c.value {
             check_spec(spec, &c.referenced, "topology.registry", p);
@@ -288,32 +246,25 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
     }
     for (i, r) in s.topology.value.regions.iter().enumerate() {
         let region = &r.value;
-        let own = region.registry.as_ref();
-        let (loc, field) = match own {
-            Some(c) => (&c.referenced, format!("topology.regions[{i}].registry")),
-            None => match &s.topology.value.registry {
-                Some(c) => (&c.referenced, "topology.registry".to_string()),
-                None => continue,
-            },
+        let chosen = brought::site(
+            region.registry.as_ref(),
+            s.topology.value.registry.as_ref(),
+            i,
+            "registry",
+        );
+        let Some((loc, field, in_place)) = chosen else {
+            continue;
         };
-        if let Some(RegistryChoice::Custom(spec)) = own.map(|c| &c.value) {
+        if let Some(spec) = in_place {
             check_spec(spec, loc, &field, p);
         }
         match s.registry_of(region) {
             Resolved::Distribution => {}
             Resolved::Unknown(n) => {
-                let declared: Vec<&str> = s.registries.keys().map(|k| k.as_str()).collect();
                 p.push(Problem::at(
                     loc,
                     &field,
-                    format!(
-                        "'{n}' is no registry: write distribution{}",
-                        if declared.is_empty() {
-                            ", or declare it under `registries:`".to_string()
-                        } else {
-                            format!(" or one of {}", declared.join(", "))
-                        }
-                    ),
+                    KIND.unknown(n, s.registries.keys()),
                 ));
             }
             Resolved::Custom { name, spec } => {
@@ -336,24 +287,8 @@ fn check_spec(spec: &RegistrySpec, loc: &Location, field: &str, p: &mut Vec<Prob
     let mut problem = |key: &str, msg: String| {
         p.push(Problem::at(loc, format!("{field}.{key}"), msg));
     };
-    check_launch(
-        &Launch {
-            image: &spec.image,
-            binary: &spec.binary,
-            command: &spec.command,
-            config: &spec.config,
-        },
-        &mut problem,
-    );
-    if !spec.storage.path.starts_with('/') {
-        problem(
-            "storage.path",
-            format!(
-                "'{}' must be an absolute path inside the container, e.g. /data",
-                spec.storage.path
-            ),
-        );
-    }
+    check_launch(&spec.launch(), &mut problem);
+    brought::check_storage(&spec.storage.path, "/data", &mut problem);
     if !spec.health.path.starts_with('/') || spec.health.path.contains(char::is_whitespace) {
         problem(
             "health.path",
@@ -442,8 +377,13 @@ fn check_templates(
     p: &mut Vec<Problem>,
 ) {
     let vars = sample_vars(s, region, spec);
-    let texts = templated(&spec.args, &spec.env);
-    brought::check_templates(texts, &vars, &region.name, loc, field, p);
+    Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref()).check(
+        &vars,
+        &region.name,
+        loc,
+        field,
+        p,
+    );
 }
 
 #[cfg(test)]

@@ -169,9 +169,18 @@ pub(super) fn validate(s: &Scenario, rules: &Rules) -> Vec<Problem> {
         ));
     }
     validate_topology(s, &mut p);
+    let brought_from = p.len();
     registry::validate(s, &mut p);
     balancer::validate(s, &mut p);
     proxy::validate(s, &mut p);
+    // The topology's choice is checked for every region that takes it: each problem
+    // is said once.
+    let brought = p.split_off(brought_from);
+    for problem in brought {
+        if !p[brought_from..].contains(&problem) {
+            p.push(problem);
+        }
+    }
     // Targets and mirrors mean nothing certain while two things share a name.
     let names = names::Names::new(s);
     p.extend_from_slice(names.clashes());

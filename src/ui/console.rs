@@ -2,8 +2,8 @@
 //! them with, bars for the slow steps before the timeline, and, while the dashboard
 //! covers the terminal, a log that holds the lines until it gives the terminal back.
 //!
-//! One [`Console`] is made per command and handed down to whatever reports progress,
-//! so two runs in one process (tests, a matrix) each keep their own clock and log.
+//! One [`Console`] is made per command and handed down to whatever reports progress:
+//! no global holds output state, and each run of a matrix restarts its clock.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ratatui::crossterm::{cursor, execute, terminal};
@@ -170,6 +170,11 @@ impl Console {
 
     fn hold(&self) {
         *lock(&self.0.held) = Some(VecDeque::new());
+    }
+
+    /// Whether the dashboard still has the terminal (a panic gives it back).
+    pub(super) fn on_screen(&self) -> bool {
+        self.0.on_screen.load(Ordering::SeqCst)
     }
 
     /// The lines held so far, oldest first.

@@ -292,6 +292,10 @@ pub async fn show(
     let mut ticker = Ticker::new(REDRAW_EVERY, stop);
     while ticker.next().await {
         let snap = live.snapshot(journal.now_us());
+        // A panic elsewhere gave the terminal back: drawing now would scribble on it.
+        if !console.on_screen() {
+            return;
+        }
         let log = console.held();
         if let Err(e) = screen.terminal.draw(|f| draw(f, &snap, &timeline, &log)) {
             drop(screen);
