@@ -160,7 +160,9 @@ fn a_brought_load_balancer_that_cannot_be_made_is_a_setup_error_naming_it() {
         .unwrap();
         file
     };
-    let file = write("{ image: drill-test/never-built-lb:1, args: [\"{{ port }}\"] }");
+    let file = write(
+        "{ image: drill-test/never-built-lb:1, args: [\"{% for b in backends %}{{ b.address }} {% endfor %}\"] }",
+    );
     let (code, said) = crate::byo::run_refused(&file);
     assert_eq!(code, Some(4), "{said}");
     assert!(
