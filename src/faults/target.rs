@@ -163,7 +163,7 @@ fn targets_of(s: &Scenario, aim: Aim) -> String {
                 "name a node ({}), a load balancer ({}), a zone or a region{}{}",
                 s.node_names().join(", "),
                 lbs.join(", "),
-                if t.proxy.is_some() {
+                if s.any_proxy() {
                     ", or a proxy (<region>-proxy)"
                 } else {
                     ""

@@ -291,7 +291,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 ),
                 registry,
                 nodes,
-                proxy: s.proxy().map(|resolved| {
+                proxy: s.proxy_of(r).map(|resolved| {
                     let name = proxy_name(&r.name);
                     let gate = upstream.as_ref().map_or("", |u| u.gate.as_str());
                     ProxyPlan {

@@ -170,6 +170,9 @@ impl Combination {
                 }
                 Setting::Proxy(name) => {
                     topology.proxy = Some(Spanned::new(Choice::Named(name.clone()), at, at));
+                    for region in &mut topology.regions {
+                        region.value.proxy = None;
+                    }
                 }
             }
         }
@@ -222,7 +225,7 @@ pub fn refuse_idle_keys(
         .iter()
         .flat_map(|c| &c.0)
         .any(|s| s.key() == MatrixKey::Proxy);
-    if sets_proxy && s.topology.value.proxy.is_none() {
+    if sets_proxy && !s.any_proxy() {
         return Err(format!(
             "--matrix {}: {file} has no `topology.proxy`, so no host pulls through a proxy and \
              the combinations would not differ: set `proxy: distribution` (with `upstream: \

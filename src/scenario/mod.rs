@@ -316,6 +316,11 @@ pub struct Region {
     #[serde(default)]
     #[schemars(with = "Option<balancer::BalancerChoice>")]
     pub load_balancer: Option<Spanned<balancer::BalancerChoice>>,
+    /// Overrides `topology.proxy` for this region, or gives it the only proxy (needs
+    /// `topology.upstream: true`).
+    #[serde(default)]
+    #[schemars(with = "Option<proxy::ProxyChoice>")]
+    pub proxy: Option<Spanned<proxy::ProxyChoice>>,
     /// Overrides `topology.registry` for this region.
     #[serde(default)]
     #[schemars(with = "Option<registry::RegistryChoice>")]

@@ -193,7 +193,7 @@ impl Names {
                 format!("{name}-lb"),
                 of(Meaning::Target(Target::LoadBalancer(name.clone()))),
             );
-            if t.proxy.is_some() {
+            if s.proxy_of(region).is_some() {
                 names.claim(
                     super::proxy_name(&name),
                     of(Meaning::Target(Target::Proxy(name.clone()))),

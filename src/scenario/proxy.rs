@@ -54,9 +54,14 @@ pub enum Resolved<'a> {
 }
 
 impl Scenario {
-    /// The proxy of every region; None without `topology.proxy`.
-    pub fn proxy(&self) -> Option<Resolved<'_>> {
-        let choice = &self.topology.value.proxy.as_ref()?.value;
+    /// `region`'s pull-through proxy: its own `proxy:`, else the topology's; None when
+    /// neither gives it one.
+    pub fn proxy_of<'a>(&'a self, region: &'a super::Region) -> Option<Resolved<'a>> {
+        let choice = &region
+            .proxy
+            .as_ref()
+            .or(self.topology.value.proxy.as_ref())?
+            .value;
         Some(match choice {
             Choice::Named(n) => match (ProxyMode::named(n), self.proxies.get(n)) {
                 (Some(mode), _) => Resolved::Builtin(mode.kind()),
@@ -71,6 +76,21 @@ impl Scenario {
                 spec,
             },
         })
+    }
+
+    /// Whether `region` has a pull-through proxy.
+    pub fn has_proxy(&self, region: &str) -> bool {
+        self.region(region)
+            .is_some_and(|r| self.proxy_of(r).is_some())
+    }
+
+    /// Whether any region has a pull-through proxy.
+    pub fn any_proxy(&self) -> bool {
+        self.topology
+            .value
+            .regions
+            .iter()
+            .any(|r| self.proxy_of(&r.value).is_some())
     }
 }
 
@@ -116,48 +136,55 @@ const KIND: brought::Kind = brought::Kind {
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
     let builtin = |n: &str| ProxyMode::named(n).is_some();
     KIND.check_all_declared(&s.proxies, builtin, check_spec, p);
-    let Some(chosen) = &s.topology.value.proxy else {
-        return;
-    };
-    let (loc, field) = (&chosen.referenced, "topology.proxy");
-    if let Choice::Custom(spec) = &chosen.value {
-        check_spec(spec, loc, field, p);
-    }
-    match s.proxy() {
-        None | Some(Resolved::Builtin(_)) => {}
-        Some(Resolved::Unknown(n)) => {
-            p.push(Problem::at(loc, field, KIND.unknown(n, s.proxies.keys())));
+    if let Some(c) = &s.topology.value.proxy {
+        if let Choice::Custom(spec) = &c.value {
+            check_spec(spec, &c.referenced, "topology.proxy", p);
         }
-        Some(Resolved::Custom { name, spec }) => {
-            let (loc, field) = match s.proxies.get(name) {
-                Some(declared) => (&declared.referenced, format!("proxies.{name}")),
-                None => (loc, field.to_string()),
-            };
-            for r in &s.topology.value.regions {
+    }
+    for (i, r) in s.topology.value.regions.iter().enumerate() {
+        let region = &r.value;
+        let chosen = brought::site(
+            region.proxy.as_ref(),
+            s.topology.value.proxy.as_ref(),
+            i,
+            "proxy",
+        );
+        let Some((loc, field, in_place)) = chosen else {
+            continue;
+        };
+        if let Some(spec) = in_place {
+            check_spec(spec, loc, &field, p);
+        }
+        match s.proxy_of(region) {
+            None | Some(Resolved::Builtin(_)) => {}
+            Some(Resolved::Unknown(n)) => {
+                p.push(Problem::at(loc, &field, KIND.unknown(n, s.proxies.keys())));
+            }
+            Some(Resolved::Custom { name, spec }) => {
+                let (loc, field) = match s.proxies.get(name) {
+                    Some(declared) => (&declared.referenced, format!("proxies.{name}")),
+                    None => (loc, field),
+                };
                 let vars = ProxyVars {
-                    region: r.value.name.clone(),
+                    region: region.name.clone(),
                     port: spec.port.get() as u16,
                     storage: spec.storage.path.clone(),
                     upstream: "http://upstream-gate:5000".into(),
                     upstream_host: "upstream-gate:5000".into(),
                     resolver: super::balancer::DOCKER_DNS.into(),
                 };
-                Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref()).check(
-                    &vars,
-                    &r.value.name,
-                    loc,
-                    &field,
-                    p,
-                );
-            }
-            let templates = Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
-            if !templates.may_use(&["upstream", "upstream_host"]) {
-                p.push(Problem::at(
-                    loc,
-                    &field,
-                    "a brought proxy learns the upstream from its templates, and none of its \
-                     config template, args or env uses {{ upstream }} or {{ upstream_host }}",
-                ));
+                let templates =
+                    Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
+                templates.check(&vars, &region.name, loc, &field, p);
+                if !templates.may_use(&["upstream", "upstream_host"]) {
+                    p.push(Problem::at(
+                        loc,
+                        &field,
+                        "a brought proxy learns the upstream from its templates, and none of \
+                         its config template, args or env uses {{ upstream }} or \
+                         {{ upstream_host }}",
+                    ));
+                }
             }
         }
     }
@@ -256,5 +283,40 @@ timeline:
             "{}",
             p.message
         );
+    }
+
+    #[test]
+    fn a_region_may_have_its_own_proxy_or_none() {
+        let src = r#"
+name: unit
+duration: 30s
+topology:
+  upstream: true
+  regions:
+    - { name: eu, zones: [eu-a], proxy: nginx }
+    - { name: us, zones: [us-a] }
+images:
+  - { ref: library/base:1, layers: [1KiB], source: upstream }
+hosts:
+  - { name: e, region: eu, per_zone: 1, mirrors: [proxy], pull: [library/base:1] }
+  - { name: u, region: us, per_zone: 1, mirrors: [eu-proxy], pull: [library/base:1] }
+"#;
+        let plan = crate::plan::build(&parse(src).unwrap(), "abc12345", 1);
+        assert_eq!(plan.regions[0].proxy.as_ref().unwrap().kind.name(), "nginx");
+        assert!(plan.regions[1].proxy.is_none());
+        let p = only(&src.replace("mirrors: [eu-proxy]", "mirrors: [proxy]"));
+        assert_eq!(p.field, "hosts[1].mirrors");
+        assert!(p.message.contains("region us has none"), "{}", p.message);
+        let over = src.replace(
+            "  upstream: true\n",
+            "  upstream: true\n  proxy: distribution\n",
+        );
+        let plan = crate::plan::build(&parse(&over).unwrap(), "abc12345", 1);
+        let kinds: Vec<&str> = plan
+            .regions
+            .iter()
+            .map(|r| r.proxy.as_ref().unwrap().kind.name())
+            .collect();
+        assert_eq!(kinds, ["nginx", "distribution"]);
     }
 }

@@ -70,7 +70,7 @@ fn proxy_check(s: &Scenario, step: &Step, loc: &Location, field: &str, p: &mut V
             "proxy-check takes no parameters: it pulls every upstream image through every proxy",
         ));
     }
-    if s.topology.value.proxy.is_none() || s.upstream_images().next().is_none() {
+    if !s.any_proxy() || s.upstream_images().next().is_none() {
         p.push(Problem::at(
             loc,
             format!("{field}.do"),

@@ -402,10 +402,14 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
         }
     }
     let t = &s.topology.value;
-    if t.proxy.is_some() && !t.upstream {
+    if s.any_proxy() && !t.upstream {
+        let field = match t.regions.iter().position(|r| r.value.proxy.is_some()) {
+            Some(i) if t.proxy.is_none() => format!("topology.regions[{i}].proxy"),
+            _ => "topology.proxy".to_string(),
+        };
         p.push(Problem::at(
             &s.topology.referenced,
-            "topology.proxy",
+            field,
             "a pull-through proxy caches the upstream: set `upstream: true` too",
         ));
     }
@@ -481,11 +485,12 @@ fn reaches_upstream(names: &names::Names, m: &str) -> bool {
         )
 }
 
-/// A mirror is a region, a proxy, the upstream or a keyword of the fleet's own region.
-fn mirror(s: &Scenario, names: &names::Names, m: &str) -> Result<(), String> {
+/// A mirror is a region, a proxy, the upstream or a keyword of the fleet's own region
+/// (`region`).
+fn mirror(s: &Scenario, names: &names::Names, region: &str, m: &str) -> Result<(), String> {
     use names::Target;
     let t = &s.topology.value;
-    let forms = match (t.proxy.is_some(), t.upstream) {
+    let forms = match (s.any_proxy(), t.upstream) {
         (true, true) => ", proxy, <region>-proxy or upstream",
         (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",
         (false, true) => " or upstream (proxies need `topology.proxy: distribution` or `nginx`)",
@@ -505,7 +510,12 @@ fn mirror(s: &Scenario, names: &names::Names, m: &str) -> Result<(), String> {
             Err("other-regions needs at least two regions in the topology".into())
         }
         ("other-regions", _) => Ok(()),
-        ("proxy", _) if t.proxy.is_some() => Ok(()),
+        ("proxy", _) if s.has_proxy(region) => Ok(()),
+        ("proxy", _) if s.any_proxy() => Err(format!(
+            "'proxy' is the region's pull-through proxy, and region {region} has none: give \
+             it `proxy:` (or set `topology.proxy` for every region), or name another \
+             region's proxy (<region>-proxy)"
+        )),
         ("proxy", _) => Err(
             "'proxy' is the region's pull-through proxy, and this topology has none: set \
              `topology.proxy: distribution` or `nginx` (with `upstream: true`), or drop it from \
@@ -582,7 +592,7 @@ fn validate_fleets(s: &Scenario, names: &names::Names, p: &mut Vec<Problem>) {
             ));
         }
         for m in &fleet.mirrors {
-            if let Err(why) = mirror(s, names, m) {
+            if let Err(why) = mirror(s, names, &fleet.region, m) {
                 p.push(Problem::at(loc, format!("{field}.mirrors"), why));
             }
         }
