@@ -710,3 +710,89 @@ fn name_clashes_are_refused_with_both_places() {
         }
     }
 }
+
+/// `--live` on a terminal (a pseudo-terminal that answers the cursor query, as a
+/// terminal emulator does): the dashboard takes the alternate screen and draws the run;
+/// the progress lines it held meanwhile are printed, in order, once it gives the
+/// terminal back; the run ends as without it.
+#[test]
+fn the_dashboard_holds_progress_lines_and_gives_them_back_with_the_terminal() {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use std::io::{Read, Write};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    rustix::termios::tcsetwinsize(
+        &slave,
+        rustix::termios::Winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        },
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = drill()
+        .args(["run", "--live"])
+        .arg(common::scenario("tiny.yaml"))
+        .arg("--out")
+        .arg(out.path())
+        .env("TERM", "xterm")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut terminal = std::fs::File::from(master);
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 65536];
+    // Read until the run has closed its side (EIO); answer each cursor query.
+    while let Ok(n) = terminal.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        for _ in 0..chunk.windows(4).filter(|w| w == b"\x1b[6n").count() {
+            terminal.write_all(b"\x1b[1;1R").unwrap();
+        }
+        screen.extend_from_slice(chunk);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let screen = text(&screen);
+    let enter = screen.find("\x1b[?1049h").expect("the dashboard took the screen");
+    let leave = screen.find("\x1b[?1049l").expect("and gave it back");
+    // ratatui places each word of a cell, so a panel's title is found word by word.
+    for drawn in ["availability", "latency", "faults", "test-tiny"] {
+        assert!(
+            screen[enter..leave].contains(drawn),
+            "the dashboard drew {drawn}: {screen:?}"
+        );
+    }
+    let after = &screen[leave..];
+    let held = [
+        "cold start wave 1: 2 hosts",
+        "timeline over: stopping hosts",
+        "removed 2 containers",
+    ];
+    let at: Vec<usize> = held
+        .iter()
+        .map(|line| {
+            after
+                .find(line)
+                .unwrap_or_else(|| panic!("{line:?} printed after the dashboard: {after:?}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "in order: {at:?}");
+    assert!(
+        !screen[enter..leave].contains("cold start wave 1: 2 hosts\r\n"),
+        "held, not printed over the dashboard"
+    );
+    assert!(!screen.contains("cannot take over the terminal"), "{screen:?}");
+}
