@@ -232,16 +232,23 @@ pub fn token_service_recipe() -> Result<Recipe, DrillError> {
     })
 }
 
-/// A brought part's binary (`role`: registry, load-balancer or proxy), packed as drill packs
-/// its own: the binary at `/usr/local/bin/`, its libraries, and `/tmp`. Its arguments
-/// come per container.
-pub fn brought_recipe(role: &str, name: &str, binary: &Path) -> Recipe {
+/// A brought part's binary, packed as drill packs its own: the binary at
+/// `/usr/local/bin/`, its libraries, and `/tmp`. Its arguments come per container.
+/// The image is named after the binary and its path (`drill/brought-haproxy-1a2b3c4d`),
+/// not after the part, so that rebuilding one binary replaces only its own older image.
+pub fn brought_recipe(binary: &Path) -> Recipe {
     let file = binary
         .file_name()
-        .map_or_else(|| role.into(), |f| f.to_string_lossy().to_string());
+        .map_or_else(|| "binary".into(), |f| f.to_string_lossy().to_string());
     let in_image = format!("/usr/local/bin/{file}");
+    let word: String = file
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let path = hex::encode(&Sha256::digest(binary.as_os_str().as_encoded_bytes())[..4]);
     Recipe {
-        name: format!("{role}-{name}"),
+        name: format!("brought-{word}-{path}"),
         binaries: vec![(binary.display().to_string(), in_image.clone(), None)],
         plugin_dirs: &[],
         files: vec![("etc/passwd", PASSWD), ("etc/group", GROUP)],
@@ -346,7 +353,7 @@ async fn brought(
     source: &Source,
 ) -> Result<String, DrillError> {
     match source {
-        Source::Binary(binary) => ensure(engine, &brought_recipe(role, name, binary)).await,
+        Source::Binary(binary) => ensure(engine, &brought_recipe(binary)).await,
         Source::Image(image) => {
             present(
                 engine,

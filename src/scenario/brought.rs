@@ -333,28 +333,22 @@ pub fn render<V: Variables>(template: &str, vars: &V) -> Result<String, Template
         });
     }
     compiled.render(vars).map_err(|e| {
-        // The absent variable the failing line names, else the first one used.
-        let failing = e
-            .line()
-            .and_then(|l| template.lines().nth(l.saturating_sub(1)))
-            .unwrap_or("");
-        let absent: Vec<&String> = used
-            .iter()
-            .filter(|n| given.get(n.as_str()).is_none())
-            .collect();
-        let absent = absent
-            .iter()
-            .find(|n| failing.contains(n.as_str()))
-            .or(absent.first())
-            .copied();
-        match absent {
-            Some(name) if e.kind() == minijinja::ErrorKind::UndefinedError => {
-                TemplateError::Absent {
-                    name: name.clone(),
-                    why: V::why_absent(name),
-                }
-            }
-            _ => TemplateError::Syntax(e),
+        if e.kind() != minijinja::ErrorKind::UndefinedError {
+            return TemplateError::Syntax(e);
+        }
+        // The absent variable whose value alone would let it render: the one used, not
+        // one only tested.
+        let culprit = used.iter().find(|name| {
+            let mut with = given.clone();
+            with[name.as_str()] = serde_json::Value::String(String::new());
+            given.get(name.as_str()).is_none() && compiled.render(&with).is_ok()
+        });
+        match culprit {
+            Some(name) => TemplateError::Absent {
+                name: name.clone(),
+                why: V::why_absent(name),
+            },
+            None => TemplateError::Syntax(e),
         }
     })
 }
@@ -373,6 +367,31 @@ pub fn resolve(dir: Option<&Path>, written: &str) -> PathBuf {
         _ => path,
     }
 }
+
+/// A config template's text, for validation: a regular file of at most
+/// [`TEMPLATE_MAX_BYTES`], found from the scenario's folder (without a folder, a
+/// relative path is not looked up). None when it cannot be read: the run, which reads
+/// it again, says why (exit 4).
+fn read_template(dir: Option<&Path>, written: &str) -> Option<String> {
+    use std::io::Read;
+    if dir.is_none() && Path::new(written).is_relative() && !written.starts_with("~/") {
+        return None;
+    }
+    let path = resolve(dir, written);
+    if !std::fs::metadata(&path).ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .ok()?
+        .take(TEMPLATE_MAX_BYTES + 1)
+        .read_to_string(&mut text)
+        .ok()?;
+    (text.len() as u64 <= TEMPLATE_MAX_BYTES).then_some(text)
+}
+
+/// A configuration template larger than this is no configuration a person wrote.
+const TEMPLATE_MAX_BYTES: u64 = 1 << 20;
 
 /// The texts a spec is rendered from, by their keys in it: its args, its env values,
 /// and its config template when the file can be read (a missing one is a setup error
@@ -398,9 +417,9 @@ impl Templates {
             .collect();
         let mut complete = true;
         if let Some(c) = config {
-            match std::fs::read_to_string(resolve(dir, &c.template)) {
-                Ok(text) => texts.push(("config.template".into(), text)),
-                Err(_) => complete = false,
+            match read_template(dir, &c.template) {
+                Some(text) => texts.push(("config.template".into(), text)),
+                None => complete = false,
             }
         }
         Templates { texts, complete }
@@ -467,15 +486,31 @@ mod tests {
 
     #[test]
     fn the_absent_variable_named_is_the_one_used_and_globals_are_no_typos() {
-        let vars = crate::scenario::balancer::BalancerVars::default();
-        let used = render(
+        use crate::scenario::balancer::{Backend, BalancerVars};
+        let vars = BalancerVars {
+            backends: vec![Backend {
+                name: "eu-a-1".into(),
+                address: "drill-x-eu-a-1".into(),
+                port: 5000,
+            }],
+            ..BalancerVars::default()
+        };
+        for template in [
             "{% if tls_certificate %}x{% endif %}\nssl {{ tls_key }}\n",
+            "{% if tls_certificate %}--tls{% endif %} --key={{ tls_key }}",
+        ] {
+            let used = render(template, &vars);
+            assert!(
+                matches!(&used, Err(TemplateError::Absent { name, .. }) if name == "tls_key"),
+                "{template}: {used:?}"
+            );
+        }
+        // A misspelt field is no absent variable, even beside one that is tested.
+        let typo = render(
+            "{% if tls_certificate %}x{% endif %}{% for b in backends %}{{ b.adress }}{% endfor %}",
             &vars,
         );
-        assert!(
-            matches!(&used, Err(TemplateError::Absent { name, .. }) if name == "tls_key"),
-            "{used:?}"
-        );
+        assert!(matches!(typo, Err(TemplateError::Syntax(_))), "{typo:?}");
         assert_eq!(
             render("{% for i in range(2) %}{{ i }}{% endfor %}", &vars).unwrap(),
             "01"

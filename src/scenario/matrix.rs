@@ -149,7 +149,9 @@ pub struct Combination(pub Vec<Setting>);
 
 impl Combination {
     /// Sets each key for the whole topology; a region's own choice of that key is
-    /// dropped, since the combination says what every region runs.
+    /// dropped, since the combination says what every region runs. A proxy is set
+    /// where the file has one (the topology's, or a region's own), so the regions
+    /// without one stay without.
     pub fn apply(&self, s: &mut Scenario) {
         let at = s.topology.referenced;
         let topology = &mut s.topology.value;
@@ -169,9 +171,14 @@ impl Combination {
                     }
                 }
                 Setting::Proxy(name) => {
-                    topology.proxy = Some(Spanned::new(Choice::Named(name.clone()), at, at));
+                    let named = || Some(Spanned::new(Choice::Named(name.clone()), at, at));
+                    if topology.proxy.is_some() {
+                        topology.proxy = named();
+                    }
                     for region in &mut topology.regions {
-                        region.value.proxy = None;
+                        if region.value.proxy.is_some() {
+                            region.value.proxy = named();
+                        }
                     }
                 }
             }
@@ -227,7 +234,8 @@ pub fn refuse_idle_keys(
         .any(|s| s.key() == MatrixKey::Proxy);
     if sets_proxy && !s.any_proxy() {
         return Err(format!(
-            "--matrix {}: {file} has no `topology.proxy`, so no host pulls through a proxy and \
+            "--matrix {}: {file} has no proxy (`topology.proxy` or a region's `proxy:`), so no \
+             host pulls through a proxy and \
              the combinations would not differ: set `proxy: distribution` (with `upstream: \
              true`) and list `proxy` in a fleet's mirrors",
             MatrixKey::Proxy.as_str()

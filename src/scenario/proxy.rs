@@ -319,4 +319,24 @@ hosts:
             .collect();
         assert_eq!(kinds, ["nginx", "distribution"]);
     }
+
+    #[test]
+    fn a_matrix_sets_the_proxy_where_the_file_has_one_and_only_there() {
+        use crate::scenario::matrix::{Combination, Setting};
+        let src = "name: unit\nduration: 30s\ntopology:\n  upstream: true\n  regions:\n    - { name: eu, zones: [eu-a], proxy: nginx }\n    - { name: us, zones: [us-a] }\nimages:\n  - { ref: library/base:1, layers: [1KiB], source: upstream }\n";
+        let mut s = parse(src).unwrap();
+        Combination(vec![Setting::Proxy("distribution".into())]).apply(&mut s);
+        let plan = crate::plan::build(&s, "abc12345", 1);
+        assert_eq!(
+            plan.regions[0].proxy.as_ref().unwrap().kind.name(),
+            "distribution"
+        );
+        assert!(plan.regions[1].proxy.is_none(), "us stays without a proxy");
+        // Without upstream, the refusal points at the region that asks for a proxy.
+        let p = parse(&src.replace("  upstream: true\n", "")).unwrap_err();
+        assert_eq!(
+            (p[0].line, p[0].field.as_str()),
+            (5, "topology.regions[0].proxy")
+        );
+    }
 }

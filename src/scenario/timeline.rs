@@ -74,7 +74,7 @@ fn proxy_check(s: &Scenario, step: &Step, loc: &Location, field: &str, p: &mut V
         p.push(Problem::at(
             loc,
             format!("{field}.do"),
-            "proxy-check needs `topology.proxy: distribution` or `nginx` and at least one image with `source: upstream`",
+            "proxy-check needs a proxy (`topology.proxy` or a region's `proxy:`, e.g. distribution) and at least one image with `source: upstream`",
         ));
     }
 }

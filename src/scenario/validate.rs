@@ -403,12 +403,21 @@ fn validate_topology(s: &Scenario, p: &mut Vec<Problem>) {
     }
     let t = &s.topology.value;
     if s.any_proxy() && !t.upstream {
-        let field = match t.regions.iter().position(|r| r.value.proxy.is_some()) {
-            Some(i) if t.proxy.is_none() => format!("topology.regions[{i}].proxy"),
-            _ => "topology.proxy".to_string(),
-        };
+        // Said where a proxy is asked for: the topology's, else the first region's.
+        let asked = t
+            .proxy
+            .as_ref()
+            .map(|c| (&c.referenced, "topology.proxy".to_string()));
+        let (loc, field) = asked
+            .or_else(|| {
+                t.regions.iter().enumerate().find_map(|(i, r)| {
+                    let c = r.value.proxy.as_ref()?;
+                    Some((&c.referenced, format!("topology.regions[{i}].proxy")))
+                })
+            })
+            .unwrap_or((&s.topology.referenced, "topology.proxy".to_string()));
         p.push(Problem::at(
-            &s.topology.referenced,
+            loc,
             field,
             "a pull-through proxy caches the upstream: set `upstream: true` too",
         ));
@@ -493,7 +502,9 @@ fn mirror(s: &Scenario, names: &names::Names, region: &str, m: &str) -> Result<(
     let forms = match (s.any_proxy(), t.upstream) {
         (true, true) => ", proxy, <region>-proxy or upstream",
         (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",
-        (false, true) => " or upstream (proxies need `topology.proxy: distribution` or `nginx`)",
+        (false, true) => {
+            " or upstream (proxies need `topology.proxy` or a region's `proxy:`, e.g. distribution)"
+        }
         (false, false) => {
             " (proxy and upstream need `topology.upstream: true` and `topology.proxy: distribution` or `nginx`)"
         }
@@ -511,7 +522,7 @@ fn mirror(s: &Scenario, names: &names::Names, region: &str, m: &str) -> Result<(
         }
         ("other-regions", _) => Ok(()),
         ("proxy", _) if s.has_proxy(region) => Ok(()),
-        ("proxy", _) if s.any_proxy() => Err(format!(
+        ("proxy", _) if s.any_proxy() && s.region(region).is_some() => Err(format!(
             "'proxy' is the region's pull-through proxy, and region {region} has none: give \
              it `proxy:` (or set `topology.proxy` for every region), or name another \
              region's proxy (<region>-proxy)"

@@ -766,7 +766,9 @@ fn the_dashboard_holds_progress_lines_and_gives_them_back_with_the_terminal() {
     }
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let screen = text(&screen);
-    let enter = screen.find("\x1b[?1049h").expect("the dashboard took the screen");
+    let enter = screen
+        .find("\x1b[?1049h")
+        .expect("the dashboard took the screen");
     let leave = screen.find("\x1b[?1049l").expect("and gave it back");
     // ratatui places each word of a cell, so a panel's title is found word by word.
     for drawn in ["availability", "latency", "faults", "test-tiny"] {
@@ -794,5 +796,8 @@ fn the_dashboard_holds_progress_lines_and_gives_them_back_with_the_terminal() {
         !screen[enter..leave].contains("cold start wave 1: 2 hosts\r\n"),
         "held, not printed over the dashboard"
     );
-    assert!(!screen.contains("cannot take over the terminal"), "{screen:?}");
+    assert!(
+        !screen.contains("cannot take over the terminal"),
+        "{screen:?}"
+    );
 }

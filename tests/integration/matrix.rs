@@ -147,7 +147,8 @@ fn a_matrix_that_cannot_run_is_refused_before_anything_starts() {
     );
     let e = refused(&[file, "--matrix", "proxy=distribution,nginx"]);
     assert!(
-        e.contains("--matrix proxy:") && e.contains("has no `topology.proxy`"),
+        e.contains("--matrix proxy:")
+            && e.contains("has no proxy (`topology.proxy` or a region's `proxy:`)"),
         "{e}"
     );
     let e = refused(&[file, "--matrix", "load_balancer=haproxy,envoy"]);
