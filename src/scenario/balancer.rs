@@ -144,76 +144,48 @@ fn sample_vars(s: &Scenario, region: &Region, spec: &BalancerSpec) -> BalancerVa
     }
 }
 
-const KIND: brought::Kind = brought::Kind {
+const KIND: brought::Kind<BalancerSpec> = brought::Kind {
     part: "load balancer",
+    key: "load_balancer",
     declared_under: "load_balancers",
     builtins: "haproxy, nginx, caddy",
+    is_builtin: |n| LoadBalancerKind::named(n).is_some(),
+    declared: |s| &s.load_balancers,
+    topology: |s| s.topology.value.load_balancer.as_ref(),
+    own: |r| r.load_balancer.as_ref(),
+    check: check_spec,
 };
 
 /// The load balancers declared and chosen: names, sources, paths and templates.
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
-    let builtin = |n: &str| LoadBalancerKind::named(n).is_some();
-    KIND.check_all_declared(&s.load_balancers, builtin, check_spec, p);
-    if let Some(c) = &s.topology.value.load_balancer {
-        if let Choice::Custom(spec) = &c.value {
-            check_spec(spec, &c.referenced, "topology.load_balancer", p);
-        }
-    }
-    for (i, r) in s.topology.value.regions.iter().enumerate() {
-        let region = &r.value;
-        let chosen = brought::site(
-            region.load_balancer.as_ref(),
-            s.topology.value.load_balancer.as_ref(),
-            i,
-            "load_balancer",
-        );
-        let Some((loc, field, in_place)) = chosen else {
-            continue;
-        };
-        if let Some(spec) = in_place {
-            check_spec(spec, loc, &field, p);
-        }
-        match s.balancer_of(region) {
-            Resolved::Builtin(_) => {}
-            Resolved::Unknown(n) => {
+    KIND.validate(s, p, |region, loc, field, p| match s.balancer_of(region) {
+        Resolved::Builtin(_) => {}
+        Resolved::Unknown(n) => p.push(Problem::at(loc, &field, KIND.unknown(s, n))),
+        Resolved::Custom { name, spec } => {
+            let (loc, field) = KIND.written_at(s, name, (loc, field));
+            let vars = sample_vars(s, region, spec);
+            let templates = Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
+            templates.check(&vars, &region.name, loc, &field, p);
+            if !templates.may_use(&["backends"]) {
                 p.push(Problem::at(
                     loc,
                     &field,
-                    KIND.unknown(n, s.load_balancers.keys()),
+                    "a brought load balancer learns the region's nodes from its templates, \
+                     and none of its config template, args or env uses {{ backends }}",
                 ));
             }
-            Resolved::Custom { name, spec } => {
-                // A declared spec's templates are wrong where they are written.
-                let (loc, field) = match s.load_balancers.get(name) {
-                    Some(declared) => (&declared.referenced, format!("load_balancers.{name}")),
-                    None => (loc, field),
-                };
-                let vars = sample_vars(s, region, spec);
-                let templates =
-                    Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
-                templates.check(&vars, &region.name, loc, &field, p);
-                if !templates.may_use(&["backends"]) {
-                    p.push(Problem::at(
-                        loc,
-                        &field,
-                        "a brought load balancer learns the region's nodes from its templates, \
-                         and none of its config template, args or env uses {{ backends }}",
-                    ));
-                }
-                if vars.tls_certificate.is_some()
-                    && !templates.may_use(&["tls_certificate", "tls_key"])
-                {
-                    p.push(Problem::at(
-                        loc,
-                        &field,
-                        "topology.tls is self-signed, but none of its templates uses \
-                         {{ tls_certificate }}: it would answer plain HTTP where hosts speak \
-                         TLS. End TLS there with the PEM at {{ tls_certificate }}",
-                    ));
-                }
+            if vars.tls_certificate.is_some() && !templates.may_use(&["tls_certificate", "tls_key"])
+            {
+                p.push(Problem::at(
+                    loc,
+                    &field,
+                    "topology.tls is self-signed, but none of its templates uses \
+                     {{ tls_certificate }}: it would answer plain HTTP where hosts speak \
+                     TLS. End TLS there with the PEM at {{ tls_certificate }}",
+                ));
             }
         }
-    }
+    });
 }
 
 /// What a spec must hold by itself, wherever it is chosen.

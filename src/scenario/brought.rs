@@ -3,7 +3,7 @@
 //! run from an image in the local engine or a host binary drill packs; configured
 //! through templates whose variables drill documents and checks before the run.
 
-use super::{Location, Problem};
+use super::{Location, Problem, Region, Scenario};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -119,27 +119,68 @@ impl<S: Spec> JsonSchema for Choice<S> {
 /// The name a spec written in place goes by.
 pub const IN_PLACE: &str = "custom";
 
-/// A part kind's words and names, for the checks every kind shares.
-pub struct Kind<'a> {
+/// A kind of brought part (registry, load balancer, proxy): its words, where a scenario
+/// declares and chooses it, and what its spec must hold by itself; what every kind
+/// checks the same way is done here, once.
+pub struct Kind<S: 'static> {
     /// `registry`, `load balancer`, `proxy`.
-    pub part: &'a str,
-    /// Where they are declared: `registries`.
-    pub declared_under: &'a str,
+    pub part: &'static str,
+    /// The key in the topology and in a region: `load_balancer`.
+    pub key: &'static str,
+    /// Where they are declared: `load_balancers`.
+    pub declared_under: &'static str,
     /// The built-ins, in the words of a message: `haproxy, nginx, caddy`.
-    pub builtins: &'a str,
+    pub builtins: &'static str,
+    pub is_builtin: fn(&str) -> bool,
+    pub declared: fn(&Scenario) -> &BTreeMap<String, Spanned<S>>,
+    pub topology: fn(&Scenario) -> Option<&Spanned<Choice<S>>>,
+    pub own: fn(&Region) -> Option<&Spanned<Choice<S>>>,
+    /// What a spec must hold wherever it is chosen.
+    pub check: fn(&S, &Location, &str, &mut Vec<Problem>),
 }
 
-impl Kind<'_> {
-    /// A declared name must be valid, and neither a built-in's nor [`IN_PLACE`].
-    pub fn check_declared(
+impl<S> Kind<S> {
+    /// Checks every declared spec and every spec written in place, then hands each
+    /// region's choice, with where it is written, to `chosen`.
+    pub fn validate<'a>(
         &self,
-        name: &str,
-        builtin: bool,
-        loc: &Location,
-        field: &str,
+        s: &'a Scenario,
         p: &mut Vec<Problem>,
+        mut chosen: impl FnMut(&'a Region, &'a Location, String, &mut Vec<Problem>),
     ) {
-        let why = if builtin {
+        for (name, spec) in (self.declared)(s) {
+            let field = format!("{}.{name}", self.declared_under);
+            self.check_declared(name, &spec.referenced, &field, p);
+            (self.check)(&spec.value, &spec.referenced, &field, p);
+        }
+        let topology = (self.topology)(s);
+        if let Some(c) = topology {
+            if let Choice::Custom(spec) = &c.value {
+                (self.check)(spec, &c.referenced, &format!("topology.{}", self.key), p);
+            }
+        }
+        for (i, r) in s.topology.value.regions.iter().enumerate() {
+            let region = &r.value;
+            let (loc, field) = match (self.own)(region) {
+                Some(c) => {
+                    let field = format!("topology.regions[{i}].{}", self.key);
+                    if let Choice::Custom(spec) = &c.value {
+                        (self.check)(spec, &c.referenced, &field, p);
+                    }
+                    (&c.referenced, field)
+                }
+                None => match topology {
+                    Some(c) => (&c.referenced, format!("topology.{}", self.key)),
+                    None => continue,
+                },
+            };
+            chosen(region, loc, field, p);
+        }
+    }
+
+    /// A declared name must be valid, and neither a built-in's nor [`IN_PLACE`].
+    fn check_declared(&self, name: &str, loc: &Location, field: &str, p: &mut Vec<Problem>) {
+        let why = if (self.is_builtin)(name) {
             format!(
                 "{name} is a built-in {}: give a brought one another name",
                 self.part
@@ -161,25 +202,9 @@ impl Kind<'_> {
         p.push(Problem::at(loc, field, why));
     }
 
-    /// Every spec declared under the kind's key: its name, then what the spec must hold
-    /// by itself (`check`).
-    pub fn check_all_declared<S>(
-        &self,
-        declared: &BTreeMap<String, Spanned<S>>,
-        builtin: impl Fn(&str) -> bool,
-        check: impl Fn(&S, &Location, &str, &mut Vec<Problem>),
-        p: &mut Vec<Problem>,
-    ) {
-        for (name, spec) in declared {
-            let field = format!("{}.{name}", self.declared_under);
-            self.check_declared(name, builtin(name), &spec.referenced, &field, p);
-            check(&spec.value, &spec.referenced, &field, p);
-        }
-    }
-
     /// What a name neither built in nor declared is told.
-    pub fn unknown<'n>(&self, name: &str, declared: impl Iterator<Item = &'n String>) -> String {
-        let declared: Vec<&str> = declared.map(String::as_str).collect();
+    pub fn unknown(&self, s: &Scenario, name: &str) -> String {
+        let declared: Vec<&str> = (self.declared)(s).keys().map(String::as_str).collect();
         format!(
             "'{name}' is no {}: write {}{}",
             self.part,
@@ -191,25 +216,22 @@ impl Kind<'_> {
             }
         )
     }
-}
 
-/// Where region `i`'s choice of a part is written, and the spec it writes in place:
-/// its own `key`, else the topology's; None when neither says.
-pub fn site<'a, S>(
-    own: Option<&'a Spanned<Choice<S>>>,
-    topology: Option<&'a Spanned<Choice<S>>>,
-    i: usize,
-    key: &str,
-) -> Option<(&'a Location, String, Option<&'a S>)> {
-    match own {
-        Some(c) => {
-            let spec = match &c.value {
-                Choice::Custom(spec) => Some(&**spec),
-                Choice::Named(_) => None,
-            };
-            Some((&c.referenced, format!("topology.regions[{i}].{key}"), spec))
+    /// Where the spec a region chose by `name` is wrong: where it is declared, or, for
+    /// one written in place, where it is chosen.
+    pub fn written_at<'a>(
+        &self,
+        s: &'a Scenario,
+        name: &str,
+        chosen_at: (&'a Location, String),
+    ) -> (&'a Location, String) {
+        match (self.declared)(s).get(name) {
+            Some(declared) => (
+                &declared.referenced,
+                format!("{}.{name}", self.declared_under),
+            ),
+            None => chosen_at,
         }
-        None => topology.map(|c| (&c.referenced, format!("topology.{key}"), None)),
     }
 }
 

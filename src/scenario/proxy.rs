@@ -126,68 +126,45 @@ impl Variables for ProxyVars {
     }
 }
 
-const KIND: brought::Kind = brought::Kind {
+const KIND: brought::Kind<ProxySpec> = brought::Kind {
     part: "proxy",
+    key: "proxy",
     declared_under: "proxies",
     builtins: "distribution, nginx",
+    is_builtin: |n| ProxyMode::named(n).is_some(),
+    declared: |s| &s.proxies,
+    topology: |s| s.topology.value.proxy.as_ref(),
+    own: |r| r.proxy.as_ref(),
+    check: check_spec,
 };
 
 /// The proxies declared and chosen: names, sources, paths and templates.
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
-    let builtin = |n: &str| ProxyMode::named(n).is_some();
-    KIND.check_all_declared(&s.proxies, builtin, check_spec, p);
-    if let Some(c) = &s.topology.value.proxy {
-        if let Choice::Custom(spec) = &c.value {
-            check_spec(spec, &c.referenced, "topology.proxy", p);
-        }
-    }
-    for (i, r) in s.topology.value.regions.iter().enumerate() {
-        let region = &r.value;
-        let chosen = brought::site(
-            region.proxy.as_ref(),
-            s.topology.value.proxy.as_ref(),
-            i,
-            "proxy",
-        );
-        let Some((loc, field, in_place)) = chosen else {
-            continue;
-        };
-        if let Some(spec) = in_place {
-            check_spec(spec, loc, &field, p);
-        }
-        match s.proxy_of(region) {
-            None | Some(Resolved::Builtin(_)) => {}
-            Some(Resolved::Unknown(n)) => {
-                p.push(Problem::at(loc, &field, KIND.unknown(n, s.proxies.keys())));
-            }
-            Some(Resolved::Custom { name, spec }) => {
-                let (loc, field) = match s.proxies.get(name) {
-                    Some(declared) => (&declared.referenced, format!("proxies.{name}")),
-                    None => (loc, field),
-                };
-                let vars = ProxyVars {
-                    region: region.name.clone(),
-                    port: spec.port.get() as u16,
-                    storage: spec.storage.path.clone(),
-                    upstream: "http://upstream-gate:5000".into(),
-                    upstream_host: "upstream-gate:5000".into(),
-                    resolver: super::balancer::DOCKER_DNS.into(),
-                };
-                let templates =
-                    Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
-                templates.check(&vars, &region.name, loc, &field, p);
-                if !templates.may_use(&["upstream", "upstream_host"]) {
-                    p.push(Problem::at(
-                        loc,
-                        &field,
-                        "a brought proxy learns the upstream from its templates, and none of \
-                         its config template, args or env uses {{ upstream }} or \
-                         {{ upstream_host }}",
-                    ));
-                }
+    KIND.validate(s, p, |region, loc, field, p| match s.proxy_of(region) {
+        None | Some(Resolved::Builtin(_)) => {}
+        Some(Resolved::Unknown(n)) => p.push(Problem::at(loc, &field, KIND.unknown(s, n))),
+        Some(Resolved::Custom { name, spec }) => {
+            let (loc, field) = KIND.written_at(s, name, (loc, field));
+            let vars = ProxyVars {
+                region: region.name.clone(),
+                port: spec.port.get() as u16,
+                storage: spec.storage.path.clone(),
+                upstream: "http://upstream-gate:5000".into(),
+                upstream_host: "upstream-gate:5000".into(),
+                resolver: super::balancer::DOCKER_DNS.into(),
+            };
+            let templates = Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
+            templates.check(&vars, &region.name, loc, &field, p);
+            if !templates.may_use(&["upstream", "upstream_host"]) {
+                p.push(Problem::at(
+                    loc,
+                    &field,
+                    "a brought proxy learns the upstream from its templates, and none of its \
+                     config template, args or env uses {{ upstream }} or {{ upstream_host }}",
+                ));
             }
         }
-    }
+    });
 }
 
 /// What a spec must hold by itself, wherever it is chosen.

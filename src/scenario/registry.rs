@@ -229,57 +229,30 @@ pub fn sample_vars(s: &Scenario, region: &Region, spec: &RegistrySpec) -> Templa
     }
 }
 
-const KIND: brought::Kind = brought::Kind {
+const KIND: brought::Kind<RegistrySpec> = brought::Kind {
     part: "registry",
+    key: "registry",
     declared_under: "registries",
     builtins: DISTRIBUTION,
+    is_builtin: |n| n == DISTRIBUTION,
+    declared: |s| &s.registries,
+    topology: |s| s.topology.value.registry.as_ref(),
+    own: |r| r.registry.as_ref(),
+    check: check_spec,
 };
 
 /// The registries declared and chosen: names, sources, paths, templates and the
 /// capabilities each region asks of its registry.
 pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
-    KIND.check_all_declared(&s.registries, |n| n == DISTRIBUTION, check_spec, p);
-    if let Some(c) = &s.topology.value.registry {
-        if let RegistryChoice::Custom(spec) = &c.value {
-            check_spec(spec, &c.referenced, "topology.registry", p);
+    KIND.validate(s, p, |region, loc, field, p| match s.registry_of(region) {
+        Resolved::Distribution => {}
+        Resolved::Unknown(n) => p.push(Problem::at(loc, &field, KIND.unknown(s, n))),
+        Resolved::Custom { name, spec } => {
+            check_capabilities(s, region, name, spec, loc, &field, p);
+            let (loc, field) = KIND.written_at(s, name, (loc, field));
+            check_templates(s, region, spec, loc, &field, p);
         }
-    }
-    for (i, r) in s.topology.value.regions.iter().enumerate() {
-        let region = &r.value;
-        let chosen = brought::site(
-            region.registry.as_ref(),
-            s.topology.value.registry.as_ref(),
-            i,
-            "registry",
-        );
-        let Some((loc, field, in_place)) = chosen else {
-            continue;
-        };
-        if let Some(spec) = in_place {
-            check_spec(spec, loc, &field, p);
-        }
-        match s.registry_of(region) {
-            Resolved::Distribution => {}
-            Resolved::Unknown(n) => {
-                p.push(Problem::at(
-                    loc,
-                    &field,
-                    KIND.unknown(n, s.registries.keys()),
-                ));
-            }
-            Resolved::Custom { name, spec } => {
-                check_capabilities(s, region, name, spec, loc, &field, p);
-                // A declared spec's templates are wrong where they are written.
-                match s.registries.get(name) {
-                    Some(declared) => {
-                        let field = format!("registries.{name}");
-                        check_templates(s, region, spec, &declared.referenced, &field, p);
-                    }
-                    None => check_templates(s, region, spec, loc, &field, p),
-                }
-            }
-        }
-    }
+    });
 }
 
 /// What a spec must hold by itself, wherever it is chosen.
