@@ -120,7 +120,8 @@ fn proxies_under_an_upstream_outage_and_a_rate_limit(file: &std::path::Path, rec
         (false, false)
     );
 
-    // After the heal (the check at 11s), the wiped proxy's next pull goes upstream.
+    // After the heal (the check at 12s: 3 s after it, so that a heal slowed by a loaded
+    // machine is over), the wiped proxy's next pull goes upstream.
     let after = checks(&s, t0 + 10, t0 + 14);
     let refetch = after
         .iter()
