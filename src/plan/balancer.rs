@@ -12,7 +12,7 @@
 
 use super::launch::Launch;
 use super::NodePlan;
-use crate::scenario::balancer::{Backend, BalancerVars, Resolved, DOCKER_DNS, TLS_PEM_PATH};
+use crate::scenario::balancer::{Backend, BalancerVars, Resolved};
 use crate::scenario::LoadBalancerKind;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -98,28 +98,19 @@ impl Balancer {
             }
             Resolved::Custom { name, spec } => (name, spec),
         };
-        let port = spec.port.get() as u16;
-        let pem = tls.then(|| TLS_PEM_PATH.to_string());
+        let backends = nodes
+            .iter()
+            .map(|n| Backend {
+                name: n.name.clone(),
+                address: n.container.clone(),
+                port: n.port,
+            })
+            .collect();
+        let health = (health.path.as_str(), health.status.as_slice());
         Balancer::Custom(Box::new(CustomBalancer {
             name: name.to_string(),
             launch: Launch::of(&spec.launch(), dir),
-            vars: BalancerVars {
-                region: region.to_string(),
-                port,
-                backends: nodes
-                    .iter()
-                    .map(|n| Backend {
-                        name: n.name.clone(),
-                        address: n.container.clone(),
-                        port: n.port,
-                    })
-                    .collect(),
-                health_path: health.path.clone(),
-                health_status: health.status.clone(),
-                resolver: DOCKER_DNS.into(),
-                tls_certificate: pem.clone(),
-                tls_key: pem,
-            },
+            vars: BalancerVars::new(region, spec, backends, health, tls),
         }))
     }
 

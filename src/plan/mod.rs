@@ -21,8 +21,7 @@ use rand::{RngExt, SeedableRng};
 use registry::RegistryPlan;
 use std::time::Duration;
 
-/// The port every registry and load balancer listens on inside its container.
-pub const REGISTRY_PORT: u16 = 5000;
+pub use crate::model::wire::REGISTRY_PORT;
 
 #[derive(Debug, Clone)]
 pub struct Plan {

@@ -6,7 +6,6 @@ use super::launch::Launch;
 use crate::model::kinds::{ProxyCaching, ProxyKind};
 use crate::plan::balancer::NGINX_MAIN;
 use crate::plan::REGISTRY_PORT;
-use crate::scenario::balancer::DOCKER_DNS;
 use crate::scenario::proxy::{ProxyVars, Resolved};
 use std::path::Path;
 
@@ -36,18 +35,10 @@ impl ProxyImpl {
             Resolved::Unknown(_) => return ProxyImpl::Builtin(ProxyKind::Distribution),
             Resolved::Custom { name, spec } => (name, spec),
         };
-        let port = spec.port.get() as u16;
         ProxyImpl::Custom(Box::new(CustomProxy {
             name: name.to_string(),
             launch: Launch::of(&spec.launch(), dir),
-            vars: ProxyVars {
-                region: region.to_string(),
-                port,
-                storage: spec.storage.path.clone(),
-                upstream: format!("http://{gate}:{REGISTRY_PORT}"),
-                upstream_host: format!("{gate}:{REGISTRY_PORT}"),
-                resolver: DOCKER_DNS.into(),
-            },
+            vars: ProxyVars::new(region, spec, gate),
             caching: spec.caches,
         }))
     }

@@ -97,6 +97,30 @@ pub struct BalancerVars {
     pub tls_key: Option<String>,
 }
 
+impl BalancerVars {
+    /// What `spec`'s templates are given in `region`, in front of `backends` checked
+    /// with `health` (path, statuses); with `tls`, the PEM's path.
+    pub fn new(
+        region: &str,
+        spec: &BalancerSpec,
+        backends: Vec<Backend>,
+        health: (&str, &[u16]),
+        tls: bool,
+    ) -> BalancerVars {
+        let pem = tls.then(|| TLS_PEM_PATH.to_string());
+        BalancerVars {
+            region: region.to_string(),
+            port: spec.launch().port,
+            backends,
+            health_path: health.0.to_string(),
+            health_status: health.1.to_vec(),
+            resolver: DOCKER_DNS.into(),
+            tls_certificate: pem.clone(),
+            tls_key: pem,
+        }
+    }
+}
+
 impl Variables for BalancerVars {
     const ALL: &'static [&'static str] = &[
         "region",
@@ -121,27 +145,27 @@ pub const TLS_PEM_PATH: &str = "/etc/drill/tls.pem";
 pub const DOCKER_DNS: &str = "127.0.0.11";
 
 /// The variables of `region`'s load balancer as validation sees them: the backends a
-/// one-node-per-zone region would have.
+/// one-node-per-zone region would have, on the region's registry's port and health.
 fn sample_vars(s: &Scenario, region: &Region, spec: &BalancerSpec) -> BalancerVars {
     let tls = s.topology.value.tls == Some(TlsMode::SelfSigned);
-    BalancerVars {
-        region: region.name.clone(),
-        port: spec.port.get() as u16,
-        backends: region
-            .zones
-            .iter()
-            .map(|z| Backend {
-                name: format!("{z}-1"),
-                address: format!("drill-run-{z}-1"),
-                port: 5000,
-            })
-            .collect(),
-        health_path: "/v2/".into(),
-        health_status: vec![200],
-        resolver: DOCKER_DNS.into(),
-        tls_certificate: tls.then(|| TLS_PEM_PATH.to_string()),
-        tls_key: tls.then(|| TLS_PEM_PATH.to_string()),
-    }
+    let (port, health) = match s.registry_of(region) {
+        super::registry::Resolved::Custom { spec, .. } => (
+            spec.launch().port,
+            (spec.health.path.as_str(), spec.health.status.as_slice()),
+        ),
+        // distribution's: `/` answered with 200 once it serves.
+        _ => (crate::model::wire::REGISTRY_PORT, ("/", &[200][..])),
+    };
+    let backends = region
+        .zones
+        .iter()
+        .map(|z| Backend {
+            name: format!("{z}-1"),
+            address: format!("drill-run-{z}-1"),
+            port,
+        })
+        .collect();
+    BalancerVars::new(&region.name, spec, backends, health, tls)
 }
 
 const KIND: brought::Kind<BalancerSpec> = brought::Kind {

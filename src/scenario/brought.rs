@@ -261,7 +261,7 @@ pub type Port = crate::model::units::Count<1, 65535>;
 
 /// The port a spec that says none listens on: drill's own.
 pub fn default_port() -> Port {
-    Port::new(5000)
+    Port::new(crate::model::wire::REGISTRY_PORT as u64)
 }
 
 /// What a launch must hold by itself, wherever it is chosen: one source, a command only

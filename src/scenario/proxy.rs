@@ -111,6 +111,22 @@ pub struct ProxyVars {
     pub resolver: String,
 }
 
+impl ProxyVars {
+    /// What `spec`'s templates are given in `region`, in front of the upstream's fault
+    /// point `gate`.
+    pub fn new(region: &str, spec: &ProxySpec, gate: &str) -> ProxyVars {
+        let upstream_host = format!("{gate}:{}", crate::model::wire::REGISTRY_PORT);
+        ProxyVars {
+            region: region.to_string(),
+            port: spec.launch().port,
+            storage: spec.storage.path.clone(),
+            upstream: format!("http://{upstream_host}"),
+            upstream_host,
+            resolver: super::balancer::DOCKER_DNS.into(),
+        }
+    }
+}
+
 impl Variables for ProxyVars {
     const ALL: &'static [&'static str] = &[
         "region",
@@ -145,14 +161,7 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
         Some(Resolved::Unknown(n)) => p.push(Problem::at(loc, &field, KIND.unknown(s, n))),
         Some(Resolved::Custom { name, spec }) => {
             let (loc, field) = KIND.written_at(s, name, (loc, field));
-            let vars = ProxyVars {
-                region: region.name.clone(),
-                port: spec.port.get() as u16,
-                storage: spec.storage.path.clone(),
-                upstream: "http://upstream-gate:5000".into(),
-                upstream_host: "upstream-gate:5000".into(),
-                resolver: super::balancer::DOCKER_DNS.into(),
-            };
+            let vars = ProxyVars::new(&region.name, spec, "upstream-gate");
             let templates = Templates::of(&spec.args, &spec.env, &spec.config, s.dir.as_deref());
             templates.check(&vars, &region.name, loc, &field, p);
             if !templates.may_use(&["upstream", "upstream_host"]) {
