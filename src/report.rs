@@ -8,7 +8,6 @@
 //! - `report.html`: one self-contained page with charts;
 //! - the end-of-run summary printed on the terminal.
 
-pub mod atomic_file;
 mod auth;
 mod baseline;
 pub mod comparison;
@@ -24,6 +23,7 @@ pub use baseline::{compare, Baseline, BaselineComparison, Regression};
 
 use crate::analysis::{analyze, Analysis, FaultRecovery, Latency, RefusedFault, SETTLE_WINDOWS};
 use crate::journal::{Outcome, Record};
+use crate::model::kinds::CommandPhase;
 pub(crate) use crate::model::units::plural;
 use crate::model::units::{format_percent, format_secs};
 use crate::verdict::{judge, Status, Verdict};
@@ -152,14 +152,14 @@ pub fn render_files(s: &Summary) -> std::io::Result<Vec<(&'static str, Vec<u8>)>
 }
 
 /// Writes every report file ([`REPORT_FILES`]) in `dir` and returns their paths. Each
-/// file is written whole or not at all ([`atomic_file`](crate::report::atomic_file)), so a
+/// file is written whole or not at all ([`atomic_file`](crate::model::atomic_file)), so a
 /// reader never sees half a file, not even after a crash or a full disk.
 pub fn write_all(dir: &Path, s: &Summary) -> std::io::Result<Vec<PathBuf>> {
     render_files(s)?
         .into_iter()
         .map(|(name, bytes)| {
             let path = dir.join(name);
-            crate::report::atomic_file::write(&path, &bytes).map(|()| path)
+            crate::model::atomic_file::write(&path, &bytes).map(|()| path)
         })
         .collect()
 }
@@ -661,6 +661,25 @@ pub(crate) fn waterfall(f: &FaultRecovery) -> Vec<(u64, String)> {
     }
     if let Some(t) = f.back_within_sla_us {
         events.push((t, "back within SLA".into()));
+    }
+    for c in &f.commands {
+        let ran = &c.ran;
+        let outcome = match &ran.error {
+            Some(e) => format!("failed: {e}"),
+            None => format!("exited 0 after {}", secs(ran.took_us)),
+        };
+        events.push((
+            c.started_us,
+            format!("{} command {outcome}", ran.phase.name()),
+        ));
+    }
+    // A failed inject command has said why already.
+    let said = f
+        .commands
+        .iter()
+        .any(|c| c.ran.phase == CommandPhase::Inject && c.ran.error.is_some());
+    if let (Some(e), false) = (&f.inject_error, said) {
+        events.push((f.injected_us, format!("injection failed: {e}")));
     }
     if let Some(t) = f.healed_us {
         let what = match (&f.heal_ok, &f.heal_error) {

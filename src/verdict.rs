@@ -249,8 +249,8 @@ pub fn judge(sla: &Sla, a: &Analysis) -> Verdict {
 /// 3. a check failed for want of a measurement (`not checked`, `no probes`) →
 ///    [`Status::SlaBroken`] (1). After an abort such failures are a consequence of the
 ///    abort (data is never verified in a stopped run), so rule 2 comes first;
-/// 4. the journal has no `run_started`, or the steady state was not reached before the
-///    first fault → [`Status::Inconclusive`] (2);
+/// 4. the journal has no `run_started`, the steady state was not reached before the
+///    first fault, or a fault was not wholly injected → [`Status::Inconclusive`] (2);
 /// 5. otherwise [`Status::Pass`] (0).
 ///
 /// Regressions against a baseline are not checks unless `--fail-on-regression` is given;
@@ -292,6 +292,17 @@ pub fn status(a: &Analysis, checks: &[Check]) -> Status {
             )
         };
         return Status::Inconclusive { reason };
+    }
+    if let Some(f) = a.faults.iter().find(|f| f.inject_error.is_some()) {
+        return Status::Inconclusive {
+            reason: format!(
+                "fault #{} ({} {}) was not wholly injected, so the run did not test what the scenario says: {}",
+                f.id,
+                f.kind.name(),
+                f.target,
+                f.inject_error.as_deref().unwrap_or_default()
+            ),
+        };
     }
     Status::Pass
 }

@@ -2,7 +2,7 @@
 //! from: the run's start and end, the signals faults are judged by, the pulls and cold
 //! starts, the faults' injections and heals, the integrity checks, notes and pushes.
 
-use super::recovery::{Healed, Injected, Moved, Signal};
+use super::recovery::{Healed, Injected, Moved, RanCommand, Signal};
 use super::{DataLossCheck, LostImage, NoteEntry, PushCounts, Seeded};
 use crate::journal::{ColdStartRecord, Event, Outcome, PullRecord, Record, RunInfo};
 use std::collections::{BTreeMap, HashMap};
@@ -84,7 +84,22 @@ impl<'a> Events<'a> {
                 regions,
                 method,
                 manual: *manual,
+                failed: None,
+                commands: Vec::new(),
             }),
+            Event::FaultFailed { fault, error } => {
+                if let Some(f) = self.injected.iter_mut().rev().find(|f| f.id == *fault) {
+                    f.failed.get_or_insert(error);
+                }
+            }
+            Event::FaultCommand(c) => {
+                if let Some(f) = self.injected.iter_mut().rev().find(|f| f.id == c.fault) {
+                    f.commands.push(RanCommand {
+                        started_us: r.t_us,
+                        ran: c.clone(),
+                    });
+                }
+            }
             Event::FaultHealed { fault, ok, error } => {
                 self.healed.entry(*fault).or_insert(Healed {
                     t_us: r.t_us,

@@ -2,7 +2,7 @@
 //! question: is its recovery short against a cold pull?
 
 use super::{Latency, SETTLE_WINDOWS, SETTLE_WINDOW_US};
-use crate::journal::{ColdStartOutcome, ColdStartRecord};
+use crate::journal::{ColdStartOutcome, ColdStartRecord, CommandRecord};
 use crate::model::kinds::FaultKind;
 use crate::model::names::token_service_name;
 use crate::model::units::format_secs;
@@ -45,6 +45,13 @@ pub struct FaultRecovery {
     /// `None` when no `fault_healed` was recorded.
     pub heal_ok: Option<bool>,
     pub heal_error: Option<String>,
+    /// Why its injection failed (part-way or wholly): the run did not test what its
+    /// scenario says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject_error: Option<String>,
+    /// An `exec` fault's commands as they ran, output included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<RanCommand>,
     /// Exclusive end of the window; the end of the journal for the last fault.
     pub window_end_us: u64,
     pub first_failure_us: Option<u64>,
@@ -151,6 +158,10 @@ pub(super) struct Injected<'a> {
     pub(super) regions: &'a [String],
     pub(super) method: &'a str,
     pub(super) manual: bool,
+    /// Why its injection failed, when it did.
+    pub(super) failed: Option<&'a str>,
+    /// Its `exec` commands, in the order they ran.
+    pub(super) commands: Vec<RanCommand>,
 }
 
 /// A request that failed on an entry point and moved on to the client's next mirror.
@@ -176,6 +187,14 @@ impl Injected<'_> {
             .iter()
             .any(|r| r == series || token_service_name(r) == series)
     }
+}
+
+/// One of an `exec` fault's commands, and when it started.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RanCommand {
+    pub started_us: u64,
+    #[serde(flatten)]
+    pub ran: CommandRecord,
 }
 
 pub(super) struct Healed<'a> {
@@ -272,6 +291,8 @@ pub(super) fn fault_recoveries(
                 healed_us,
                 heal_ok: heal.map(|h| h.ok),
                 heal_error: heal.and_then(|h| h.error.map(str::to_string)),
+                inject_error: f.failed.map(str::to_string),
+                commands: f.commands.clone(),
                 window_end_us,
                 first_failure_us: failed().next().map(|s| s.t_us),
                 last_failure_us: last_failure.map(|i| window[i].t_us),

@@ -13,6 +13,10 @@ pub struct CleanArgs {
     /// Every object of every drill run on this engine.
     #[arg(long)]
     pub all: bool,
+    /// The folder runs wrote their reports under: its run folders are searched for
+    /// heals of `exec` faults a killed run left pending.
+    #[arg(long, default_value = "reports", env = "DRILL_OUT")]
+    pub out: std::path::PathBuf,
 }
 
 impl CleanArgs {
@@ -24,6 +28,16 @@ impl CleanArgs {
             "removed {} containers, {} networks, {} volumes",
             removed.containers, removed.networks, removed.volumes
         );
+        // Removing containers heals what drill did to them, not what a command did to
+        // infrastructure drill does not own.
+        for (dir, n) in crate::inject::pending::under(&self.out) {
+            eprintln!(
+                "warning: {} holds {n} heal command(s) of exec faults a killed run did not run: \
+                 run `drill heal --pending {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
         if removed.errors.is_empty() {
             Ok(exit::PASS)
         } else {

@@ -1,10 +1,11 @@
 //! The game-day commands that talk to a running `drill up`: inject, heal, note, status
 //! and down.
 
-use crate::model::error::DrillError;
+use crate::inject::pending;
+use crate::model::error::{exit, DrillError};
 use crate::run::gameday::{self, Request};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Which game day a command talks to.
 #[derive(Args, Debug)]
@@ -60,18 +61,109 @@ impl InjectArgs {
 
 #[derive(Args, Debug)]
 pub struct HealArgs {
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(required_unless_present_any = ["all", "pending"], conflicts_with_all = ["all", "pending"])]
     pub fault: Option<usize>,
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pending")]
     pub all: bool,
+    /// Run the heal commands of `exec` faults a killed run left in its run folder (its
+    /// `pending-heals.json`), newest first; those that succeed are forgotten.
+    #[arg(long, value_name = "RUN_FOLDER")]
+    pub pending: Option<PathBuf>,
     #[command(flatten)]
     pub session: Session,
 }
 
 impl HealArgs {
     pub async fn exec(self) -> Result<u8, DrillError> {
+        if let Some(dir) = &self.pending {
+            return heal_pending(dir).await;
+        }
         // `--all` is `fault: None`.
         self.session.ask(&Request::Heal { fault: self.fault }).await
+    }
+}
+
+/// `drill heal --pending`: exit 0 when every heal ran and succeeded (or none was left),
+/// 5 when one failed (it stays pending).
+async fn heal_pending(dir: &Path) -> Result<u8, DrillError> {
+    if !dir.is_dir() {
+        return Err(DrillError::Usage(format!(
+            "{} is not a run folder: give the folder a run wrote its reports in",
+            dir.display()
+        )));
+    }
+    let (_, heals) = pending::read(dir)?;
+    if heals.is_empty() {
+        println!("{}: no pending heals", dir.display());
+        return Ok(exit::PASS);
+    }
+    let failed = pending::run_all(dir, |line| println!("{line}")).await?;
+    if failed == 0 {
+        println!("healed {}", plural(heals.len()));
+        Ok(exit::PASS)
+    } else {
+        Err(DrillError::Cleanup(format!(
+            "{failed} of {} failed and stay pending in {}; fix what stops them and run `drill heal --pending {}` again",
+            plural(heals.len()),
+            dir.join(pending::FILE).display(),
+            dir.display()
+        )))
+    }
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 pending heal".into()
+    } else {
+        format!("{n} pending heals")
+    }
+}
+
+/// `drill mark start|end`: a fault something else injects, recorded so that the
+/// reports attribute recovery to it as to one drill injected.
+#[derive(clap::Subcommand, Debug)]
+pub enum MarkAction {
+    /// Record that a fault began now (it gets a number, as `drill inject` gives).
+    Start {
+        /// What was done, e.g. "AZ-a pulled by the cloud's fault injector".
+        text: String,
+        /// The regions it touches, comma-separated (default: every region).
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// End it after this long; without it, it lasts until `drill mark end`.
+        #[arg(long = "for")]
+        duration: Option<String>,
+        #[command(flatten)]
+        session: Session,
+    },
+    /// Record that a marked fault ended now.
+    End {
+        fault: usize,
+        #[command(flatten)]
+        session: Session,
+    },
+}
+
+impl MarkAction {
+    pub async fn exec(self) -> Result<u8, DrillError> {
+        match self {
+            MarkAction::Start {
+                text,
+                regions,
+                duration,
+                session,
+            } => {
+                let mut params = vec![format!("name={}", serde_json::Value::from(text))];
+                if !regions.is_empty() {
+                    params.push(format!("regions={}", serde_json::Value::from(regions)));
+                }
+                let step = gameday::inject_step("external", None, duration.as_deref(), &params)?;
+                session.ask(&Request::Inject { step }).await
+            }
+            MarkAction::End { fault, session } => {
+                session.ask(&Request::Heal { fault: Some(fault) }).await
+            }
+        }
     }
 }
 

@@ -44,10 +44,17 @@ pub enum Command {
     Up(run::UpArgs),
     /// Game day: inject a fault by hand, e.g. `drill inject kill eu-a-1 --for 30s`.
     Inject(gameday::InjectArgs),
-    /// Game day: heal one fault by its number, or every active fault.
+    /// Game day: heal one fault by its number, or every active fault; or run the heals a
+    /// killed run left pending (`--pending <run-folder>`).
     Heal(gameday::HealArgs),
     /// Game day: write a timestamped note into the journal and the reports.
     Note(gameday::NoteArgs),
+    /// Game day: record a fault something else injects (`mark start`) and its end
+    /// (`mark end`), attributed in the reports as an injected one.
+    Mark {
+        #[command(subcommand)]
+        action: gameday::MarkAction,
+    },
     /// Game day: entry points and active faults.
     Status(gameday::SessionArgs),
     /// Game day: heal everything, verify, tear down and write the reports.
@@ -183,6 +190,7 @@ async fn dispatch(command: Command, console: Console) -> Result<u8, DrillError> 
         Command::Inject(args) => args.exec().await,
         Command::Heal(args) => args.exec().await,
         Command::Note(args) => args.exec().await,
+        Command::Mark { action } => action.exec().await,
         Command::Status(args) => args.status().await,
         Command::Down(args) => args.down().await,
         Command::Schema(args) => args.exec(),

@@ -41,6 +41,11 @@ parameters! {
     groups: Vec<Vec<String>>,
     status: ErrorStatus,
     retry_after: Span,
+    name: String,
+    inject: Vec<String>,
+    heal: Vec<String>,
+    timeout: Span,
+    regions: Vec<String>,
 }
 
 impl<'a> Given<'a> {

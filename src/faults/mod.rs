@@ -8,6 +8,7 @@
 //! family's enum, and follow the compiler through that family's exhaustive matches (a
 //! new family is one more file and one arm in each match of this module).
 
+pub mod command;
 mod engine;
 mod given;
 mod network;
@@ -38,6 +39,7 @@ pub enum Fault {
     Network(network::NetworkFault),
     Storage(storage::StorageFault),
     Upstream(upstream::Upstream),
+    Command(command::CommandFault),
 }
 
 /// What a fault reaches, in the scenario's terms; the plan names the containers.
@@ -92,6 +94,8 @@ pub enum Action {
     },
     /// The kept storage filled until no space is left ([`fill_command`]).
     Fill,
+    /// The scenario's own command, run on drill's machine.
+    Run(command::Command),
 }
 
 /// An engine verb.
@@ -121,6 +125,11 @@ pub enum Heal {
     Gate,
     /// The filler file deleted from the kept storage ([`unfill_command`]).
     Unfill,
+    /// The scenario's own heal command.
+    Run(command::Command),
+    /// Nothing to undo: the fault's span ends (an `external` fault, or an `exec` one
+    /// without a heal command).
+    Nothing,
 }
 
 /// Time a stopped registry gets to exit after SIGTERM.
@@ -134,6 +143,7 @@ impl Fault {
             Fault::Network(f) => f.kind(),
             Fault::Storage(f) => f.kind(),
             Fault::Upstream(f) => f.how.kind(),
+            Fault::Command(f) => f.kind(),
         }
     }
 
@@ -145,6 +155,7 @@ impl Fault {
             Fault::Network(f) => f.reach(s),
             Fault::Storage(f) => f.reach(s),
             Fault::Upstream(_) => upstream::reach(s),
+            Fault::Command(f) => f.reach(),
         }
     }
 
@@ -156,6 +167,10 @@ impl Fault {
             Fault::Network(f) => f.actions(),
             Fault::Storage(f) => f.actions(),
             Fault::Upstream(f) => vec![Action::Gate(f.how.gate())],
+            Fault::Command(f) => match &f.how {
+                command::How::Exec { inject, .. } => vec![Action::Run(inject.clone())],
+                command::How::External => Vec::new(),
+            },
         }
     }
 
@@ -167,6 +182,7 @@ impl Fault {
             Fault::Network(f) => Some(f.heal()),
             Fault::Storage(f) => f.heal(),
             Fault::Upstream(_) => Some(Heal::Gate),
+            Fault::Command(f) => Some(f.heal()),
         }
     }
 
@@ -179,6 +195,7 @@ impl Fault {
             Fault::Network(f) => f.method(),
             Fault::Storage(f) => f.method(),
             Fault::Upstream(f) => f.how.method(),
+            Fault::Command(f) => f.method(),
         }
     }
 
@@ -191,6 +208,7 @@ impl Fault {
             Fault::Network(f) => f.written(),
             Fault::Storage(f) => f.written(),
             Fault::Upstream(f) => f.written.clone(),
+            Fault::Command(f) => f.name.clone(),
         }
     }
 
@@ -202,6 +220,7 @@ impl Fault {
             Fault::Network(f) => f.on(),
             Fault::Storage(f) => Some(f.on()),
             Fault::Upstream(_) => Some(Target::Upstream),
+            Fault::Command(_) => None,
         }
     }
 
@@ -290,6 +309,9 @@ fn check(kind: FaultKind, step: &Step, cx: &Cx, r: &mut Report) -> Option<Fault>
             upstream::check(U::Errors, &given, cx, fr).map(Fault::Upstream)
         }
         FaultKind::UpstreamSlow => upstream::check(U::Slow, &given, cx, fr).map(Fault::Upstream),
+        FaultKind::Exec | FaultKind::External => {
+            command::check(kind, &given, cx, fr).map(Fault::Command)
+        }
     };
     given.refuse_unread(kind, r);
     // In the order a user fixes a step: what it acts on, how many, how long, how.
@@ -416,6 +438,12 @@ pub fn by_hand(s: &Scenario, step: &Step) -> Result<Fault, String> {
     let Some(kind) = step.fault else {
         return Err("name a fault kind".into());
     };
+    if kind == FaultKind::Exec {
+        // Commands run only from a file the user passed, read as code like a Makefile,
+        // never from a request to a running game day.
+        return Err("exec faults run commands and are taken only from the scenario file;                     put the step on its timeline, or inject by your own means and record it                     with `drill mark start`"
+            .into());
+    }
     let names = Names::new(s);
     let mut problems = Vec::new();
     let mut r = Report {
@@ -468,6 +496,8 @@ hosts:
             FaultKind::Latency => "target: eu-lb, delay: 100ms",
             FaultKind::CacheWipe => "target: eu-proxy",
             FaultKind::UpstreamSlow => "delay: 1s",
+            FaultKind::Exec => "name: x, inject: [docker, kill, x], heal: [docker, start, x]",
+            FaultKind::External => "name: by-the-cloud, regions: [eu]",
             FaultKind::UpstreamOutage
             | FaultKind::UpstreamRateLimit
             | FaultKind::UpstreamErrors => "",
@@ -506,7 +536,12 @@ hosts:
                 kind.is_instant(),
                 "{kind:?}: an instant fault has nothing to heal, a lasting one does"
             );
-            assert!(!fault.actions().is_empty(), "{kind:?} does something");
+            // An external fault is done by something else: drill only marks it.
+            assert_eq!(
+                fault.actions().is_empty(),
+                kind == FaultKind::External,
+                "{kind:?} does something"
+            );
             assert!(!fault.method().is_empty());
         }
     }

@@ -10,15 +10,19 @@
 //! holds is refused before it does anything (the heal of one would undo the other, and
 //! the report would charge one's disruption to the other).
 
+pub mod command;
 pub mod delay_proxy;
 pub mod gate;
+pub mod pending;
 
 use crate::docker::engine::{ContainerSpec, Engine};
+use crate::faults::command::Command;
 use crate::faults::upstream::GateMode;
 use crate::faults::{self, Action, Heal, Verb, STOP_GRACE};
 use crate::inject::delay_proxy::DelayProxy;
 use crate::journal::{Event, Journal};
 use crate::model::error::DrillError;
+use crate::model::kinds::CommandPhase;
 use crate::plan::{FaultPlan, Plan, StepPlan, UpstreamPlan};
 use crate::scenario::names::Target;
 use crate::scenario::{BlobRef, FaultKind, LatencyVia};
@@ -39,6 +43,8 @@ pub struct Injector {
     pub proxies: Arc<Mutex<HashMap<String, Arc<DelayProxy>>>>,
     /// The upstream and its gate, the fault point of `upstream-*` faults.
     pub upstream: Option<UpstreamPlan>,
+    /// The heals of `exec` faults not yet run, kept in the run folder.
+    pub pending: pending::PendingHeals,
 }
 
 /// What a heal must undo.
@@ -55,6 +61,10 @@ enum Undo {
     Gate,
     /// (container holding the storage, command that deletes the filler file)
     Unfill(String, Vec<String>),
+    /// The scenario's heal command.
+    Run(Command),
+    /// The fault's span ends; nothing is done.
+    Nothing,
 }
 
 struct Active {
@@ -127,7 +137,7 @@ pub enum InjectError {
     Refused(Overlap),
     /// Acting failed part-way (the engine refused, a command failed); what was done is
     /// undone at its heal.
-    #[error("only partly injected ({0}); what was done is undone when it is healed")]
+    #[error("not wholly injected ({0}); what was done is undone when it is healed")]
     Partly(#[source] DrillError),
 }
 
@@ -187,9 +197,18 @@ impl FaultBook {
         fault: &FaultPlan,
         journal: &Journal,
     ) -> Result<(), InjectError> {
+        // Kept before the fault acts, so that a kill -9 during its command leaves its heal.
+        let kept = match undo_for(fault) {
+            Some(Undo::Run(heal)) => inj.pending.add(inj.pending_heal(fault, heal)),
+            _ => Ok(()),
+        };
         // Sidecars are started before the instant is recorded, so it marks the moment the
         // fault is done to the target, not drill's preparation.
-        let done = match inj.prepare(fault).await {
+        let prepared = match kept {
+            Ok(()) => inj.prepare(fault).await,
+            Err(e) => Err(e),
+        };
+        let done = match prepared {
             Ok(()) => {
                 journal.record(Event::FaultInjected {
                     fault: fault.id,
@@ -200,10 +219,16 @@ impl FaultBook {
                     method: fault.fault.method(),
                     manual: fault.manual,
                 });
-                inj.apply(fault).await
+                inj.apply(fault, journal).await
             }
             Err(e) => Err(e),
         };
+        if let Err(e) = &done {
+            journal.record(Event::FaultFailed {
+                fault: fault.id,
+                error: e.to_string(),
+            });
+        }
         if fault.kind().is_instant() {
             // Over once it has acted: nothing holds its containers any more.
             let mut book = self.active.lock().expect("fault book lock");
@@ -228,8 +253,13 @@ impl FaultBook {
             }
         };
         let began = journal.now_us();
-        let errors = inj.undo(&undo).await;
+        let errors = inj.undo(&fault, &undo, journal).await;
         let ok = errors.is_empty();
+        if ok && matches!(undo, Undo::Run(_)) {
+            if let Err(e) = inj.pending.remove(fault.id) {
+                eprintln!("warning: fault #{} is healed, but {e}", fault.id);
+            }
+        }
         journal.record_at(
             began,
             Event::FaultHealed {
@@ -290,6 +320,8 @@ fn undo_for(f: &FaultPlan) -> Option<Undo> {
         Heal::PassThrough => Undo::Proxy(all),
         Heal::Gate => Undo::Gate,
         Heal::Unfill => Undo::Unfill(all.first()?.clone(), faults::unfill_command(f.id)),
+        Heal::Run(command) => Undo::Run(command),
+        Heal::Nothing => Undo::Nothing,
     })
 }
 
@@ -320,14 +352,19 @@ where
 }
 
 impl Injector {
-    async fn apply(&self, f: &FaultPlan) -> Result<(), DrillError> {
+    async fn apply(&self, f: &FaultPlan, journal: &Journal) -> Result<(), DrillError> {
         for action in f.fault.actions() {
-            self.act(f, action).await?;
+            self.act(f, action, journal).await?;
         }
         Ok(())
     }
 
-    async fn act(&self, f: &FaultPlan, action: Action) -> Result<(), DrillError> {
+    async fn act(
+        &self,
+        f: &FaultPlan,
+        action: Action,
+        journal: &Journal,
+    ) -> Result<(), DrillError> {
         let e = &self.engine;
         let members = &f.containers;
         match action {
@@ -353,6 +390,7 @@ impl Injector {
                 gate::switch(e, upstream, mode).await
             }
             Action::WipeProxy => self.wipe_proxy(f).await,
+            Action::Run(c) => self.run_command(f, CommandPhase::Inject, &c, journal).await,
             Action::Blob {
                 image,
                 blob,
@@ -499,9 +537,53 @@ impl Injector {
         Ok(())
     }
 
-    async fn undo(&self, undo: &Undo) -> Vec<String> {
+    /// The variables and heal command `drill heal --pending` needs to heal it later.
+    fn pending_heal(&self, f: &FaultPlan, heal: Command) -> pending::PendingHeal {
+        pending::PendingHeal {
+            fault: f.id,
+            name: f.target.clone(),
+            command: heal,
+            env: command::environment(&self.run_id, f.id, &f.target, &f.regions),
+        }
+    }
+
+    /// Runs one of the scenario's commands for a fault and records what it did.
+    async fn run_command(
+        &self,
+        f: &FaultPlan,
+        phase: CommandPhase,
+        c: &Command,
+        journal: &Journal,
+    ) -> Result<(), DrillError> {
+        let env = command::environment(&self.run_id, f.id, &f.target, &f.regions);
+        let began = journal.now_us();
+        let ran = command::run(c, phase, &env).await;
+        let failure = ran.failure(c);
+        journal.record_at(
+            began,
+            Event::FaultCommand(crate::journal::CommandRecord {
+                fault: f.id,
+                phase,
+                command: c.line(),
+                exit: ran.exit,
+                timed_out: ran.timed_out,
+                took_us: ran.took.as_micros() as u64,
+                stdout: ran.stdout,
+                stderr: ran.stderr,
+                error: failure.clone(),
+            }),
+        );
+        match failure {
+            None => Ok(()),
+            Some(why) => Err(DrillError::setup(why)),
+        }
+    }
+
+    async fn undo(&self, f: &FaultPlan, undo: &Undo, journal: &Journal) -> Vec<String> {
         let e = &self.engine;
         let result = match undo {
+            Undo::Run(c) => self.run_command(f, CommandPhase::Heal, c, journal).await,
+            Undo::Nothing => Ok(()),
             // In plan order: a region's nodes come back before its load balancer.
             Undo::Start(cs) => {
                 let mut errors = Vec::new();
@@ -722,7 +804,7 @@ timeline:
         ));
         assert_eq!(
             partly.to_string(),
-            "only partly injected (no delaying proxy runs in front of eu-lb); what was done is undone when it is healed"
+            "not wholly injected (no delaying proxy runs in front of eu-lb); what was done is undone when it is healed"
         );
         assert!(partly.source().is_some());
     }

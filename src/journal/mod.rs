@@ -5,7 +5,7 @@
 pub mod bounds;
 
 use crate::model::error::{DrillError, SetupContext};
-use crate::model::kinds::{FaultKind, HostKind, ProxyRecord};
+use crate::model::kinds::{CommandPhase, FaultKind, HostKind, ProxyRecord};
 use crate::model::replication::Replication;
 use crate::model::sla::Sla;
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,14 @@ pub enum Event {
         /// The containers both would have acted on.
         shared: Vec<String>,
     },
+    /// A fault whose injection failed (part-way or wholly); what it did is undone at
+    /// its heal. The run did not test what its scenario says.
+    FaultFailed {
+        fault: usize,
+        error: String,
+    },
+    /// One of an `exec` fault's commands, stamped when it started.
+    FaultCommand(CommandRecord),
     /// Stamped when the heal began, as `fault_injected` is when the injection began.
     FaultHealed {
         fault: usize,
@@ -160,6 +168,29 @@ pub enum Event {
         /// `completed`, or why the run stopped early.
         outcome: Outcome,
     },
+}
+
+/// What one of an `exec` fault's commands did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct CommandRecord {
+    pub fault: usize,
+    pub phase: CommandPhase,
+    /// As a shell would read it.
+    pub command: String,
+    /// None when it did not start, timed out or was killed by a signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub timed_out: bool,
+    pub took_us: u64,
+    /// The first 4 KiB of each stream.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stdout: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+    /// Why it failed; absent when it exited 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -25,11 +25,15 @@ pub enum FaultKind {
     UpstreamErrors,
     UpstreamSlow,
     FillDisk,
+    // The scenario's own commands inject and heal it.
+    Exec,
+    // Injected by something else; drill only marks when.
+    External,
 }
 
 impl FaultKind {
     /// Every kind (the test `all_lists_every_kind` holds it to the enum).
-    pub const ALL: [FaultKind; 19] = [
+    pub const ALL: [FaultKind; 21] = [
         FaultKind::Kill,
         FaultKind::Stop,
         FaultKind::Restart,
@@ -49,6 +53,8 @@ impl FaultKind {
         FaultKind::UpstreamErrors,
         FaultKind::UpstreamSlow,
         FaultKind::FillDisk,
+        FaultKind::Exec,
+        FaultKind::External,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +78,8 @@ impl FaultKind {
             FaultKind::UpstreamErrors => "upstream-errors",
             FaultKind::UpstreamSlow => "upstream-slow",
             FaultKind::FillDisk => "fill-disk",
+            FaultKind::Exec => "exec",
+            FaultKind::External => "external",
         }
     }
 
@@ -84,6 +92,23 @@ impl FaultKind {
                 | FaultKind::CorruptBlob
                 | FaultKind::DeleteBlob
         )
+    }
+}
+
+/// Which of an `exec` fault's commands ran.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandPhase {
+    Inject,
+    Heal,
+}
+
+impl CommandPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommandPhase::Inject => "inject",
+            CommandPhase::Heal => "heal",
+        }
     }
 }
 

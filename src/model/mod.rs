@@ -1,6 +1,7 @@
 //! The vocabulary every stage shares: units, limits, errors, back-off models. It
 //! imports nothing else of the crate, so any stage may import it.
 
+pub mod atomic_file;
 pub mod backoff;
 pub mod credentials;
 pub mod error;

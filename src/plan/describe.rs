@@ -2,6 +2,7 @@
 
 use super::proxy::ProxyImpl;
 use super::{HostPlan, Plan, StepPlan};
+use crate::faults::Fault;
 use crate::model::registry::BlobLayout;
 use crate::model::replication::ReplicationMode;
 use crate::scenario::{AuthKind, CacheState, ImageSource, ProxyKind};
@@ -221,8 +222,9 @@ impl Plan {
                     } else {
                         format!(" for {}", humantime::format_duration(f.duration))
                     };
-                    let on = match (&f.volume, f.containers.is_empty()) {
-                        (Some(volume), true) => format!("volume {volume}"),
+                    let on = match (&f.volume, f.containers.is_empty(), &f.fault) {
+                        (Some(volume), true, _) => format!("volume {volume}"),
+                        (_, true, Fault::Command(_)) => format!("regions {}", f.regions.join(", ")),
                         _ => f.containers.join(", "),
                     };
                     let _ = writeln!(
@@ -232,6 +234,27 @@ impl Plan {
                         f.kind().name(),
                         f.target,
                     );
+                    // Every command a run will run, before anything runs.
+                    if let Fault::Command(c) = &f.fault {
+                        let commands = c.commands();
+                        if commands.is_empty() {
+                            let _ = writeln!(
+                                out,
+                                "{:10}drill runs nothing: something else injects it",
+                                ""
+                            );
+                        }
+                        for (phase, command) in commands {
+                            let _ = writeln!(
+                                out,
+                                "{:10}{} runs: {} (timeout {})",
+                                "",
+                                phase.name(),
+                                command.line(),
+                                humantime::format_duration(command.timeout)
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -584,6 +584,14 @@ impl Plan {
         out
     }
 
+    /// The timeline's faults, in time order.
+    pub fn faults(&self) -> impl Iterator<Item = &FaultPlan> {
+        self.timeline.iter().filter_map(|s| match &s.what {
+            StepPlan::Fault(f) => Some(&**f),
+            _ => None,
+        })
+    }
+
     pub fn container_count(&self) -> usize {
         self.regions
             .iter()
@@ -650,13 +658,7 @@ timeline:
     }
 
     fn faults_of(p: &Plan) -> Vec<&FaultPlan> {
-        p.timeline
-            .iter()
-            .filter_map(|s| match &s.what {
-                StepPlan::Fault(f) => Some(&**f),
-                _ => None,
-            })
-            .collect()
+        p.faults().collect()
     }
 
     /// Every form a target takes, on a topology whose names nearly collide (`eu-a` and

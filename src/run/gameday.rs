@@ -126,7 +126,7 @@ pub async fn up(path: &Path, opts: &RunOptions) -> Result<u8, DrillError> {
     })
     .expect("serializes");
     // `drill down` reads it: whole or absent, never half written.
-    let _ = crate::report::atomic_file::write(&dir.join("outcome.json"), &outcome);
+    let _ = crate::model::atomic_file::write(&dir.join("outcome.json"), &outcome);
     result.map(|(code, _)| code)
 }
 

@@ -71,7 +71,7 @@ pub async fn run(
         )
     })?;
     for (file, bytes) in files {
-        crate::report::atomic_file::write(&dir.join(file), &bytes).map_err(|e| {
+        crate::model::atomic_file::write(&dir.join(file), &bytes).map_err(|e| {
             DrillError::setup_from(format!("cannot write {file} in {}", dir.display()), e)
         })?;
     }

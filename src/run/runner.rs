@@ -6,6 +6,7 @@
 use crate::docker::engine::Engine;
 use crate::docker::images::{self, Images};
 use crate::fixtures;
+use crate::inject::pending::PendingHeals;
 use crate::inject::{FaultBook, Injector};
 use crate::journal::{
     self, EntryPoint, Event, Journal, Outcome, PhaseKind, RunInfo, ViolationKind,
@@ -151,6 +152,7 @@ pub async fn run_plan(
         plan.timeline.len(),
         humantime::format_duration(plan.duration)
     ));
+    refuse_unrunnable(&plan)?;
     let engine = Engine::connect().await?;
     let building = console.spinner("helper images");
     let images = images::ensure_for(&engine, &plan).await?;
@@ -189,6 +191,7 @@ pub async fn run_plan(
         blobs: Default::default(),
         proxies: Default::default(),
         upstream: plan.upstream.clone(),
+        pending: PendingHeals::in_folder(&dir, &plan.run_id),
     };
     let guard = plan.guardrails.abort_if.map(Guardrail::new);
     let guard_tripped = {
@@ -276,6 +279,39 @@ pub async fn run_plan(
         return Ok((exit::CLEANUP, dir));
     }
     Ok((code, dir))
+}
+
+/// Every command of the timeline's `exec` faults must be runnable before anything starts.
+fn refuse_unrunnable(plan: &Plan) -> Result<(), DrillError> {
+    let problems: Vec<String> = plan
+        .faults()
+        .filter_map(|f| match &f.fault {
+            crate::faults::Fault::Command(c) => Some((f, c)),
+            _ => None,
+        })
+        .flat_map(|(f, c)| {
+            c.commands()
+                .into_iter()
+                .filter_map(move |(phase, command)| {
+                    crate::inject::command::unrunnable(command).map(|why| {
+                        format!(
+                            "fault #{} {} ({} command): {why}",
+                            f.id,
+                            f.target,
+                            phase.name()
+                        )
+                    })
+                })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DrillError::setup(format!(
+            "the scenario's commands cannot all be run here, so nothing was started:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM with the signal's name.

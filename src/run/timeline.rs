@@ -214,10 +214,10 @@ fn spawn_fault(
     heal_at: Option<tokio::time::Instant>,
     reply: Option<oneshot::Sender<Result<(), InjectError>>>,
 ) {
-    let acts_on = if f.containers.is_empty() {
-        f.volume.clone().unwrap_or_default()
-    } else {
-        f.containers.join(", ")
+    let acts_on = match (&f.volume, f.containers.is_empty()) {
+        (_, false) => f.containers.join(", "),
+        (Some(volume), true) => volume.clone(),
+        (None, true) => format!("regions {}", f.regions.join(", ")),
     };
     let name = format!(
         "fault #{} {} {}{}",
@@ -245,7 +245,7 @@ fn spawn_fault(
     tasks.spawn(async move {
         let injected = faults.inject(&injector, &f, &journal).await;
         if let Err(InjectError::Partly(e)) = &injected {
-            console.say(format!("warning: fault #{} was only partly injected: {e}", f.id));
+            console.say(format!("warning: fault #{} was not wholly injected: {e}", f.id));
         }
         if let Some(reply) = reply {
             let _ = reply.send(injected);

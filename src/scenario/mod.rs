@@ -511,6 +511,21 @@ pub struct Step {
     /// Spreads a cold start's hosts evenly over this time instead of starting them at once.
     #[serde(default)]
     pub ramp: Option<Span>,
+    /// An `exec` or `external` fault's name, for the reports and its commands.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The command that injects an `exec` fault: a program and its arguments, no shell.
+    #[serde(default)]
+    pub inject: Option<Vec<String>>,
+    /// The command that heals an `exec` fault when it ends.
+    #[serde(default)]
+    pub heal: Option<Vec<String>>,
+    /// How long each of an `exec` fault's commands may take before it is killed.
+    #[serde(default)]
+    pub timeout: Option<Span>,
+    /// The regions an `exec` or `external` fault touches (default: every region).
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
@@ -624,7 +639,7 @@ pub fn fault_kinds() -> Vec<&'static str> {
 impl Step {
     /// Every fault parameter a step can carry (`given` lists those set). The test
     /// `the_parameters_are_the_steps_own_fields` holds this to the struct's fields.
-    pub const PARAMETERS: [&'static str; 13] = [
+    pub const PARAMETERS: [&'static str; 18] = [
         "pick",
         "mode",
         "direction",
@@ -638,6 +653,11 @@ impl Step {
         "groups",
         "status",
         "retry_after",
+        "name",
+        "inject",
+        "heal",
+        "timeout",
+        "regions",
     ];
 
     /// The names of the fault parameters that are set.
@@ -661,6 +681,11 @@ impl Step {
         add(self.groups.is_some(), "groups");
         add(self.status.is_some(), "status");
         add(self.retry_after.is_some(), "retry_after");
+        add(self.name.is_some(), "name");
+        add(self.inject.is_some(), "inject");
+        add(self.heal.is_some(), "heal");
+        add(self.timeout.is_some(), "timeout");
+        add(self.regions.is_some(), "regions");
         out
     }
 }
@@ -1484,7 +1509,8 @@ timeline:
         );
         let every = "{ at: 0s, pick: 1, mode: kill, direction: in, rate: 1MiB, loss: 1%, \
                      delay: 1s, jitter: 1s, via: proxy, image: a/b:1, blob: 0, \
-                     groups: [[a], [b]], status: 500, retry_after: 1s }";
+                     groups: [[a], [b]], status: 500, retry_after: 1s, name: n, \
+                     inject: [a], heal: [b], timeout: 1s, regions: [eu] }";
         let every: Step = serde_saphyr::from_str(every).unwrap();
         assert_eq!(every.given(), Step::PARAMETERS, "given() misses a field");
     }
