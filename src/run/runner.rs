@@ -595,13 +595,15 @@ fn show_progress(
 ) {
     if driver.dashboard {
         let timeline = crate::ui::dashboard::Timeline::of(plan, driver.control.is_some());
-        tasks.spawn(crate::ui::dashboard::show(
+        if let Some(draw) = crate::ui::dashboard::show(
             driver.console.clone(),
             journal.clone(),
             driver.view.clone(),
             timeline,
             stop.clone(),
-        ));
+        ) {
+            tasks.spawn(draw);
+        }
     } else {
         let stop = stop.clone();
         let view = driver.view.clone();

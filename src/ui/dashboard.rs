@@ -274,35 +274,40 @@ impl Drop for Screen {
 }
 
 /// Shows the dashboard until `stop` is cancelled (or the task is dropped).
-pub async fn show(
+/// Takes the terminal at once, so that every line said from now on is held rather than
+/// printed under the dashboard, and returns the task that draws it until `stop`; None
+/// (with a warning) when the terminal cannot be taken.
+pub fn show(
     console: Console,
     journal: Journal,
     live: Arc<LiveView>,
     timeline: Timeline,
     stop: CancellationToken,
-) {
+) -> Option<impl std::future::Future<Output = ()> + Send> {
     let mut screen = match Screen::enter(&console) {
         Ok(s) => s,
         Err(e) => {
             console.restore();
             eprintln!("warning: --live: cannot take over the terminal ({e}); no dashboard");
-            return;
+            return None;
         }
     };
-    let mut ticker = Ticker::new(REDRAW_EVERY, stop);
-    while ticker.next().await {
-        let snap = live.snapshot(journal.now_us());
-        // A panic elsewhere gave the terminal back: drawing now would scribble on it.
-        if !console.on_screen() {
-            return;
+    Some(async move {
+        let mut ticker = Ticker::new(REDRAW_EVERY, stop);
+        while ticker.next().await {
+            let snap = live.snapshot(journal.now_us());
+            // A panic elsewhere gave the terminal back: drawing now would scribble on it.
+            if !console.on_screen() {
+                return;
+            }
+            let log = console.held();
+            if let Err(e) = screen.terminal.draw(|f| draw(f, &snap, &timeline, &log)) {
+                drop(screen);
+                eprintln!("warning: --live: drawing failed ({e}); no dashboard");
+                return;
+            }
         }
-        let log = console.held();
-        if let Err(e) = screen.terminal.draw(|f| draw(f, &snap, &timeline, &log)) {
-            drop(screen);
-            eprintln!("warning: --live: drawing failed ({e}); no dashboard");
-            return;
-        }
-    }
+    })
 }
 
 #[cfg(test)]
