@@ -9,6 +9,7 @@ mod bench;
 mod byo;
 mod cli;
 mod docs;
+mod exec;
 mod faults;
 mod gameday;
 mod harden;
