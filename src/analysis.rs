@@ -796,6 +796,7 @@ pub(crate) mod tests {
                 sla,
                 replication: Default::default(),
                 proxies: Default::default(),
+                external: false,
             })),
         )
     }

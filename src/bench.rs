@@ -254,6 +254,7 @@ fn pull_images(size: Size, seed: u64) -> Vec<TestImage> {
                 reference: reference.into(),
                 layers,
                 source: crate::scenario::ImageSource::Regions,
+                existing: false,
             },
             seed,
         )
@@ -308,6 +309,7 @@ impl Ctx {
                 reference: "bench/small:1".into(),
                 layers: p.small_image.clone(),
                 source: crate::scenario::ImageSource::Regions,
+                existing: false,
             },
             1,
         );

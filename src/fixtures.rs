@@ -126,7 +126,9 @@ pub fn pushed_bytes(images: &[ImagePlan], seed: u64) -> Vec<Option<u64>> {
     let content: u64 = images.iter().flat_map(|i| &i.layers).sum();
     images
         .iter()
-        .map(|i| (content <= SIZED_CONTENT_MAX).then(|| generate(i, seed).total_bytes()))
+        .map(|i| {
+            (!i.existing && content <= SIZED_CONTENT_MAX).then(|| generate(i, seed).total_bytes())
+        })
         .collect()
 }
 
@@ -144,6 +146,7 @@ mod tests {
             reference: reference.into(),
             layers: layers.to_vec(),
             source: Default::default(),
+            existing: false,
         }
     }
 

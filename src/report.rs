@@ -338,13 +338,19 @@ fn header(s: &Summary) -> Vec<String> {
     if let Some(started) = &r.started_at {
         first.push_str(&format!("   started {started}"));
     }
-    let mut lines = vec![
-        first,
-        format!("outcome  {}", outcome_text(a)),
-        Clock::of(a).legend().to_string(),
-    ];
+    let mut lines = vec![first];
+    lines.extend(external_text(a).map(str::to_string));
+    lines.push(format!("outcome  {}", outcome_text(a)));
+    lines.push(Clock::of(a).legend().to_string());
     lines.extend(incomplete_warning(a));
     lines
+}
+
+/// What every report says of a run on a topology drill did not build.
+pub(crate) fn external_text(a: &Analysis) -> Option<&'static str> {
+    a.run.as_ref().filter(|r| r.external).map(|_| {
+        "topology: external (drill built nothing: it reached the registry at the URLs the scenario declares, and what the faults did is the scenario's commands' or something else's)"
+    })
 }
 
 /// `completed at t+13.100s`, `aborted at t+5.000s: <reason>`, with what is missing.

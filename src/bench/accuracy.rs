@@ -116,6 +116,7 @@ pub async fn run(
         sla: Default::default(),
         replication: Default::default(),
         proxies: Default::default(),
+        external: false,
     })));
     let stop = CancellationToken::new();
     let probes = Probes {

@@ -82,6 +82,7 @@ fn start(end_us: u64, sla: Sla) -> [Event; 3] {
             sla,
             replication: Default::default(),
             proxies: Default::default(),
+            external: false,
         })),
         Event::TopologyUp {
             containers: 6,

@@ -28,6 +28,9 @@ pub struct Project {
 /// Rendering them without those would give another topology than the run's.
 pub fn unsupported(plan: &Plan) -> Vec<&'static str> {
     let mut parts = Vec::new();
+    if plan.external.is_some() {
+        parts.push("an external topology (nothing to build)");
+    }
     if plan.tls {
         parts.push("tls");
     }

@@ -260,6 +260,9 @@ pub struct RunInfo {
     /// were distribution's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub proxies: BTreeMap<String, ProxyRecord>,
+    /// The topology was not built by drill: its regions answer at declared URLs.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external: bool,
 }
 
 /// Who an auth probe claims to be.

@@ -27,6 +27,11 @@ impl fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// Credentials a team gives drill (an external topology's).
+    pub fn new(user: String, password: String) -> Credentials {
+        Credentials { user, password }
+    }
+
     pub fn generate(user: &str) -> Credentials {
         Credentials {
             user: user.to_string(),

@@ -27,6 +27,19 @@ impl Plan {
     /// Regions with their load balancer, token services, storage, nodes and proxy;
     /// the upstream.
     fn describe_topology(&self, out: &mut String) {
+        if let Some(e) = &self.external {
+            let _ = writeln!(out, "\ntopology: external (drill builds nothing):");
+            for (name, url) in &e.regions {
+                let _ = writeln!(out, "  region {name}: {url}");
+            }
+            if let Some(ca) = &e.ca {
+                let _ = writeln!(out, "  trusting the CA in {}", ca.display());
+            }
+            if let Some((user, password)) = &e.credentials_env {
+                let _ = writeln!(out, "  credentials from ${user} and ${password}");
+            }
+            return;
+        }
         let _ = writeln!(out, "\ntopology (network {}):", self.network);
         for r in &self.regions {
             let _ = writeln!(
@@ -137,6 +150,14 @@ impl Plan {
         };
         let _ = writeln!(out, "\nimages:");
         for (n, i) in self.images.iter().enumerate() {
+            if i.existing {
+                let _ = writeln!(
+                    out,
+                    "  {} (existing: pulled whole from {pushed_to} before the timeline, its digest recorded and held to)",
+                    i.reference
+                );
+                continue;
+            }
             let content: u64 = i.layers.iter().sum();
             // Layers are packed as gzip tars of their content, with a config and a
             // manifest: what a push sends is not the content size.

@@ -46,6 +46,38 @@ pub struct Plan {
     pub upstream: Option<UpstreamPlan>,
     /// Whether the proxies are filled before the timeline.
     pub proxy_cache: CacheState,
+    /// A topology drill does not build: `regions` is empty and this says where each
+    /// region answers.
+    pub external: Option<ExternalPlan>,
+}
+
+/// An external topology as a run reaches it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalPlan {
+    /// Each region and its entry point, in the scenario's order.
+    pub regions: Vec<(String, String)>,
+    /// The CA file the entry points' certificates chain to.
+    pub ca: Option<std::path::PathBuf>,
+    /// The variables holding the user name and the password.
+    pub credentials_env: Option<(String, String)>,
+}
+
+impl ExternalPlan {
+    fn of(e: &crate::scenario::external::External, dir: Option<&std::path::Path>) -> ExternalPlan {
+        ExternalPlan {
+            regions: e
+                .entry_points()
+                .map(|(name, url)| (name.to_string(), url.trim_end_matches('/').to_string()))
+                .collect(),
+            ca: e
+                .ca
+                .as_deref()
+                .map(|ca| crate::scenario::brought::resolve(dir, ca)),
+            credentials_env: e
+                .credentials_env()
+                .map(|(u, p)| (u.to_string(), p.to_string())),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +190,8 @@ pub struct ImagePlan {
     pub reference: String,
     pub layers: Vec<u64>,
     pub source: ImageSource,
+    /// Already in the regions: pulled, not generated and pushed.
+    pub existing: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -249,10 +283,17 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
             container,
         }
     });
-    let regions: Vec<RegionPlan> = s
-        .topology
-        .value
-        .regions
+    let external = topology
+        .external
+        .as_ref()
+        .map(|e| ExternalPlan::of(e, s.dir.as_deref()));
+    // An external topology's regions are not built: the plan holds their URLs only.
+    let built = if external.is_some() {
+        &[][..]
+    } else {
+        &s.topology.value.regions[..]
+    };
+    let regions: Vec<RegionPlan> = built
         .iter()
         .map(|r| {
             let r = &r.value;
@@ -316,7 +357,14 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         })
         .collect();
 
-    let hosts = plan_hosts(s, &regions, &prefix);
+    let names: Vec<String> = s
+        .topology
+        .value
+        .regions
+        .iter()
+        .map(|r| r.value.name.clone())
+        .collect();
+    let hosts = plan_hosts(s, &names, &prefix);
 
     let mut plan = Plan {
         run_id: run_id.to_string(),
@@ -333,6 +381,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
                 reference: i.value.reference.clone(),
                 layers: i.value.layers.iter().map(|l| l.0).collect(),
                 source: i.value.source,
+                existing: i.value.existing,
             })
             .collect(),
         hosts,
@@ -345,6 +394,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
         canaries: s.canaries.as_ref().map(|c| c.value),
         upstream,
         proxy_cache: s.preconditions.proxy_cache,
+        external,
         timeline: Vec::new(),
     };
     plan.timeline = plan.steps(s, &mut rng);
@@ -352,7 +402,7 @@ pub fn build(s: &Scenario, run_id: &str, seed: u64) -> Plan {
 }
 
 /// Every host of every fleet, one per zone and index, with its mirrors named.
-fn plan_hosts(s: &Scenario, regions: &[RegionPlan], prefix: &str) -> Vec<HostPlan> {
+fn plan_hosts(s: &Scenario, regions: &[String], prefix: &str) -> Vec<HostPlan> {
     let mut hosts = Vec::new();
     for f in &s.hosts {
         let f = &f.value;
@@ -362,8 +412,8 @@ fn plan_hosts(s: &Scenario, regions: &[RegionPlan], prefix: &str) -> Vec<HostPla
                 "region" => vec![f.region.clone()],
                 "other-regions" => regions
                     .iter()
-                    .filter(|r| r.name != f.region)
-                    .map(|r| r.name.clone())
+                    .filter(|r| **r != f.region)
+                    .cloned()
                     .collect(),
                 "proxy" => vec![proxy_name(&f.region)],
                 other => vec![other.to_string()],
@@ -582,6 +632,14 @@ impl Plan {
             }
         }
         out
+    }
+
+    /// Every region's name, built or external, in the scenario's order.
+    pub fn region_names(&self) -> Vec<String> {
+        match &self.external {
+            Some(e) => e.regions.iter().map(|(name, _)| name.clone()).collect(),
+            None => self.regions.iter().map(|r| r.name.clone()).collect(),
+        }
     }
 
     /// The timeline's faults, in time order.

@@ -164,6 +164,7 @@ fn head(s: &Summary) -> String {
         facts.push(format!("started {started}"));
     }
     facts.push(outcome_text(a));
+    facts.extend(crate::report::external_text(a).map(str::to_string));
     facts.push(Clock::of(a).legend().to_string());
     let _ = writeln!(h, "<p class=\"meta\">{}</p>", esc(&facts.join(" · ")));
     h

@@ -54,6 +54,10 @@ fn header(s: &Summary) -> Vec<String> {
     }
     facts.push(esc(&outcome_text(a)));
     out.push(facts.join(" · "));
+    if let Some(external) = crate::report::external_text(a) {
+        out.push(String::new());
+        out.push(esc(external));
+    }
     out.push(String::new());
     out.push(esc(Clock::of(a).legend()));
     if let Some(w) = incomplete_warning(a) {

@@ -110,7 +110,7 @@ impl Replicator {
                 .replication
                 .interval
                 .map_or(DEFAULT_REPLICATION_INTERVAL, |i| i.0),
-            regions: plan.regions.iter().map(|r| r.name.clone()).collect(),
+            regions: plan.region_names(),
             entry_points: entry_points.clone(),
             access: access.clone(),
             journal: journal.clone(),
@@ -251,6 +251,7 @@ impl Replicator {
                     reference: format!("{CANARY_REPOSITORY}:c{n:04}"),
                     layers: vec![size],
                     source: ImageSource::Regions,
+                    existing: false,
                 },
                 self.seed,
             );

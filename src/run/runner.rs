@@ -153,11 +153,17 @@ pub async fn run_plan(
         humantime::format_duration(plan.duration)
     ));
     refuse_unrunnable(&plan)?;
-    let engine = Engine::connect().await?;
-    let building = console.spinner("helper images");
-    let images = images::ensure_for(&engine, &plan).await?;
-    building.finish_and_clear();
     let material = Material::generate(&plan)?;
+    let engine = Engine::connect().await?;
+    let images = if plan.external.is_some() {
+        // Nothing of the topology is built; containerd hosts are refused at validation.
+        Images::default()
+    } else {
+        let building = console.spinner("helper images");
+        let images = images::ensure_for(&engine, &plan).await?;
+        building.finish_and_clear();
+        images
+    };
     let dir = run_folder(opts, &plan)?;
     let journal_path = dir.join("journal.jsonl");
     let view = Arc::new(LiveView::default());
@@ -171,7 +177,7 @@ pub async fn run_plan(
         started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         duration_us: plan.duration.as_micros() as u64,
         probe_interval_us: plan.probes.interval.0.as_micros() as u64,
-        regions: plan.regions.iter().map(|r| r.name.clone()).collect(),
+        regions: plan.region_names(),
         sla: plan.sla.clone(),
         replication: plan.replication.clone(),
         proxies: plan
@@ -180,6 +186,7 @@ pub async fn run_plan(
             .filter_map(|r| r.proxy.as_ref())
             .map(|p| (p.name.clone(), p.record()))
             .collect(),
+        external: plan.external.is_some(),
     })));
 
     let faults = FaultBook::default();
@@ -498,11 +505,20 @@ async fn bring_up(
     journal: &Journal,
     console: &Console,
 ) -> Result<(Live, Vec<(String, String)>), DrillError> {
-    console.say(format!("bringing up {} containers", plan.container_count()));
     let started = Instant::now();
-    let bringing_up = console.spinner(&format!("{} containers", plan.container_count()));
-    let live = topology::up(engine, plan, images, material).await?;
-    bringing_up.finish_and_clear();
+    let live = match &plan.external {
+        Some(external) => {
+            console.say("the topology is external: drill builds nothing and reaches it at the URLs the scenario declares");
+            topology::external(external, material)?
+        }
+        None => {
+            console.say(format!("bringing up {} containers", plan.container_count()));
+            let bringing_up = console.spinner(&format!("{} containers", plan.container_count()));
+            let live = topology::up(engine, plan, images, material).await?;
+            bringing_up.finish_and_clear();
+            live
+        }
+    };
     journal.record(Event::TopologyUp {
         containers: plan.container_count(),
         entry_points: entry_point_names(plan)
@@ -541,7 +557,7 @@ impl Watch<'_> {
     fn start(self, plan: &Plan, journal: &Journal) -> JoinSet<()> {
         // Guardrails watch the regions' entry points, as the SLA does: an upstream
         // outage is a fault under test, not a reason to abort.
-        let regions: Vec<String> = plan.regions.iter().map(|r| r.name.clone()).collect();
+        let regions = plan.region_names();
         // Token services are probed too: a registry with no one to issue its tokens is
         // up and of no use to a host that cold-starts.
         let targets: Vec<hosts::ProbeTarget> =
@@ -650,6 +666,11 @@ fn auth_probes(
     let (Some(credentials), Some(reference)) = (material.credentials.as_ref(), reference) else {
         return Ok(None);
     };
+    // An external registry may serve anonymous pulls by design: its intruders are
+    // tried only when the SLA asks to judge them.
+    if plan.external.is_some() && plan.sla.auth.is_none() {
+        return Ok(None);
+    }
     let token_regions: Vec<String> = plan
         .regions
         .iter()
@@ -670,13 +691,13 @@ fn auth_probes(
     Ok(Some(hosts::AuthProbes {
         reference: reference.to_string(),
         wrong: credentials.wrong(),
-        entry_points: plan.regions.iter().map(|r| r.name.clone()).collect(),
+        entry_points: plan.region_names(),
         forged,
     }))
 }
 
 fn entry_point_names(plan: &Plan) -> Vec<String> {
-    let regions = plan.regions.iter().map(|r| r.name.clone());
+    let regions = plan.region_names().into_iter();
     let proxies = plan
         .regions
         .iter()
@@ -690,9 +711,8 @@ fn entry_point_names(plan: &Plan) -> Vec<String> {
 fn homes(plan: &Plan, source: ImageSource) -> Vec<String> {
     match source {
         ImageSource::Regions => plan
-            .regions
-            .iter()
-            .map(|r| r.name.clone())
+            .region_names()
+            .into_iter()
             .filter(|r| plan.replication.pushes_to(r))
             .collect(),
         ImageSource::Upstream => vec![UPSTREAM.to_string()],
@@ -710,15 +730,36 @@ async fn seed(
     console: &Console,
 ) -> Result<Vec<SeededImage>, DrillError> {
     let (images, seed) = (plan.images.clone(), plan.seed);
-    let generated = tokio::task::spawn_blocking(move || {
+    let made = tokio::task::spawn_blocking(move || {
         images
             .iter()
+            .filter(|i| !i.existing)
             .map(|i| fixtures::generate(i, seed))
             .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
-    let total: u64 = generated.iter().map(|g| g.total_bytes()).sum();
+    let client = &oci::client(
+        Duration::from_secs(5),
+        Duration::from_secs(120),
+        &live.access,
+    );
+    let mut made = made.into_iter();
+    let mut generated = Vec::new();
+    for spec in &plan.images {
+        generated.push(if spec.existing {
+            existing(client, plan, live, &spec.reference, console).await?
+        } else {
+            made.next()
+                .expect("one generated image per image not existing")
+        });
+    }
+    let total: u64 = generated
+        .iter()
+        .zip(&plan.images)
+        .filter(|(_, spec)| !spec.existing)
+        .map(|(g, _)| g.total_bytes())
+        .sum();
     console.say(format!(
         "seeding {} images ({:.1} MiB) into {}{}",
         generated.len(),
@@ -730,11 +771,6 @@ async fn seed(
             ""
         }
     ));
-    let client = &oci::client(
-        Duration::from_secs(5),
-        Duration::from_secs(120),
-        &live.access,
-    );
     let seeds: usize = plan
         .images
         .iter()
@@ -746,12 +782,14 @@ async fn seed(
             .into_iter()
             .map(move |home| async move {
                 let base = &live.entry_points[&home];
-                oci::push(client, base, img).await.map_err(|e| {
-                    DrillError::setup_from(
-                        format!("seeding {}:{} into {home} failed", img.repository, img.tag),
-                        e,
-                    )
-                })?;
+                if !spec.existing {
+                    oci::push(client, base, img).await.map_err(|e| {
+                        DrillError::setup_from(
+                            format!("seeding {}:{} into {home} failed", img.repository, img.tag),
+                            e,
+                        )
+                    })?;
+                }
                 let reference = format!("{}:{}", img.repository, img.tag);
                 ledger.acknowledged(&reference, &img.manifest.digest, &home);
                 journal.record(Event::ImageSeeded {
@@ -777,6 +815,51 @@ async fn seed(
             layers: g.layers.iter().map(|l| l.digest.clone()).collect(),
         })
         .collect())
+}
+
+/// An image already in an external topology, pulled whole (every blob checked against
+/// its digest) from each region that should hold it; the regions must serve the same
+/// manifest, which the run then holds them to.
+async fn existing(
+    client: &oci::Client,
+    plan: &Plan,
+    live: &Live,
+    reference: &str,
+    console: &Console,
+) -> Result<fixtures::TestImage, DrillError> {
+    let mut found: Option<(String, fixtures::TestImage)> = None;
+    for home in homes(plan, ImageSource::Regions) {
+        let image = oci::fetch_image(client, &live.entry_points[&home], reference)
+            .await
+            .map_err(|e| {
+                DrillError::setup_from(
+                    format!("existing image {reference} cannot be pulled whole from region {home}; push it there first, or remove `existing`"),
+                    e,
+                )
+            })?;
+        match &found {
+            Some((first, seen)) if seen.manifest.digest != image.manifest.digest => {
+                return Err(DrillError::setup(format!(
+                    "existing image {reference} is {} in region {first} but {} in region {home}: the regions do not hold the same image, so the run would have nothing to hold them to",
+                    seen.manifest.digest, image.manifest.digest
+                )));
+            }
+            Some(_) => {}
+            None => {
+                console.say(format!(
+                    "existing image {reference}: {} ({:.1} MiB)",
+                    image.manifest.digest,
+                    image.total_bytes() as f64 / 1048576.0
+                ));
+                found = Some((home, image));
+            }
+        }
+    }
+    found.map(|(_, image)| image).ok_or_else(|| {
+        DrillError::setup(format!(
+            "existing image {reference}: no region is pushed to"
+        ))
+    })
 }
 
 /// Pulls every image of the run back from every region that acknowledged it (seeded,

@@ -4,7 +4,7 @@
 //! kept in memory and written only into the run's own containers, so it goes with them.
 
 use crate::model::error::DrillError;
-use crate::plan::Plan;
+use crate::plan::{ExternalPlan, Plan};
 use crate::scenario::AuthKind;
 use std::collections::HashMap;
 use std::fmt;
@@ -55,6 +55,9 @@ impl fmt::Debug for Material {
 impl Material {
     /// Generates what `plan` needs: nothing for an open, plain-HTTP topology.
     pub fn generate(plan: &Plan) -> Result<Material, DrillError> {
+        if let Some(e) = &plan.external {
+            return Material::given(e);
+        }
         let mut m = Material::default();
         if plan.tls {
             let (ca_pem, server_pem) = certificates(plan)
@@ -72,6 +75,41 @@ impl Material {
                 Some(token_key(plan).map_err(|e| {
                     DrillError::setup_from("cannot generate the token signing key", e)
                 })?);
+        }
+        Ok(m)
+    }
+
+    /// An external topology's: the CA its file holds, the credentials its variables
+    /// hold. A variable that is not set is a usage error naming it.
+    fn given(e: &ExternalPlan) -> Result<Material, DrillError> {
+        let mut m = Material::default();
+        if let Some(path) = &e.ca {
+            let pem = std::fs::read_to_string(path).map_err(|err| {
+                DrillError::setup(format!(
+                    "cannot read the CA file {} (topology.external.ca): {err}",
+                    path.display()
+                ))
+            })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(DrillError::setup(format!(
+                    "{} (topology.external.ca) holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            m.ca_pem = Some(pem);
+        }
+        if let Some((user, password)) = &e.credentials_env {
+            let read = |name: &str, what: &str| {
+                std::env::var(name).map_err(|_| {
+                    DrillError::Usage(format!(
+                        "the environment variable {name}, which topology.external names for the {what}, is not set: export it before the run"
+                    ))
+                })
+            };
+            m.credentials = Some(Credentials::new(
+                read(user, "user name")?,
+                read(password, "password")?,
+            ));
         }
         Ok(m)
     }

@@ -83,6 +83,17 @@ pub struct Live {
     pub access: oci::Access,
 }
 
+/// An external topology as the run reaches it: its declared URLs, with the CA and the
+/// credentials the scenario gave.
+pub fn external(e: &crate::plan::ExternalPlan, material: &Material) -> Result<Live, DrillError> {
+    Ok(Live {
+        entry_points: e.regions.iter().cloned().collect(),
+        token_services: HashMap::new(),
+        access: oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
+            .map_err(DrillError::setup_of)?,
+    })
+}
+
 /// Brings the topology up with `material` (certificates, htpasswd) in its containers.
 pub async fn up(
     engine: &Engine,

@@ -151,6 +151,10 @@ fn check_as(
     .map_err(|e| vec![syntax_problem(&e, field, root)])?;
     combination.apply(&mut scenario);
     scenario.dir = dir;
+    let adopted = super::external::adopt(&mut scenario);
+    if !adopted.is_empty() {
+        return Err(located(adopted));
+    }
     // Bounds first: the cross-field checks below are quadratic in places, and a
     // scenario past its bounds is refused whatever else it says.
     let mut problems = Vec::new();
@@ -160,6 +164,9 @@ fn check_as(
     }
     let mut problems = validate(&scenario, rules);
     validate_sla(&scenario, &mut problems);
+    if scenario.topology.value.is_external() {
+        super::external::relocate(&mut problems);
+    }
     if !problems.is_empty() {
         return Err(located(problems));
     }

@@ -6,6 +6,7 @@
 pub mod balancer;
 mod bounds;
 pub mod brought;
+pub mod external;
 mod load;
 pub mod matrix;
 mod messages;
@@ -135,8 +136,14 @@ pub struct AbortIf {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
+    /// The regions drill builds (not with `external`).
+    #[serde(default)]
     #[schemars(with = "Vec<Region>")]
     pub regions: Vec<Spanned<Region>>,
+    /// A registry drill does not build, reached at the URLs declared here, instead of
+    /// every other key of the topology.
+    #[serde(default)]
+    pub external: Option<external::External>,
     /// What stands in front of each region's nodes (regions may override it): haproxy
     /// (the default), nginx, caddy, a name under `load_balancers:`, or a spec written
     /// in place.
@@ -177,6 +184,11 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// Whether drill builds nothing and reaches a registry at declared URLs.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
+    }
+
     /// The replication as declared, or the default (`push-to-all`).
     pub fn replication(&self) -> Replication {
         self.replication
@@ -340,7 +352,13 @@ fn one() -> NodesPerZone {
 pub struct ImageSpec {
     #[serde(rename = "ref")]
     pub reference: String,
+    /// The sizes of the layers drill generates (not with `existing`).
+    #[serde(default)]
     pub layers: Vec<Size>,
+    /// Already in an external topology's regions: drill pushes nothing, records the
+    /// digest each region serves before the timeline, and holds them to it.
+    #[serde(default)]
+    pub existing: bool,
     /// Where the image is seeded: every region (default) or the upstream only.
     #[serde(default)]
     pub source: ImageSource,

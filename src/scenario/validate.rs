@@ -169,6 +169,7 @@ pub(super) fn validate(s: &Scenario, rules: &Rules) -> Vec<Problem> {
         ));
     }
     validate_topology(s, &mut p);
+    super::external::validate(s, &mut p);
     let brought_from = p.len();
     registry::validate(s, &mut p);
     balancer::validate(s, &mut p);
@@ -475,11 +476,25 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("a layer of {l}: a layer holds between 1 byte and 4GiB"),
             ));
         }
-        if img.value.layers.is_empty() || img.value.layers.len() > MAX_LAYERS {
-            p.push(Problem::at(
+        match (img.value.existing, img.value.layers.len()) {
+            (true, 0) => {}
+            (true, _) => p.push(Problem::at(
+                loc,
+                format!("{field}.layers"),
+                "an existing image is pulled as the registry holds it: remove `layers`",
+            )),
+            (false, n) if n == 0 || n > MAX_LAYERS => p.push(Problem::at(
                 loc,
                 format!("{field}.layers"),
                 format!("declare between 1 and {MAX_LAYERS} layers"),
+            )),
+            _ => {}
+        }
+        if img.value.existing && img.value.source == ImageSource::Upstream {
+            p.push(Problem::at(
+                loc,
+                format!("{field}.source"),
+                "an existing image is in the regions: remove `source`",
             ));
         }
     }

@@ -181,6 +181,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
         reference: "team/tiny:1".into(),
         layers: vec![64 * 1024],
         source: Default::default(),
+        existing: false,
     };
     let our_id = registry_drill::fixtures::generate(&image, 6).config.digest;
     // The image drill pulled is untagged twice: by the second cold start's wipe, and at

@@ -122,6 +122,7 @@ fn integrity_check_catches_a_deleted_blob_and_a_tag_moved_behind_drills_back() {
             reference: "team/base:1".into(),
             layers: vec![1000],
             source: ImageSource::Regions,
+            existing: false,
         },
         999,
     );
