@@ -248,17 +248,7 @@ fn pull_images(size: Size, seed: u64) -> Vec<TestImage> {
         ("bench/many-layers:1", p.many),
     ]
     .into_iter()
-    .map(|(reference, layers)| {
-        fixtures::generate(
-            &ImagePlan {
-                reference: reference.into(),
-                layers,
-                source: crate::scenario::ImageSource::Regions,
-                existing: false,
-            },
-            seed,
-        )
-    })
+    .map(|(reference, layers)| fixtures::generate(&ImagePlan::generated(reference, layers), seed))
     .collect()
 }
 
@@ -305,12 +295,7 @@ impl Ctx {
             .await
             .map_err(|e| DrillError::setup(format!("generating images failed: {e}")))?;
         let small = fixtures::generate(
-            &ImagePlan {
-                reference: "bench/small:1".into(),
-                layers: p.small_image.clone(),
-                source: crate::scenario::ImageSource::Regions,
-                existing: false,
-            },
+            &ImagePlan::generated("bench/small:1", p.small_image.clone()),
             1,
         );
         self.docker_refs.lock().expect("refs lock").extend(

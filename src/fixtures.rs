@@ -142,12 +142,7 @@ mod tests {
     use super::*;
 
     fn plan(reference: &str, layers: &[u64]) -> ImagePlan {
-        ImagePlan {
-            reference: reference.into(),
-            layers: layers.to_vec(),
-            source: Default::default(),
-            existing: false,
-        }
+        ImagePlan::generated(reference, layers.to_vec())
     }
 
     #[test]

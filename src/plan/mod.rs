@@ -194,6 +194,18 @@ pub struct ImagePlan {
     pub existing: bool,
 }
 
+impl ImagePlan {
+    /// An image drill generates with these layer sizes and pushes to the regions.
+    pub fn generated(reference: impl Into<String>, layers: Vec<u64>) -> ImagePlan {
+        ImagePlan {
+            reference: reference.into(),
+            layers,
+            source: ImageSource::Regions,
+            existing: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HostPlan {
     pub name: String,

@@ -7,7 +7,7 @@ use crate::fixtures::{self, TestImage};
 use crate::journal::{Event, Journal, PushOrigin};
 use crate::oci::{self, OciError};
 use crate::plan::{ImagePlan, Plan};
-use crate::scenario::{ImageSource, Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
+use crate::scenario::{Replication, ReplicationMode, DEFAULT_REPLICATION_INTERVAL};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -247,12 +247,7 @@ impl Replicator {
                 _ = stop.cancelled() => break,
             }
             let canary = fixtures::generate(
-                &ImagePlan {
-                    reference: format!("{CANARY_REPOSITORY}:c{n:04}"),
-                    layers: vec![size],
-                    source: ImageSource::Regions,
-                    existing: false,
-                },
+                &ImagePlan::generated(format!("{CANARY_REPOSITORY}:c{n:04}"), vec![size]),
                 self.seed,
             );
             let (me, stop) = (self.clone(), stop.clone());

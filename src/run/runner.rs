@@ -168,26 +168,7 @@ pub async fn run_plan(
     let journal_path = dir.join("journal.jsonl");
     let view = Arc::new(LiveView::default());
     let (journal, writer) = Journal::create(&journal_path, material.secrets(), vec![view.clone()])?;
-    journal.record(Event::RunStarted(Box::new(RunInfo {
-        format: journal::FORMAT_VERSION,
-        run_id: plan.run_id.clone(),
-        scenario: plan.scenario.clone(),
-        description: plan.description.clone(),
-        seed,
-        started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        duration_us: plan.duration.as_micros() as u64,
-        probe_interval_us: plan.probes.interval.0.as_micros() as u64,
-        regions: plan.region_names(),
-        sla: plan.sla.clone(),
-        replication: plan.replication.clone(),
-        proxies: plan
-            .regions
-            .iter()
-            .filter_map(|r| r.proxy.as_ref())
-            .map(|p| (p.name.clone(), p.record()))
-            .collect(),
-        external: plan.external.is_some(),
-    })));
+    journal.record(Event::RunStarted(Box::new(run_info(&plan))));
 
     let faults = FaultBook::default();
     let injector = Injector {
@@ -286,6 +267,30 @@ pub async fn run_plan(
         return Ok((exit::CLEANUP, dir));
     }
     Ok((code, dir))
+}
+
+/// What the journal's first event says of the run.
+fn run_info(plan: &Plan) -> RunInfo {
+    RunInfo {
+        format: journal::FORMAT_VERSION,
+        run_id: plan.run_id.clone(),
+        scenario: plan.scenario.clone(),
+        description: plan.description.clone(),
+        seed: plan.seed,
+        started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        duration_us: plan.duration.as_micros() as u64,
+        probe_interval_us: plan.probes.interval.0.as_micros() as u64,
+        regions: plan.region_names(),
+        sla: plan.sla.clone(),
+        replication: plan.replication.clone(),
+        proxies: plan
+            .regions
+            .iter()
+            .filter_map(|r| r.proxy.as_ref())
+            .map(|p| (p.name.clone(), p.record()))
+            .collect(),
+        external: plan.external.is_some(),
+    }
 }
 
 /// Every command of the timeline's `exec` faults must be runnable before anything starts.

@@ -163,6 +163,7 @@ fn check_as(
         return Err(located(problems));
     }
     let mut problems = validate(&scenario, rules);
+    super::external::validate(&scenario, &mut problems);
     validate_sla(&scenario, &mut problems);
     if scenario.topology.value.is_external() {
         super::external::relocate(&mut problems);

@@ -169,7 +169,6 @@ pub(super) fn validate(s: &Scenario, rules: &Rules) -> Vec<Problem> {
         ));
     }
     validate_topology(s, &mut p);
-    super::external::validate(s, &mut p);
     let brought_from = p.len();
     registry::validate(s, &mut p);
     balancer::validate(s, &mut p);

@@ -177,12 +177,7 @@ fn docker_host_pulls_and_wipes_only_its_own_images() {
     assert!(pulls.iter().all(|p| p.ok && p.kind == "docker"));
     let untagged = untagged.lock().unwrap().clone();
     // The image id is the config's digest, which the scenario's seed decides.
-    let image = registry_drill::plan::ImagePlan {
-        reference: "team/tiny:1".into(),
-        layers: vec![64 * 1024],
-        source: Default::default(),
-        existing: false,
-    };
+    let image = registry_drill::plan::ImagePlan::generated("team/tiny:1", vec![64 * 1024]);
     let our_id = registry_drill::fixtures::generate(&image, 6).config.digest;
     // The image drill pulled is untagged twice: by the second cold start's wipe, and at
     // the end of the run (the first cold start found nothing to remove).

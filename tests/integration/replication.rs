@@ -7,7 +7,6 @@ use crate::common::{ask, check, game_day_up, leftovers, run, scenario, text};
 use registry_drill::fixtures;
 use registry_drill::oci;
 use registry_drill::plan::ImagePlan;
-use registry_drill::scenario::ImageSource;
 use std::time::Duration;
 
 #[test]
@@ -117,15 +116,7 @@ fn integrity_check_catches_a_deleted_blob_and_a_tag_moved_behind_drills_back() {
         .expect("status names us's entry point")
         .to_string();
     // Another image pushed to team/base:1 in us, straight through the registry API.
-    let other = fixtures::generate(
-        &ImagePlan {
-            reference: "team/base:1".into(),
-            layers: vec![1000],
-            source: ImageSource::Regions,
-            existing: false,
-        },
-        999,
-    );
+    let other = fixtures::generate(&ImagePlan::generated("team/base:1", vec![1000]), 999);
     common::block_on(async {
         let client = oci::client(
             Duration::from_secs(2),
