@@ -180,12 +180,19 @@ impl Injected<'_> {
     /// outages and partitions). Names are unique across the scenario, so a target
     /// matches no other series.
     fn watches(&self, probed: &BTreeSet<&str>, series: &str) -> bool {
-        if probed.contains(self.target) {
+        if self.targets_series(probed) {
             return series == self.target;
         }
         self.regions
             .iter()
             .any(|r| r == series || token_service_name(r) == series)
+    }
+
+    /// Whether its target is a probe series of its own (a proxy, the upstream, a token
+    /// service). An `exec` or `external` fault's target is its name, which may read as
+    /// one but names no part.
+    fn targets_series(&self, probed: &BTreeSet<&str>) -> bool {
+        !matches!(self.kind, FaultKind::Exec | FaultKind::External) && probed.contains(self.target)
     }
 }
 
@@ -230,8 +237,8 @@ pub(super) fn fault_recoveries(
                     probed
                         .iter()
                         .any(|s| watches(s) && next.watches(&probed, s))
-                        || (!probed.contains(f.target)
-                            && !probed.contains(next.target)
+                        || (!f.targets_series(&probed)
+                            && !next.targets_series(&probed)
                             && next.regions.iter().any(|r| f.regions.contains(r)))
                 })
                 .map_or(end_us.saturating_add(1), |next| next.t_us);

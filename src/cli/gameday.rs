@@ -153,16 +153,25 @@ impl MarkAction {
                 duration,
                 session,
             } => {
-                let mut params = vec![format!("name={}", serde_json::Value::from(text))];
+                let mut step = serde_json::json!({ "at": "0s", "fault": "external", "name": text });
                 if !regions.is_empty() {
-                    params.push(format!("regions={}", serde_json::Value::from(regions)));
+                    step["regions"] = regions.into();
                 }
-                let step = gameday::inject_step("external", None, duration.as_deref(), &params)?;
-                session.ask(&Request::Inject { step }).await
+                if let Some(d) = duration {
+                    step["for"] = d.into();
+                }
+                crate::scenario::read_step(&step)
+                    .map_err(|m| DrillError::Usage(format!("drill mark start: {m}")))?;
+                let request = Request::Inject { step };
+                match gameday::ask(&session.out, &session.name()?, &request).await? {
+                    gameday::Reply::Injected { fault } => {
+                        println!("fault #{fault} marked; end it with `drill mark end {fault}`");
+                        Ok(exit::PASS)
+                    }
+                    other => Ok(gameday::print_reply(&other)),
+                }
             }
-            MarkAction::End { fault, session } => {
-                session.ask(&Request::Heal { fault: Some(fault) }).await
-            }
+            MarkAction::End { fault, session } => session.ask(&Request::MarkEnd { fault }).await,
         }
     }
 }

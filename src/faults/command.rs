@@ -55,14 +55,29 @@ impl Command {
     }
 }
 
-/// A word as a POSIX shell would read it back.
+/// A word as a POSIX shell would read it back, on one line: a word with a newline or
+/// another control character is written `$'…'` with escapes.
 fn quoted(w: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
     if !w.is_empty() && w.chars().all(plain) {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', r"'\''"))
+        return w.to_string();
     }
+    if !w.chars().any(char::is_control) {
+        return format!("'{}'", w.replace('\'', r"'\''"));
+    }
+    let mut out = String::from("$'");
+    for c in w.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 pub(super) fn check(
@@ -86,9 +101,14 @@ pub(super) fn check(
             format!("{} needs a name for the reports (and, for exec, its commands' DRILL_FAULT_NAME), e.g. name: az-a-down", kind.name()),
         ),
         Some("") => r.problem("name", "must not be empty"),
-        Some(n) if n.contains('\n') || n.chars().count() > MAX_NAME => {
-            r.problem("name", format!("must be one line of at most {MAX_NAME} characters"))
-        }
+        Some(n) if n.chars().any(char::is_control) || n.chars().count() > MAX_NAME => r.problem(
+            "name",
+            format!("must be one line of at most {MAX_NAME} characters, without control characters"),
+        ),
+        Some(n) if cx.names.target(n).is_some() => r.problem(
+            "name",
+            format!("`{n}` names a part of the topology, which this fault does not act on: name it after what it does, e.g. {n}-az-down"),
+        ),
         Some(_) => {}
     }
     let regions = regions(given, cx, r);
@@ -165,8 +185,10 @@ fn regions(given: &Given, cx: &Cx, r: &mut Report) -> Vec<String> {
             ),
         );
     }
-    for w in &written {
-        if !all.contains(w) {
+    for (i, w) in written.iter().enumerate() {
+        if written[..i].contains(w) {
+            r.problem("regions", format!("`{w}` is listed twice"));
+        } else if !all.contains(w) {
             r.problem(
                 "regions",
                 format!(
@@ -379,5 +401,10 @@ timeline:
             dir: None,
         };
         assert_eq!(c.line(), r#"sh -c 'docker kill '\''x'\''' ''"#);
+        let script = Command {
+            argv: vec!["sh".into(), "-c".into(), "set -e\necho 'a\\b'\n".into()],
+            ..c
+        };
+        assert_eq!(script.line(), r#"sh -c $'set -e\necho \'a\\b\'\n'"#);
     }
 }

@@ -441,8 +441,12 @@ pub fn by_hand(s: &Scenario, step: &Step) -> Result<Fault, String> {
     if kind == FaultKind::Exec {
         // Commands run only from a file the user passed, read as code like a Makefile,
         // never from a request to a running game day.
-        return Err("exec faults run commands and are taken only from the scenario file;                     put the step on its timeline, or inject by your own means and record it                     with `drill mark start`"
-            .into());
+        return Err(
+            "exec faults run commands and are taken only from the scenario file; \
+                    put the step on its timeline, or inject by your own means and record it \
+                    with `drill mark start`"
+                .into(),
+        );
     }
     let names = Names::new(s);
     let mut problems = Vec::new();

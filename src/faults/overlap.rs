@@ -45,13 +45,12 @@ pub(super) fn warnings(s: &Scenario, names: &Names, w: &mut Vec<Problem>) {
         let what = format!(
             "timeline[{i}] ({} {}, {}–{})",
             fault.kind().name(),
-            step.target
-                .as_deref()
-                .unwrap_or(if fault.kind() == FaultKind::Partition {
-                    "groups"
-                } else {
-                    "upstream"
-                }),
+            match (&step.target, fault.kind()) {
+                (Some(t), _) => t.clone(),
+                (None, FaultKind::Partition) => "groups".into(),
+                (None, FaultKind::Exec | FaultKind::External) => fault.written(),
+                (None, _) => "upstream".into(),
+            },
             step.at,
             Span(until)
         );

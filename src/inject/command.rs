@@ -22,6 +22,8 @@ const DRAIN: Duration = Duration::from_millis(500);
 pub struct Ran {
     /// Its exit status; None when it did not start, was killed by a signal or timed out.
     pub exit: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
     pub timed_out: bool,
     pub took: Duration,
     pub stdout: String,
@@ -47,7 +49,10 @@ impl Ran {
                 humantime::format_duration(c.timeout)
             ),
             (None, false, Some(code)) => format!("exited {code}"),
-            (None, false, None) => "was killed by a signal".into(),
+            (None, false, None) => match self.signal {
+                Some(n) => format!("was killed by signal {n}"),
+                None => "was killed by a signal".into(),
+            },
         };
         let last = |text: &'_ str| {
             text.lines()
@@ -102,14 +107,27 @@ struct Group {
 }
 
 impl Group {
-    fn kill(&mut self) {
-        if let Some(pid) = self.pid.take() {
+    fn signal(&self, signal: libc::c_int) {
+        if let Some(pid) = self.pid {
             // SAFETY: kill(2) takes no pointers; a negative pid names the group the
             // command leads (it was started as its own group's leader).
             unsafe {
-                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                libc::kill(-(pid as libc::pid_t), signal);
             }
         }
+    }
+
+    /// Whether any process of the group is left (a zombie leader not yet waited for
+    /// counts until it is).
+    fn alive(&self) -> bool {
+        // SAFETY: as in `signal`; signal 0 only checks.
+        self.pid
+            .is_some_and(|pid| unsafe { libc::kill(-(pid as libc::pid_t), 0) } == 0)
+    }
+
+    fn kill(&mut self) {
+        self.signal(libc::SIGKILL);
+        self.pid = None;
     }
 }
 
@@ -144,6 +162,7 @@ pub async fn run(c: &Command, phase: CommandPhase, env: &Environment) -> Ran {
         Err(e) => {
             return Ran {
                 exit: None,
+                signal: None,
                 timed_out: false,
                 took: began.elapsed(),
                 stdout: String::new(),
@@ -153,64 +172,75 @@ pub async fn run(c: &Command, phase: CommandPhase, env: &Environment) -> Ran {
         }
     };
     let mut group = Group { pid: child.id() };
-    let stdout = tokio::spawn(bounded(child.stdout.take()));
-    let stderr = tokio::spawn(bounded(child.stderr.take()));
-    let (exit, timed_out) = match tokio::time::timeout(c.timeout, child.wait()).await {
+    let (out, err) = (Output::default(), Output::default());
+    let stdout = tokio::spawn(out.clone().read(child.stdout.take()));
+    let stderr = tokio::spawn(err.clone().read(child.stderr.take()));
+    let (status, timed_out) = match tokio::time::timeout(c.timeout, child.wait()).await {
         Ok(status) => {
             group.pid = None;
-            (status.ok().and_then(|s| s.code()), false)
+            (status.ok(), false)
         }
         Err(_) => {
+            // SIGTERM first, so a command can undo what it half did; then SIGKILL for
+            // whatever of the group is left.
+            group.signal(libc::SIGTERM);
+            let grace = tokio::time::Instant::now() + TERM_GRACE;
+            while group.alive() && tokio::time::Instant::now() < grace {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let _ = child.try_wait();
+            }
             group.kill();
-            let _ = child.wait().await;
-            (None, true)
+            (child.wait().await.ok(), true)
         }
     };
     let took = began.elapsed();
-    let drained = |h: tokio::task::JoinHandle<String>| async move {
-        let abort = h.abort_handle();
-        match tokio::time::timeout(DRAIN, h).await {
-            Ok(Ok(text)) => text,
-            _ => {
-                abort.abort();
-                String::new()
-            }
+    for reader in [stdout, stderr] {
+        // What was read is kept even when a process left behind holds the pipe open.
+        let abort = reader.abort_handle();
+        if tokio::time::timeout(DRAIN, reader).await.is_err() {
+            abort.abort();
         }
-    };
+    }
+    use std::os::unix::process::ExitStatusExt;
     Ran {
-        exit,
+        exit: status.and_then(|s| s.code()).filter(|_| !timed_out),
+        signal: status.and_then(|s| s.signal()),
         timed_out,
         took,
-        stdout: drained(stdout).await,
-        stderr: drained(stderr).await,
+        stdout: out.text(),
+        stderr: err.text(),
         error: None,
     }
 }
 
-/// The first [`OUTPUT_LIMIT`] bytes of a stream, read to its end; what is dropped is
-/// counted at the end of the text.
-async fn bounded(stream: Option<impl AsyncRead + Unpin>) -> String {
-    let Some(mut stream) = stream else {
-        return String::new();
-    };
-    let mut kept = Vec::new();
-    let mut dropped = 0usize;
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = OUTPUT_LIMIT.saturating_sub(kept.len()).min(n);
-                kept.extend_from_slice(&buf[..room]);
-                dropped += n - room;
-            }
+/// How long a command past its timeout has, after SIGTERM, before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// The first [`OUTPUT_LIMIT`] bytes of a stream as they are read, and how many more
+/// came.
+#[derive(Clone, Default)]
+struct Output(std::sync::Arc<std::sync::Mutex<(Vec<u8>, usize)>>);
+
+impl Output {
+    async fn read(self, stream: Option<impl AsyncRead + Unpin>) {
+        let Some(mut stream) = stream else { return };
+        let mut buf = [0u8; 8192];
+        while let Ok(n @ 1..) = stream.read(&mut buf).await {
+            let mut kept = self.0.lock().expect("output lock");
+            let room = OUTPUT_LIMIT.saturating_sub(kept.0.len()).min(n);
+            kept.0.extend_from_slice(&buf[..room]);
+            kept.1 += n - room;
         }
     }
-    let mut text = String::from_utf8_lossy(&kept).into_owned();
-    if dropped > 0 {
-        text.push_str(&format!("\n… ({dropped} more bytes not kept)"));
+
+    fn text(&self) -> String {
+        let kept = self.0.lock().expect("output lock");
+        let mut text = String::from_utf8_lossy(&kept.0).into_owned();
+        if kept.1 > 0 {
+            text.push_str(&format!("\n… ({} more bytes not kept)", kept.1));
+        }
+        text
     }
-    text
 }
 
 #[cfg(test)]
@@ -243,12 +273,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_command_past_its_timeout_is_killed_with_what_it_started() {
-        let c = sh("sleep 30 & sleep 30; wait", Duration::from_millis(300));
+    async fn a_command_past_its_timeout_is_stopped_with_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = dir.path().join("pid");
+        // The background child ignores SIGTERM: only the group's SIGKILL ends it.
+        let script = format!(
+            "sh -c 'trap \"\" TERM; echo $$ > {}; exec sleep 30' & echo started; wait",
+            pid.display()
+        );
+        let c = sh(&script, Duration::from_millis(500));
         let ran = run(&c, CommandPhase::Inject, &Environment::new()).await;
         assert!(ran.timed_out);
-        assert!(ran.took < Duration::from_secs(5), "{:?}", ran.took);
-        assert!(ran.failure(&c).unwrap().contains("timed out after 300ms"));
+        assert!(ran.took < Duration::from_secs(6), "{:?}", ran.took);
+        assert!(ran.failure(&c).unwrap().contains("timed out after 500ms"));
+        assert_eq!(ran.stdout, "started\n", "what it said before is kept");
+        let child = std::fs::read_to_string(&pid).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let state = std::fs::read_to_string(format!("/proc/{}/stat", child.trim()));
+        assert!(
+            state.is_err() || state.unwrap().contains(") Z "),
+            "the background child was killed with the group"
+        );
     }
 
     #[tokio::test]

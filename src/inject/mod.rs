@@ -71,6 +71,33 @@ struct Active {
     fault: FaultPlan,
     /// None for an instant fault, booked only while it acts.
     undo: Option<Undo>,
+    /// From booking until its injection ends or is dropped: a heal waits for it, so it
+    /// never runs beside (or before) what it undoes.
+    injecting: bool,
+    /// While its heal runs: a second heal does nothing; a heal cancelled part-way (a
+    /// run interrupted) leaves it to be healed again.
+    healing: bool,
+}
+
+/// How long a heal waits for the injection it undoes to end: every injection is
+/// bounded (engine calls, commands' timeouts) and one dropped ends at once; past this,
+/// something is wrong and healing matters more.
+const INJECTION_WAIT: Duration = Duration::from_secs(300);
+
+/// Clears a fault's flag when the step that set it ends, also when it is dropped.
+struct Flag<'a> {
+    book: &'a FaultBook,
+    id: usize,
+    clear: fn(&mut Active),
+}
+
+impl Drop for Flag<'_> {
+    fn drop(&mut self) {
+        let mut book = self.book.active.lock().expect("fault book lock");
+        if let Some(a) = book.iter_mut().find(|a| a.fault.id == self.id) {
+            (self.clear)(a);
+        }
+    }
 }
 
 /// A fault injected and not yet healed (or an instant one still acting), as `drill
@@ -184,6 +211,8 @@ impl FaultBook {
         book.push(Active {
             fault: fault.clone(),
             undo: undo_for(fault),
+            injecting: true,
+            healing: false,
         });
         Ok(())
     }
@@ -197,6 +226,11 @@ impl FaultBook {
         fault: &FaultPlan,
         journal: &Journal,
     ) -> Result<(), InjectError> {
+        let _injecting = Flag {
+            book: self,
+            id: fault.id,
+            clear: |a| a.injecting = false,
+        };
         // Kept before the fault acts, so that a kill -9 during its command leaves its heal.
         let kept = match undo_for(fault) {
             Some(Undo::Run(heal)) => inj.pending.add(inj.pending_heal(fault, heal)),
@@ -221,7 +255,19 @@ impl FaultBook {
                 });
                 inj.apply(fault, journal).await
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // Recorded anyway, so that the reports show the fault that failed.
+                journal.record(Event::FaultInjected {
+                    fault: fault.id,
+                    kind: fault.kind(),
+                    target: fault.target.clone(),
+                    members: fault.containers.clone(),
+                    regions: fault.regions.clone(),
+                    method: fault.fault.method(),
+                    manual: fault.manual,
+                });
+                Err(e)
+            }
         };
         if let Err(e) = &done {
             journal.record(Event::FaultFailed {
@@ -239,21 +285,38 @@ impl FaultBook {
 
     /// Heals one fault if it is still active. Returns false when the heal failed.
     pub async fn heal(&self, inj: &Injector, id: usize, journal: &Journal) -> bool {
-        let (fault, undo) = {
-            let mut book = self.active.lock().expect("fault book lock");
-            match book
-                .iter()
-                .position(|a| a.fault.id == id && a.undo.is_some())
+        let waited = tokio::time::Instant::now();
+        let (fault, undo) = loop {
             {
-                Some(i) => {
-                    let a = book.remove(i);
-                    (a.fault, a.undo.expect("found with an undo"))
+                let mut book = self.active.lock().expect("fault book lock");
+                let Some(a) = book
+                    .iter_mut()
+                    .find(|a| a.fault.id == id && a.undo.is_some())
+                else {
+                    return true;
+                };
+                // A heal under way ends (the fault leaves the book) or is cancelled
+                // (the flag clears): either way this one then knows what to do.
+                if !a.healing && (!a.injecting || waited.elapsed() > INJECTION_WAIT) {
+                    a.healing = true;
+                    break (a.fault.clone(), a.undo.clone().expect("found with an undo"));
                 }
-                None => return true,
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let healing = Flag {
+            book: self,
+            id,
+            clear: |a| a.healing = false,
         };
         let began = journal.now_us();
         let errors = inj.undo(&fault, &undo, journal).await;
+        // Done, whatever it did: the fault leaves the book.
+        std::mem::forget(healing);
+        self.active
+            .lock()
+            .expect("fault book lock")
+            .retain(|a| a.fault.id != id);
         let ok = errors.is_empty();
         if ok && matches!(undo, Undo::Run(_)) {
             if let Err(e) = inj.pending.remove(fault.id) {

@@ -64,6 +64,9 @@ mod written {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct File {
     run_id: String,
+    /// The run's process: while it lives, it heals its own faults.
+    #[serde(default)]
+    pid: u32,
     /// Oldest first; heals run newest first.
     heals: Vec<PendingHeal>,
 }
@@ -78,6 +81,7 @@ impl PendingHeals {
     pub fn in_folder(dir: &Path, run_id: &str) -> PendingHeals {
         let file = File {
             run_id: run_id.into(),
+            pid: std::process::id(),
             heals: Vec::new(),
         };
         PendingHeals {
@@ -123,15 +127,12 @@ fn save(path: &Path, file: &File) -> Result<(), DrillError> {
     })
 }
 
-/// The heals a run folder holds, newest first, and the run they belong to; none when
-/// it holds no file.
-pub fn read(dir: &Path) -> Result<(String, Vec<PendingHeal>), DrillError> {
+/// A run folder's pending heals, as the run left them; none when it holds no file.
+fn read_file(dir: &Path) -> Result<File, DrillError> {
     let path = dir.join(FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((String::new(), Vec::new()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(File::default()),
         Err(e) => {
             return Err(DrillError::Usage(format!(
                 "cannot read {}: {e}",
@@ -139,26 +140,66 @@ pub fn read(dir: &Path) -> Result<(String, Vec<PendingHeal>), DrillError> {
             )))
         }
     };
-    let file: File = serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_str(&text).map_err(|e| {
         DrillError::Usage(format!(
             "{} is not a pending-heals file drill wrote ({e})",
             path.display()
         ))
-    })?;
+    })
+}
+
+/// The heals a run folder holds, newest first, and the run they belong to.
+pub fn read(dir: &Path) -> Result<(String, Vec<PendingHeal>), DrillError> {
+    let file = read_file(dir)?;
     let mut heals = file.heals;
     heals.reverse();
     Ok((file.run_id, heals))
 }
 
-/// Runs a run folder's pending heals, newest first, each once, and forgets those that
-/// succeeded. Reports each as it goes; returns how many failed.
-pub async fn run_all(dir: &Path, say: impl Fn(String)) -> Result<usize, DrillError> {
-    let (run_id, heals) = read(dir)?;
-    let path = dir.join(FILE);
-    let mut left = File {
-        run_id,
-        heals: Vec::new(),
+/// Whether the run that wrote the file is still running (and so heals its own).
+fn alive(file: &File) -> bool {
+    if file.pid == 0 || file.pid == std::process::id() {
+        return false;
+    }
+    std::fs::read(format!("/proc/{}/cmdline", file.pid))
+        .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("drill"))
+}
+
+/// The commands in the file run as this user: it must be this user's and writable by
+/// no one else (run folders are often shared, as CI artifacts).
+fn trusted(path: &Path) -> Result<(), DrillError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
     };
+    // SAFETY: geteuid takes nothing and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(DrillError::Usage(format!(
+            "{} is not yours alone (owner {}, mode {:o}): its commands would run as you, so drill does not run them; read them, then `chmod go-w` it or copy it into a folder of your own",
+            path.display(),
+            meta.uid(),
+            meta.mode() & 0o777
+        )));
+    }
+    Ok(())
+}
+
+/// Runs a run folder's pending heals, newest first, each once, and forgets each that
+/// succeeds as soon as it has (an interrupted `drill heal --pending` repeats none).
+/// Refused while the run that left them still runs. Returns how many failed.
+pub async fn run_all(dir: &Path, say: impl Fn(String)) -> Result<usize, DrillError> {
+    let path = dir.join(FILE);
+    trusted(&path)?;
+    let mut file = read_file(dir)?;
+    if alive(&file) {
+        return Err(DrillError::Usage(format!(
+            "run {} (process {}) is still running and heals its own faults when it ends; stop it with Ctrl-C (it heals them), or after a kill -9 run this again",
+            file.run_id, file.pid
+        )));
+    }
+    let mut failed = 0;
+    let heals: Vec<PendingHeal> = file.heals.iter().rev().cloned().collect();
     for h in &heals {
         say(format!(
             "healing fault #{} {}: {}",
@@ -171,34 +212,46 @@ pub async fn run_all(dir: &Path, say: impl Fn(String)) -> Result<usize, DrillErr
             say(format!("  | {line}"));
         }
         match ran.failure(&h.command) {
-            None => say(format!("  healed in {}", took(&ran))),
+            None => {
+                say(format!("  healed in {}", took(&ran)));
+                file.heals.retain(|kept| kept.fault != h.fault);
+                save(&path, &file)?;
+            }
             Some(why) => {
                 say(format!("  heal failed: {why}"));
-                left.heals.insert(0, h.clone());
+                failed += 1;
             }
         }
     }
-    save(&path, &left)?;
-    Ok(left.heals.len())
+    Ok(failed)
 }
 
 fn took(ran: &Ran) -> String {
     format!("{:.1}s", ran.took.as_secs_f64())
 }
 
-/// Run folders under `out` that hold pending heals, with how many each holds.
+/// Run folders under `out` (a matrix's included) whose run is over and left heals
+/// pending, with how many each holds.
 pub fn under(out: &Path) -> Vec<(PathBuf, usize)> {
-    let Ok(entries) = std::fs::read_dir(out) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(PathBuf, usize)> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter_map(|dir| match read(&dir) {
-            Ok((_, heals)) if !heals.is_empty() => Some((dir, heals.len())),
-            _ => None,
-        })
-        .collect();
+    let mut found = Vec::new();
+    let mut folders = vec![(out.to_path_buf(), 0)];
+    while let Some((dir, depth)) = folders.pop() {
+        match read_file(&dir) {
+            Ok(f) if !f.heals.is_empty() && !alive(&f) => found.push((dir.clone(), f.heals.len())),
+            _ => {}
+        }
+        // A run folder, or a matrix's folder of run folders.
+        if depth < 2 {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                folders.extend(
+                    entries
+                        .flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                        .map(|e| (e.path(), depth + 1)),
+                );
+            }
+        }
+    }
     found.sort();
     found
 }
@@ -236,13 +289,7 @@ mod tests {
             .unwrap();
         pending.add(heal(4, "true")).unwrap();
         pending.remove(4).unwrap();
-        assert_eq!(
-            under(dir.path().parent().unwrap())
-                .iter()
-                .filter(|(d, _)| d == dir.path())
-                .count(),
-            1
-        );
+        assert_eq!(under(dir.path()), [(dir.path().to_path_buf(), 3)]);
 
         let said = Mutex::new(Vec::new());
         let failed = run_all(dir.path(), |l| said.lock().unwrap().push(l))
@@ -269,6 +316,22 @@ mod tests {
         .unwrap();
         assert_eq!(run_all(dir.path(), |_| {}).await.unwrap(), 0);
         assert!(!dir.path().join(FILE).exists());
+    }
+
+    #[tokio::test]
+    async fn heals_in_a_file_others_may_write_are_not_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pending = PendingHeals::in_folder(dir.path(), "r1");
+        pending.add(heal(1, "touch ran")).unwrap();
+        let file = dir.path().join(FILE);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = run_all(dir.path(), |_| {}).await.unwrap_err().to_string();
+        assert!(
+            e.contains("is not yours alone") && e.contains("mode 666"),
+            "{e}"
+        );
+        assert!(!dir.path().join("ran").exists());
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub const MAX_FLEETS: usize = 64;
 pub const MAX_HOSTS: usize = 10_000;
 /// Entries of a fleet's `mirrors` and `pull` lists, and names in a partition.
 pub const MAX_LIST: usize = 64;
+/// An `exec` fault's command: its words, and the bytes of each.
+pub const MAX_ARGS: usize = 256;
+pub const MAX_ARG_BYTES: usize = 16 << 10;
 pub const MAX_STEPS: usize = 1_000;
 /// Timeouts, retry backoff and probe timeouts: waits longer than this are typos.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);

@@ -31,6 +31,10 @@ pub enum Request {
     Heal {
         fault: Option<usize>,
     },
+    /// Ends a fault `drill mark start` marked (and only such a fault).
+    MarkEnd {
+        fault: usize,
+    },
     Note {
         text: String,
     },
@@ -277,6 +281,39 @@ async fn handle(
                 },
                 Err(_) => gone(),
             }
+        }
+        Request::MarkEnd { fault } => {
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Control::Status(reply)).is_err() {
+                return gone();
+            }
+            let Ok(now) = answer.await else {
+                return gone();
+            };
+            match now.active_faults.iter().find(|a| a.id == fault) {
+                Some(a) if a.kind != FaultKind::External => {
+                    return Reply::Error {
+                        message: format!(
+                            "fault #{fault} is a {} fault drill injected, not one marked: heal it with `drill heal {fault}`",
+                            a.kind.name()
+                        ),
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    return Reply::Error {
+                        message: not_active(plan, fault, &now.active_faults),
+                    }
+                }
+            }
+            Box::pin(handle(
+                Request::Heal { fault: Some(fault) },
+                scenario,
+                plan,
+                tx,
+                next_id,
+            ))
+            .await
         }
         Request::Note { text } => match tx.send(Control::Note(text)) {
             Ok(()) => Reply::Noted,

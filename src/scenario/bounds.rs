@@ -229,6 +229,23 @@ fn timeline(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("{members} names; at most {MAX_LIST}"),
             ));
         }
+        if step.regions.as_ref().is_some_and(|r| r.len() > MAX_REGIONS) {
+            p.push(Problem::at(
+                loc,
+                field("regions"),
+                format!("at most {MAX_REGIONS} regions"),
+            ));
+        }
+        for (name, argv) in [("inject", &step.inject), ("heal", &step.heal)] {
+            let Some(argv) = argv else { continue };
+            if argv.len() > MAX_ARGS || argv.iter().any(|w| w.len() > MAX_ARG_BYTES) {
+                p.push(Problem::at(
+                    loc,
+                    field(name),
+                    format!("at most {MAX_ARGS} words of at most {MAX_ARG_BYTES} bytes each: put a longer script in a file and run it"),
+                ));
+            }
+        }
     }
 }
 

@@ -100,6 +100,45 @@ fn sigint_during_an_exec_fault_runs_its_heal_command() {
 }
 
 #[test]
+fn sigint_while_the_inject_command_runs_stops_it_then_heals_once() {
+    let (_folder, file) = long_fault();
+    let src = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        src.replace("inject: [sh, -c, '", "inject: [sh, -c, 'sleep 20 && "),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (child, dir) = common::run_until(
+        &file,
+        out.path(),
+        "fault_injected",
+        1,
+        Duration::from_secs(90),
+    );
+    let _clean = common::CleanRun(common::run_id(&dir));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the inject command was not waited for"
+    );
+    assert_eq!(
+        log(&file),
+        "heal eu-a-down\n",
+        "the inject never finished; the heal ran once"
+    );
+    assert!(!dir.join("pending-heals.json").exists());
+}
+
+#[test]
 fn after_kill_9_drill_heal_pending_runs_the_heal_the_run_did_not() {
     let (_folder, file) = long_fault();
     let out = tempfile::tempdir().unwrap();
@@ -197,7 +236,10 @@ fn a_fault_marked_during_a_game_day_is_attributed_like_an_injected_one() {
         ],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("fault #1"), "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "fault #1 marked; end it with `drill mark end 1`"
+    );
     // Something else than drill injects it.
     let docker = |verb: &str| {
         assert!(std::process::Command::new("docker")
@@ -213,6 +255,19 @@ fn a_fault_marked_during_a_game_day_is_attributed_like_an_injected_one() {
     std::thread::sleep(Duration::from_secs(2));
     let (code, stdout, stderr) = ask(out.path(), &["mark", "end", "1"]);
     assert_eq!((code, stdout.trim()), (0, "healed #1"), "{stderr}");
+    // `mark end` ends only what `mark start` marked.
+    let (code, _, stderr) = ask(out.path(), &["inject", "pause", "eu-a-1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = ask(out.path(), &["mark", "end", "2"]);
+    assert_eq!(code, 64);
+    assert!(
+        stderr.contains(
+            "fault #2 is a pause fault drill injected, not one marked: heal it with `drill heal 2`"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = ask(out.path(), &["heal", "2"]);
+    assert_eq!(code, 0, "{stderr}");
 
     let (code, stdout, stderr) = ask(out.path(), &["down"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
