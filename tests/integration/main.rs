@@ -10,6 +10,7 @@ mod byo;
 mod cli;
 mod docs;
 mod exec;
+mod external;
 mod faults;
 mod gameday;
 mod harden;
