@@ -270,16 +270,8 @@ hosts:
 timeline:
 "#;
 
-    /// Each problem as `line field: message`.
     fn problems(step: &str) -> Vec<String> {
-        let src = format!("{TOPOLOGY}  - {step}\n");
-        match crate::faults::parse(&src) {
-            Ok(_) => Vec::new(),
-            Err(ps) => ps
-                .iter()
-                .map(|p| format!("{} {}: {}", p.line, p.field, p.message))
-                .collect(),
-        }
+        crate::faults::problem_lines(&format!("{TOPOLOGY}  - {step}\n"))
     }
 
     #[test]

@@ -408,6 +408,18 @@ pub fn parse(source: &str) -> Result<Scenario, Vec<Problem>> {
     crate::scenario::parse(source, &RULES)
 }
 
+/// Each problem of scenario text as `line field: message`, for tests.
+#[cfg(test)]
+pub(crate) fn problem_lines(source: &str) -> Vec<String> {
+    match parse(source) {
+        Ok(_) => Vec::new(),
+        Err(ps) => ps
+            .iter()
+            .map(|p| format!("{} {}: {}", p.line, p.field, p.message))
+            .collect(),
+    }
+}
+
 /// The typed fault of each step of a valid scenario's timeline, by step index (None for
 /// the steps that are not faults).
 pub fn of(s: &Scenario) -> Vec<Option<Fault>> {

@@ -242,32 +242,19 @@ impl FaultBook {
             Ok(()) => inj.prepare(fault).await,
             Err(e) => Err(e),
         };
+        // Recorded also when preparing failed, so that the reports show the fault.
+        journal.record(Event::FaultInjected {
+            fault: fault.id,
+            kind: fault.kind(),
+            target: fault.target.clone(),
+            members: fault.containers.clone(),
+            regions: fault.regions.clone(),
+            method: fault.fault.method(),
+            manual: fault.manual,
+        });
         let done = match prepared {
-            Ok(()) => {
-                journal.record(Event::FaultInjected {
-                    fault: fault.id,
-                    kind: fault.kind(),
-                    target: fault.target.clone(),
-                    members: fault.containers.clone(),
-                    regions: fault.regions.clone(),
-                    method: fault.fault.method(),
-                    manual: fault.manual,
-                });
-                inj.apply(fault, journal).await
-            }
-            Err(e) => {
-                // Recorded anyway, so that the reports show the fault that failed.
-                journal.record(Event::FaultInjected {
-                    fault: fault.id,
-                    kind: fault.kind(),
-                    target: fault.target.clone(),
-                    members: fault.containers.clone(),
-                    regions: fault.regions.clone(),
-                    method: fault.fault.method(),
-                    manual: fault.manual,
-                });
-                Err(e)
-            }
+            Ok(()) => inj.apply(fault, journal).await,
+            Err(e) => Err(e),
         };
         if let Err(e) = &done {
             journal.record(Event::FaultFailed {

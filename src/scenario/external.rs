@@ -272,16 +272,10 @@ timeline:
   - { at: 5s, fault: external, name: cloud, for: 5s }
 "#;
 
-    /// Each problem as `line field: message`, of the scenario with `from` replaced.
+    /// Each problem of the scenario with `from` replaced.
     fn problems(from: &str, to: &str) -> Vec<String> {
         assert!(EXTERNAL.contains(from), "{from}");
-        match crate::faults::parse(&EXTERNAL.replace(from, to)) {
-            Ok(_) => Vec::new(),
-            Err(ps) => ps
-                .iter()
-                .map(|p| format!("{} {}: {}", p.line, p.field, p.message))
-                .collect(),
-        }
+        crate::faults::problem_lines(&EXTERNAL.replace(from, to))
     }
 
     #[test]

@@ -241,18 +241,7 @@ fn a_fault_marked_during_a_game_day_is_attributed_like_an_injected_one() {
         "fault #1 marked; end it with `drill mark end 1`"
     );
     // Something else than drill injects it.
-    let docker = |verb: &str| {
-        assert!(std::process::Command::new("docker")
-            .args([verb, &lb])
-            .output()
-            .unwrap()
-            .status
-            .success())
-    };
-    docker("kill");
-    std::thread::sleep(Duration::from_secs(2));
-    docker("start");
-    std::thread::sleep(Duration::from_secs(2));
+    common::kill_then_start(&lb, Duration::from_secs(2), Duration::from_secs(2));
     let (code, stdout, stderr) = ask(out.path(), &["mark", "end", "1"]);
     assert_eq!((code, stdout.trim()), (0, "healed #1"), "{stderr}");
     // `mark end` ends only what `mark start` marked.

@@ -353,18 +353,7 @@ fn a_fault_marked_in_a_game_day_on_an_external_topology_is_attributed_to_it() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("fault #1 marked"), "{stdout}");
     let node = format!("{}-eu-1", d.name);
-    let docker = |verb: &str| {
-        assert!(std::process::Command::new("docker")
-            .args([verb, &node])
-            .output()
-            .unwrap()
-            .status
-            .success())
-    };
-    docker("kill");
-    std::thread::sleep(Duration::from_secs(2));
-    docker("start");
-    std::thread::sleep(Duration::from_secs(3));
+    common::kill_then_start(&node, Duration::from_secs(2), Duration::from_secs(3));
     let (code, _, stderr) = ask(out.path(), &["mark", "end", "1"]);
     assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = ask(out.path(), &["down"]);

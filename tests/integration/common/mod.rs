@@ -301,3 +301,23 @@ pub fn until_up(mut up: std::process::Child, out: &Path) -> (std::process::Child
         }
     }
 }
+
+/// What something else than drill does to a container (a cloud's fault injector, a
+/// person): `docker kill`, `down` later `docker start`, then `settle` for the recovery.
+pub fn kill_then_start(container: &str, down: std::time::Duration, settle: std::time::Duration) {
+    let docker = |verb: &str| {
+        let o = Command::new("docker")
+            .args([verb, container])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "docker {verb} {container}: {}",
+            text(&o.stderr)
+        );
+    };
+    docker("kill");
+    std::thread::sleep(down);
+    docker("start");
+    std::thread::sleep(settle);
+}
