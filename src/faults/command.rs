@@ -57,7 +57,7 @@ impl Command {
 
 /// A word as a POSIX shell would read it back, on one line: a word with a newline or
 /// another control character is written `$'…'` with escapes.
-fn quoted(w: &str) -> String {
+pub fn quoted(w: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
     if !w.is_empty() && w.chars().all(plain) {
         return w.to_string();

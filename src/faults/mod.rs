@@ -460,6 +460,12 @@ pub fn by_hand(s: &Scenario, step: &Step) -> Result<Fault, String> {
                 .into(),
         );
     }
+    if s.topology.value.is_external() && kind != FaultKind::External {
+        return Err(format!(
+            "{} acts on a container of a topology drill built, and this one is external: inject by your own means and record it with `drill mark start`",
+            kind.name()
+        ));
+    }
     let names = Names::new(s);
     let mut problems = Vec::new();
     let mut r = Report {

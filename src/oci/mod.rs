@@ -46,7 +46,8 @@ pub struct Mirror {
 /// registries name are reached from this machine.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
-    pub ca: Option<reqwest::Certificate>,
+    /// The CAs trusted, and no other (a bundle may hold several).
+    pub ca: Vec<reqwest::Certificate>,
     pub credentials: Option<Credentials>,
     /// Realm authority as registries name it (`<container>:5000`, reachable only on the
     /// run's network) → `http(s)://127.0.0.1:<port>` (its published port).
@@ -56,9 +57,10 @@ pub struct Access {
 impl Access {
     pub fn new(ca_pem: Option<&str>, credentials: Option<Credentials>) -> Result<Access, OciError> {
         let ca = ca_pem
-            .map(|pem| reqwest::Certificate::from_pem(pem.as_bytes()))
+            .map(|pem| reqwest::Certificate::from_pem_bundle(pem.as_bytes()))
             .transpose()
-            .map_err(OciError::Ca)?;
+            .map_err(OciError::Ca)?
+            .unwrap_or_default();
         Ok(Access {
             ca,
             credentials,

@@ -144,7 +144,7 @@ fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
     if out != Path::new(DEFAULT_OUT) {
         flags.push_str(&format!(
             " --out {}",
-            shell_word(&out.display().to_string())
+            crate::faults::command::quoted(&out.display().to_string())
         ));
     }
     let here = if out.is_relative() {
@@ -171,24 +171,17 @@ fn banner(plan: &Plan, out: &Path, others_up: bool) -> String {
     [
         format!("game day of {}; from another terminal{here}:", plan.scenario),
         format!("  drill status{flags}    # entry points, faults and their numbers"),
-        format!("  drill inject kill {victim} --for 30s{flags}    # any fault of the catalogue"),
+        match &plan.external {
+            // Its faults are done by something else than drill.
+            Some(_) => format!("  drill mark start \"what was done\"{flags}    # a fault drill does not inject; end it with drill mark end <number>"),
+            None => format!("  drill inject kill {victim} --for 30s{flags}    # any fault of the catalogue"),
+        },
         format!("  drill note \"paging the on-call\"{flags}    # a note in the journal and every report"),
         format!("  drill heal --all{flags}    # or one: drill heal <number>"),
         format!("  drill down{flags}    # heal, verify, tear down, write the reports"),
         numbers,
     ]
     .join("\n")
-}
-
-/// A word a shell reads back as it is: quoted when it holds anything but plain
-/// path characters.
-fn shell_word(s: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
-    if !s.is_empty() && s.chars().all(plain) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// The timeline's faults, in timeline order (the order of their numbers).

@@ -333,7 +333,7 @@ async fn pull(ctx: &Ctx<'_>, client: &HostClient, native: &oci::Client, image: &
             let plain = ctx
                 .access
                 .ca
-                .is_none()
+                .is_empty()
                 .then_some("--plain-http".to_string());
             // Token services trade credentials for tokens: containerd must hold them
             // itself, as the CRI gives them to it (hosts.toml can only add headers).

@@ -115,7 +115,12 @@ impl Replicator {
             access: access.clone(),
             journal: journal.clone(),
             ledger: ledger.clone(),
-            seed: plan.seed,
+            // An external registry keeps the canaries of earlier runs: each run's own
+            // content, so none is already there when it is pushed.
+            seed: match &plan.external {
+                Some(_) => plan.seed ^ u64::from_str_radix(&plan.run_id, 16).unwrap_or_default(),
+                None => plan.seed,
+            },
         }
     }
 

@@ -787,6 +787,18 @@ async fn seed(
             .into_iter()
             .map(move |home| async move {
                 let base = &live.entry_points[&home];
+                let reference = format!("{}:{}", img.repository, img.tag);
+                // A registry drill did not build holds a team's images: a tag there that
+                // resolves to something else is theirs, never overwritten.
+                if plan.external.is_some() && !spec.existing {
+                    if let Some(there) = oci::resolve(client, base, &reference).await {
+                        if there != img.manifest.digest {
+                            return Err(DrillError::setup(format!(
+                                "{reference} already exists in region {home} as {there}, which drill would overwrite with generated content: mark it `existing: true`, or give drill a reference of its own"
+                            )));
+                        }
+                    }
+                }
                 if !spec.existing {
                     oci::push(client, base, img).await.map_err(|e| {
                         DrillError::setup_from(
@@ -795,7 +807,6 @@ async fn seed(
                         )
                     })?;
                 }
-                let reference = format!("{}:{}", img.repository, img.tag);
                 ledger.acknowledged(&reference, &img.manifest.digest, &home);
                 journal.record(Event::ImageSeeded {
                     image: reference,

@@ -52,6 +52,9 @@ impl fmt::Debug for Material {
     }
 }
 
+/// The shortest password an external topology may give drill.
+const MIN_PASSWORD: usize = 8;
+
 impl Material {
     /// Generates what `plan` needs: nothing for an open, plain-HTTP topology.
     pub fn generate(plan: &Plan) -> Result<Material, DrillError> {
@@ -100,16 +103,27 @@ impl Material {
         }
         if let Some((user, password)) = &e.credentials_env {
             let read = |name: &str, what: &str| {
-                std::env::var(name).map_err(|_| {
-                    DrillError::Usage(format!(
-                        "the environment variable {name}, which topology.external names for the {what}, is not set: export it before the run"
-                    ))
-                })
+                match std::env::var(name) {
+                Ok(v) if v.is_empty() => Err(DrillError::Usage(format!(
+                    "the environment variable {name}, which topology.external names for the {what}, is empty"
+                ))),
+                Ok(v) => Ok(v),
+                Err(_) => Err(DrillError::Usage(format!(
+                    "the environment variable {name}, which topology.external names for the {what}, is not set: export it before the run"
+                ))),
+            }
             };
-            m.credentials = Some(Credentials::new(
-                read(user, "user name")?,
-                read(password, "password")?,
-            ));
+            let user = read(user, "user name")?;
+            let password = read(password, "password")?;
+            // Whatever matches it is redacted from the journal: a short one would
+            // match its JSON.
+            if password.len() < MIN_PASSWORD {
+                return Err(DrillError::Usage(format!(
+                    "the password in {} is shorter than {MIN_PASSWORD} characters: drill redacts it from everything it writes, which a shorter one would garble",
+                    e.credentials_env.as_ref().map_or("", |(_, p)| p.as_str())
+                )));
+            }
+            m.credentials = Some(Credentials::new(user, password));
         }
         Ok(m)
     }
@@ -124,7 +138,15 @@ impl Material {
 
     /// The strings that must never be written anywhere.
     pub fn secrets(&self) -> Vec<String> {
-        self.credentials.iter().flat_map(|c| c.secrets()).collect()
+        let plain = self.credentials.iter().flat_map(|c| c.secrets());
+        // The journal holds JSON: a secret with a quote or a backslash appears escaped.
+        plain
+            .flat_map(|s| {
+                let escaped = serde_json::to_string(&s).expect("a string serializes");
+                let escaped = escaped[1..escaped.len() - 1].to_string();
+                [s, escaped]
+            })
+            .collect()
     }
 }
 

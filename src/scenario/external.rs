@@ -156,6 +156,12 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
         let field = format!("topology.external.regions[{i}].url");
         if let Err(why) = check_url(&r.value.url) {
             p.push(Problem::at(&r.referenced, &field, why));
+        } else if r.value.url.starts_with("https://") && external.ca.is_none() {
+            p.push(Problem::at(
+                &r.referenced,
+                &field,
+                "an https:// entry point needs topology.external.ca: drill trusts only the CAs it is given, never the system's; for a certificate from a public CA give the system's bundle, e.g. ca: /etc/ssl/certs/ca-certificates.crt",
+            ));
         } else if let Some(other) = urls.insert(r.value.url.trim_end_matches('/'), &r.value.name) {
             p.push(Problem::at(
                 &r.referenced,
@@ -205,13 +211,50 @@ pub(super) fn validate(s: &Scenario, p: &mut Vec<Problem>) {
         }
     }
     for (i, h) in s.hosts.iter().enumerate() {
-        if h.value.kind == HostKind::Containerd {
+        let why = match h.value.kind {
+            HostKind::Native => None,
+            HostKind::Containerd => Some("containerd hosts run on the network of a topology drill builds and cannot reach an external one yet: use native hosts"),
+            // It would pull into, and wipe images from, this machine's engine under the
+            // registry's own names, and trusts neither `ca` nor plain HTTP to a remote host.
+            HostKind::Docker => Some("the docker host cannot pull from an external topology yet: use native hosts"),
+        };
+        if let Some(why) = why {
+            p.push(Problem::at(&h.referenced, format!("hosts[{i}].kind"), why));
+        }
+        for (j, m) in h.value.mirrors.iter().enumerate() {
+            if !matches!(m.as_str(), "region" | "other-regions")
+                && !s.topology.value.regions.iter().any(|r| &r.value.name == m)
+            {
+                p.push(Problem::at(
+                    &h.referenced,
+                    format!("hosts[{i}].mirrors[{j}]"),
+                    format!("an external topology has only its regions' entry points: `{m}` is none of them (write region, other-regions or a region's name)"),
+                ));
+            }
+        }
+    }
+    for (i, image) in s.images.value.iter().enumerate() {
+        if image.value.source == super::ImageSource::Upstream {
             p.push(Problem::at(
-                &h.referenced,
-                format!("hosts[{i}].kind"),
-                "containerd hosts run on the network of a topology drill builds and cannot reach an external one yet: use native or docker hosts",
+                &image.referenced,
+                format!("images[{i}].source"),
+                "an external topology has no upstream drill builds: remove `source`",
             ));
         }
+    }
+    if s.preconditions.proxy_cache == super::CacheState::Warm {
+        p.push(Problem::at(
+            at,
+            "preconditions.proxy_cache",
+            "an external topology has no proxies drill builds to warm: remove it",
+        ));
+    }
+    if s.sla.auth.is_some() {
+        p.push(Problem::at(
+            at,
+            "sla.auth",
+            "the auth check tries intruders against drill's own registries; it is not available for an external topology yet: remove it",
+        ));
     }
 }
 
@@ -259,6 +302,7 @@ topology:
     regions:
       - { name: eu, url: "http://127.0.0.1:5001", zones: [eu-a] }
       - { name: us, url: "https://registry.us.example", zones: [us-a] }
+    ca: ca.pem
     username_env: REG_USER
     password_env: REG_PASSWORD
 images:
@@ -309,6 +353,12 @@ timeline:
     #[test]
     fn what_only_a_built_topology_has_is_refused_where_it_is_written() {
         let cases = [
+            ("  external:\n", "  tls: self-signed\n  external:\n", "topology.tls: an external topology is not built"),
+            ("  external:\n", "  proxy: distribution\n  external:\n", "topology.proxy: an external topology is not built"),
+            ("    ca: ca.pem\n", "", "topology.external.regions[1].url: an https:// entry point needs topology.external.ca"),
+            ("per_zone: 2,", "per_zone: 2, kind: docker,", "hosts[0].kind: the docker host cannot pull from an external topology yet"),
+            ("mirrors: [region, other-regions]", "mirrors: [region, proxy]", "hosts[0].mirrors[1]: an external topology has only its regions' entry points"),
+            ("layers: [1KiB] }", "layers: [1KiB], source: upstream }", "images[1].source: an external topology has no upstream"),
             (
                 "  external:\n",
                 "  upstream: true\n  external:\n",
@@ -384,7 +434,7 @@ timeline:
         }
         // On a built topology, nothing is there already.
         let built = EXTERNAL
-            .replace("  external:\n    regions:\n      - { name: eu, url: \"http://127.0.0.1:5001\", zones: [eu-a] }\n      - { name: us, url: \"https://registry.us.example\", zones: [us-a] }\n    username_env: REG_USER\n    password_env: REG_PASSWORD\n", "  regions: [{ name: eu, zones: [eu-a] }, { name: us, zones: [us-a] }]\n");
+            .replace("  external:\n    regions:\n      - { name: eu, url: \"http://127.0.0.1:5001\", zones: [eu-a] }\n      - { name: us, url: \"https://registry.us.example\", zones: [us-a] }\n    ca: ca.pem\n    username_env: REG_USER\n    password_env: REG_PASSWORD\n", "  regions: [{ name: eu, zones: [eu-a] }, { name: us, zones: [us-a] }]\n");
         let said = match crate::faults::parse(&built) {
             Ok(_) => vec![],
             Err(ps) => ps

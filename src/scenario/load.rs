@@ -159,6 +159,9 @@ fn check_as(
     // scenario past its bounds is refused whatever else it says.
     let mut problems = Vec::new();
     super::bounds::check(&scenario, &mut problems);
+    if scenario.topology.value.is_external() {
+        super::external::relocate(&mut problems);
+    }
     if !problems.is_empty() {
         return Err(located(problems));
     }

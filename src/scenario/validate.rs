@@ -455,7 +455,10 @@ fn validate_images(s: &Scenario, p: &mut Vec<Problem>) {
                 format!("image '{}' is declared twice", img.value.reference),
             ));
         }
-        if img.value.source == ImageSource::Upstream && !s.topology.value.upstream {
+        if img.value.source == ImageSource::Upstream
+            && !s.topology.value.upstream
+            && !s.topology.value.is_external()
+        {
             p.push(Problem::at(
                 loc,
                 format!("{field}.source"),
@@ -513,6 +516,10 @@ fn reaches_upstream(names: &names::Names, m: &str) -> bool {
 fn mirror(s: &Scenario, names: &names::Names, region: &str, m: &str) -> Result<(), String> {
     use names::Target;
     let t = &s.topology.value;
+    if t.is_external() && m != "other-regions" {
+        // Its mirrors are its regions' entry points only: `external::validate` says so.
+        return Ok(());
+    }
     let forms = match (s.any_proxy(), t.upstream) {
         (true, true) => ", proxy, <region>-proxy or upstream",
         (true, false) => ", proxy or <region>-proxy (upstream needs `topology.upstream: true`)",

@@ -319,9 +319,11 @@ fn an_external_run_is_measured_faulted_by_command_and_judged_like_a_built_one() 
         secs(fault, "after_heal_us"),
         secs(own_fault, "after_heal_us")
     );
+    // Measured 5.10 s and 4.40 s on a quiet machine (the deployment's haproxy retries
+    // less than drill's); 2 s leaves room for a loaded one.
     assert!(
-        (theirs - ours).abs() <= 1.5,
-        "the same fault on drill's own topology recovers within 1.5 s of the external one: {theirs:.3}s and {ours:.3}s"
+        (theirs - ours).abs() <= 2.0,
+        "the same fault on drill's own topology recovers within 2 s of the external one: {theirs:.3}s and {ours:.3}s"
     );
     own.assert_nothing_left();
     d.remove();
@@ -420,7 +422,7 @@ fn an_unset_credentials_variable_and_a_missing_ca_stop_the_run_before_anything_s
         std::fs::write(
             &file,
             format!(
-                "name: test-external-setup\nduration: 5s\ntopology:\n  external:\n    regions:\n      - {{ name: eu, url: \"https://127.0.0.1:9\", zones: [eu-a] }}\n{extra}images:\n  - {{ ref: team/app:1, existing: true }}\nhosts:\n  - {{ name: f, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }}\ntimeline:\n  - {{ at: 0s, do: cold-start }}\n"
+                "name: test-external-setup\nduration: 5s\ntopology:\n  external:\n    regions:\n      - {{ name: eu, url: \"http://127.0.0.1:9\", zones: [eu-a] }}\n{extra}images:\n  - {{ ref: team/app:1, existing: true }}\nhosts:\n  - {{ name: f, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }}\ntimeline:\n  - {{ at: 0s, do: cold-start }}\n"
             ),
         )
         .unwrap();
