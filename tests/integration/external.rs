@@ -292,6 +292,17 @@ fn an_external_run_is_measured_faulted_by_command_and_judged_like_a_built_one() 
     assert_eq!(run.journal().topology_up()[0].entry_points.len(), 2);
     run.assert_nothing_left();
     assert!(d.running(&node), "the heal started the node again");
+    // Another seed generates other content under the same tag: that tag is the
+    // deployment's now, and drill does not overwrite it.
+    let again = common::run(&external, &["--seed", "6"]);
+    again.assert_code(4);
+    assert!(
+        again
+            .stderr()
+            .contains("team/app:1 already exists in region eu as sha256:"),
+        "{}",
+        again.stderr()
+    );
 
     // drill's own equivalent topology, the same fault by the same command on its node.
     let built = dir.path().join("test-built.yaml");
