@@ -83,6 +83,12 @@ fn published(port: Option<u16>) -> impl Fn(&mut bollard::models::HostConfig) + S
 }
 
 fn deploy() -> Deployment {
+    deploy_with(false)
+}
+
+/// With `shared`, both regions' load balancers front one node: a registry whose regions
+/// replicate at once, as one store behind two entry points.
+fn deploy_with(shared: bool) -> Deployment {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let name = format!(
         "fixture-{}-{}",
@@ -106,15 +112,20 @@ fn deploy() -> Deployment {
         let mut urls = Vec::new();
         for region in ["eu", "us"] {
             let node = format!("{name}-{region}-1");
-            containers.push(
-                generic(&registry)
-                    .with_network(&name)
-                    .with_container_name(&node)
-                    .with_host_config_modifier(published(None))
-                    .start()
-                    .await
-                    .expect("the node starts"),
-            );
+            let node = if shared && region == "us" {
+                format!("{name}-eu-1")
+            } else {
+                containers.push(
+                    generic(&registry)
+                        .with_network(&name)
+                        .with_container_name(&node)
+                        .with_host_config_modifier(published(None))
+                        .start()
+                        .await
+                        .expect("the node starts"),
+                );
+                node
+            };
             let port = free_loopback_port().unwrap();
             containers.push(
                 generic(&haproxy)
@@ -472,4 +483,36 @@ fn an_unset_credentials_variable_and_a_missing_ca_stop_the_run_before_anything_s
         std::fs::read_dir(out.path()).unwrap().next().is_none(),
         "no run folder: nothing started"
     );
+}
+
+#[test]
+fn canaries_measure_the_lag_of_a_registry_that_replicates_by_itself() {
+    let d = deploy_with(true);
+    let dir = tempfile::tempdir().unwrap();
+    let file = d.scenario(
+        dir.path(),
+        "test-external-replicating",
+        "6s",
+        "    replication: { mode: none, primary: eu }\nimages:\n  - { ref: team/app:1, layers: [64KiB] }\nhosts:\n  - { name: eu-fleet, region: eu, per_zone: 1, mirrors: [region], pull: [team/app:1] }\ncanaries: { every: 1s }\ntimeline:\n  - { at: 0s, do: cold-start }\n",
+    );
+    let run = common::run(&file, &[]);
+    run.assert_code(0);
+    let replication = &run.summary()["analysis"]["replication"];
+    assert_eq!(replication["mode"], "none");
+    let us = &replication["lag"]["us"];
+    assert!(
+        us["visible"].as_u64().unwrap() >= 3,
+        "canaries pushed to eu were seen in us: {us}"
+    );
+    assert_eq!(us["never"], 0, "{us}");
+    eprintln!(
+        "lag to us: {} canaries, p50 {}us, p99 {}us",
+        us["visible"], us["lag"]["p50_us"], us["lag"]["p99_us"]
+    );
+    assert!(
+        us["lag"]["p99_us"].as_u64().unwrap() < 2_000_000,
+        "one store: seen at the first look: {us}"
+    );
+    run.assert_nothing_left();
+    d.remove();
 }
