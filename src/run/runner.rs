@@ -514,7 +514,7 @@ async fn bring_up(
     let live = match &plan.external {
         Some(external) => {
             console.say("the topology is external: drill builds nothing and reaches it at the URLs the scenario declares");
-            topology::external(external, material)?
+            topology::external(external, material).await?
         }
         None => {
             console.say(format!("bringing up {} containers", plan.container_count()));

@@ -85,12 +85,29 @@ pub struct Live {
 
 /// An external topology as the run reaches it: its declared URLs, with the CA and the
 /// credentials the scenario gave.
-pub fn external(e: &crate::plan::ExternalPlan, material: &Material) -> Result<Live, DrillError> {
+/// Each entry point is asked `/v2/` once first: nothing is seeded into a URL that does
+/// not answer.
+pub async fn external(
+    e: &crate::plan::ExternalPlan,
+    material: &Material,
+) -> Result<Live, DrillError> {
+    let access = oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
+        .map_err(DrillError::setup_of)?;
+    let client = oci::client(Duration::from_secs(5), Duration::from_secs(10), &access);
+    for (region, base) in &e.regions {
+        if let Err(why) = oci::probe(&client, base).await {
+            return Err(DrillError::setup_citing(
+                format!(
+                    "region {region}'s entry point {base} does not answer /v2/ ({why}): is the registry up at that URL (topology.external.regions)?"
+                ),
+                why,
+            ));
+        }
+    }
     Ok(Live {
         entry_points: e.regions.iter().cloned().collect(),
         token_services: HashMap::new(),
-        access: oci::Access::new(material.ca_pem.as_deref(), material.credentials.clone())
-            .map_err(DrillError::setup_of)?,
+        access,
     })
 }
 
